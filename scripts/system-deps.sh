@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the system programs Podium runs or tests against when they are missing: PostgreSQL and Redis
+# servers (the embedded defaults of `podium up` and the tests), kubectl (kubectl conformance tests) and
+# Chromium (browser tests). Debian packages only; nothing is downloaded from anywhere else.
+set -euo pipefail
+
+need=()
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing system packages: ${need[*]} — install them (apt-get install ${need[*]}) or run as root" >&2
+  exit 1
+fi
+echo "installing system packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# The Debian packages start their own services; Podium runs its own servers on free ports instead.
+for svc in redis-server postgresql; do
+  if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
+done

@@ -1,0 +1,128 @@
+"""ReplicaSet controller: keep `spec.replicas` active pods; scale down in the real controller's victim order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podium_kubesim.controllers.base import Controller, Key
+from podium_kubesim.controllers.podutil import (
+    Obj,
+    controller_uid,
+    is_active,
+    is_available,
+    is_ready,
+    json_clone,
+    labels_of,
+    meta,
+    owner_ref,
+    random_suffix,
+    rank_victims,
+)
+from podium_kubesim.resources import resource
+
+PODS = resource("pods")
+REPLICASETS = resource("replicasets.apps")
+
+
+class ReplicaSetController(Controller):
+    name = "replicaset-controller"
+    component = "replicaset-controller"
+
+    def on_event(self, kind: str, etype: str, obj: Obj, old: Obj | None) -> None:
+        if kind == "replicasets.apps":
+            self.queue.add((meta(obj).get("namespace"), meta(obj).get("name")))
+        elif kind == "pods":
+            for o in (obj, old):
+                if o is not None:
+                    self._enqueue_owner(o)
+
+    def _enqueue_owner(self, pod: Obj) -> None:
+        for ref in meta(pod).get("ownerReferences") or []:
+            if ref.get("controller") and ref.get("kind") == "ReplicaSet":
+                self.queue.add((meta(pod).get("namespace"), ref.get("name")))
+
+    def prime(self) -> None:
+        for key in list(self.cache.objects["replicasets.apps"]):
+            self.queue.add(key)
+
+    def reconcile(self, key: Any) -> None:
+        rs = self.cache.get("replicasets.apps", key)
+        if rs is None or meta(rs).get("deletionTimestamp"):
+            return
+        uid = meta(rs)["uid"]
+        pods = [p for p in self.cache.owned_by("pods", uid)]
+        active = [p for p in pods if is_active(p)]
+        want = int((rs.get("spec") or {}).get("replicas", 1))
+        diff = len(active) - want
+        if diff < 0:
+            for _ in range(-diff):
+                self._create_pod(rs, key)
+        elif diff > 0:
+            related = self._related_pods(rs)
+            for victim in rank_victims(active, related)[:diff]:
+                name = meta(victim)["name"]
+                self.store.delete(PODS, key[0], name, manager=self.name)
+                self.record(rs, "SuccessfulDelete", f"Deleted pod: {name}")
+        self._update_status(rs, key)
+
+    def _related_pods(self, rs: Obj) -> list[Obj]:
+        """Active pods of every ReplicaSet of the same Deployment (getPodsRankedByRelatedPodsOnSameNode)."""
+        owner = controller_uid(rs)
+        sets = self.cache.owned_by("replicasets.apps", owner) if owner else [rs]
+        out: list[Obj] = []
+        for s in sets:
+            out.extend(p for p in self.cache.owned_by("pods", meta(s)["uid"]) if is_active(p))
+        return out
+
+    def _create_pod(self, rs: Obj, key: Key) -> None:
+        template = json_clone((rs.get("spec") or {}).get("template") or {})
+        tmeta = template.get("metadata") or {}
+        base = f"{key[1]}-"
+        # Pod names are <rs>-<5 chars>; retry on the (rare) collision like generateName does.
+        for _ in range(8):
+            name = base + random_suffix()
+            if self.cache.get("pods", (key[0], name)) is None:
+                break
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": name,
+                "generateName": base,
+                "namespace": key[0],
+                "labels": dict(tmeta.get("labels") or {}),
+                "ownerReferences": [owner_ref(rs, "apps/v1", "ReplicaSet")],
+            },
+            "spec": template.get("spec") or {},
+        }
+        if tmeta.get("annotations"):
+            pod["metadata"]["annotations"] = dict(tmeta["annotations"])
+        self.store.create(PODS, key[0], pod, manager=self.name)
+        self.record(rs, "SuccessfulCreate", f"Created pod: {name}")
+
+    def _update_status(self, rs: Obj, key: Key) -> None:
+        spec = rs.get("spec") or {}
+        min_ready = int(spec.get("minReadySeconds") or 0)
+        template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        active = [p for p in self.cache.owned_by("pods", meta(rs)["uid"]) if is_active(p)]
+        ready = sum(1 for p in active if is_ready(p))
+        available = sum(1 for p in active if is_available(p, min_ready))
+        fully = sum(1 for p in active if all(labels_of(p).get(k) == v for k, v in template_labels.items()))
+        generation = meta(rs).get("generation", 1)
+
+        def put(o: Obj) -> None:
+            st = o.setdefault("status", {})
+            st["replicas"] = len(active)
+            st["fullyLabeledReplicas"] = fully
+            st["observedGeneration"] = generation
+            for field, value in (("readyReplicas", ready), ("availableReplicas", available)):
+                # The real API omits zero-valued optional counters.
+                if value:
+                    st[field] = value
+                else:
+                    st.pop(field, None)
+
+        self.store.mutate(REPLICASETS, key[0], key[1], put, subresource="status", manager=self.name)
+        if min_ready and ready > available:
+            # Pods become available only after minReadySeconds; look again then.
+            self.later(key, float(min_ready))

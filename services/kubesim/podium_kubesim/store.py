@@ -1,0 +1,586 @@
+"""The object store: every object of every kind, one resourceVersion counter, watch history, garbage collection.
+
+Everything runs on one asyncio loop, so there are no locks; every method is synchronous. Stored objects are
+copy-on-write: a write stores a new dict and never mutates the old one, so watch history can keep
+references to past states and the server can serialize stored objects without copying them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from podium_kubesim import errors
+from podium_kubesim.defaults import apply_defaults
+from podium_kubesim.errors import ApiError
+from podium_kubesim.fieldmanager import record_update
+from podium_kubesim.objutil import deep_copy, now_rfc3339, random_suffix, spec_part
+from podium_kubesim.resources import RESOURCES, Resource
+from podium_kubesim.selectors import make_predicate
+from podium_kubesim.validation import validate
+
+Key = tuple[str, str]  # (namespace or "", name)
+
+
+class WatchEvent:
+    """One change. `object` is a private copy for listeners that want to mutate; `raw` is the stored state."""
+
+    __slots__ = ("type", "resource", "raw", "old", "rv", "_copy", "_json")
+
+    def __init__(self, type: str, resource: Resource, raw: dict[str, Any], old: dict[str, Any] | None, rv: int):
+        self.type = type  # ADDED | MODIFIED | DELETED
+        self.resource = resource
+        self.raw = raw  # never mutate: it is the stored (or last stored) object
+        self.old = old  # the previous stored state (None for ADDED); never mutate
+        self.rv = rv
+        self._copy: dict[str, Any] | None = None
+        self._json: bytes | None = None
+
+    @property
+    def object(self) -> dict[str, Any]:
+        if self._copy is None:
+            self._copy = deep_copy(self.raw)
+        return self._copy
+
+    def object_json(self) -> bytes:
+        """The object serialized once, shared by every watcher."""
+        if self._json is None:
+            self._json = json.dumps(self.raw, separators=(",", ":")).encode()
+        return self._json
+
+    def __repr__(self) -> str:
+        m = self.raw.get("metadata", {})
+        return f"WatchEvent({self.type} {self.resource.key} {m.get('namespace')}/{m.get('name')} rv={self.rv})"
+
+
+Listener = Callable[[WatchEvent], None]
+
+
+class Store:
+    def __init__(self, history_size: int = 10_000) -> None:
+        self._objects: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
+            r.key: {} for r in RESOURCES.values() if r.alias_of is None
+        }
+        self._dependents: dict[str, set[tuple[str, str, str]]] = {}  # owner uid -> {(storage key, ns, name)}
+        self._listeners: list[Listener] = []
+        self.history: deque[WatchEvent] = deque(maxlen=history_size)
+        self.resource_version = 1
+        # Every event with rv <= compacted_rv has been dropped from history: older watches get 410.
+        self.compacted_rv = 1
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def _bucket(self, res: Resource, namespace: str | None) -> dict[str, dict[str, Any]] | None:
+        return self._objects[res.storage_key].get(namespace or "" if res.namespaced else "")
+
+    def peek(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """The stored object itself (no copy): read-only, for callers that serialize it at once."""
+        bucket = self._bucket(res, namespace)
+        return bucket.get(name) if bucket else None
+
+    def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any]:
+        obj = self.peek(res, namespace, name)
+        if obj is None:
+            raise errors.not_found(res, name)
+        return deep_copy(obj)  # type: ignore[no-any-return]
+
+    def try_get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
+        obj = self.peek(res, namespace, name)
+        return deep_copy(obj) if obj is not None else None
+
+    def iter_raw(self, res: Resource, namespace: str | None = None) -> Iterator[dict[str, Any]]:
+        """Stored objects (no copies) sorted by namespace then name, the order the real server lists in."""
+        buckets = self._objects[res.storage_key]
+        if res.namespaced and namespace:
+            namespaces = [namespace] if namespace in buckets else []
+        else:
+            namespaces = sorted(buckets)
+        for ns in namespaces:
+            bucket = buckets[ns]
+            for name in sorted(bucket):
+                yield bucket[name]
+
+    def list_raw(
+        self,
+        res: Resource,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[dict[str, Any]]:
+        predicate = make_predicate(res, label_selector, field_selector)
+        items = self.iter_raw(res, namespace)
+        return list(items) if predicate is None else [o for o in items if predicate(o)]
+
+    def list(
+        self,
+        res: Resource,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return [deep_copy(o) for o in self.list_raw(res, namespace, label_selector, field_selector)]
+
+    def count(self, res: Resource) -> int:
+        return sum(len(b) for b in self._objects[res.storage_key].values())
+
+    def snapshot_at(self, res: Resource, namespace: str | None, rv: int) -> list[dict[str, Any]]:
+        """The objects as they were at `rv`, rebuilt from current state and history (for list continue)."""
+        if rv < self.compacted_rv:
+            raise errors.gone("too old resource version")
+        prior: dict[Key, dict[str, Any] | None] = {}
+        for ev in self.history:
+            if ev.rv <= rv or ev.resource.storage_key != res.storage_key:
+                continue
+            m = ev.raw["metadata"]
+            key = (m.get("namespace", ""), m["name"])
+            if key not in prior:
+                prior[key] = None if ev.type == "ADDED" else ev.old
+        current = {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in self.iter_raw(res)}
+        for key, old in prior.items():
+            if old is None:
+                current.pop(key, None)
+            else:
+                current[key] = old
+        return [
+            current[k]
+            for k in sorted(current)
+            if not (res.namespaced and namespace) or k[0] == namespace
+        ]
+
+    # --- listeners and history -----------------------------------------------------------------
+
+    def add_listener(self, fn: Listener) -> None:
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: Listener) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def events_since(self, rv: int) -> list[WatchEvent]:
+        """History after `rv`; 410 Expired when events after it were compacted away."""
+        if rv < self.compacted_rv:
+            raise errors.gone(f"too old resource version: {rv} ({self.compacted_rv})")
+        return [ev for ev in self.history if ev.rv > rv]
+
+    def compact(self) -> int:
+        self.history.clear()
+        self.compacted_rv = self.resource_version
+        return self.compacted_rv
+
+    def _emit(self, type_: str, res: Resource, obj: dict[str, Any], old: dict[str, Any] | None, rv: int) -> None:
+        if self.history.maxlen and len(self.history) == self.history.maxlen:
+            self.compacted_rv = max(self.compacted_rv, self.history[0].rv)
+        ev = WatchEvent(type_, res, obj, old, rv)
+        self.history.append(ev)
+        for fn in list(self._listeners):
+            fn(ev)
+
+    def _next_rv(self) -> int:
+        self.resource_version += 1
+        return self.resource_version
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def _put(self, res: Resource, obj: dict[str, Any]) -> None:
+        m = obj["metadata"]
+        self._objects[res.storage_key].setdefault(m.get("namespace", ""), {})[m["name"]] = obj
+
+    def _index_owners(self, res: Resource, obj: dict[str, Any], add: bool) -> None:
+        m = obj["metadata"]
+        ref = (res.storage_key, m.get("namespace", ""), m["name"])
+        for owner in m.get("ownerReferences") or []:
+            uid = owner.get("uid")
+            if not uid:
+                continue
+            if add:
+                self._dependents.setdefault(uid, set()).add(ref)
+            else:
+                deps = self._dependents.get(uid)
+                if deps is not None:
+                    deps.discard(ref)
+                    if not deps:
+                        del self._dependents[uid]
+
+    def _check_namespace(self, res: Resource, namespace: str | None, obj: dict[str, Any]) -> str:
+        if not res.namespaced:
+            obj["metadata"].pop("namespace", None)
+            return ""
+        obj_ns = obj["metadata"].get("namespace")
+        if namespace and obj_ns and obj_ns != namespace:
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
+        ns = namespace or obj_ns or "default"
+        obj["metadata"]["namespace"] = ns
+        return str(ns)
+
+    def create(
+        self,
+        res: Resource,
+        namespace: str | None,
+        obj: dict[str, Any],
+        *,
+        manager: str = "kubesim",
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        obj = deep_copy(obj)
+        obj["apiVersion"] = res.api_version
+        obj["kind"] = res.kind
+        m = obj.setdefault("metadata", {})
+        if not isinstance(m, dict):
+            raise errors.bad_request("metadata must be an object")
+        ns = self._check_namespace(res, namespace, obj)
+        if not m.get("name"):
+            if m.get("generateName"):
+                m["name"] = f"{m['generateName']}{random_suffix()}"
+            else:
+                raise errors.invalid(
+                    res,
+                    "",
+                    [{"reason": "FieldValueRequired", "message": "name or generateName is required",
+                      "field": "metadata.name"}],
+                )
+        name = str(m["name"])
+        if res.namespaced:
+            ns_obj = self.peek(RESOURCES["namespaces"], None, ns)
+            if ns_obj is None:
+                raise errors.namespace_not_found(ns)
+            if ns_obj["metadata"].get("deletionTimestamp"):
+                raise ApiError(
+                    403,
+                    "Forbidden",
+                    f'{res.plural} "{name}" is forbidden: unable to create new content in namespace {ns} '
+                    "because it is being terminated",
+                    {"name": name, "kind": res.plural},
+                )
+        for key in ("resourceVersion", "uid", "creationTimestamp", "deletionTimestamp",
+                    "deletionGracePeriodSeconds", "selfLink", "managedFields"):
+            m.pop(key, None)
+        m["uid"] = str(uuid.uuid4())
+        m["creationTimestamp"] = now_rfc3339()
+        if res.tracks_generation:
+            m["generation"] = 1
+        else:
+            m.pop("generation", None)
+        apply_defaults(res.storage_key, obj, creating=True)
+        validate(res, obj, creating=True)
+        if self.peek(res, ns, name) is not None:
+            raise errors.already_exists(res, name)
+        record_update(None, obj, manager=manager, api_version=res.api_version, subresource=None)
+        if dry_run:
+            m["resourceVersion"] = ""
+            return obj
+        rv = self._next_rv()
+        m["resourceVersion"] = str(rv)
+        self._put(res, obj)
+        self._index_owners(res, obj, add=True)
+        self._emit("ADDED", res, obj, None, rv)
+        return deep_copy(obj)  # type: ignore[no-any-return]
+
+    def update(
+        self,
+        res: Resource,
+        namespace: str | None,
+        name: str,
+        obj: dict[str, Any],
+        *,
+        subresource: str | None = None,
+        manager: str = "kubesim",
+        dry_run: bool = False,
+        operation: str = "Update",
+        managed_fields_hook: Callable[[dict[str, Any] | None, dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Replace an object (PUT). 409 on a stale resourceVersion; an empty one means unconditional.
+
+        `managed_fields_hook` lets server-side apply record its own managedFields instead of Update's.
+        """
+        current = self.peek(res, namespace, name)
+        if current is None:
+            raise errors.not_found(res, name)
+        new = deep_copy(obj)
+        m = new.setdefault("metadata", {})
+        if m.get("name") and m["name"] != name:
+            raise errors.bad_request(
+                f"the name of the object ({m['name']}) does not match the name on the URL ({name})"
+            )
+        m["name"] = name
+        self._check_namespace(res, namespace or current["metadata"].get("namespace"), new)
+        given_rv = m.get("resourceVersion")
+        cm = current["metadata"]
+        if given_rv and given_rv != cm["resourceVersion"]:
+            raise errors.conflict(res, name)
+        new["apiVersion"] = res.api_version
+        new["kind"] = res.kind
+        if subresource == "status":
+            # Status writes change only status (apimachinery ResetObjectMetaForStatus and the status strategies).
+            status = new.get("status")
+            new = deep_copy(current)
+            if status is None:
+                new.pop("status", None)
+            else:
+                new["status"] = status
+            m = new["metadata"]
+        else:
+            if res.has_status:
+                if "status" in current:
+                    new["status"] = deep_copy(current["status"])
+                else:
+                    new.pop("status", None)
+            for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
+                if key in cm:
+                    m[key] = cm[key]
+                else:
+                    m.pop(key, None)
+            if "managedFields" not in m and "managedFields" in cm:
+                m["managedFields"] = deep_copy(cm["managedFields"])
+            apply_defaults(res.storage_key, new, creating=False)
+            if res.tracks_generation:
+                changed = spec_part(new) != spec_part(current)
+                m["generation"] = int(cm.get("generation", 1)) + (1 if changed else 0)
+            validate(res, new, creating=False)
+            if cm.get("deletionTimestamp"):
+                self._check_no_new_finalizers(res, name, cm, m)
+        m["resourceVersion"] = cm["resourceVersion"]
+        if managed_fields_hook is not None:
+            managed_fields_hook(current, new)
+        else:
+            record_update(current, new, manager=manager, api_version=res.api_version, subresource=subresource,
+                          operation=operation)
+        if new == current:
+            return deep_copy(current)  # type: ignore[no-any-return]  # no-op: no new resourceVersion, no event
+        if dry_run:
+            return new
+        return self._store_update(res, current, new)
+
+    def _check_no_new_finalizers(self, res: Resource, name: str, cm: dict[str, Any], m: dict[str, Any]) -> None:
+        added = set(m.get("finalizers") or []) - set(cm.get("finalizers") or [])
+        if added:
+            raise errors.invalid(
+                res,
+                name,
+                [{"reason": "FieldValueForbidden", "field": "metadata.finalizers",
+                  "message": "Forbidden: no new finalizers can be added if the object is being deleted, "
+                  f"found new finalizers {sorted(added)}"}],
+            )
+
+    def _store_update(self, res: Resource, current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        rv = self._next_rv()
+        new["metadata"]["resourceVersion"] = str(rv)
+        self._index_owners(res, current, add=False)
+        self._put(res, new)
+        self._index_owners(res, new, add=True)
+        self._emit("MODIFIED", res, new, current, rv)
+        m = new["metadata"]
+        if m.get("deletionTimestamp") and not m.get("finalizers") and self._removable(res, new):
+            self._remove(res, new)
+        return deep_copy(new)  # type: ignore[no-any-return]
+
+    def _removable(self, res: Resource, obj: dict[str, Any]) -> bool:
+        """A deleting object without finalizers goes, except a pod still being terminated by its kubelet."""
+        m = obj["metadata"]
+        if res.storage_key == "pods" and obj.get("spec", {}).get("nodeName"):
+            return m.get("deletionGracePeriodSeconds", 0) == 0
+        if res.storage_key == "namespaces":
+            return self._namespace_empty(m["name"])
+        return True
+
+    def mutate(
+        self,
+        res: Resource,
+        namespace: str | None,
+        name: str,
+        fn: Callable[[dict[str, Any]], None],
+        *,
+        subresource: str | None = None,
+        manager: str = "kubesim",
+    ) -> dict[str, Any]:
+        """Read-modify-write for controllers; a no-op when `fn` changes nothing."""
+        obj = self.get(res, namespace, name)
+        fn(obj)
+        obj["metadata"]["resourceVersion"] = ""
+        return self.update(res, namespace, name, obj, subresource=subresource, manager=manager)
+
+    # --- deletion ------------------------------------------------------------------------------
+
+    def delete(
+        self,
+        res: Resource,
+        namespace: str | None,
+        name: str,
+        *,
+        propagation: str = "Background",
+        grace_period_seconds: int | None = None,
+        manager: str = "kubesim",
+        dry_run: bool = False,
+        precondition_uid: str | None = None,
+        precondition_rv: str | None = None,
+    ) -> dict[str, Any]:
+        """Start deleting an object; returns its state afterwards (check `exists()` to see if it is gone)."""
+        current = self.peek(res, namespace, name)
+        if current is None:
+            raise errors.not_found(res, name)
+        cm = current["metadata"]
+        if precondition_uid and precondition_uid != cm["uid"]:
+            raise errors.conflict(
+                res, name,
+                f"Precondition failed: UID in precondition: {precondition_uid}, UID in object meta: {cm['uid']}",
+            )
+        if precondition_rv and precondition_rv != cm["resourceVersion"]:
+            raise errors.conflict(
+                res, name,
+                "Precondition failed: ResourceVersion in precondition: "
+                f"{precondition_rv}, ResourceVersion in object meta: {cm['resourceVersion']}",
+            )
+        if propagation not in ("Background", "Foreground", "Orphan"):
+            raise errors.bad_request(f"unsupported propagation policy: {propagation!r}")
+        if dry_run:
+            return deep_copy(current)  # type: ignore[no-any-return]
+        new = deep_copy(current)
+        m = new["metadata"]
+        finalizers = list(m.get("finalizers") or [])
+        if propagation == "Orphan":
+            self._orphan_dependents(cm["uid"])
+        elif propagation == "Foreground" and self._dependents.get(cm["uid"]):
+            if "foregroundDeletion" not in finalizers:
+                finalizers.append("foregroundDeletion")
+        m["finalizers"] = finalizers
+        if not finalizers:
+            m.pop("finalizers")
+        graceful_pod = res.storage_key == "pods" and bool(new.get("spec", {}).get("nodeName"))
+        if graceful_pod:
+            grace = grace_period_seconds
+            if grace is None:
+                grace = int(new.get("spec", {}).get("terminationGracePeriodSeconds", 30))
+            if cm.get("deletionTimestamp") and grace >= int(cm.get("deletionGracePeriodSeconds", 0)):
+                return deep_copy(current)  # type: ignore[no-any-return]  # already terminating, not shorter
+            m["deletionGracePeriodSeconds"] = grace
+        elif cm.get("deletionTimestamp") and finalizers == list(cm.get("finalizers") or []):
+            return deep_copy(current)  # type: ignore[no-any-return]
+        else:
+            m["deletionGracePeriodSeconds"] = 0
+        if not cm.get("deletionTimestamp"):
+            m["deletionTimestamp"] = now_rfc3339()
+        if res.storage_key == "namespaces":
+            new.setdefault("status", {})["phase"] = "Terminating"
+        if not finalizers and self._removable(res, new) and res.storage_key != "namespaces":
+            self._remove(res, current)
+            return deep_copy(new)  # type: ignore[no-any-return]
+        result = self._store_update(res, current, new)
+        if res.storage_key == "namespaces":
+            self._delete_namespace_contents(m["name"])
+        elif propagation == "Foreground":
+            for dep in list(self._dependents.get(cm["uid"], ())):
+                self._delete_dependent(dep, "Foreground")
+        return result
+
+    def remove(self, res: Resource, namespace: str | None, name: str) -> None:
+        """Final removal (the kubelet after graceful termination); finalizers still hold the object."""
+        current = self.peek(res, namespace, name)
+        if current is None:
+            return
+        if current["metadata"].get("finalizers"):
+            if current["metadata"].get("deletionGracePeriodSeconds", 0) != 0:
+                new = deep_copy(current)
+                new["metadata"]["deletionGracePeriodSeconds"] = 0
+                new["metadata"].setdefault("deletionTimestamp", now_rfc3339())
+                self._store_update(res, current, new)
+            return
+        self._remove(res, current)
+
+    def exists(self, res: Resource, namespace: str | None, name: str) -> bool:
+        return self.peek(res, namespace, name) is not None
+
+    def _remove(self, res: Resource, current: dict[str, Any]) -> None:
+        m = current["metadata"]
+        ns = m.get("namespace", "")
+        bucket = self._objects[res.storage_key].get(ns)
+        if bucket is None or bucket.get(m["name"]) is not current:
+            return
+        del bucket[m["name"]]
+        if not bucket:
+            del self._objects[res.storage_key][ns]
+        self._index_owners(res, current, add=False)
+        rv = self._next_rv()
+        final = dict(current)
+        final["metadata"] = dict(m, resourceVersion=str(rv))
+        self._emit("DELETED", res, final, current, rv)
+        # Garbage collection: dependents of a removed owner go in the background, like the real GC.
+        for dep in list(self._dependents.pop(m["uid"], ())):
+            self._delete_dependent(dep, "Background")
+        self._release_foreground_owners(current)
+        if ns and res.storage_key != "namespaces":
+            ns_obj = self.peek(RESOURCES["namespaces"], None, ns)
+            if ns_obj is not None and ns_obj["metadata"].get("deletionTimestamp") and self._namespace_empty(ns):
+                self._remove(RESOURCES["namespaces"], ns_obj)
+
+    def _delete_dependent(self, dep: tuple[str, str, str], propagation: str) -> None:
+        key, ns, name = dep
+        res = RESOURCES[key]
+        obj = self.peek(res, ns, name)
+        if obj is None:
+            return
+        if obj["metadata"].get("deletionTimestamp") and propagation != "Foreground":
+            return
+        self.delete(res, ns, name, propagation=propagation, manager="garbage-collector")
+
+    def _orphan_dependents(self, uid: str) -> None:
+        for key, ns, name in list(self._dependents.get(uid, ())):
+            res = RESOURCES[key]
+            current = self.peek(res, ns, name)
+            if current is None:
+                continue
+            new = deep_copy(current)
+            refs = [r for r in new["metadata"].get("ownerReferences", []) if r.get("uid") != uid]
+            if refs:
+                new["metadata"]["ownerReferences"] = refs
+            else:
+                new["metadata"].pop("ownerReferences", None)
+            self._store_update(res, current, new)
+
+    def _release_foreground_owners(self, removed: dict[str, Any]) -> None:
+        for owner in removed["metadata"].get("ownerReferences") or []:
+            uid = owner.get("uid")
+            if not uid or self._dependents.get(uid):
+                continue
+            owner_obj, owner_res = self._find_by_uid(owner, removed["metadata"].get("namespace", ""))
+            if owner_obj is None or owner_res is None:
+                continue
+            fins = owner_obj["metadata"].get("finalizers") or []
+            if "foregroundDeletion" in fins:
+                new = deep_copy(owner_obj)
+                rest = [f for f in fins if f != "foregroundDeletion"]
+                if rest:
+                    new["metadata"]["finalizers"] = rest
+                else:
+                    new["metadata"].pop("finalizers")
+                self._store_update(owner_res, owner_obj, new)
+
+    def _find_by_uid(self, ref: dict[str, Any], namespace: str) -> tuple[dict[str, Any] | None, Resource | None]:
+        from podium_kubesim.resources import by_kind
+
+        res = by_kind(str(ref.get("apiVersion", "")), str(ref.get("kind", "")))
+        if res is None:
+            return None, None
+        obj = self.peek(res, namespace if res.namespaced else None, str(ref.get("name", "")))
+        if obj is None or obj["metadata"]["uid"] != ref.get("uid"):
+            return None, None
+        return obj, res
+
+    def _namespace_empty(self, ns: str) -> bool:
+        return not any(ns in buckets for key, buckets in self._objects.items() if RESOURCES[key].namespaced)
+
+    def _delete_namespace_contents(self, ns: str) -> None:
+        for key, buckets in self._objects.items():
+            res = RESOURCES[key]
+            if not res.namespaced or ns not in buckets:
+                continue
+            for name in sorted(buckets.get(ns, {})):
+                obj = self.peek(res, ns, name)
+                if obj is not None and not obj["metadata"].get("deletionTimestamp"):
+                    self.delete(res, ns, name, manager="namespace-controller")
+        ns_obj = self.peek(RESOURCES["namespaces"], None, ns)
+        if ns_obj is not None and self._namespace_empty(ns) and not ns_obj["metadata"].get("finalizers"):
+            self._remove(RESOURCES["namespaces"], ns_obj)

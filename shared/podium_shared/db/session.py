@@ -1,0 +1,72 @@
+"""Engine, sessions and the after-commit buffer.
+
+The boundary (a request dependency, a task wrapper) owns the transaction: it opens a session with
+`unit_of_work()`, services only `flush()`, and the boundary commits. Anything that must not leave before
+the commit (a Celery send, a Redis publish) is registered with `after_commit(session, fn)` and runs only
+once the commit succeeded; on rollback it is dropped. A crash between commit and send is repaired by the
+operation sweep, which resends every committed-but-undispatched operation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+_AFTER_COMMIT = "podium_after_commit"
+
+
+def make_engine(url: str, **kwargs: object) -> Engine:
+    return create_engine(url, pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=8)
+def _factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(make_engine(url), expire_on_commit=False)
+
+
+def session_factory(url: str | None = None) -> sessionmaker[Session]:
+    if url is None:
+        from podium_shared.settings import get_settings
+
+        url = get_settings().database_url
+    return _factory(url)
+
+
+def after_commit(session: Session, fn: Callable[[], object]) -> None:
+    session.info.setdefault(_AFTER_COMMIT, []).append(fn)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks: list[Callable[[], object]] = session.info.pop(_AFTER_COMMIT, [])
+    for fn in callbacks:
+        try:
+            fn()
+        except Exception:
+            # The transaction is already durable; the sweep delivers whatever this failed to send.
+            log.exception("after-commit callback failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any exception."""
+    session = (factory or session_factory())()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,190 @@
+"""Postgres and Redis servers started from local binaries, for `podium up` and for the tests.
+
+No container engine exists on the machines Podium is developed on, so the embedded defaults run the
+Debian server binaries directly, each in its own data directory on a loopback port. Postgres refuses to
+run as root, so under root the server runs as the `postgres` system user (created by the Debian package)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from podium_shared.errors import PodiumError
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise PodiumError(f"server on port {port} exited with code {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise PodiumError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+def _find_postgres_bin() -> Path:
+    roots = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    for root in roots:
+        if (root / "postgres").exists():
+            return root
+    found = shutil.which("postgres")
+    if found:
+        return Path(found).parent
+    raise PodiumError(
+        "PostgreSQL server binaries not found; install Debian's `postgresql` package "
+        "(make setup does this) or set DATABASE_URL to a running server"
+    )
+
+
+def _run_as() -> dict[str, Any]:
+    """Popen arguments that drop root to the `postgres` system user (Postgres refuses to run as root)."""
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+    return {}
+
+
+def _chown_for_server(path: Path) -> None:
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        for p in [path, *path.rglob("*")]:
+            os.chown(p, pw.pw_uid, pw.pw_gid)
+
+
+@dataclass
+class EmbeddedPostgres:
+    data_dir: Path
+    port: int = 0
+    user: str = "podium"
+    database: str = "podium"
+    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{self.database}"
+
+    def start(self, timeout: float = 60.0) -> EmbeddedPostgres:
+        bin_dir = _find_postgres_bin()
+        self.port = self.port or free_port()
+        pgdata = self.data_dir / "pgdata"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            # The server user must be able to reach its data directory through every parent.
+            _chown_for_server(self.data_dir)
+            for parent in self.data_dir.resolve().parents:
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    os.chmod(parent, mode | 0o001)
+        if not (pgdata / "PG_VERSION").exists():
+            subprocess.run(
+                [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", self.user,
+                 "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
+                check=True, capture_output=True, cwd=self.data_dir, **_run_as(),
+            )  # fmt: skip
+        sock_dir = self.data_dir / "sock"
+        sock_dir.mkdir(exist_ok=True)
+        _chown_for_server(sock_dir)
+        self._log = log = open(self.data_dir / "postgres.log", "ab")  # noqa: SIM115 - closed in stop()
+        self._proc = subprocess.Popen(
+            [str(bin_dir / "postgres"), "-D", str(pgdata), "-p", str(self.port),
+             "-h", "127.0.0.1", "-k", str(sock_dir), "-c", "fsync=off", "-c", "max_connections=300",
+             "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.data_dir, **_run_as(),
+        )  # fmt: skip
+        wait_for_port(self.port, timeout, self._proc)
+        self._wait_ready(bin_dir, timeout)
+        self.ensure_database(self.database)
+        return self
+
+    def _wait_ready(self, bin_dir: Path, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r = subprocess.run(
+                [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user],
+                capture_output=True,
+            )
+            if r.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise PodiumError("postgres did not become ready")
+
+    def ensure_database(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user=self.user, dbname="postgres", autocommit=True
+        ) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+
+    def stop(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            # SIGINT = "fast shutdown": aborts sessions, checkpoints, exits cleanly.
+            self._proc.send_signal(signal.SIGINT)
+            try:
+                self._proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+        if self._log:
+            self._log.close()
+            self._log = None
+
+
+@dataclass
+class EmbeddedRedis:
+    data_dir: Path
+    port: int = 0
+    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 30.0) -> EmbeddedRedis:
+        binary = shutil.which("redis-server")
+        if not binary:
+            raise PodiumError(
+                "redis-server not found; install Debian's `redis-server` package "
+                "(make setup does this) or set REDIS_URL to a running server"
+            )
+        self.port = self.port or free_port()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._log = log = open(self.data_dir / "redis.log", "ab")  # noqa: SIM115 - closed in stop()
+        # appendonly: a restart keeps queued Celery messages and the event stream, as a real deployment would.
+        self._proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
+             "--appendonly", "yes", "--appendfsync", "no", "--save", "", "--protected-mode", "no"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        wait_for_port(self.port, timeout, self._proc)
+        return self
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            self._proc.wait(30)
+        self._proc = None
+        if self._log:
+            self._log.close()
+            self._log = None

@@ -1,0 +1,91 @@
+"""The registry of command kinds: what `POST /api/v1/commands` accepts and what a worker runs for it.
+
+Each domain registers its kinds (core Kubernetes verbs here in `podium_shared.kube.commands`, model serving
+in `podium_shared.serving.commands`, …). The API uses a kind's `params` model to validate (422), its
+`min_role` to authorise, `target` to fill the audit record and `secret_fields` to redact; the worker calls
+`handler` with the operation's params. Handlers must be idempotent: they are called again after a crash."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from podium_shared.errors import PodiumError
+from podium_shared.models.user import Role
+
+if TYPE_CHECKING:
+    from podium_shared.operations.context import ExecutionContext
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an operation changes, for the audit log and for namespace-scoped authorisation."""
+
+    namespace: str | None = None
+    resource_kind: str | None = None
+    resource_name: str | None = None
+
+
+@dataclass(frozen=True)
+class CommandKind:
+    name: str
+    params: type[BaseModel]
+    handler: Callable[[ExecutionContext, Any], dict[str, Any]]
+    min_role: Role = Role.operator
+    queue: str = "commands"
+    target: Callable[[Any], Target] = field(default=lambda _p: Target())
+    # Params that must never be stored or audited in clear. The API moves them into the operation's
+    # sealed (encrypted) params, which the worker opens and then erases.
+    secret_fields: tuple[str, ...] = ()
+    # Bulk-like kinds expand into child operations at accept time.
+    expands: Callable[[Any], list[tuple[str, dict[str, Any]]]] | None = None
+
+
+_KINDS: dict[str, CommandKind] = {}
+
+
+def register(kind: CommandKind) -> CommandKind:
+    if kind.name in _KINDS:
+        raise RuntimeError(f"command kind {kind.name!r} registered twice")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def get_kind(name: str) -> CommandKind:
+    load_all()
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise PodiumError(
+            f"unknown command kind {name!r}",
+            code="unknown_kind",
+            status=422,
+            details={"known": sorted(_KINDS)},
+        ) from None
+
+
+def all_kinds() -> dict[str, CommandKind]:
+    load_all()
+    return dict(_KINDS)
+
+
+def load_all() -> None:
+    """Import every module that registers kinds (idempotent: Python imports once)."""
+    import importlib
+
+    for module in _KIND_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            # A domain that has not landed yet; the name check keeps real import errors loud.
+            if exc.name != module:
+                raise
+
+
+_KIND_MODULES = (
+    "podium_shared.kube.commands",
+    "podium_shared.serving.commands",
+)

@@ -1,0 +1,54 @@
+"""Settings shared by every Podium process. One prefix (PODIUM_), typed URLs; each service extends
+`PodiumSettings`. The well-known variables DATABASE_URL, REDIS_URL, KUBECONFIG and MLFLOW_TRACKING_URI are
+accepted as they are, because that is how operators already point tools at real infrastructure."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "podium-dev-secret-change-me"
+
+
+class PodiumSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PODIUM_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(
+        "postgresql+psycopg://podium@127.0.0.1:5432/podium",
+        validation_alias=AliasChoices("PODIUM_DATABASE_URL", "DATABASE_URL"),
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("PODIUM_REDIS_URL", "REDIS_URL"),
+    )
+    kubeconfig: Path | None = Field(
+        None, validation_alias=AliasChoices("PODIUM_KUBECONFIG", "KUBECONFIG")
+    )
+    mlflow_tracking_uri: str | None = Field(
+        None, validation_alias=AliasChoices("PODIUM_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI")
+    )
+    # Signs nothing user-visible yet but keys request ids and future session cookies; must be set
+    # outside development so two deployments never share the default.
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    bootstrap_admin_token: SecretStr | None = None
+    bootstrap_admin_username: str = "admin"
+
+    # Client-side protection of the Kubernetes API server (per cluster, per worker process).
+    kube_qps: float = 50.0
+    kube_burst: int = 100
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> PodiumSettings:
+        if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
+            raise ValueError("PODIUM_SECRET_KEY must be set in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> PodiumSettings:
+    return PodiumSettings()
