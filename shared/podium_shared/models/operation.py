@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, text
+from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,6 +43,8 @@ class Operation(CreatedAtMixin, Base):
     kind: Mapped[str] = mapped_column(String(64), index=True)
     cluster: Mapped[str] = mapped_column(String(63), index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSONB)  # secrets redacted before they get here
+    # The kind's secret fields, encrypted (podium_shared.crypto); opened only by the worker.
+    sealed_params: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     status: Mapped[OperationStatus] = mapped_column(
         Enum(OperationStatus, name="operation_status", native_enum=False, length=16),
         default=OperationStatus.queued,
