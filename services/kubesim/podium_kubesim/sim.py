@@ -71,13 +71,15 @@ class KubeSim:
         if self.started:
             return
         self.started = True
-        try:
-            from podium_kubesim import controllers, scenario
-        except ImportError:  # TODO(K1): drop once K2's controllers and scenarios have landed
+        from podium_kubesim import controllers, scenario
+
+        start_all = getattr(controllers, "start_all", None)
+        load = getattr(scenario, "load", None)
+        if start_all is None or load is None:  # TODO(K1): drop once K2's controllers have landed
             log.warning("kubesim controllers not available yet; serving the API only")
             return
-        scenario.load(self, self.scenario)
-        self._tasks = list(controllers.start_all(self))
+        load(self, self.scenario)
+        self._tasks = list(start_all(self))
 
     async def stop(self) -> None:
         self.watches.close_all()

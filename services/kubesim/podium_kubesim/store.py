@@ -70,6 +70,8 @@ class Store:
         self.resource_version = 1
         # Every event with rv <= compacted_rv has been dropped from history: older watches get 410.
         self.compacted_rv = 1
+        # id(stored object) -> (object, its JSON); entries die with the version they describe.
+        self._json_cache: dict[int, tuple[dict[str, Any], bytes]] = {}
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -122,6 +124,16 @@ class Store:
         field_selector: str | None = None,
     ) -> list[dict[str, Any]]:
         return [deep_copy(o) for o in self.list_raw(res, namespace, label_selector, field_selector)]
+
+    def json_of(self, obj: dict[str, Any], *, stored: bool = True) -> bytes:
+        """The JSON of an object; for stored objects cached until that version is replaced."""
+        cached = self._json_cache.get(id(obj))
+        if cached is not None and cached[0] is obj:
+            return cached[1]
+        data = json.dumps(obj, separators=(",", ":")).encode()
+        if stored:
+            self._json_cache[id(obj)] = (obj, data)
+        return data
 
     def count(self, res: Resource) -> int:
         return sum(len(b) for b in self._objects[res.storage_key].values())
@@ -186,7 +198,11 @@ class Store:
 
     def _put(self, res: Resource, obj: dict[str, Any]) -> None:
         m = obj["metadata"]
-        self._objects[res.storage_key].setdefault(m.get("namespace", ""), {})[m["name"]] = obj
+        bucket = self._objects[res.storage_key].setdefault(m.get("namespace", ""), {})
+        old = bucket.get(m["name"])
+        if old is not None:
+            self._json_cache.pop(id(old), None)
+        bucket[m["name"]] = obj
 
     def _index_owners(self, res: Resource, obj: dict[str, Any], add: bool) -> None:
         m = obj["metadata"]
@@ -225,7 +241,9 @@ class Store:
         *,
         manager: str = "kubesim",
         dry_run: bool = False,
+        managed_fields: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
+        """Create an object; `managed_fields` (server-side apply) replaces the Update entry of `manager`."""
         obj = deep_copy(obj)
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
@@ -269,7 +287,10 @@ class Store:
         validate(res, obj, creating=True)
         if self.peek(res, ns, name) is not None:
             raise errors.already_exists(res, name)
-        record_update(None, obj, manager=manager, api_version=res.api_version, subresource=None)
+        if managed_fields is not None:
+            m["managedFields"] = managed_fields
+        else:
+            record_update(None, obj, manager=manager, api_version=res.api_version, subresource=None)
         if dry_run:
             m["resourceVersion"] = ""
             return obj
@@ -500,6 +521,7 @@ class Store:
         if bucket is None or bucket.get(m["name"]) is not current:
             return
         del bucket[m["name"]]
+        self._json_cache.pop(id(current), None)
         if not bucket:
             del self._objects[res.storage_key][ns]
         self._index_owners(res, current, add=False)

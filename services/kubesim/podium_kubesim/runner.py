@@ -1,0 +1,127 @@
+"""Start kubesim in-process on a free port (tests, `make run`) and write a kubeconfig that points at it."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import uvicorn
+import yaml
+
+from podium_kubesim.server import create_app
+from podium_kubesim.sim import KubeSim
+
+T = TypeVar("T")
+
+
+def kubeconfig(url: str, context: str = "kubesim", token: str = "kubesim-token") -> dict[str, Any]:
+    """A kubeconfig for a plain-HTTP kubesim; any bearer token is accepted, so the token is a placeholder."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": context, "cluster": {"server": url}}],
+        "users": [{"name": f"{context}-admin", "user": {"token": token}}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": f"{context}-admin", "namespace": "default"}}],
+        "current-context": context,
+        "preferences": {},
+    }
+
+
+def write_kubeconfig(path: Path, url: str, context: str = "kubesim") -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(kubeconfig(url, context), sort_keys=False))
+    return path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class RunningKubeSim:
+    """kubesim served by uvicorn on its own event loop in a background thread."""
+
+    def __init__(self, sim: KubeSim, host: str, port: int) -> None:
+        self.sim = sim
+        self.host = host
+        self.port = port or free_port(host)
+        self.url = f"http://{host}:{self.port}"
+        config = uvicorn.Config(
+            create_app(sim, server_address=f"{host}:{self.port}"),
+            host=host,
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._run, name=f"kubesim-{self.port}", daemon=True)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(self._server.serve())
+        loop.close()
+
+    def start(self, timeout: float = 15.0) -> RunningKubeSim:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("kubesim failed to start")
+            if time.monotonic() > deadline:
+                raise TimeoutError("kubesim did not start in time")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def write_kubeconfig(self, path: Path, context: str = "kubesim") -> Path:
+        return write_kubeconfig(path, self.url, context)
+
+    def call(self, fn: Callable[[], T], timeout: float = 10.0) -> T:
+        """Run `fn` on the sim's loop (the store is single-threaded) and return its result."""
+        assert self._loop is not None
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # handed back to the calling thread
+                future.set_exception(exc)
+
+        self._loop.call_soon_threadsafe(run)
+        return future.result(timeout)
+
+    def __enter__(self) -> RunningKubeSim:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def start_kubesim(
+    scenario: str | Path | None = None,
+    speed: float = 1.0,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    **sim_options: Any,
+) -> RunningKubeSim:
+    """Start kubesim in a background thread; use as a context manager or call `.stop()`."""
+    sim = KubeSim(scenario=scenario, speed=speed, **sim_options)
+    return RunningKubeSim(sim, host, port).start()

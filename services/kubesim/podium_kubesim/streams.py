@@ -1,0 +1,174 @@
+"""Long-lived responses: watch streams (newline-delimited JSON events) and pod log follow."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from podium_kubesim import errors, eventsv1, tables
+from podium_kubesim.handlers import Target, dumps, q_bool, q_int
+from podium_kubesim.selectors import make_predicate
+from podium_kubesim.sim import KubeSim
+from podium_kubesim.watchhub import Converter, Watcher, envelope
+
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+
+
+def _bookmark(t: Target, rv: int, initial_end: bool = False) -> bytes:
+    meta: dict[str, Any] = {"resourceVersion": str(rv), "creationTimestamp": None}
+    if initial_end:
+        meta["annotations"] = {INITIAL_EVENTS_END: "true"}
+    obj = {"kind": t.res.kind, "apiVersion": t.res.api_version, "metadata": meta}
+    return envelope("BOOKMARK", dumps(obj))
+
+
+def _converter(sim: KubeSim, t: Target, request: Request) -> Converter | None:
+    if tables.wants_table(request):
+        base = eventsv1.to_v1 if t.res.alias_of else None
+
+        def to_table(obj: dict[str, Any]) -> dict[str, Any]:
+            return tables.table(sim, t.res, [base(obj) if base else obj], request)
+
+        return to_table
+    if t.res.alias_of:
+        return eventsv1.to_v1
+    return None
+
+
+def watch(sim: KubeSim, request: Request, t: Target) -> Response:
+    params = request.query_params
+    predicate = make_predicate(t.res, params.get("labelSelector"), params.get("fieldSelector"))
+    if t.name:  # watch on a single object: the real server turns it into a metadata.name field selector
+        by_name = make_predicate(t.res, None, f"metadata.name={t.name}")
+        assert by_name is not None
+        inner = predicate
+        predicate = by_name if inner is None else (lambda o: by_name(o) and inner(o))  # noqa: E731
+    bookmarks = q_bool(request, "allowWatchBookmarks")
+    timeout = q_int(request, "timeoutSeconds")
+    rv_param = params.get("resourceVersion", "")
+    send_initial = q_bool(request, "sendInitialEvents")
+    if send_initial and params.get("resourceVersionMatch") != "NotOlderThan":
+        raise errors.invalid(
+            t.res, "",
+            [{"reason": "FieldValueForbidden", "field": "resourceVersionMatch",
+              "message": "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"}],
+        )
+    converter = _converter(sim, t, request)
+    hub = sim.watches
+    lines: list[bytes] = []
+    initial_end: int | None = None
+    if send_initial or rv_param in ("", "0"):
+        # Current state as synthetic ADDED events, registered in the same loop step so nothing slips by.
+        watcher = hub.open(t.res, t.namespace, predicate, converter, since_rv=None)
+        for obj in sim.store.iter_raw(t.res, t.namespace):
+            if watcher.sees(obj):
+                lines.append(envelope("ADDED", dumps(converter(obj)) if converter else sim.store.json_of(obj)))
+        if send_initial and bookmarks:
+            initial_end = sim.store.resource_version
+    else:
+        try:
+            since = int(rv_param)
+        except ValueError:
+            raise errors.bad_request(f'invalid resource version "{rv_param}"') from None
+        try:
+            watcher = hub.open(t.res, t.namespace, predicate, converter, since_rv=since)
+        except errors.ApiError as exc:
+            # A too-old resourceVersion is reported inside the stream, as the real server does.
+            body = envelope("ERROR", dumps(exc.status()))
+            return Response(body, media_type="application/json")
+    watcher.lines.extendleft(reversed(lines))
+    if initial_end is not None:
+        watcher.lines.insert(len(lines), _bookmark(t, initial_end, initial_end=True))
+    watcher.wakeup.set()
+    return StreamingResponse(
+        _stream(sim, t, watcher, bookmarks, timeout), media_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+    )
+
+
+async def _stream(
+    sim: KubeSim, t: Target, watcher: Watcher, bookmarks: bool, timeout: int | None
+) -> AsyncIterator[bytes]:
+    deadline = time.monotonic() + timeout if timeout else None
+    interval = sim.bookmark_interval
+    next_bookmark = time.monotonic() + interval
+    try:
+        while True:
+            if watcher.lines:
+                # Flush everything queued in one write: far fewer syscalls for busy watches.
+                batch = b"".join(watcher.lines)
+                watcher.lines.clear()
+                yield batch
+                continue
+            if watcher.closed:
+                return
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return
+            if bookmarks and now >= next_bookmark:
+                next_bookmark = now + interval
+                yield _bookmark(t, sim.store.resource_version)
+                continue
+            wait = next_bookmark - now if bookmarks else 3600.0
+            if deadline is not None:
+                wait = min(wait, deadline - now)
+            watcher.wakeup.clear()
+            try:
+                await asyncio.wait_for(watcher.wakeup.wait(), timeout=max(wait, 0.001))
+            except TimeoutError:
+                pass
+    finally:
+        sim.watches.release(watcher)
+
+
+# --- pod logs ------------------------------------------------------------------------------------
+
+
+def pod_log(sim: KubeSim, request: Request, t: Target) -> Response:
+    assert t.name is not None and t.namespace is not None
+    pod = sim.store.peek(t.res, t.namespace, t.name)
+    if pod is None:
+        raise errors.not_found(t.res, t.name)
+    containers = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
+    init = [c["name"] for c in (pod.get("spec") or {}).get("initContainers") or []]
+    container = request.query_params.get("container")
+    if not container:
+        if len(containers) != 1:
+            choices = " ".join(containers)
+            raise errors.bad_request(
+                f"a container name must be specified for pod {t.name}, choose one of: [{choices}]"
+                + (f" or one of the init containers: [{' '.join(init)}]" if init else "")
+            )
+        container = containers[0]
+    elif container not in containers + init:
+        raise errors.bad_request(f"container {container} is not valid for pod {t.name}")
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    state = next((s.get("state") or {} for s in statuses if s.get("name") == container), {})
+    waiting = (state.get("waiting") or {}).get("reason")
+    if waiting and not sim.logs.read(t.namespace, t.name, container, tail_lines=1):
+        raise errors.bad_request(f'container "{container}" in pod "{t.name}" is waiting to start: {waiting}')
+    tail = q_int(request, "tailLines")
+    since = q_int(request, "sinceSeconds")
+    stamps = q_bool(request, "timestamps")
+    if not q_bool(request, "follow"):
+        text = "".join(line + "\n" for line in sim.logs.read(
+            t.namespace, t.name, container, tail_lines=tail, since_seconds=since, timestamps=stamps))
+        return Response(text.encode(), media_type="text/plain")
+    uid = pod["metadata"]["uid"]
+    ns, name = t.namespace, t.name
+
+    def alive() -> bool:
+        current = sim.store.peek(t.res, ns, name)
+        return current is not None and current["metadata"]["uid"] == uid
+
+    async def body() -> AsyncIterator[bytes]:
+        async for line in sim.logs.follow(ns, name, container, tail_lines=tail, since_seconds=since,
+                                          timestamps=stamps, alive=alive):
+            yield (line + "\n").encode()
+
+    return StreamingResponse(body(), media_type="text/plain")
