@@ -175,9 +175,10 @@ class Controller:
     def later(self, key: Any, sim_seconds: float) -> None:
         self.queue.add_after(key, self.sim.clock.delay(sim_seconds))
 
-    def record(self, involved: Obj, reason: str, message: str, etype: str = "Normal") -> None:
+    def record(self, involved: Obj, reason: str, message: str, etype: str = "Normal",
+               host: str | None = None) -> None:
         try:
-            self.sim.events.record(involved, reason, message, type=etype, component=self.component)
+            self.sim.events.record(involved, reason, message, type=etype, component=self.component, host=host)
         except Exception:  # an event is best effort, as in the real event broadcaster
             log.debug("event %s for %s dropped", reason, meta(involved).get("name"), exc_info=True)
 

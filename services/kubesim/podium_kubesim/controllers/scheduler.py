@@ -198,10 +198,10 @@ class Scheduler(Controller):
             if name in self.node_names:
                 self.node_names.remove(name)
             return
-        self.alloc[name] = node_allocatable(node)
-        if name not in self.alloc or name not in self.node_names:
+        if name not in self.alloc:
             self.node_names.append(name)
             self.node_names.sort()
+        self.alloc[name] = node_allocatable(node)
 
     # --- scheduling ---------------------------------------------------------------------------
 

@@ -1,0 +1,164 @@
+"""What runs inside a simulated container: start-up logs, training loops, run-to-completion jobs.
+
+One asyncio task per started pod writes the container logs at a speed-scaled pace; for run-to-completion
+pods (restartPolicy Never/OnFailure) the task ends the pod through `Kubelet.finish`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from podium_kubesim import engines
+from podium_kubesim.controllers.podutil import Obj, annotations_of, labels_of, meta
+from podium_kubesim.errors import ApiError
+from podium_kubesim.training import TrainingRun
+
+if TYPE_CHECKING:
+    from podium_kubesim.controllers.kubelet import Kubelet, PodRun
+
+log = logging.getLogger("podium_kubesim.kubelet")
+ANN = "kubesim.podium.dev/"
+TRAINING_LABELS = ("training.kubeflow.org/job-name", "sagemaker.amazonaws.com/job-name")
+
+
+def _env(container: Obj) -> dict[str, str]:
+    return {str(e.get("name")): str(e.get("value") or "") for e in container.get("env") or [] if isinstance(e, dict)}
+
+
+def _number(value: Any, default: float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def is_training(pod: Obj) -> bool:
+    labels = labels_of(pod)
+    return any(k in labels for k in TRAINING_LABELS) or \
+        str(annotations_of(pod).get(ANN + "training", "")).lower() == "true"
+
+
+def rank_of(pod: Obj) -> int:
+    labels = labels_of(pod)
+    rtype = labels.get("training.kubeflow.org/replica-type", "")
+    index = int(_number(labels.get("training.kubeflow.org/replica-index"), 0))
+    for c in (pod.get("spec") or {}).get("containers") or []:
+        env = _env(c)
+        if "RANK" in env:
+            return int(_number(env["RANK"], 0))
+    if rtype in ("master", "Master", ""):
+        return index
+    return index + 1  # kubeflow numbers workers after the master
+
+
+class WorkloadRunner:
+    def __init__(self, kubelet: Kubelet) -> None:
+        self.kubelet = kubelet
+        self.sim = kubelet.sim
+        self.settings = kubelet.settings
+
+    def start(self, pod: Obj, key: tuple[str, str], run: PodRun) -> float:
+        """Spawn the pod's log/run task; return the simulated seconds its start-up logs take."""
+        from podium_kubesim.controllers.kubelet import run_to_completion
+
+        containers = list((pod.get("spec") or {}).get("containers") or [])
+        pace = self.settings.timings.log_line_seconds
+        engine = engines.detect(pod)
+        if run_to_completion(pod):
+            coro = self._train(pod, key) if is_training(pod) else self._job(pod, key, containers)
+            run.tasks.append(asyncio.create_task(coro, name=f"kubesim-run-{key[0]}/{key[1]}"))
+            return 0.0
+        longest = 0.0
+        for c in containers:
+            lines = engines.startup_lines(engine if engines._kind_of(c) != engines.GENERIC else
+                                          engines.Engine(engines.GENERIC, "", "", 80), c)
+            run.tasks.append(asyncio.create_task(self._write(key, str(c.get("name")), lines, pace)))
+            longest = max(longest, pace * len(lines))
+        return longest
+
+    async def _paused(self) -> None:
+        while getattr(self.sim, "paused", False):
+            await asyncio.sleep(0.05)
+
+    async def _write(self, key: tuple[str, str], container: str, lines: list[str], pace: float) -> None:
+        for line in lines:
+            await self._paused()
+            self.sim.logs.append(key[0], key[1], container, line)
+            await self.sim.clock.sleep(pace)
+
+    def _exit_code(self, pod: Obj, key: tuple[str, str]) -> int:
+        faults = self.settings.faults
+        failing = str(annotations_of(pod).get(ANN + "fail", "")).lower() == "true" or \
+            faults.matches(faults.fail_pods, key[0], key[1])
+        return 1 if failing else 0
+
+    async def _finish(self, key: tuple[str, str], code: int) -> None:
+        await self._paused()
+        with contextlib.suppress(ApiError):
+            self.kubelet.finish(key, code)
+
+    async def _job(self, pod: Obj, key: tuple[str, str], containers: list[Obj]) -> None:
+        name = str(containers[0].get("name")) if containers else "main"
+        engine = engines.Engine(engines.GENERIC, "", "", 80)
+        for c in containers:
+            for line in engines.startup_lines(engine, c)[:-1] if not _echo(c) else engines.startup_lines(engine, c):
+                self.sim.logs.append(key[0], key[1], str(c.get("name")), line)
+        seconds = _number(annotations_of(pod).get(ANN + "run-seconds"), self.settings.timings.job_run_seconds)
+        await self.sim.clock.sleep(seconds)
+        code = self._exit_code(pod, key)
+        self.sim.logs.append(key[0], key[1], name, "done" if code == 0 else "Error: simulated failure; exiting 1")
+        await self._finish(key, code)
+
+    async def _train(self, pod: Obj, key: tuple[str, str]) -> None:
+        containers = list((pod.get("spec") or {}).get("containers") or [])
+        c = containers[0] if containers else {}
+        container = str(c.get("name") or "pytorch")
+        env = _env(c)
+        ann = annotations_of(pod)
+        t = self.settings.timings
+        steps = int(_number(ann.get(ANN + "train-steps", env.get("KUBESIM_TRAIN_STEPS")), t.train_steps))
+        step_seconds = _number(ann.get(ANN + "step-seconds", env.get("KUBESIM_STEP_SECONDS")), t.step_seconds)
+        job = labels_of(pod).get("training.kubeflow.org/job-name") or meta(pod).get("name") or "train"
+        world = int(_number(env.get("WORLD_SIZE"), 1))
+        training = TrainingRun(
+            steps=steps,
+            epochs=_number(env.get("NUM_EPOCHS") or env.get("EPOCHS"), 3.0),
+            learning_rate=_number(env.get("LEARNING_RATE"), 5e-05),
+            batch_size=int(_number(env.get("BATCH_SIZE") or env.get("PER_DEVICE_TRAIN_BATCH_SIZE"), 2)),
+            world_size=max(1, world),
+            seed=str(job),
+            model=env.get("MODEL_NAME") or env.get("MODEL") or "Qwen/Qwen2.5-0.5B-Instruct",
+        )
+        rank = rank_of(pod)
+        logs = self.sim.logs
+        loop = asyncio.get_running_loop()
+        logs.append(key[0], key[1], container,
+                    f"[INFO] torch.distributed initialised: rank={rank} world_size={world} backend=nccl")
+        lead = rank == 0  # Trainer logs metrics only on the main process, as in real multi-node runs
+        if lead:
+            for line in training.prelude():
+                logs.append(key[0], key[1], container, line)
+        start = loop.time()
+        for step in range(1, steps + 1):
+            await self.sim.clock.sleep(step_seconds)
+            await self._paused()
+            if lead:
+                elapsed = (loop.time() - start) * self.sim.clock.speed  # report simulated seconds
+                for line in training.step_lines(step, elapsed):
+                    logs.append(key[0], key[1], container, line)
+        code = self._exit_code(pod, key)
+        if lead and code == 0:
+            for line in training.summary((loop.time() - start) * self.sim.clock.speed):
+                logs.append(key[0], key[1], container, line)
+        elif code:
+            logs.append(key[0], key[1], container, "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: "
+                        "simulated failure (kubesim.podium.dev/fail)")
+        await self._finish(key, code)
+
+
+def _echo(container: Obj) -> bool:
+    argv = " ".join(str(a) for a in (container.get("command") or []) + (container.get("args") or []))
+    return "echo " in argv
