@@ -42,6 +42,9 @@ class Operation(CreatedAtMixin, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(64), index=True)
     cluster: Mapped[str] = mapped_column(String(63), index=True)
+    # The namespace the operation targets (from its kind's `target`), NULL for cluster-wide ones; lets
+    # namespace-scoped users and consoles filter operations without reading params.
+    namespace: Mapped[str | None] = mapped_column(String(63), default=None, index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSONB)  # secrets redacted before they get here
     # The kind's secret fields, encrypted (podium_shared.crypto); opened only by the worker.
     sealed_params: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
