@@ -1,0 +1,3 @@
+from podium_cli.main import main
+
+main()

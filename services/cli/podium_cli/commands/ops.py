@@ -1,0 +1,155 @@
+"""`podium ops list|get|cancel|watch`: follow and control operations."""
+
+# ruff: noqa: PLR0917 - typer maps each parameter to an option; they are never called positionally.
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+
+from podium_cli.client import ApiClient, CliError, ExitCode, items_of
+from podium_cli.output import Column, OutputFormat, info, render
+from podium_cli.state import OutputOpt, client, output_format
+
+app = typer.Typer(help="List, inspect, cancel and follow operations.", no_args_is_help=True)
+
+FINISHED = {"succeeded", "failed", "cancelled"}
+
+
+def _progress(value: Any) -> str:
+    if not isinstance(value, dict) or not value.get("total"):
+        return "-"
+    done = sum(int(value.get(k) or 0) for k in ("succeeded", "failed", "cancelled"))
+    return f"{done}/{value['total']}"
+
+
+def _error(value: Any) -> str:
+    if not isinstance(value, dict):
+        return "-"
+    return f"{value.get('code')}: {value.get('message')}"
+
+
+OPERATION_COLUMNS = [
+    Column("ID", "id"),
+    Column("KIND", "kind"),
+    Column("CLUSTER", "cluster"),
+    Column("STATUS", "status"),
+    Column("ATTEMPTS", "attempts"),
+    Column("PROGRESS", "progress", _progress),
+    Column("REQUESTED BY", "requested_by"),
+    Column("CREATED", "created_at"),
+    Column("ERROR", "error", _error),
+]
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="ops")
+
+
+@app.command("list")
+def list_ops(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(help="queued|running|succeeded|failed|cancelled")] = None,
+    kind: Annotated[str | None, typer.Option()] = None,
+    cluster: Annotated[str | None, typer.Option()] = None,
+    requested_by: Annotated[str | None, typer.Option()] = None,
+    parent: Annotated[str | None, typer.Option(help="children of this bulk operation")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    cursor: Annotated[str | None, typer.Option(help="next_cursor of a previous page")] = None,
+    output: OutputOpt = None,
+) -> None:
+    with client(ctx) as api:
+        page = api.get(
+            "/operations",
+            status=status,
+            kind=kind,
+            cluster=cluster,
+            requested_by=requested_by,
+            parent_id=parent,
+            limit=limit,
+            cursor=cursor,
+        )
+    fmt = output_format(ctx, output)
+    if fmt is not OutputFormat.table:
+        render(page, fmt)
+        return
+    rows, next_cursor = items_of(page)
+    render(rows, fmt, OPERATION_COLUMNS)
+    if next_cursor:
+        info(f"more: --cursor {next_cursor}")
+
+
+@app.command("get")
+def get_op(ctx: typer.Context, op_id: str, output: OutputOpt = None) -> None:
+    with client(ctx) as api:
+        render(api.get(f"/operations/{op_id}"), output_format(ctx, output))
+
+
+@app.command("cancel")
+def cancel_op(ctx: typer.Context, op_id: str, output: OutputOpt = None) -> None:
+    """Cancel a queued operation, or the not-yet-started children of a bulk."""
+    with client(ctx) as api:
+        render(api.post(f"/operations/{op_id}/cancel"), output_format(ctx, output))
+
+
+@app.command("watch")
+def watch_op(
+    ctx: typer.Context,
+    op_id: str,
+    timeout: Annotated[float, typer.Option(help="give up after this many seconds (0 = never)")] = 0,
+    interval: Annotated[float, typer.Option(min=0.05)] = 0.5,
+    output: OutputOpt = None,
+) -> None:
+    """Follow an operation until it finishes; exits 0 if it succeeded, 1 if it failed or was cancelled."""
+    with client(ctx) as api:
+        op = wait_for(api, op_id, timeout=timeout, interval=interval)
+    finish(op, output_format(ctx, output))
+
+
+def wait_for(api: ApiClient, op_id: str, *, timeout: float, interval: float) -> dict[str, Any]:
+    """Polls until the operation is finished, printing each change of status or progress to stderr.
+
+    Polling the API (not the WebSocket) keeps this usable through any proxy that passes plain HTTP."""
+    deadline = time.monotonic() + timeout if timeout > 0 else None
+    last = ""
+    while True:
+        op: dict[str, Any] = api.get(f"/operations/{op_id}")
+        line = _describe(op)
+        if line != last:
+            info(line)
+            last = line
+        if op.get("status") in FINISHED:
+            return op
+        if deadline is not None and time.monotonic() >= deadline:
+            raise CliError(
+                f"operation {op_id} still {op.get('status')} after {timeout:g}s",
+                ExitCode.unavailable,
+                code="timeout",
+            )
+        time.sleep(interval)
+
+
+def _describe(op: dict[str, Any]) -> str:
+    parts = [f"{op.get('kind')} {op.get('id')}: {op.get('status')}"]
+    progress = op.get("progress")
+    if isinstance(progress, dict) and progress.get("total"):
+        parts.append(
+            f"{progress.get('succeeded', 0)} succeeded, {progress.get('failed', 0)} failed, "
+            f"{progress.get('cancelled', 0)} cancelled of {progress['total']}"
+        )
+    if op.get("attempts", 0) > 1:
+        parts.append(f"attempt {op['attempts']}")
+    return " — ".join(parts)
+
+
+def finish(op: dict[str, Any], fmt: OutputFormat) -> None:
+    render(op, fmt)
+    if op.get("status") != "succeeded":
+        error = op.get("error") or {}
+        raise CliError(
+            f"operation {op.get('id')} {op.get('status')}: {error.get('message', 'no message')}",
+            ExitCode.failed,
+            code=str(error.get("code") or op.get("status")),
+        )

@@ -1,0 +1,58 @@
+"""`podium users create|list` (admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from podium_cli.client import items_of
+from podium_cli.output import Column, OutputFormat, info, render
+from podium_cli.state import OutputOpt, client, output_format
+
+app = typer.Typer(help="Manage users and their API tokens (admin).", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="users")
+
+
+@app.command("create")
+def create_user(
+    ctx: typer.Context,
+    username: str,
+    role: Annotated[str, typer.Option(help="viewer, operator or admin")] = "viewer",
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", "-n", help="limit to these namespaces (repeat)")
+    ] = None,
+    output: OutputOpt = None,
+) -> None:
+    """Create a user; its token is shown once, here."""
+    body = {"username": username, "role": role, "namespaces": namespace or None}
+    with client(ctx) as api:
+        created = api.post("/users", body)
+    fmt = output_format(ctx, output)
+    render(created, fmt)
+    if fmt is OutputFormat.table:
+        info("The token is shown only once; store it now.")
+
+
+@app.command("list")
+def list_users(ctx: typer.Context, output: OutputOpt = None) -> None:
+    with client(ctx) as api:
+        page = api.get("/users")
+    fmt = output_format(ctx, output)
+    if fmt is not OutputFormat.table:
+        render(page, fmt)
+        return
+    rows, _ = items_of(page)
+    render(
+        rows,
+        fmt,
+        [
+            Column("USERNAME", "username"),
+            Column("ROLE", "role"),
+            Column("NAMESPACES", "namespaces"),
+            Column("CREATED", "created_at"),
+        ],
+    )

@@ -1,0 +1,96 @@
+"""The server commands: each part of Podium run alone (what docker-compose and deploy/ use), and `up`.
+
+Each command imports its service only when it runs, so `podium --help` and the user commands stay fast."""
+
+# ruff: noqa: PLC0415 - the imports inside the commands are that laziness.
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.command("api")(api)
+    root.command("worker")(worker)
+    root.command("watcher")(watcher)
+    root.command("kubesim")(kubesim)
+    root.command("up")(up)
+    root.add_typer(db_app, name="db")
+
+
+def api(
+    host: Annotated[str, typer.Option(help="0.0.0.0 inside a container")] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    log_level: Annotated[str, typer.Option()] = "info",
+) -> None:
+    """Run the REST/WebSocket API and the console (uvicorn)."""
+    import uvicorn
+    from podium_api.app import create_app
+    from podium_shared.settings import get_settings
+
+    # Behind a load balancer or ingress the client address comes from X-Forwarded-For; uvicorn trusts
+    # it only from the addresses in FORWARDED_ALLOW_IPS (default: loopback).
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level=log_level, proxy_headers=True)
+
+
+def worker(
+    queues: Annotated[str, typer.Option(help="comma-separated Celery queues")] = "commands,bulk,maintenance",
+    concurrency: Annotated[int, typer.Option(min=1)] = 4,
+    beat: Annotated[bool, typer.Option(help="also run the periodic sweep (one per deployment)")] = False,
+) -> None:
+    """Run a Celery worker that executes operations."""
+    from podium_worker import run_worker
+
+    run_worker(queues=[q.strip() for q in queues.split(",") if q.strip()], concurrency=concurrency, beat=beat)
+
+
+def watcher() -> None:
+    """Run the watcher: Kubernetes watches → Redis state and event stream (leader-elected)."""
+    from podium_watcher import run_watcher
+
+    run_watcher()
+
+
+def kubesim(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 6443,
+    scenario: Annotated[str | None, typer.Option(help="scenario name or YAML path")] = None,
+    speed: Annotated[float, typer.Option(help="simulated time runs this many times faster")] = 1.0,
+    kubeconfig_out: Annotated[
+        Path | None, typer.Option(help="write a kubeconfig for this server here")
+    ] = None,
+) -> None:
+    """Run the simulated Kubernetes cluster."""
+    from podium_kubesim.cli import serve
+
+    serve(host=host, port=port, scenario=scenario, speed=speed, kubeconfig_out=kubeconfig_out)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Option()] = "head") -> None:
+    """Apply the Alembic migrations to DATABASE_URL."""
+    from podium_shared.db.migrate import upgrade
+    from podium_shared.settings import get_settings
+
+    upgrade(get_settings().database_url, revision)
+
+
+def up(
+    data_dir: Annotated[Path, typer.Option(help="Postgres data, Redis AOF, kubeconfig, admin token")] = Path(
+        ".podium"
+    ),
+    host: Annotated[str, typer.Option(help="address the API listens on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="API port")] = 8000,
+    speed: Annotated[float, typer.Option(help="kubesim speed factor")] = 1.0,
+    scenario: Annotated[str | None, typer.Option(help="kubesim scenario")] = None,
+) -> None:
+    """Run the whole system on this machine; Ctrl-C stops everything."""
+    from podium_cli.up import UpOptions, run_up
+
+    raise typer.Exit(run_up(UpOptions(data_dir=data_dir, host=host, port=port, speed=speed,
+                                      scenario=scenario)))  # fmt: skip
