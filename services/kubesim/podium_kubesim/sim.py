@@ -12,7 +12,7 @@ from podium_kubesim.clock import Clock
 from podium_kubesim.faults import Faults
 from podium_kubesim.logbook import LogBook
 from podium_kubesim.recorder import EventRecorder
-from podium_kubesim.resources import RESOURCES
+from podium_kubesim.resources import CUSTOM_RESOURCE_KEYS, RESOURCES, crd_object
 from podium_kubesim.store import Store, WatchEvent
 from podium_kubesim.watchhub import WatchHub
 
@@ -47,6 +47,11 @@ class KubeSim:
         self.store.add_listener(self._namespace_controller)
         for name in SYSTEM_NAMESPACES:
             self.store.create(RESOURCES["namespaces"], None, {"metadata": {"name": name}}, manager="kube-apiserver")
+        crds = RESOURCES["customresourcedefinitions.apiextensions.k8s.io"]
+        for key in CUSTOM_RESOURCE_KEYS:
+            crd = self.store.create(crds, None, crd_object(RESOURCES[key]), manager="kube-apiserver")
+            self.store.update(crds, None, crd["metadata"]["name"], crd_object(RESOURCES[key]), subresource="status",
+                              manager="apiextensions-controller")
 
     def _namespace_controller(self, ev: WatchEvent) -> None:
         """Every new namespace gets its `default` ServiceAccount, as the serviceaccount controller does."""

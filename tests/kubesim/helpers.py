@@ -1,0 +1,57 @@
+"""Builders and waits shared by the kubesim tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T | None], timeout: float = 10.0, interval: float = 0.02) -> T:
+    """Poll `predicate` until it returns something truthy; fail with a clear message at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last  # type: ignore[no-any-return]
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+def deployment(name: str, replicas: int = 1, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    labels = labels or {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": dict(labels)},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": dict(labels)},
+            "template": {
+                "metadata": {"labels": dict(labels)},
+                "spec": {
+                    "containers": [{"name": "app", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]
+                },
+            },
+        },
+    }
+
+
+def configmap(
+    name: str, labels: dict[str, str] | None = None, data: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return {"metadata": {"name": name, "labels": labels or {}}, "data": data or {"k": "v"}}
+
+
+def unscheduled_pod(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """A pod no node can take (impossible nodeSelector): it stays Pending and untouched by the kubelet."""
+    return {
+        "metadata": {"name": name, "labels": labels or {}},
+        "spec": {
+            "nodeSelector": {"kubesim.test/never": "true"},
+            "containers": [{"name": "app", "image": "busybox:1.36"}],
+        },
+    }
