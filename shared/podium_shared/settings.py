@@ -41,6 +41,21 @@ class PodiumSettings(BaseSettings):
     # Client-side protection of the Kubernetes API server (per cluster, per worker process).
     kube_qps: float = 50.0
     kube_burst: int = 100
+    # Per-request timeout towards a Kubernetes API server: (connect, read) seconds.
+    kube_request_timeout: tuple[float, float] = (5.0, 30.0)
+
+    # Operation pipeline (worker side). A running operation holds a lease the worker renews; when the
+    # worker dies, the sweep re-queues it once the lease has run out.
+    operation_lease_seconds: float = 30.0
+    operation_max_attempts: int = 6
+    operation_backoff_base_seconds: float = 1.0
+    operation_backoff_max_seconds: float = 60.0
+    # The sweep: how often it runs, how long a committed operation may stay unsent (API died between
+    # commit and send), and how long a sent one may stay queued before the message is presumed lost.
+    sweep_interval_seconds: float = 5.0
+    sweep_undispatched_grace_seconds: float = 5.0
+    sweep_redispatch_after_seconds: float = 120.0
+    worker_heartbeat_seconds: float = 10.0
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> PodiumSettings:

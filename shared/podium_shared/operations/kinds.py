@@ -7,6 +7,7 @@ in `podium_shared.serving.commands`, …). The API uses a kind's `params` model 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -74,8 +75,6 @@ def all_kinds() -> dict[str, CommandKind]:
 
 def load_all() -> None:
     """Import every module that registers kinds (idempotent: Python imports once)."""
-    import importlib
-
     for module in _KIND_MODULES:
         try:
             importlib.import_module(module)

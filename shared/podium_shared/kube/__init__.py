@@ -1,0 +1,1 @@
+"""Podium's Kubernetes layer: per-cluster clients, error classification, and the core command kinds."""

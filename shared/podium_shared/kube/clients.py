@@ -1,0 +1,177 @@
+"""Kubernetes clients per registered cluster, with a client-side rate limit.
+
+One `ApiClient` per cluster per process (its urllib3 pool is thread-safe and reusing it keeps connections
+warm). Every request of every API group goes through `rest_client.request`, so wrapping that one method
+applies the token bucket (settings.kube_qps / kube_burst) and a default timeout to typed and generic calls
+alike: a 5,000-item bulk cannot flood the API server, and a hung server cannot hang a worker forever."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from sqlalchemy.orm import Session, sessionmaker
+
+from podium_shared.db.session import session_factory
+from podium_shared.errors import NotFound, PodiumError
+from podium_shared.models.cluster import Cluster
+from podium_shared.operations.celery_app import current_settings
+from podium_shared.settings import PodiumSettings
+
+
+class TokenBucket:
+    """Allows `burst` requests at once and `qps` per second sustained; `acquire` blocks until allowed."""
+
+    def __init__(self, qps: float, burst: int) -> None:
+        self.qps = max(qps, 0.001)
+        self.burst = max(burst, 1)
+        self._tokens = float(self.burst)
+        self._updated = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.qps)
+                self._updated = now
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    return waited
+                wait = (1.0 - self._tokens) / self.qps
+            # Sleeping here is the point of a rate limiter: it paces requests, it hides no race.
+            time.sleep(wait)
+            waited += wait
+
+
+@dataclass
+class ClusterClients:
+    name: str
+    api_client: k8s.ApiClient
+    limiter: TokenBucket
+    core: k8s.CoreV1Api = field(init=False)
+    apps: k8s.AppsV1Api = field(init=False)
+    batch: k8s.BatchV1Api = field(init=False)
+    custom: k8s.CustomObjectsApi = field(init=False)
+    coordination: k8s.CoordinationV1Api = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.core = k8s.CoreV1Api(self.api_client)
+        self.apps = k8s.AppsV1Api(self.api_client)
+        self.batch = k8s.BatchV1Api(self.api_client)
+        self.custom = k8s.CustomObjectsApi(self.api_client)
+        self.coordination = k8s.CoordinationV1Api(self.api_client)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        path_params: dict[str, str] | None = None,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        content_type: str | None = None,
+    ) -> dict[str, Any]:
+        """A generic JSON request for paths the typed APIs make awkward (any kind by its plural, server-side
+        apply). Path parameters are URL-quoted by the client, so names never alter the path. Raises
+        `ApiException` on a non-2xx answer, like the typed APIs."""
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        method_, url, header_params, body_, post_params = self.api_client.param_serialize(
+            method=method,
+            resource_path=path,
+            path_params=path_params,
+            query_params=query or [],
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = self.api_client.call_api(method_, url, header_params, body_, post_params)
+        response.read()
+        data = response.data or b""
+        if not 200 <= response.status <= 299:
+            raise ApiException(http_resp=response, body=data.decode("utf-8", "replace"))
+        return json.loads(data) if data else {}
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, str | None, str | None, float, float, int], ClusterClients] = {}
+
+
+def clients_for(
+    cluster_name: str,
+    *,
+    settings: PodiumSettings | None = None,
+    sessions: sessionmaker[Session] | None = None,
+) -> ClusterClients:
+    """The rate-limited clients of a registered cluster (the `clusters` table names its kubeconfig)."""
+    settings = settings or current_settings()
+    sessions = sessions or session_factory(settings.database_url)
+    with sessions() as session:
+        row = session.get(Cluster, cluster_name)
+        if row is None:
+            raise NotFound(f'cluster "{cluster_name}" is not registered', code="cluster_not_found")
+        kubeconfig = row.kubeconfig_path or (str(settings.kubeconfig) if settings.kubeconfig else None)
+        context = row.context
+    # The file's mtime is part of the key so a rewritten kubeconfig (new port, rotated token) is picked up.
+    mtime = Path(kubeconfig).stat().st_mtime if kubeconfig and Path(kubeconfig).exists() else 0.0
+    key = (cluster_name, kubeconfig, context, mtime, settings.kube_qps, settings.kube_burst)
+    with _lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            return cached
+        api_client = _new_api_client(cluster_name, kubeconfig, context)
+        limiter = TokenBucket(settings.kube_qps, settings.kube_burst)
+        _instrument(api_client, limiter, settings.kube_request_timeout)
+        clients = ClusterClients(cluster_name, api_client, limiter)
+        for old_key in [k for k in _cache if k[0] == cluster_name]:
+            _cache.pop(old_key).api_client.close()
+        _cache[key] = clients
+        return clients
+
+
+def _new_api_client(name: str, kubeconfig: str | None, context: str | None) -> k8s.ApiClient:
+    try:
+        if kubeconfig:
+            return k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
+        configuration = k8s.Configuration()
+        k8s_config.load_incluster_config(client_configuration=configuration)
+        return k8s.ApiClient(configuration)
+    except (k8s_config.ConfigException, OSError) as exc:
+        raise PodiumError(
+            f'cannot load the kubeconfig of cluster "{name}": {exc}', code="cluster_config", status=500
+        ) from exc
+
+
+def _instrument(api_client: k8s.ApiClient, limiter: TokenBucket, timeout: tuple[float, float]) -> None:
+    rest = api_client.rest_client
+    original: Callable[..., Any] = rest.request
+
+    @functools.wraps(original)
+    def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        limiter.acquire()
+        if kwargs.get("_request_timeout") is None:
+            kwargs["_request_timeout"] = timeout
+        return original(method, url, *args, **kwargs)
+
+    rest.request = request
+
+
+def reset_cache() -> None:
+    """Forget every client (tests that restart a simulated cluster on a new port)."""
+    with _lock:
+        for clients in _cache.values():
+            clients.api_client.close()
+        _cache.clear()

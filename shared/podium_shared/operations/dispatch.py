@@ -1,0 +1,81 @@
+"""Handing operations to Celery, strictly after the commit that created them.
+
+`dispatch_after_commit` buffers the send on the session; it runs only once the transaction is durable,
+then stamps `dispatched_at`. If the process dies in between, or Redis is down, the row stays queued with
+`dispatched_at` NULL and the sweep sends it. Sending twice is harmless: the runner's guarded claim lets only
+one delivery execute."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from podium_shared.db.session import after_commit
+from podium_shared.models.operation import Operation
+from podium_shared.operations.celery_app import EXECUTE_TASK, QUEUE_BULK, get_app
+
+log = logging.getLogger(__name__)
+
+
+def queue_for(op: Operation) -> str:
+    # Bulk children always go to the bulk queue so they never delay single commands.
+    return QUEUE_BULK if op.parent_id is not None else op.queue
+
+
+def dispatch_after_commit(session: Session, op: Operation) -> None:
+    """Send `op` to a worker once `session` commits. Bulk children are ignored here: their parent releases
+    them a few at a time (see `operations.bulk`), which is how bulk concurrency is bounded."""
+    if op.parent_id is not None:
+        return
+    engine = _engine(session)
+    op_id, queue = op.id, queue_for(op)
+    after_commit(session, lambda: send(engine, op_id, queue))
+
+
+def send_after_commit(
+    session: Session, op_ids: Iterable[uuid.UUID], queue: str, countdown: float | None = None
+) -> None:
+    """Like `dispatch_after_commit` for ids the caller already marked (children, retries, the sweep)."""
+    engine = _engine(session)
+    ids = list(op_ids)
+    if not ids:
+        return
+
+    def _send_all() -> None:
+        for op_id in ids:
+            send(engine, op_id, queue, countdown=countdown)
+
+    after_commit(session, _send_all)
+
+
+def send(engine: Engine, op_id: uuid.UUID, queue: str, countdown: float | None = None) -> bool:
+    """Publish one execute message and stamp `dispatched_at`; False (and logged) if the broker refused."""
+    try:
+        get_app().send_task(
+            EXECUTE_TASK, args=[str(op_id)], queue=queue, countdown=countdown if countdown else None
+        )
+    except Exception:
+        log.warning("could not send operation %s; the sweep will resend it", op_id, exc_info=True)
+        return False
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE operations SET dispatched_at = now() "
+                    "WHERE id = :id AND status = 'queued' AND dispatched_at IS NULL"
+                ),
+                {"id": op_id},
+            )
+    except Exception:
+        # The message is out; a missing stamp only makes the sweep send a harmless duplicate.
+        log.warning("could not stamp dispatched_at on %s", op_id, exc_info=True)
+    return True
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine

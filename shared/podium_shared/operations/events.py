@@ -1,0 +1,83 @@
+"""Operation events for the consoles: every state change is appended to the cluster's event stream
+(topic `operations`) after the commit that made it, so nobody sees a state that was rolled back.
+
+A lost publish (Redis down at that instant) is not repaired: the row in Postgres stays the truth and a
+console that reconnects re-reads it. That is why publishing failures are logged, never raised."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+from redis import Redis
+from sqlalchemy.orm import Session
+
+from podium_shared.db.session import after_commit
+from podium_shared.models.operation import Operation
+from podium_shared.operations.celery_app import current_settings
+from podium_shared.realtime.stream import publish
+
+log = logging.getLogger(__name__)
+
+TOPIC = "operations"
+LOG_TOPIC = "operation_logs"
+
+_clients: dict[str, Redis] = {}
+_clients_lock = threading.Lock()
+
+
+def operation_dict(op: Operation) -> dict[str, Any]:
+    """The public shape of an operation (params are stored already redacted)."""
+
+    def ts(value: datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": str(op.id),
+        "kind": op.kind,
+        "cluster": op.cluster,
+        "params": op.params,
+        "status": str(op.status),
+        "attempts": op.attempts,
+        "error": op.error,
+        "result": op.result,
+        "requested_by": op.requested_by,
+        "created_at": ts(op.created_at),
+        "started_at": ts(op.started_at),
+        "finished_at": ts(op.finished_at),
+        "parent_id": str(op.parent_id) if op.parent_id else None,
+        "progress": op.progress,
+    }
+
+
+def operation_changed(session: Session, op: Operation, event: str = "MODIFIED") -> None:
+    """Publish `op` as it is now (flushed state) once `session` commits."""
+    snapshot = operation_dict(op)
+    after_commit(session, lambda: publish_now(snapshot, event))
+
+
+def operation_log(cluster: str, operation_id: str, message: str) -> None:
+    """A progress line from a running handler; not transactional (the handler holds no transaction)."""
+    _publish(cluster, LOG_TOPIC, "LOG", {"id": operation_id, "message": message})
+
+
+def publish_now(snapshot: dict[str, Any], event: str = "MODIFIED") -> None:
+    _publish(snapshot["cluster"], TOPIC, event, snapshot)
+
+
+def _publish(cluster: str, topic: str, event: str, obj: dict[str, Any]) -> None:
+    try:
+        publish(redis_client(), cluster, topic, event, obj)
+    except Exception:
+        log.warning("could not publish %s event for %s", topic, obj.get("id"), exc_info=True)
+
+
+def redis_client() -> Redis:
+    url = current_settings().redis_url
+    with _clients_lock:
+        client = _clients.get(url)
+        if client is None:
+            client = _clients[url] = Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        return client
