@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 
 import pytest
 from kubernetes import client, config
-
 from podium_kubesim.controllers.podutil import rank_victims, template_hash
 from podium_kubesim.runner import RunningKubeSim, start_kubesim
 

@@ -44,12 +44,14 @@ class PodRun:
     ready_at: float | None = None
     crash_at: float | None = None
     restarts: int = 0
+    starting_writers: int = 0  # start-up log writers still writing; the engine is not ready before they finish
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     def cancel(self) -> None:
         for t in self.tasks:
             t.cancel()
         self.tasks.clear()
+        self.starting_writers = 0
 
 
 def _flag(pod: Obj, name: str) -> bool:
@@ -246,13 +248,19 @@ class Kubelet(Controller):
         if run.crash_at is not None and now >= run.crash_at:
             self._crash(pod, key, run)
             return
-        if run.ready_at is not None and now >= run.ready_at:
+        if run.ready_at is not None and now >= run.ready_at and run.starting_writers == 0:
             run.ready_at = None
             self.set_ready(key, True)
-        pending = [t for t in (run.ready_at, run.crash_at) if t is not None]
+        pending = [t for t in (run.ready_at, run.crash_at) if t is not None and t > now]
         if pending:
             run.due = min(pending)
             self.queue.add_after(key, max(0.0, run.due - self._now()))
+        # else: a start-up log writer still runs and re-queues the pod when it is done
+
+    def startup_written(self, key: Key, run: PodRun) -> None:
+        run.starting_writers = max(0, run.starting_writers - 1)
+        if self.runs.get(key) is run:
+            self.queue.add(key)
 
     def set_ready(self, key: Key, ready: bool, reason: str = "ContainersNotReady") -> None:
         def put(o: Obj) -> None:

@@ -75,7 +75,8 @@ class WorkloadRunner:
         for c in containers:
             lines = engines.startup_lines(engine if engines._kind_of(c) != engines.GENERIC else
                                           engines.Engine(engines.GENERIC, "", "", 80), c)
-            run.tasks.append(asyncio.create_task(self._write(key, str(c.get("name")), lines, pace)))
+            run.starting_writers += 1
+            run.tasks.append(asyncio.create_task(self._write(key, str(c.get("name")), lines, pace, run)))
             longest = max(longest, pace * len(lines))
         return longest
 
@@ -83,11 +84,14 @@ class WorkloadRunner:
         while getattr(self.sim, "paused", False):
             await asyncio.sleep(0.05)
 
-    async def _write(self, key: tuple[str, str], container: str, lines: list[str], pace: float) -> None:
-        for line in lines:
+    async def _write(self, key: tuple[str, str], container: str, lines: list[str], pace: float,
+                     run: PodRun) -> None:
+        for i, line in enumerate(lines):
+            if i:
+                await self.sim.clock.sleep(pace)
             await self._paused()
             self.sim.logs.append(key[0], key[1], container, line)
-            await self.sim.clock.sleep(pace)
+        self.kubelet.startup_written(key, run)
 
     def _exit_code(self, pod: Obj, key: tuple[str, str]) -> int:
         faults = self.settings.faults
