@@ -1,0 +1,283 @@
+"""`podium up`: the whole system on one machine, supervised by one process.
+
+Order of start: Postgres, Redis (embedded unless DATABASE_URL / REDIS_URL are set), kubesim (unless
+KUBECONFIG is set), migrations, the `local` cluster and the first admin, then the API, the worker (with
+the sweep's beat) and the watcher as child processes. Stop is the reverse order, on Ctrl-C or SIGTERM,
+or as soon as any child dies. docs/running.md describes the process model."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+import yaml
+from podium_shared.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
+from podium_shared.errors import PodiumError
+
+from podium_cli.supervise import Child
+
+LOCAL_CLUSTER = "local"
+READY_TIMEOUT = 180.0
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    speed: float = 1.0
+    scenario: str | None = None
+    worker_concurrency: int = 4
+
+
+@dataclass
+class Stack:
+    """Everything started so far, so a failure at any step stops exactly that much."""
+
+    postgres: EmbeddedPostgres | None = None
+    redis: EmbeddedRedis | None = None
+    children: list[Child] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            say(f"stopping {child.name}")
+            child.stop()
+        if self.redis is not None:
+            say("stopping redis")
+            self.redis.stop()
+        if self.postgres is not None:
+            say("stopping postgres")
+            self.postgres.stop()
+
+
+def say(message: str) -> None:
+    print(f"podium up: {message}", flush=True)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, _frame: FrameType | None) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+def run_up(opts: UpOptions) -> int:
+    """Returns the process exit code: 0 after a requested stop, 1 when something failed or died."""
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stack = Stack()
+    code = 0
+    try:
+        _start(opts, stack)
+        code = _supervise(stack)
+    except _Stop as stop:
+        say(f"{stop} received, shutting down")
+    except PodiumError as exc:
+        say(f"error: {exc.message}")
+        code = 1
+    finally:
+        # A second Ctrl-C must not cut the orderly stop short; each step is bounded by its own timeout.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        stack.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    say("stopped")
+    return code
+
+
+def _start(opts: UpOptions, stack: Stack) -> None:
+    data_dir = opts.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+
+    database_url = os.environ.get("DATABASE_URL") or os.environ.get("PODIUM_DATABASE_URL")
+    if not database_url:
+        say("starting postgres")
+        stack.postgres = EmbeddedPostgres(data_dir / "postgres").start()
+        database_url = stack.postgres.url
+    redis_url = os.environ.get("REDIS_URL") or os.environ.get("PODIUM_REDIS_URL")
+    if not redis_url:
+        say("starting redis")
+        stack.redis = EmbeddedRedis(data_dir / "redis").start()
+        redis_url = stack.redis.url
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        PODIUM_SECRET_KEY=env.get("PODIUM_SECRET_KEY") or _persistent_secret(data_dir / "secret-key"),
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("PODIUM_DATABASE_URL", None)
+    env.pop("PODIUM_REDIS_URL", None)
+
+    kubeconfig_env = os.environ.get("KUBECONFIG")
+    if kubeconfig_env:
+        kubeconfig = Path(kubeconfig_env.split(os.pathsep)[0]).resolve()
+        context = _current_context(kubeconfig)
+    else:
+        kubeconfig, context = data_dir / "kubeconfig", "kubesim"
+        port = free_port()
+        args = [
+            "kubesim",
+            "--port",
+            str(port),
+            "--speed",
+            str(opts.speed),
+            "--kubeconfig-out",
+            str(kubeconfig),
+        ]
+        if opts.scenario:
+            args += ["--scenario", opts.scenario]
+        say("starting kubesim")
+        kubesim = _spawn(stack, "kubesim", args, env, data_dir)
+        _wait_port(kubesim, port)
+        env["KUBECONFIG"] = str(kubeconfig)
+
+    say("applying migrations")
+    from podium_shared.db.migrate import upgrade  # noqa: PLC0415 - alembic is slow to import
+
+    upgrade(database_url)
+    token = _prepare_database(database_url, kubeconfig, context, data_dir)
+
+    _spawn(stack, "api", ["api", "--host", opts.host, "--port", str(opts.port)], env, data_dir)
+    _spawn(
+        stack, "worker", ["worker", "--beat", "--concurrency", str(opts.worker_concurrency)], env, data_dir
+    )
+    _spawn(stack, "watcher", ["watcher"], env, data_dir)
+
+    url = f"http://{'127.0.0.1' if opts.host in ('0.0.0.0', '::') else opts.host}:{opts.port}"  # noqa: S104
+    _wait_ready(stack, url)
+    print(f"\nPodium is ready.\n  Console and API: {url}/", flush=True)
+    print(
+        f"  Admin token:     {token}" if token else "  Admin token:     shown on the first run only",
+        flush=True,
+    )
+    print(f"  kubectl:         KUBECONFIG={kubeconfig} kubectl get nodes", flush=True)
+    print(f"  Logs:            {data_dir / 'logs'}/\nPress Ctrl-C to stop.\n", flush=True)
+
+
+def _spawn(stack: Stack, name: str, args: list[str], env: dict[str, str], data_dir: Path) -> Child:
+    child = Child(name, args, env, data_dir / "logs" / f"{name}.log").start()
+    stack.children.append(child)
+    return child
+
+
+def _wait_port(child: Child, port: int) -> None:
+    assert child.proc is not None
+    try:
+        wait_for_port(port, 60.0, child.proc)
+    except PodiumError:
+        raise PodiumError(f"{child.name} did not start; last log lines:\n{child.log_tail()}") from None
+
+
+def _wait_ready(stack: Stack, url: str) -> None:
+    say(f"waiting for {url}/readyz")
+    deadline = time.monotonic() + READY_TIMEOUT
+    last = ""
+    with httpx.Client(timeout=2.0) as http:
+        while time.monotonic() < deadline:
+            _check_children(stack)
+            try:
+                resp = http.get(url + "/readyz")
+                if resp.status_code == 200:
+                    return
+                last = resp.text
+            except httpx.HTTPError as exc:
+                last = str(exc)
+            time.sleep(0.25)
+    raise PodiumError(f"not ready after {READY_TIMEOUT:.0f}s: {last}")
+
+
+def _check_children(stack: Stack) -> None:
+    for child in stack.children:
+        code = child.exit_code
+        if code is not None:
+            raise PodiumError(f"{child.name} exited with code {code}; last log lines:\n{child.log_tail()}")
+
+
+def _supervise(stack: Stack) -> int:
+    while True:
+        try:
+            _check_children(stack)
+        except PodiumError as exc:
+            say(exc.message)
+            return 1
+        time.sleep(0.2)
+
+
+def _persistent_secret(path: Path) -> str:
+    """The secret key seals operation params; it must survive restarts, or sealed params of queued
+    operations could not be opened after a `podium up` restart."""
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    _write_private(path, value)
+    return value
+
+
+def _write_private(path: Path, value: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    os.chmod(path, 0o600)
+
+
+def _current_context(kubeconfig: Path) -> str | None:
+    try:
+        doc: Any = yaml.safe_load(kubeconfig.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise PodiumError(f"cannot read KUBECONFIG {kubeconfig}: {exc}") from None
+    return doc.get("current-context") if isinstance(doc, dict) else None
+
+
+def _prepare_database(database_url: str, kubeconfig: Path, context: str | None, data_dir: Path) -> str | None:
+    """Registers the `local` cluster and bootstraps the first admin; returns the admin token if known."""
+    from podium_shared.auth.service import bootstrap_admin  # noqa: PLC0415 - loads the models
+    from podium_shared.db.session import session_factory, unit_of_work  # noqa: PLC0415
+    from podium_shared.settings import get_settings  # noqa: PLC0415
+
+    settings = get_settings()  # only the bootstrap fields are read here; the URL is the one started above
+    token_file = data_dir / "admin-token"
+    wanted = settings.bootstrap_admin_token.get_secret_value() if settings.bootstrap_admin_token else None
+    with unit_of_work(session_factory(database_url)) as session:
+        register_cluster(session, LOCAL_CLUSTER, kubeconfig, context)
+        created = bootstrap_admin(session, settings.bootstrap_admin_username, wanted)
+    if created:
+        _write_private(token_file, created)
+        return created
+    if token_file.exists():
+        return token_file.read_text().strip()
+    return wanted
+
+
+def register_cluster(session: Any, name: str, kubeconfig: Path, context: str | None) -> None:
+    """First run: registers the cluster. Later runs: re-points it if KUBECONFIG changed since."""
+    from podium_shared.audit.service import record  # noqa: PLC0415
+    from podium_shared.clusters.service import register_cluster as register  # noqa: PLC0415
+    from podium_shared.models.cluster import Cluster  # noqa: PLC0415
+
+    existing = session.get(Cluster, name)
+    if existing is None:
+        register(session, name, str(kubeconfig), context)
+        return
+    if (existing.kubeconfig_path, existing.context) == (str(kubeconfig), context):
+        return
+    existing.kubeconfig_path, existing.context = str(kubeconfig), context
+    session.flush()
+    record(
+        session,
+        actor="system",
+        action="cluster.update",
+        outcome="succeeded",
+        cluster=name,
+        resource_kind="cluster",
+        resource_name=name,
+        details={"kubeconfig_path": str(kubeconfig), "context": context, "by": "podium up"},
+    )
