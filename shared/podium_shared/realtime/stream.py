@@ -1,36 +1,159 @@
 """The per-cluster event stream every console reads: a bounded Redis Stream (the replay window) plus a
 pub/sub channel for live fan-out. Both the watcher (cluster changes) and the operation pipeline
-(operation progress) append here, so a client sees one ordered sequence per cluster."""
+(operation progress) append here, so a client sees one ordered sequence per cluster.
+
+Every append is one Lua script: the XADD and the PUBLISH (and, for the watcher, the snapshot update in
+`state.py`) happen atomically, so a reader that takes the snapshot and the stream position in one
+transaction never sees one without the other. Stream ids are Redis's own `<ms>-<seq>` ids: strictly
+increasing per cluster, and still increasing after a Redis restart (Redis persists the last id)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
 
-# Replay window: the newest N events per cluster stay readable by id after a reconnect.
+from podium_shared.realtime.keys import channel, stream_key
+
+__all__ = ["StreamEvent", "WindowInfo", "channel", "compare_ids", "publish", "stream_key"]
+
+# Replay window: the newest N events per cluster, and (trimmed by the watcher) at most MAX_AGE seconds.
 STREAM_MAXLEN = 100_000
+STREAM_MAX_AGE_SECONDS = 600.0
+
+_PUBLISH_LUA = """
+local fields = {'topic', ARGV[2], 'event', ARGV[3], 'object', ARGV[4]}
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', unpack(fields))
+redis.call('PUBLISH', ARGV[6], '{"id":"' .. id .. '","cluster":' .. cjson.encode(ARGV[1]) ..
+  ',"topic":' .. cjson.encode(ARGV[2]) .. ',"event":' .. cjson.encode(ARGV[3]) .. ',"object":' .. ARGV[4] .. '}')
+return id
+"""
+
+# XINFO STREAM as three values; a missing stream reads as empty with nothing ever deleted.
+_WINDOW_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'0-0', '0-0', 0, '0-0'} end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local out = {'0-0', '0-0', 0, '0-0'}
+for i = 1, #info, 2 do
+  local k = info[i]
+  if k == 'last-generated-id' then out[1] = info[i + 1]
+  elseif k == 'max-deleted-entry-id' then out[2] = info[i + 1]
+  elseif k == 'length' then out[3] = info[i + 1]
+  elseif k == 'first-entry' and info[i + 1] then out[4] = info[i + 1][1] end
+end
+return out
+"""
 
 
-def stream_key(cluster: str) -> str:
-    return f"podium:events:{cluster}"
+def compare_ids(a: str, b: str) -> int:
+    """Order two stream ids numerically (they are `<ms>-<seq>`, not comparable as strings)."""
+    ka, kb = parse_id(a), parse_id(b)
+    return (ka > kb) - (ka < kb)
 
 
-def channel(cluster: str) -> str:
-    return f"podium:live:{cluster}"
+def parse_id(value: str) -> tuple[int, int]:
+    ms, _, seq = value.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def valid_id(value: str) -> bool:
+    try:
+        parse_id(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    id: str
+    cluster: str
+    topic: str
+    event: str
+    object: dict[str, Any]
+    prev_labels: dict[str, str] | None = field(default=None)
+
+    def message(self) -> dict[str, Any]:
+        return {
+            "type": "event", "id": self.id, "cluster": self.cluster, "topic": self.topic,
+            "event": self.event, "object": self.object,
+        }  # fmt: skip
+
+    @classmethod
+    def from_entry(cls, cluster: str, entry_id: Any, fields: dict[Any, Any]) -> StreamEvent:
+        f = {_s(k): _s(v) for k, v in fields.items()}
+        prev = f.get("prev_labels")
+        return cls(
+            id=_s(entry_id), cluster=cluster, topic=f["topic"], event=f["event"],
+            object=json.loads(f["object"]), prev_labels=json.loads(prev) if prev else None,
+        )  # fmt: skip
+
+    @classmethod
+    def from_published(cls, raw: str | bytes) -> StreamEvent:
+        d = json.loads(raw)
+        return cls(
+            id=d["id"], cluster=d["cluster"], topic=d["topic"], event=d["event"],
+            object=d["object"], prev_labels=d.get("prev_labels"),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class WindowInfo:
+    last_id: str  # the newest id ever generated ("0-0" when the stream does not exist)
+    max_deleted_id: str  # the newest id trimmed away: replay from anything older has a gap
+    length: int
+    first_id: str
+
+    def covers(self, since: str) -> bool:
+        """True when every event after `since` is still in the stream (a replay has no gap)."""
+        if self.last_id == "0-0":
+            return False  # no stream (new, or lost with Redis): the client's position means nothing here
+        if compare_ids(since, self.last_id) > 0:
+            return False  # an id from the future: this stream is not the one the client read
+        return compare_ids(since, self.max_deleted_id) >= 0
 
 
 def publish(redis: Redis, cluster: str, topic: str, event: str, obj: dict[str, Any]) -> str:
     """Append one event and announce it; returns its stream id (monotonic per cluster)."""
     body = json.dumps(obj, separators=(",", ":"), default=str)
-    event_id = redis.xadd(
-        stream_key(cluster),
-        {"topic": topic, "event": event, "object": body},
-        maxlen=STREAM_MAXLEN,
-        approximate=True,
+    script = redis.register_script(_PUBLISH_LUA)
+    result = script(
+        keys=[stream_key(cluster)], args=[cluster, topic, event, body, STREAM_MAXLEN, channel(cluster)]
     )
-    eid = event_id.decode() if isinstance(event_id, bytes) else str(event_id)
-    message = json.dumps({"id": eid, "cluster": cluster, "topic": topic, "event": event})
-    redis.publish(channel(cluster), message[:-1] + ',"object":' + body + "}")
-    return eid
+    return _s(result)
+
+
+def window(redis: Redis, cluster: str) -> WindowInfo:
+    last, deleted, length, first = redis.register_script(_WINDOW_LUA)(keys=[stream_key(cluster)])
+    return WindowInfo(_s(last), _s(deleted), int(length), _s(first))
+
+
+def window_script(redis: Any) -> Any:
+    return redis.register_script(_WINDOW_LUA)
+
+
+def parse_window(raw: list[Any]) -> WindowInfo:
+    last, deleted, length, first = raw
+    return WindowInfo(_s(last), _s(deleted), int(length), _s(first))
+
+
+def read_after(redis: Redis, cluster: str, after: str, count: int = 1000) -> tuple[WindowInfo, list[StreamEvent]]:
+    """One page of events strictly after `after`, with the window read in the same transaction so the
+    caller can tell whether anything between `after` and the page was trimmed away."""
+    pipe = redis.pipeline(transaction=True)
+    window_script(redis)(keys=[stream_key(cluster)], client=pipe)
+    pipe.xrange(stream_key(cluster), min=f"({after}", max="+", count=count)
+    raw_window, entries = pipe.execute()
+    return parse_window(raw_window), [StreamEvent.from_entry(cluster, i, f) for i, f in entries]
+
+
+def trim_by_age(redis: Redis, cluster: str, max_age_seconds: float, now_ms: int) -> int:
+    """Drop events older than the window's age; approximate (~) so Redis trims whole macro-nodes."""
+    min_id = f"{max(0, now_ms - int(max_age_seconds * 1000))}-0"
+    return int(redis.xtrim(stream_key(cluster), minid=min_id, approximate=True))

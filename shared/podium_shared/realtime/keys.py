@@ -1,0 +1,34 @@
+"""Redis key names of the realtime state, in one place so the watcher, the API and the tests agree."""
+
+from __future__ import annotations
+
+
+def state_key(cluster: str, kind: str) -> str:
+    """Hash of the current objects of one kind: field `namespace/name` (or `name`), value the object JSON."""
+    return f"podium:state:{cluster}:{kind}"
+
+
+def meta_key(cluster: str) -> str:
+    """Hash of snapshot metadata: `fresh_at` (epoch seconds the watcher last confirmed the state) and
+    `synced:<kind>` (epoch seconds of the kind's last full list)."""
+    return f"podium:state:{cluster}:meta"
+
+
+def stream_key(cluster: str) -> str:
+    return f"podium:events:{cluster}"
+
+
+def channel(cluster: str) -> str:
+    return f"podium:live:{cluster}"
+
+
+def leader_key(cluster: str) -> str:
+    return f"podium:leader:{cluster}"
+
+
+def fence_key(cluster: str) -> str:
+    return f"podium:leader:{cluster}:fence"
+
+
+def heartbeat_key(watcher_id: str) -> str:
+    return f"podium:heartbeat:watcher:{watcher_id}"

@@ -1,0 +1,24 @@
+"""The watcher's Kubernetes client: the official client, configured from a kubeconfig and context.
+
+Separate from the workers' rate-limited command clients: watches are long-lived connections, one per
+kind, so the connection pool must hold all of them (urllib3 would otherwise discard and warn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kubernetes import config as kube_config
+from kubernetes.client import ApiClient, Configuration
+
+from podium_shared.errors import Invalid
+
+POOL_SIZE = 32
+
+
+def api_client_from_kubeconfig(path: str | Path | None, context: str | None) -> ApiClient:
+    if path is None:
+        raise Invalid("the cluster has no kubeconfig path and no default KUBECONFIG is set")
+    cfg = Configuration()
+    kube_config.load_kube_config(config_file=str(path), context=context, client_configuration=cfg)
+    cfg.connection_pool_maxsize = POOL_SIZE
+    return ApiClient(cfg)

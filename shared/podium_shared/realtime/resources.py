@@ -1,0 +1,52 @@
+"""The Kubernetes resources the watcher mirrors into Redis, and the WebSocket topics that carry them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WatchedResource:
+    name: str  # plural; also the Redis state kind and the stream topic
+    kind: str
+    group: str  # "" for the core group
+    version: str
+    custom: bool = False  # a CRD: watched only where the cluster serves it
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_path(self) -> str:
+        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
+    @property
+    def path(self) -> str:
+        """The all-namespaces collection (or the cluster-scoped one) — one watch per cluster and kind."""
+        return f"{self.group_path}/{self.name}"
+
+
+WATCHED: tuple[WatchedResource, ...] = (
+    WatchedResource("nodes", "Node", "", "v1"),
+    WatchedResource("pods", "Pod", "", "v1"),
+    WatchedResource("services", "Service", "", "v1"),
+    WatchedResource("endpoints", "Endpoints", "", "v1"),
+    WatchedResource("deployments", "Deployment", "apps", "v1"),
+    WatchedResource("replicasets", "ReplicaSet", "apps", "v1"),
+    WatchedResource("jobs", "Job", "batch", "v1"),
+    WatchedResource("pytorchjobs", "PyTorchJob", "kubeflow.org", "v1", custom=True),
+    WatchedResource("hyperpodpytorchjobs", "HyperPodPyTorchJob", "sagemaker.amazonaws.com", "v1", custom=True),
+    WatchedResource("events", "Event", "", "v1"),
+)
+
+BY_NAME = {r.name: r for r in WATCHED}
+
+# Training jobs are two CRDs; readers and subscribers ask for them under one name.
+TRAINING_KINDS = ("pytorchjobs", "hyperpodpytorchjobs")
+
+# What a WebSocket subscription may name: every watched kind, the training-job alias, and operations
+# (published by the operation pipeline into the same stream).
+TOPICS: dict[str, tuple[str, ...]] = {r.name: (r.name,) for r in WATCHED}
+TOPICS["trainingjobs"] = TRAINING_KINDS
+TOPICS["operations"] = ("operations",)

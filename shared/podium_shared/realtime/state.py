@@ -1,0 +1,232 @@
+"""The watcher's snapshot in Redis and the one way it changes: `apply_event` (a Lua script).
+
+The script checks the writer's fencing token, updates the kind's hash, appends the event to the stream
+and publishes it, all atomically: the snapshot and the stream never disagree, and a watcher that lost
+its leadership (a newer token is in the leader key) cannot write a single event more. Readers get a
+kind's whole snapshot with one HGETALL, and the snapshot's position in the stream in the same MULTI."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import ResponseError
+
+from podium_shared.realtime.keys import channel, leader_key, meta_key, state_key, stream_key
+from podium_shared.realtime.stream import STREAM_MAXLEN, WindowInfo, parse_window, window_script
+
+_APPLY_LUA = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('FENCED leadership lost')
+end
+if ARGV[3] == 'DELETED' then
+  redis.call('HDEL', KEYS[2], ARGV[2])
+else
+  redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
+end
+local id
+if ARGV[10] ~= '' then
+  id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*',
+    'topic', ARGV[5], 'event', ARGV[3], 'object', ARGV[4], 'prev_labels', ARGV[10])
+else
+  id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*',
+    'topic', ARGV[5], 'event', ARGV[3], 'object', ARGV[4])
+end
+redis.call('HSET', KEYS[4], 'fresh_at', ARGV[9])
+local msg = '{"id":"' .. id .. '","cluster":' .. cjson.encode(ARGV[8]) .. ',"topic":' ..
+  cjson.encode(ARGV[5]) .. ',"event":"' .. ARGV[3] .. '"'
+if ARGV[10] ~= '' then msg = msg .. ',"prev_labels":' .. ARGV[10] end
+redis.call('PUBLISH', ARGV[7], msg .. ',"object":' .. ARGV[4] .. '}')
+return id
+"""
+
+# Confirms the snapshot is current (no change is a fact too) without emitting an event; fenced likewise.
+_TOUCH_LUA = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('FENCED leadership lost')
+end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+# Annotations that can be as large as the object and no reader needs.
+_HEAVY_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+
+
+class Fenced(Exception):
+    """A newer leader holds the cluster: this writer must stop."""
+
+
+def object_key(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace")
+    return f"{ns}/{meta['name']}" if ns else str(meta["name"])
+
+
+def trim(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object as stored and sent: without managedFields and the last-applied copy."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return obj
+    if "managedFields" not in meta and not any(a in (meta.get("annotations") or {}) for a in _HEAVY_ANNOTATIONS):
+        return obj
+    meta = {k: v for k, v in meta.items() if k != "managedFields"}
+    if meta.get("annotations"):
+        meta["annotations"] = {k: v for k, v in meta["annotations"].items() if k not in _HEAVY_ANNOTATIONS}
+    return {**obj, "metadata": meta}
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    event: str  # ADDED | MODIFIED | DELETED
+    obj: dict[str, Any]
+    prev_labels: dict[str, str] | None = None
+
+
+class StateWriter:
+    """Writes one cluster's changes under a fencing token. Keeps each object's resourceVersion and labels
+    in memory (valid for this leadership term only) to drop duplicates and to tell subscribers which labels
+    an object had before a change, so a label-filtered subscription learns when an object leaves it."""
+
+    def __init__(self, redis: Redis, cluster: str, token: str, maxlen: int = STREAM_MAXLEN) -> None:
+        self.redis = redis
+        self.cluster = cluster
+        self.token = token
+        self.maxlen = maxlen
+        self._apply = redis.register_script(_APPLY_LUA)
+        self._touch = redis.register_script(_TOUCH_LUA)
+        self._known: dict[str, dict[str, tuple[str, dict[str, str]]]] = {}
+
+    def _args(self, change: Change, now: float) -> tuple[list[str], list[Any]]:
+        key = object_key(change.obj)
+        keys = [leader_key(self.cluster), state_key(self.cluster, change.kind), stream_key(self.cluster),
+                meta_key(self.cluster)]  # fmt: skip
+        prev = dumps(change.prev_labels) if change.prev_labels is not None else ""
+        args = [self.token, key, change.event, dumps(change.obj), change.kind, self.maxlen,
+                channel(self.cluster), self.cluster, f"{now:.3f}", prev]  # fmt: skip
+        return keys, args
+
+    def plan(self, kind: str, event: str, obj: dict[str, Any]) -> Change | None:
+        """Turn a watch event into the change to write, or None when it changes nothing."""
+        known = self._known.setdefault(kind, {})
+        obj = trim(obj)
+        key = object_key(obj)
+        meta = obj.get("metadata") or {}
+        labels = dict(meta.get("labels") or {})
+        before = known.get(key)
+        if event == "DELETED":
+            if before is None:
+                return None
+            del known[key]
+            return Change(kind, "DELETED", obj, before[1] if before[1] != labels else None)
+        rv = str(meta.get("resourceVersion", ""))
+        if before is not None and before[0] == rv:
+            return None
+        known[key] = (rv, labels)
+        if before is None:
+            return Change(kind, "ADDED", obj)
+        return Change(kind, "MODIFIED", obj, before[1] if before[1] != labels else None)
+
+    def write(self, changes: Iterable[Change]) -> list[str]:
+        """Apply the changes in order in one pipelined round trip; each script call is atomic."""
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=False)
+        count = 0
+        for change in changes:
+            keys, args = self._args(change, now)
+            self._apply(keys=keys, args=args, client=pipe)
+            count += 1
+        if not count:
+            return []
+        results = pipe.execute(raise_on_error=False)
+        ids: list[str] = []
+        for r in results:
+            if isinstance(r, ResponseError):
+                if "FENCED" in str(r):
+                    raise Fenced(str(r))
+                raise r
+            ids.append(r.decode() if isinstance(r, bytes) else str(r))
+        return ids
+
+    def replace(self, kind: str, items: list[dict[str, Any]]) -> list[Change]:
+        """A full list of `kind` replaces the snapshot: compared with what Redis holds (not with memory, so
+        a new leader or a restarted Redis converges too), it yields ADDED/MODIFIED for what differs and a
+        synthesised DELETED for every object that vanished while nobody watched."""
+        stored = {k.decode(): json.loads(v) for k, v in self.redis.hgetall(state_key(self.cluster, kind)).items()}
+        known: dict[str, tuple[str, dict[str, str]]] = {}
+        changes: list[Change] = []
+        seen: set[str] = set()
+        for raw in items:
+            obj = trim(raw)
+            key = object_key(obj)
+            seen.add(key)
+            meta = obj.get("metadata") or {}
+            labels = dict(meta.get("labels") or {})
+            rv = str(meta.get("resourceVersion", ""))
+            known[key] = (rv, labels)
+            old = stored.get(key)
+            if old is None:
+                changes.append(Change(kind, "ADDED", obj))
+                continue
+            old_meta = old.get("metadata") or {}
+            if str(old_meta.get("resourceVersion", "")) != rv or old_meta.get("uid") != meta.get("uid"):
+                old_labels = dict(old_meta.get("labels") or {})
+                changes.append(Change(kind, "MODIFIED", obj, old_labels if old_labels != labels else None))
+        changes.extend(Change(kind, "DELETED", old) for key, old in stored.items() if key not in seen)
+        self._known[kind] = known
+        return changes
+
+    def touch(self, synced_kinds: Iterable[str] = ()) -> None:
+        fields: list[str] = ["fresh_at", f"{time.time():.3f}"]
+        for kind in synced_kinds:
+            fields += [f"synced:{kind}", f"{time.time():.3f}"]
+        try:
+            self._touch(keys=[leader_key(self.cluster), meta_key(self.cluster)], args=[self.token, *fields])
+        except ResponseError as exc:
+            if "FENCED" in str(exc):
+                raise Fenced(str(exc)) from exc
+            raise
+
+
+# --- reads -------------------------------------------------------------------------------------------
+
+
+def read_objects(redis: Redis, cluster: str, kind: str) -> list[dict[str, Any]]:
+    """Every object of one kind, in one round trip, ordered by namespace/name."""
+    raw = redis.hgetall(state_key(cluster, kind))
+    return [json.loads(raw[k]) for k in sorted(raw)]
+
+
+def snapshot_age(redis: Redis, cluster: str, now: float | None = None) -> float | None:
+    """Seconds since the watcher last confirmed this cluster's snapshot; None if it never did."""
+    fresh = redis.hget(meta_key(cluster), "fresh_at")
+    if fresh is None:
+        return None
+    return max(0.0, (now or time.time()) - float(fresh))
+
+
+def read_snapshot(redis: Any, cluster: str, kinds: Iterable[str]) -> tuple[WindowInfo, dict[str, list[dict[str, Any]]]]:
+    """The objects of several kinds plus the stream position they correspond to, in one MULTI: events
+    with a greater id are exactly the changes after this snapshot. Works with sync clients only; the
+    async twin lives in `podium_shared.realtime.hub`."""
+    kinds = list(kinds)
+    pipe = redis.pipeline(transaction=True)
+    for kind in kinds:
+        pipe.hgetall(state_key(cluster, kind))
+    window_script(redis)(keys=[stream_key(cluster)], client=pipe)
+    results = pipe.execute()
+    objects = {kind: decode_hash(results[i]) for i, kind in enumerate(kinds)}
+    return parse_window(results[-1]), objects
+
+
+def decode_hash(raw: Mapping[Any, Any]) -> list[dict[str, Any]]:
+    return [json.loads(raw[k]) for k in sorted(raw)]
