@@ -27,8 +27,10 @@ def to_v1(core: dict[str, Any]) -> dict[str, Any]:
             out[same] = core[same]
     if "reportingComponent" in core:
         out["reportingController"] = core["reportingComponent"]
-    if "eventTime" not in out:
-        out["eventTime"] = None
+    if not out.get("eventTime"):
+        # Older core events have no eventTime; the v1 shape requires one, so derive it as the server does.
+        ts = core.get("firstTimestamp") or core.get("metadata", {}).get("creationTimestamp")
+        out["eventTime"] = ts.replace("Z", ".000000Z") if isinstance(ts, str) else None
     return out
 
 
