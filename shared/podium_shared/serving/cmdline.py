@@ -48,8 +48,6 @@ def _parser(prog: str) -> _Parser:
     return _Parser(prog=prog, add_help=False, allow_abbrev=False, exit_on_error=False)
 
 
-
-
 def _int_in(low: int, high: int) -> type[int]:
     def convert(text: str) -> int:
         value = int(text)
@@ -214,4 +212,3 @@ def _from_sglang(words: list[str]) -> ParsedCommand:
 
 def _served(value: str | None) -> str | None:
     return None if value is None else _model(value)
-

@@ -9,7 +9,11 @@ import shlex
 
 
 def curl_command(
-    *, url: str, method: str = "GET", body: str | None = None, headers: dict[str, str] | None = None,
+    *,
+    url: str,
+    method: str = "GET",
+    body: str | None = None,
+    headers: dict[str, str] | None = None,
     stream: bool = False,
 ) -> str:
     argv = ["curl", "-sS"]

@@ -144,7 +144,13 @@ def build_service(spec: ServingSpec) -> dict[str, Any]:
 
 
 def build_business_service(
-    *, namespace: str, pool: str, model_tag: str, model_id: str, business: str, scheme: Scheme,
+    *,
+    namespace: str,
+    pool: str,
+    model_tag: str,
+    model_id: str,
+    business: str,
+    scheme: Scheme,
     name: str | None = None,
 ) -> dict[str, Any]:
     labels = L.common_labels(instance=pool, component="business-endpoint")

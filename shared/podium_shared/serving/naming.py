@@ -12,7 +12,7 @@ import re
 
 from podium_shared.errors import Invalid
 
-TAG_MAX = 40
+TAG_MAX = 39
 HASH_LEN = 6
 # Deployment names get `-<pod-template-hash(10)>-<5>` appended for Pods; 63 - 17 = 46.
 OBJECT_NAME_MAX = 46

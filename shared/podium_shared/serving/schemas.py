@@ -210,4 +210,3 @@ class DistributePoolParams(_Params):
         if self.ratios is not None and sum(self.ratios.values()) == 0:
             raise ValueError("ratios must not all be zero")
         return self
-
