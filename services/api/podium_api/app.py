@@ -1,0 +1,58 @@
+"""The API service: `create_app(settings)` wires settings, the database, Redis, middleware, the error
+handler and the routers. Every router is thin; the domain lives in `podium_shared`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from podium_shared.db.session import session_factory
+from podium_shared.settings import PodiumSettings, get_settings
+from redis import Redis
+
+from podium_api import errors
+from podium_api.middleware import BodySizeLimit, RequestContext
+from podium_api.ratelimit import RateLimiter
+from podium_api.routers import clusters, health, users
+from podium_api.settings import api_settings
+
+log = logging.getLogger("podium_api")
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: PodiumSettings | None = None) -> FastAPI:
+    cfg = api_settings(settings or get_settings())
+    redis = Redis.from_url(cfg.redis_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        redis.close()
+
+    app = FastAPI(
+        title="Podium",
+        version="0.1.0",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = cfg
+    app.state.session_factory = session_factory(cfg.database_url)
+    app.state.redis = redis
+    app.state.rate_limiter = RateLimiter(
+        redis, per_second=cfg.rate_limit_per_second, burst=cfg.rate_limit_burst
+    )
+
+    errors.install(app)
+    # Added last = outermost: every response, even a 413 or a 500, carries the request id.
+    app.add_middleware(BodySizeLimit, max_bytes=cfg.max_body_bytes)
+    app.add_middleware(RequestContext)
+
+    app.include_router(health.router)
+    for module in (users, clusters):
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,149 @@
+"""Request dependencies: the session (the boundary owns the transaction), the principal (authenticated,
+rate-limited), role checks, and the request's audit metadata."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from podium_shared.audit.attempts import audited
+from podium_shared.audit.service import record_in_own_transaction
+from podium_shared.auth.principal import Principal, RequestMeta
+from podium_shared.auth.service import AuthFailure, authenticate
+from podium_shared.errors import Forbidden, RateLimited
+from podium_shared.models.user import Role
+from redis import Redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from podium_api.ratelimit import RateLimiter
+from podium_api.settings import ApiSettings
+
+__all__ = [
+    "MetaDep",
+    "PrincipalDep",
+    "RedisDep",
+    "RequestMeta",
+    "SessionDep",
+    "SettingsDep",
+    "require_role",
+]
+
+log = logging.getLogger("podium_api")
+
+_MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def get_settings(request: Request) -> ApiSettings:
+    settings: ApiSettings = request.app.state.settings
+    return settings
+
+
+def get_redis(request: Request) -> Redis[bytes]:
+    redis: Redis[bytes] = request.app.state.redis
+    return redis
+
+
+def get_factory(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return factory
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed when the handler returns and before the response is sent
+    (scope="function"), so a 202 always means the operation is durable."""
+    session = get_factory(request)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_meta(request: Request) -> RequestMeta:
+    return RequestMeta(
+        request_id=getattr(request.state, "request_id", None),
+        client_addr=request.client.host if request.client else None,
+    )
+
+
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
+RedisDep = Annotated[Redis, Depends(get_redis)]  # type: ignore[type-arg]  # generic only in the stubs
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+MetaDep = Annotated[RequestMeta, Depends(get_meta)]
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _audit_auth_failure(request: Request, exc: AuthFailure, meta: RequestMeta) -> None:
+    settings = get_settings(request)
+    # SET NX EX: at most one row per user per interval, whatever the flood.
+    first = get_redis(request).set(
+        f"podium:authfail:{exc.username}", "1", nx=True, ex=settings.auth_failure_audit_interval_seconds
+    )
+    if not first:
+        return
+    record_in_own_transaction(
+        get_factory(request),
+        actor=exc.username,
+        action="auth.failed",
+        outcome="denied",
+        request_id=meta.request_id,
+        client_addr=meta.client_addr,
+        details={"reason": exc.reason, "path": request.url.path},
+    )
+
+
+def get_principal(request: Request, session: SessionDep, meta: MetaDep) -> Principal:
+    try:
+        principal = authenticate(session, _bearer(request))
+    except AuthFailure as exc:
+        _audit_auth_failure(request, exc, meta)
+        raise
+    limiter: RateLimiter = request.app.state.rate_limiter
+    decision = limiter.take(principal.username)
+    if not decision.allowed:
+        limited = RateLimited(
+            "too many requests; slow down",
+            details={"retry_after_seconds": round(decision.retry_after_seconds, 3)},
+        )
+        if request.method in _MUTATING:
+            audited(limited, principal, f"{request.method} {request.url.path}"[:64], "rate_limited")
+        raise limited
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(role: Role, action: str | None = None) -> Callable[..., Principal]:
+    """Dependency: the principal, if their role is at least `role`; else 403, audited as `denied`."""
+
+    def dependency(request: Request, principal: PrincipalDep) -> Principal:
+        if not principal.has_role(role):
+            route = request.scope.get("route")
+            name = action or f"{request.method} {getattr(route, 'path', request.url.path)}"
+            raise audited(
+                Forbidden(f"this needs the {role.value} role; you are {principal.role.value}"),
+                principal,
+                name[:64],
+                "denied",
+                details={"required_role": role.value, "path": request.url.path},
+            )
+        return principal
+
+    return dependency
+
+
+ViewerDep = Annotated[Principal, Depends(require_role(Role.viewer))]
+OperatorDep = Annotated[Principal, Depends(require_role(Role.operator))]
+AdminDep = Annotated[Principal, Depends(require_role(Role.admin))]

@@ -1,0 +1,53 @@
+"""Per-user token bucket in Redis, shared by every API replica. One Lua script refills and takes a token
+atomically, using Redis's clock so replicas with skewed clocks agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import Redis
+
+_SCRIPT = """
+local key = KEYS[1]
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', key, 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil then
+  tokens = burst
+  ts = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local allowed = 0
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('EXPIRE', key, math.ceil(burst / rate) + 1)
+return {allowed, tostring(wait)}
+"""
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after_seconds: float
+
+
+class RateLimiter:
+    def __init__(self, redis: Redis[bytes], *, per_second: float, burst: int) -> None:
+        self._redis = redis
+        self._rate = per_second
+        self._burst = burst
+        self._script = redis.register_script(_SCRIPT)
+
+    def take(self, user: str) -> Decision:
+        allowed, wait = self._script(keys=[f"podium:ratelimit:{user}"], args=[self._rate, self._burst])
+        return Decision(allowed=bool(int(allowed)), retry_after_seconds=float(wait))

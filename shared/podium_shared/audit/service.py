@@ -1,0 +1,202 @@
+"""Writing, reading and verifying the audit log.
+
+Writers are serialised with a transaction-scoped advisory lock: the next row's `prev_hash` is the last
+committed row's hash, and two transactions reading the same "last row" would fork the chain. The lock is
+held until the writer's commit, so callers record audit rows as late in their transaction as they can."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from podium_shared.audit.chain import GENESIS, compute_hash
+from podium_shared.audit.redact import redact
+from podium_shared.db.session import unit_of_work
+from podium_shared.models.audit import AuditEvent
+from podium_shared.models.base import utcnow
+
+# Any constant unique to this lock; pg_advisory_xact_lock takes a bigint.
+_CHAIN_LOCK = 0x504F4449554D  # "PODIUM"
+
+
+def _client_addr(value: str | None) -> str | None:
+    """The INET column takes only addresses; test clients and proxies sometimes hand us a name."""
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
+    # Hash exactly what JSONB will give back: plain JSON types only.
+    result: dict[str, Any] = json.loads(json.dumps(redact(details), default=str))
+    return result
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    outcome: str,
+    role: str | None = None,
+    cluster: str | None = None,
+    namespace: str | None = None,
+    resource_kind: str | None = None,
+    resource_name: str | None = None,
+    operation_id: uuid.UUID | str | None = None,
+    request_id: str | None = None,
+    client_addr: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one hash-chained event (flush only; the caller's boundary commits)."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
+    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    event = AuditEvent(
+        ts=utcnow(),
+        actor=actor[:64],
+        role=str(role) if role is not None else None,
+        action=action[:64],
+        cluster=cluster,
+        namespace=namespace,
+        resource_kind=resource_kind,
+        resource_name=resource_name[:253] if resource_name else None,
+        outcome=outcome[:16],
+        operation_id=uuid.UUID(str(operation_id)) if operation_id else None,
+        request_id=request_id[:64] if request_id else None,
+        client_addr=_client_addr(client_addr),
+        details=_jsonable(details or {}),
+        prev_hash=prev or GENESIS,
+    )
+    event.hash = compute_hash(event)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def record_in_own_transaction(factory: sessionmaker[Session], **fields: Any) -> None:
+    """For denied and invalid attempts: the request's own transaction is rolled back, the record stays."""
+    with unit_of_work(factory) as session:
+        record(session, **fields)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    broken_at: int | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked": self.checked, "broken_at": self.broken_at, "reason": self.reason}
+
+
+def verify(session: Session, *, batch: int = 1000) -> VerifyResult:
+    """Walk the chain in id order; report the first row whose link or content does not check out."""
+    prev = GENESIS
+    checked = 0
+    last_id = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        ).all()
+        if not rows:
+            return VerifyResult(ok=True, checked=checked)
+        for row in rows:
+            if row.prev_hash != prev:
+                return VerifyResult(
+                    ok=False,
+                    checked=checked,
+                    broken_at=row.id,
+                    reason="prev_hash does not match the previous row's hash (a row was removed, "
+                    "inserted or altered before this one)",
+                )
+            if compute_hash(row) != row.hash:
+                return VerifyResult(
+                    ok=False,
+                    checked=checked,
+                    broken_at=row.id,
+                    reason="hash does not match the row's content (the row was altered)",
+                )
+            prev = row.hash
+            checked += 1
+            last_id = row.id
+            session.expunge(row)  # a long log must not pile up in the identity map
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str | None = None
+    action: str | None = None
+    resource: str | None = None  # matches resource_name, or "kind/name"
+    outcome: str | None = None
+    cluster: str | None = None
+    operation_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def filtered(f: AuditFilter) -> Select[AuditEvent]:
+    stmt = select(AuditEvent)
+    if f.actor:
+        stmt = stmt.where(AuditEvent.actor == f.actor)
+    if f.action:
+        # `command.` matches every command; an exact action name matches itself.
+        if f.action.endswith("."):
+            stmt = stmt.where(AuditEvent.action.startswith(f.action, autoescape=True))
+        else:
+            stmt = stmt.where(AuditEvent.action == f.action)
+    if f.resource:
+        kind, sep, name = f.resource.partition("/")
+        if sep:
+            stmt = stmt.where(AuditEvent.resource_kind == kind, AuditEvent.resource_name == name)
+        else:
+            stmt = stmt.where(AuditEvent.resource_name == f.resource)
+    if f.outcome:
+        stmt = stmt.where(AuditEvent.outcome == f.outcome)
+    if f.cluster:
+        stmt = stmt.where(AuditEvent.cluster == f.cluster)
+    if f.operation_id:
+        stmt = stmt.where(AuditEvent.operation_id == f.operation_id)
+    if f.since:
+        stmt = stmt.where(AuditEvent.ts >= f.since)
+    if f.until:
+        stmt = stmt.where(AuditEvent.ts < f.until)
+    return stmt
+
+
+def list_events(
+    session: Session, f: AuditFilter, *, limit: int, before_id: int | None = None
+) -> tuple[list[AuditEvent], int | None]:
+    """Newest first, keyset-paginated on id (ids grow with time: one writer at a time takes them)."""
+    stmt = filtered(f)
+    if before_id is not None:
+        stmt = stmt.where(AuditEvent.id < before_id)
+    rows = list(session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit + 1)))
+    next_before = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_before
+
+
+def iter_events(factory: sessionmaker[Session], f: AuditFilter, *, batch: int = 500) -> Iterator[AuditEvent]:
+    """Oldest first, in batches, each batch in a short read-only session (exports can be long)."""
+    after = 0
+    while True:
+        with factory() as session:
+            rows = list(
+                session.scalars(filtered(f).where(AuditEvent.id > after).order_by(AuditEvent.id).limit(batch))
+            )
+            session.expunge_all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].id

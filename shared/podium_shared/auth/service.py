@@ -1,0 +1,132 @@
+"""Users and tokens at the storage level: authenticate a bearer token, create users, issue tokens, and
+bootstrap the first admin. Authorisation and audit of user management live in `podium_shared.users`."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from podium_shared.audit.service import record
+from podium_shared.auth import tokens
+from podium_shared.auth.principal import Principal
+from podium_shared.errors import Conflict, Invalid, Unauthenticated
+from podium_shared.models.base import utcnow
+from podium_shared.models.user import ApiToken, Role, User
+
+USERNAME = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$")
+NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# Recording every use would write a row per request; a minute's precision is enough to spot stale tokens.
+_LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+class AuthFailure(Unauthenticated):
+    """A token that belongs to a known user but may not be used (revoked, user disabled). Carries the
+    username for the audit log; the client sees only the generic 401."""
+
+    def __init__(self, username: str, reason: str) -> None:
+        super().__init__("invalid or expired token")
+        self.username = username
+        self.reason = reason
+
+
+def authenticate(session: Session, token: str) -> Principal:
+    if not token:
+        raise Unauthenticated("missing bearer token")
+    row = session.execute(
+        select(ApiToken, User)
+        .join(User, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == tokens.digest(token))
+    ).first()
+    if row is None:
+        raise Unauthenticated("invalid or expired token")
+    api_token, user = row[0], row[1]
+    if api_token.revoked_at is not None:
+        raise AuthFailure(user.username, "token revoked")
+    if user.disabled:
+        raise AuthFailure(user.username, "user disabled")
+    now = utcnow()
+    if api_token.last_used_at is None or now - api_token.last_used_at > _LAST_USED_PRECISION:
+        session.execute(update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now))
+    return Principal(username=user.username, role=user.role, namespaces=user.namespaces)
+
+
+def validate_username(username: str) -> str:
+    if not USERNAME.match(username):
+        raise Invalid(
+            "a username is 1-64 lowercase letters, digits, '.', '_' or '-', starting and ending with "
+            "a letter or digit",
+            details={"field": "username"},
+        )
+    return username
+
+
+def validate_namespaces(namespaces: list[str] | None) -> list[str] | None:
+    if namespaces is None:
+        return None
+    bad = [ns for ns in namespaces if not NAMESPACE.match(ns)]
+    if bad:
+        raise Invalid("namespaces must be DNS-1123 labels", details={"field": "namespaces", "invalid": bad})
+    return sorted(set(namespaces))
+
+
+def get_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username))
+
+
+def issue_token(session: Session, user: User, *, name: str = "default", token: str | None = None) -> str:
+    clear = token or tokens.generate()
+    session.add(ApiToken(user_id=user.id, name=name[:64], token_hash=tokens.digest(clear)))
+    session.flush()
+    return clear
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def create_user(
+    session: Session, username: str, role: Role, namespaces: list[str] | None = None
+) -> tuple[User, str]:
+    """Returns the user and its first token in clear; only the token's digest is stored."""
+    validate_username(username)
+    if get_user(session, username) is not None:
+        raise Conflict(f"user {username!r} already exists", code="user_exists")
+    user = User(username=username, role=Role(role), namespaces=validate_namespaces(namespaces))
+    session.add(user)
+    session.flush()
+    return user, issue_token(session, user)
+
+
+def bootstrap_admin(session: Session, username: str, token: str | None) -> str | None:
+    """Create the first admin when no user exists yet; returns its token, or None if users exist."""
+    # Two processes starting at once must not both bootstrap; the lock serialises the check and insert.
+    session.execute(select(func.pg_advisory_xact_lock(0x424F4F54)))  # "BOOT"
+    if session.scalar(select(func.count()).select_from(User)):
+        return None
+    if token is not None and len(token) < tokens.MIN_CUSTOM_TOKEN_LENGTH:
+        raise Invalid(
+            f"the bootstrap admin token must be at least {tokens.MIN_CUSTOM_TOKEN_LENGTH} characters"
+        )
+    validate_username(username)
+    user = User(username=username, role=Role.admin, namespaces=None)
+    session.add(user)
+    session.flush()
+    clear = issue_token(session, user, name="bootstrap", token=token)
+    record(
+        session,
+        actor="system",
+        action="user.bootstrap",
+        outcome="succeeded",
+        resource_kind="user",
+        resource_name=username,
+        details={"role": Role.admin.value, "token_from_settings": token is not None},
+    )
+    return clear

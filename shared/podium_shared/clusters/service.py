@@ -1,0 +1,106 @@
+"""The cluster registry: which clusters Podium manages and how to reach them. Live status is the
+watcher's business (`podium_shared.cluster_state`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from podium_shared.audit.service import record
+from podium_shared.auth.principal import Principal, RequestMeta
+from podium_shared.clusters.schemas import ClusterCreate
+from podium_shared.errors import Conflict, NotFound
+from podium_shared.models.cluster import Cluster
+from podium_shared.models.operation import Operation, OperationStatus
+
+
+def register_cluster(
+    session: Session,
+    name: str,
+    kubeconfig_path: str | None = None,
+    context: str | None = None,
+    *,
+    eks_cluster_name: str | None = None,
+    region: str | None = None,
+    hyperpod_cluster_name: str | None = None,
+) -> Cluster:
+    """Create the registry entry (validated like the API's body); 409 if the name is taken."""
+    body = ClusterCreate(
+        name=name,
+        kubeconfig_path=kubeconfig_path,
+        context=context,
+        eks_cluster_name=eks_cluster_name,
+        region=region,
+        hyperpod_cluster_name=hyperpod_cluster_name,
+    )
+    if session.get(Cluster, body.name) is not None:
+        raise Conflict(f"cluster {name!r} is already registered", code="cluster_exists")
+    cluster = Cluster(**body.model_dump())
+    session.add(cluster)
+    session.flush()
+    return cluster
+
+
+def get_cluster(session: Session, name: str) -> Cluster:
+    cluster = session.get(Cluster, name)
+    if cluster is None:
+        raise NotFound(f"no cluster {name!r} is registered", code="unknown_cluster")
+    return cluster
+
+
+def list_clusters(session: Session) -> Sequence[Cluster]:
+    return session.scalars(select(Cluster).order_by(Cluster.name)).all()
+
+
+def create(session: Session, principal: Principal, meta: RequestMeta, body: ClusterCreate) -> Cluster:
+    cluster = register_cluster(session, **body.model_dump())
+    _audit(
+        session, principal, meta, "cluster.register", cluster.name, details=body.model_dump(exclude={"name"})
+    )
+    return cluster
+
+
+def delete(session: Session, principal: Principal, meta: RequestMeta, name: str) -> None:
+    cluster = get_cluster(session, name)
+    unfinished = session.scalar(
+        select(
+            exists().where(
+                Operation.cluster == name,
+                Operation.status.in_([OperationStatus.queued, OperationStatus.running]),
+            )
+        )
+    )
+    if unfinished:
+        raise Conflict(
+            f"cluster {name!r} has queued or running operations; cancel them or wait",
+            code="cluster_busy",
+        )
+    session.delete(cluster)
+    session.flush()
+    _audit(session, principal, meta, "cluster.delete", name)
+
+
+def _audit(
+    session: Session,
+    principal: Principal,
+    meta: RequestMeta,
+    action: str,
+    name: str,
+    *,
+    details: dict[str, object] | None = None,
+) -> None:
+    record(
+        session,
+        actor=principal.username,
+        role=principal.role.value,
+        action=action,
+        outcome="succeeded",
+        cluster=name,
+        resource_kind="cluster",
+        resource_name=name,
+        request_id=meta.request_id,
+        client_addr=meta.client_addr,
+        details=details or {},
+    )

@@ -1,0 +1,80 @@
+"""User management as the API offers it: authorised and audited. Storage-level helpers are in
+`podium_shared.auth.service`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from podium_shared.audit.attempts import audited
+from podium_shared.audit.service import record
+from podium_shared.auth import service as auth
+from podium_shared.auth.principal import Principal, RequestMeta
+from podium_shared.errors import Forbidden, NotFound, PodiumError
+from podium_shared.models.user import Role, User
+from podium_shared.users.schemas import TokenCreate, UserCreate, UserWithToken
+
+
+def _audit(
+    session: Session, principal: Principal, meta: RequestMeta, action: str, username: str, **details: object
+) -> None:
+    record(
+        session,
+        actor=principal.username,
+        role=principal.role.value,
+        action=action,
+        outcome="succeeded",
+        resource_kind="user",
+        resource_name=username,
+        request_id=meta.request_id,
+        client_addr=meta.client_addr,
+        details=dict(details),
+    )
+
+
+def create(session: Session, principal: Principal, meta: RequestMeta, body: UserCreate) -> UserWithToken:
+    try:
+        user, token = auth.create_user(session, body.username, body.role, body.namespaces)
+    except PodiumError as exc:
+        raise audited(
+            exc, principal, "user.create", "invalid", resource_kind="user", resource_name=body.username[:253]
+        ) from None
+    _audit(
+        session,
+        principal,
+        meta,
+        "user.create",
+        user.username,
+        role=user.role.value,
+        namespaces=user.namespaces,
+    )
+    _audit(session, principal, meta, "token.create", user.username, name="default")
+    return UserWithToken(username=user.username, role=user.role, namespaces=user.namespaces, token=token)
+
+
+def list_users(session: Session) -> Sequence[User]:
+    return session.scalars(select(User).order_by(User.username)).all()
+
+
+def rotate_token(
+    session: Session, principal: Principal, meta: RequestMeta, username: str, body: TokenCreate
+) -> UserWithToken:
+    """An admin issues tokens for anyone; every user may rotate their own."""
+    if principal.username != username and not principal.has_role(Role.admin):
+        raise audited(
+            Forbidden("only an admin can issue tokens for another user"),
+            principal,
+            "token.rotate",
+            "denied",
+            resource_kind="user",
+            resource_name=username,
+        )
+    user = auth.get_user(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    revoked = auth.revoke_tokens(session, user) if body.revoke_existing else 0
+    token = auth.issue_token(session, user, name=body.name)
+    _audit(session, principal, meta, "token.rotate", username, name=body.name, revoked=revoked)
+    return UserWithToken(username=user.username, role=user.role, namespaces=user.namespaces, token=token)

@@ -1,0 +1,106 @@
+"""API fixtures other test packages reuse: the app on real Postgres and Redis, a TestClient, users of
+each role with their bearer tokens, and a registered cluster. To use them outside tests/api, import them
+in that package's conftest.py:
+
+    from api.fixtures import *  # noqa: F403  (admin, operator, viewer, make_user, app, client, cluster …)
+
+    def test_x(client, operator, cluster):
+        r = client.post("/api/v1/commands", headers=operator.headers, json={... "cluster": cluster})
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from podium_api.app import create_app
+from podium_api.settings import ApiSettings
+from podium_shared.auth.service import create_user
+from podium_shared.clusters.service import register_cluster
+from podium_shared.db.session import session_factory, unit_of_work
+from podium_shared.models.user import Role
+from podium_shared.settings import PodiumSettings
+
+_counter = itertools.count()
+
+
+def unique(prefix: str) -> str:
+    """Names unique across tests and xdist workers sharing nothing but the naming scheme."""
+    return f"{prefix}-{os.getpid()}-{next(_counter)}"
+
+
+@dataclass(frozen=True)
+class ApiUser:
+    username: str
+    role: Role
+    token: str
+    namespaces: list[str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture
+def api_settings(settings: PodiumSettings) -> ApiSettings:
+    # Generous rate limits: tests that exercise the limiter build their own app with a small bucket.
+    return ApiSettings(
+        **(settings.model_dump() | {"rate_limit_per_second": 1000.0, "rate_limit_burst": 1000})
+    )
+
+
+@pytest.fixture
+def app(api_settings: ApiSettings) -> FastAPI:
+    return create_app(api_settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    # raise_server_exceptions=False: a 500 must reach the test as the client would see it.
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_user(database_url: str) -> Callable[..., ApiUser]:
+    """make_user(Role.operator, namespaces=["team-a"]) -> ApiUser with a fresh token."""
+
+    def make_user_(role: Role, namespaces: list[str] | None = None, username: str | None = None) -> ApiUser:
+        name = username or unique(role.value)
+        with unit_of_work(session_factory(database_url)) as session:
+            _user, token = create_user(session, name, role, namespaces)
+        return ApiUser(
+            username=name,
+            role=role,
+            token=token,
+            namespaces=namespaces,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    return make_user_
+
+
+@pytest.fixture
+def admin(make_user: Callable[..., ApiUser]) -> ApiUser:
+    return make_user(Role.admin)
+
+
+@pytest.fixture
+def operator(make_user: Callable[..., ApiUser]) -> ApiUser:
+    return make_user(Role.operator)
+
+
+@pytest.fixture
+def viewer(make_user: Callable[..., ApiUser]) -> ApiUser:
+    return make_user(Role.viewer)
+
+
+@pytest.fixture
+def cluster(database_url: str) -> str:
+    """A registered cluster name (its kubeconfig need not exist: no worker runs in API tests)."""
+    name = unique("c")
+    with unit_of_work(session_factory(database_url)) as session:
+        register_cluster(session, name, kubeconfig_path="/nonexistent/kubeconfig", context="test")
+    return name
