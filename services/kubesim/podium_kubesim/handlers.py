@@ -208,7 +208,8 @@ async def patch(sim: KubeSim, request: Request, t: Target) -> Response:
     manager = manager_name(request)
     dry = dry_run(request)
     if ctype == patching.APPLY_PATCH:
-        return json_response(_apply(sim, request, t, body, dry))
+        existed = sim.store.peek(t.res, t.namespace, t.name) is not None
+        return json_response(_apply(sim, request, t, body, dry), 200 if existed else 201)
     current = sim.store.peek(t.res, t.namespace, t.name)
     if current is None:
         raise errors.not_found(t.res, t.name)
