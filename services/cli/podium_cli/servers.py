@@ -20,6 +20,8 @@ def register(root: typer.Typer) -> None:
     root.command("watcher")(watcher)
     root.command("kubesim")(kubesim)
     root.command("up")(up)
+    root.command("bootstrap")(bootstrap)
+    root.command("probe")(probe)
     root.add_typer(db_app, name="db")
 
 
@@ -94,3 +96,40 @@ def up(
 
     raise typer.Exit(run_up(UpOptions(data_dir=data_dir, host=host, port=port, speed=speed,
                                       scenario=scenario)))  # fmt: skip
+
+
+def bootstrap(
+    cluster: Annotated[str | None, typer.Option(help="also register this cluster name")] = None,
+    kubeconfig: Annotated[Path | None, typer.Option(help="the cluster's kubeconfig path")] = None,
+    context: Annotated[str | None, typer.Option(help="the cluster's kubeconfig context")] = None,
+) -> None:
+    """Create the first admin (PODIUM_BOOTSTRAP_ADMIN_TOKEN sets its token) and optionally register a
+    cluster. Idempotent: prints the token only when it created the admin."""
+    from podium_shared.settings import get_settings
+
+    from podium_cli.bootstrap import prepare
+
+    created = prepare(get_settings().database_url, cluster=cluster, kubeconfig=kubeconfig, context=context)
+    if created and not get_settings().bootstrap_admin_token:
+        typer.echo(f"first admin created; token (shown once): {created}")
+    elif created:
+        typer.echo("first admin created with the token from PODIUM_BOOTSTRAP_ADMIN_TOKEN")
+    else:
+        typer.echo("users exist already; nothing to bootstrap")
+
+
+def probe(
+    component: Annotated[str, typer.Argument(help="worker or watcher")],
+) -> None:
+    """Liveness for processes without an HTTP port: exits 0 if this host's heartbeat in Redis is fresh."""
+    import socket
+
+    from podium_shared.settings import get_settings
+
+    from podium_cli.bootstrap import heartbeat_alive
+
+    if component not in ("worker", "watcher"):
+        raise typer.BadParameter("worker or watcher", param_hint="COMPONENT")
+    if not heartbeat_alive(get_settings().redis_url, component, socket.gethostname()):
+        typer.echo(f"no fresh {component} heartbeat for {socket.gethostname()}", err=True)
+        raise typer.Exit(1)

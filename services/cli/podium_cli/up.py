@@ -21,6 +21,7 @@ import yaml
 from podium_shared.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
 from podium_shared.errors import PodiumError
 
+from podium_cli.bootstrap import prepare, write_private
 from podium_cli.supervise import Child
 
 LOCAL_CLUSTER = "local"
@@ -218,15 +219,8 @@ def _persistent_secret(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     value = secrets.token_urlsafe(48)
-    _write_private(path, value)
+    write_private(path, value)
     return value
-
-
-def _write_private(path: Path, value: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(value + "\n")
-    os.chmod(path, 0o600)
 
 
 def _current_context(kubeconfig: Path) -> str | None:
@@ -239,45 +233,11 @@ def _current_context(kubeconfig: Path) -> str | None:
 
 def _prepare_database(database_url: str, kubeconfig: Path, context: str | None, data_dir: Path) -> str | None:
     """Registers the `local` cluster and bootstraps the first admin; returns the admin token if known."""
-    from podium_shared.auth.service import bootstrap_admin  # noqa: PLC0415 - loads the models
-    from podium_shared.db.session import session_factory, unit_of_work  # noqa: PLC0415
-    from podium_shared.settings import get_settings  # noqa: PLC0415
-
-    settings = get_settings()  # only the bootstrap fields are read here; the URL is the one started above
     token_file = data_dir / "admin-token"
-    wanted = settings.bootstrap_admin_token.get_secret_value() if settings.bootstrap_admin_token else None
-    with unit_of_work(session_factory(database_url)) as session:
-        register_cluster(session, LOCAL_CLUSTER, kubeconfig, context)
-        created = bootstrap_admin(session, settings.bootstrap_admin_username, wanted)
+    created = prepare(database_url, cluster=LOCAL_CLUSTER, kubeconfig=kubeconfig, context=context)
     if created:
-        _write_private(token_file, created)
+        write_private(token_file, created)
         return created
     if token_file.exists():
         return token_file.read_text().strip()
-    return wanted
-
-
-def register_cluster(session: Any, name: str, kubeconfig: Path, context: str | None) -> None:
-    """First run: registers the cluster. Later runs: re-points it if KUBECONFIG changed since."""
-    from podium_shared.audit.service import record  # noqa: PLC0415
-    from podium_shared.clusters.service import register_cluster as register  # noqa: PLC0415
-    from podium_shared.models.cluster import Cluster  # noqa: PLC0415
-
-    existing = session.get(Cluster, name)
-    if existing is None:
-        register(session, name, str(kubeconfig), context)
-        return
-    if (existing.kubeconfig_path, existing.context) == (str(kubeconfig), context):
-        return
-    existing.kubeconfig_path, existing.context = str(kubeconfig), context
-    session.flush()
-    record(
-        session,
-        actor="system",
-        action="cluster.update",
-        outcome="succeeded",
-        cluster=name,
-        resource_kind="cluster",
-        resource_name=name,
-        details={"kubeconfig_path": str(kubeconfig), "context": context, "by": "podium up"},
-    )
+    return os.environ.get("PODIUM_BOOTSTRAP_ADMIN_TOKEN")

@@ -1,0 +1,77 @@
+"""First-run setup shared by `podium up` and `podium bootstrap` (compose, the Kubernetes Job): register a
+cluster and create the first admin. Both steps are idempotent, so every start may run them."""
+
+from __future__ import annotations
+
+# ruff: noqa: PLC0415 - the model and service imports load SQLAlchemy; `podium --help` should not.
+import os
+from pathlib import Path
+from typing import Any
+
+
+def prepare(
+    database_url: str,
+    *,
+    cluster: str | None = None,
+    kubeconfig: Path | None = None,
+    context: str | None = None,
+) -> str | None:
+    """Returns the admin token when this call created the admin, else None."""
+    from podium_shared.auth.service import bootstrap_admin
+    from podium_shared.db.session import session_factory, unit_of_work
+    from podium_shared.settings import get_settings
+
+    settings = get_settings()  # only the bootstrap fields are read from it; the URL is the caller's
+    wanted = settings.bootstrap_admin_token.get_secret_value() if settings.bootstrap_admin_token else None
+    with unit_of_work(session_factory(database_url)) as session:
+        if cluster:
+            register_cluster(session, cluster, kubeconfig, context)
+        return bootstrap_admin(session, settings.bootstrap_admin_username, wanted)
+
+
+def register_cluster(session: Any, name: str, kubeconfig: Path | None, context: str | None) -> None:
+    """First run: registers the cluster. Later runs: re-points it if its kubeconfig or context changed."""
+    from podium_shared.audit.service import record
+    from podium_shared.clusters.service import register_cluster as register
+    from podium_shared.models.cluster import Cluster
+
+    path = str(kubeconfig) if kubeconfig else None
+    existing = session.get(Cluster, name)
+    if existing is None:
+        register(session, name, path, context)
+        return
+    if (existing.kubeconfig_path, existing.context) == (path, context):
+        return
+    existing.kubeconfig_path, existing.context = path, context
+    session.flush()
+    record(
+        session,
+        actor="system",
+        action="cluster.update",
+        outcome="succeeded",
+        cluster=name,
+        resource_kind="cluster",
+        resource_name=name,
+        details={"kubeconfig_path": path, "context": context},
+    )
+
+
+def write_private(path: Path, value: str) -> None:
+    """Writes a secret readable by its owner only (0600 from the moment the file exists)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    os.chmod(path, 0o600)
+
+
+def heartbeat_alive(redis_url: str, component: str, hostname: str) -> bool:
+    """True when a fresh heartbeat of `component` on this host exists (keys expire after 30 s)."""
+    from redis import Redis
+
+    with Redis.from_url(redis_url, socket_timeout=3, socket_connect_timeout=3) as redis:
+        pattern = f"podium:heartbeat:{component}:{_glob_escape(hostname)}*"
+        return any(True for _ in redis.scan_iter(match=pattern, count=1000))
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
