@@ -26,9 +26,7 @@ _HKDF_INFO = b"podium/sealed-params/v1"
 
 @lru_cache(maxsize=4)
 def _fernet(secret_key: str) -> Fernet:
-    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
-        secret_key.encode()
-    )
+    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(raw))
 
 

@@ -9,13 +9,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from podium_shared.db.session import session_factory
+from podium_shared.operations import celery_app
 from podium_shared.settings import PodiumSettings, get_settings
 from redis import Redis
 
 from podium_api import errors
 from podium_api.middleware import BodySizeLimit, RequestContext
 from podium_api.ratelimit import RateLimiter
-from podium_api.routers import clusters, health, users
+from podium_api.routers import audit, clusters, commands, health, operations, users
 from podium_api.settings import api_settings
 
 log = logging.getLogger("podium_api")
@@ -40,6 +41,8 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         lifespan=lifespan,
     )
+    # The after-commit Celery sends and operation events use this process's settings.
+    celery_app.configure(cfg)
     app.state.settings = cfg
     app.state.session_factory = session_factory(cfg.database_url)
     app.state.redis = redis
@@ -53,6 +56,6 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.add_middleware(RequestContext)
 
     app.include_router(health.router)
-    for module in (users, clusters):
+    for module in (commands, operations, users, clusters, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -72,7 +72,7 @@ def get_meta(request: Request) -> RequestMeta:
 
 
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
-RedisDep = Annotated[Redis, Depends(get_redis)]  # type: ignore[type-arg]  # generic only in the stubs
+RedisDep = Annotated[Redis, Depends(get_redis)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 MetaDep = Annotated[RequestMeta, Depends(get_meta)]
 

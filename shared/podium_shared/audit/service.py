@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from podium_shared.audit.chain import GENESIS, compute_hash
@@ -144,10 +144,13 @@ class AuditFilter:
     operation_id: uuid.UUID | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # Namespace-scoped readers see rows in their namespaces and their own actions, nothing else.
+    scope_namespaces: tuple[str, ...] | None = None
+    scope_actor: str | None = None
 
 
 def filtered(f: AuditFilter) -> Select[AuditEvent]:
-    stmt = select(AuditEvent)
+    stmt = _scoped(select(AuditEvent), f)
     if f.actor:
         stmt = stmt.where(AuditEvent.actor == f.actor)
     if f.action:
@@ -173,6 +176,14 @@ def filtered(f: AuditFilter) -> Select[AuditEvent]:
     if f.until:
         stmt = stmt.where(AuditEvent.ts < f.until)
     return stmt
+
+
+def _scoped(stmt: Select[AuditEvent], f: AuditFilter) -> Select[AuditEvent]:
+    if f.scope_namespaces is None:
+        return stmt
+    return stmt.where(
+        or_(AuditEvent.namespace.in_(f.scope_namespaces), AuditEvent.actor == (f.scope_actor or ""))
+    )
 
 
 def list_events(

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, status
+from podium_shared.operations import service
+from podium_shared.operations.schemas import CommandRequest, OperationOut
+
+from podium_api.deps import MetaDep, PrincipalDep, SessionDep, SettingsDep
+
+router = APIRouter(tags=["commands"])
+
+
+@router.post("/commands", status_code=status.HTTP_202_ACCEPTED)
+def submit_command(
+    *,
+    body: CommandRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    meta: MetaDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> OperationOut:
+    """Validate, authorise and queue a command; the answer is the queued Operation (202)."""
+    op = service.accept_command(
+        session,
+        principal,
+        meta,
+        kind=body.kind,
+        cluster=body.cluster,
+        params=body.params,
+        idempotency_key=idempotency_key,
+        max_bulk_items=settings.max_bulk_items,
+    )
+    return OperationOut.model_validate(op)

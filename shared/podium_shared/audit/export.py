@@ -1,0 +1,41 @@
+"""CSV and JSON Lines renderings of the audit log, produced batch by batch for a streamed response."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+
+from podium_shared.audit.schemas import CSV_COLUMNS, AuditEventOut
+from podium_shared.models.audit import AuditEvent
+
+
+def jsonl(rows: Iterable[AuditEvent]) -> Iterator[bytes]:
+    for row in rows:
+        yield AuditEventOut.model_validate(row).model_dump_json().encode() + b"\n"
+
+
+def csv_rows(rows: Iterable[AuditEvent], *, chunk: int = 200) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    pending = 1
+    for row in rows:
+        data = AuditEventOut.model_validate(row).model_dump(mode="json")
+        writer.writerow(
+            [
+                json.dumps(data[c], sort_keys=True)
+                if c == "details"
+                else ("" if data[c] is None else data[c])
+                for c in CSV_COLUMNS
+            ]
+        )
+        pending += 1
+        if pending >= chunk:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    if pending:
+        yield buffer.getvalue().encode()

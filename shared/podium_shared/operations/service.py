@@ -1,0 +1,337 @@
+"""Accepting, reading and cancelling operations: the command path's front half.
+
+`accept_command` validates (the kind's pydantic params), authorises (role, namespace), writes the Operation
+(and one child per item for kinds that expand) with its audit event in the caller's transaction, and
+registers the Celery send to run after the commit. Refusals raise a PodiumError with an audit record
+attached (`audit.attempts`), which the API writes in a transaction of its own."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, SecretStr, ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from podium_shared import crypto
+from podium_shared.audit.attempts import audited
+from podium_shared.audit.redact import REDACTED
+from podium_shared.audit.service import record
+from podium_shared.auth.principal import Principal, RequestMeta
+from podium_shared.clusters.service import get_cluster
+from podium_shared.errors import Conflict, Forbidden, Invalid, NotFound, PodiumError
+from podium_shared.idempotency import service as idempotency
+from podium_shared.models.base import utcnow
+from podium_shared.models.operation import Operation, OperationStatus
+from podium_shared.models.user import Role
+from podium_shared.operations import dispatch, events, repository
+from podium_shared.operations.kinds import CommandKind, Target, get_kind
+from podium_shared.operations.schemas import OperationFilter
+
+SECRET_PLACEHOLDER = REDACTED
+MAX_BULK_ITEMS = 5000
+# A few hundred item errors help nobody and make a huge 422; the first ones show the pattern.
+_MAX_ITEM_ERRORS = 20
+
+
+def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    # Never echo `input`: it may be the secret that failed validation.
+    return [
+        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
+    ]
+
+
+def _parse(kind: CommandKind, params: dict[str, Any]) -> BaseModel:
+    try:
+        return kind.params.model_validate(params)
+    except ValidationError as exc:
+        raise Invalid(
+            f"invalid params for {kind.name!r}",
+            code="invalid_params",
+            details={"errors": _validation_details(exc)},
+        ) from None
+
+
+def _split_secrets(kind: CommandKind, model: BaseModel) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(params to store, with secrets as "***"; the secrets in clear, to seal)."""
+    stored: dict[str, Any] = model.model_dump(mode="json")
+    secrets: dict[str, Any] = {}
+    for name in kind.secret_fields:
+        value = getattr(model, name, None)
+        if value is None:
+            continue
+        secrets[name] = value.get_secret_value() if isinstance(value, SecretStr) else value
+        stored[name] = SECRET_PLACEHOLDER
+    return stored, secrets
+
+
+def _strip_named(value: Any, names: frozenset[str]) -> Any:
+    """Secret fields of child kinds inside a bulk parent's own params (its items list)."""
+    if isinstance(value, dict):
+        return {
+            k: SECRET_PLACEHOLDER if k in names and v is not None else _strip_named(v, names)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_strip_named(v, names) for v in value]
+    return value
+
+
+class _Planned:
+    """One operation to insert: its kind, validated params split into stored and sealed, its target."""
+
+    def __init__(self, kind: CommandKind, model: BaseModel) -> None:
+        self.kind = kind
+        self.model = model
+        self.target: Target = kind.target(model)
+        self.stored, self.secrets = _split_secrets(kind, model)
+
+    def build(self, *, cluster: str, principal: Principal, meta: RequestMeta, **extra: Any) -> Operation:
+        return Operation(
+            id=uuid.uuid4(),
+            kind=self.kind.name,
+            cluster=cluster,
+            namespace=self.target.namespace,
+            params=self.stored,
+            sealed_params=crypto.seal(self.secrets) if self.secrets else None,
+            status=OperationStatus.queued,
+            attempts=0,
+            requested_by=principal.username,
+            request_id=meta.request_id,
+            queue=self.kind.queue,
+            cancel_requested=False,
+            **extra,
+        )
+
+
+def _authorise(principal: Principal, kind: CommandKind, target: Target, where: str = "") -> None:
+    if not principal.has_role(kind.min_role):
+        raise Forbidden(
+            f"{kind.name!r}{where} needs the {kind.min_role.value} role; you are {principal.role.value}",
+            details={"required_role": kind.min_role.value},
+        )
+    if not principal.can_access_namespace(target.namespace):
+        scope = f"namespace {target.namespace!r}" if target.namespace else "cluster-wide resources"
+        raise Forbidden(f"you may not change {scope}{where}", details={"namespace": target.namespace})
+
+
+def _plan_children(principal: Principal, parent: _Planned, max_items: int) -> list[_Planned]:
+    assert parent.kind.expands is not None
+    items = parent.kind.expands(parent.model)
+    if not items:
+        raise Invalid(f"{parent.kind.name!r} needs at least one item", code="empty_bulk")
+    if len(items) > max_items:
+        raise Invalid(
+            f"{len(items)} items is more than the {max_items} one request may carry; split the work",
+            code="bulk_too_large",
+            details={"items": len(items), "max_items": max_items},
+        )
+    children: list[_Planned] = []
+    errors: list[dict[str, Any]] = []
+    for index, (child_kind_name, child_params) in enumerate(items):
+        try:
+            child_kind = get_kind(child_kind_name)
+            if child_kind.expands is not None:
+                raise Invalid(f"item kind {child_kind_name!r} cannot be nested in {parent.kind.name!r}")
+            child = _Planned(child_kind, _parse(child_kind, child_params))
+            _authorise(principal, child_kind, child.target, where=f" (item {index})")
+        except Forbidden:
+            raise
+        except PodiumError as exc:
+            if len(errors) < _MAX_ITEM_ERRORS:
+                errors.append({"item": index, "code": exc.code, "message": exc.message, **exc.details})
+            continue
+        children.append(child)
+    if errors:
+        raise Invalid(
+            f"{len(items) - len(children)} of {len(items)} items are invalid",
+            code="invalid_params",
+            details={"items": errors},
+        )
+    return children
+
+
+def accept_command(
+    session: Session,
+    principal: Principal,
+    meta: RequestMeta,
+    *,
+    kind: str,
+    cluster: str,
+    params: dict[str, Any],
+    idempotency_key: str | None,
+    max_bulk_items: int = MAX_BULK_ITEMS,
+) -> Operation:
+    action = f"command.{kind}"[:64]
+    attempt: dict[str, Any] = {
+        "cluster": cluster,
+        "request_id": meta.request_id,
+        "client_addr": meta.client_addr,
+    }
+    try:
+        body_hash = idempotency.request_hash({"kind": kind, "cluster": cluster, "params": params})
+        if idempotency_key is not None:
+            idempotency.validate_key(idempotency_key)
+            existing = idempotency.lookup(session, principal.username, idempotency_key, body_hash)
+            if existing is not None:
+                op = repository.get(session, existing)
+                if op is not None:
+                    return op
+        command = get_kind(kind)
+        # The role check comes before validation: a viewer learns nothing about the params schema.
+        if not principal.has_role(command.min_role):
+            _authorise(principal, command, Target())
+        get_cluster(session, cluster)
+        plan = _Planned(command, _parse(command, params))
+        attempt.update(namespace=plan.target.namespace, resource_kind=plan.target.resource_kind)
+        attempt.update(resource_name=plan.target.resource_name)
+        children = _plan_children(principal, plan, max_bulk_items) if command.expands else []
+        if not children:
+            _authorise(principal, command, plan.target)
+    except Forbidden as exc:
+        raise audited(exc, principal, action, "denied", **attempt) from None
+    except NotFound as exc:
+        # An unknown cluster in a body is a bad request, not a missing URL.
+        raise audited(
+            Invalid(exc.message, code=exc.code, details=exc.details), principal, action, "invalid", **attempt
+        ) from None
+    except PodiumError as exc:
+        raise audited(exc, principal, action, "invalid", **attempt) from None
+
+    extra: dict[str, Any] = {}
+    if children:
+        secret_names = frozenset(name for c in children for name in c.kind.secret_fields)
+        plan.stored = _strip_named(plan.stored, secret_names)
+        namespaces = {c.target.namespace for c in children}
+        plan.target = Target(namespace=namespaces.pop() if len(namespaces) == 1 else None)
+        extra = {
+            "progress": {"total": len(children), "succeeded": 0, "failed": 0, "cancelled": 0},
+            "concurrency": getattr(plan.model, "concurrency", None),
+        }
+    op = plan.build(cluster=cluster, principal=principal, meta=meta, **extra)
+    session.add(op)
+    session.flush()
+    if children:
+        session.add_all(
+            [
+                c.build(cluster=cluster, principal=principal, meta=meta, parent_id=op.id, queue="bulk")
+                for c in children
+            ]
+        )
+        session.flush()
+    if idempotency_key is not None:
+        idempotency.remember(session, principal.username, idempotency_key, body_hash, op.id)
+    record(
+        session,
+        actor=principal.username,
+        role=principal.role.value,
+        action=action,
+        outcome="accepted",
+        cluster=cluster,
+        namespace=plan.target.namespace,
+        resource_kind=plan.target.resource_kind,
+        resource_name=plan.target.resource_name,
+        operation_id=op.id,
+        request_id=meta.request_id,
+        client_addr=meta.client_addr,
+        details={"params": op.params, "items": len(children)} if children else {"params": op.params},
+    )
+    events.operation_changed(session, op, "ADDED")
+    dispatch.dispatch_after_commit(session, op)
+    return op
+
+
+def get(session: Session, principal: Principal, op_id: uuid.UUID) -> Operation:
+    op = repository.get(session, op_id)
+    if op is None or not _visible(principal, op):
+        raise NotFound(f"no operation {op_id}")
+    return op
+
+
+def _visible(principal: Principal, op: Operation) -> bool:
+    return (
+        principal.namespaces is None
+        or op.requested_by == principal.username
+        or (op.namespace is not None and op.namespace in principal.namespaces)
+    )
+
+
+def list_operations(
+    session: Session, principal: Principal, f: OperationFilter, *, limit: int = 50, cursor: str | None = None
+) -> tuple[Sequence[Operation], str | None]:
+    return repository.page(session, principal, f, limit=limit, cursor=cursor)
+
+
+def _progress(session: Session, parent_id: uuid.UUID) -> dict[str, int]:
+    counts = dict(
+        session.execute(
+            select(Operation.status, func.count())
+            .where(Operation.parent_id == parent_id)
+            .group_by(Operation.status)
+        ).all()
+    )
+    return {
+        "total": sum(counts.values()),
+        "succeeded": counts.get(OperationStatus.succeeded, 0),
+        "failed": counts.get(OperationStatus.failed, 0),
+        "cancelled": counts.get(OperationStatus.cancelled, 0),
+    }
+
+
+def cancel(session: Session, principal: Principal, meta: RequestMeta, op_id: uuid.UUID) -> Operation:
+    """Queued: cancelled at once. Running: `cancel_requested`, honoured by the handler at its next check.
+    A bulk parent: every child not yet started is cancelled; running children finish."""
+    op = repository.get(session, op_id, for_update=True)
+    if op is None or not _visible(principal, op):
+        raise NotFound(f"no operation {op_id}")
+    attempt: dict[str, Any] = {
+        "cluster": op.cluster,
+        "namespace": op.namespace,
+        "operation_id": op.id,
+        "resource_kind": "operation",
+        "resource_name": str(op.id),
+    }
+    if not principal.has_role(Role.operator):
+        raise audited(
+            Forbidden(f"cancelling needs the operator role; you are {principal.role.value}"),
+            principal,
+            "operation.cancel",
+            "denied",
+            **attempt,
+        )
+    if op.status.finished:
+        raise audited(
+            Conflict(f"operation {op.id} already {op.status.value}", code="already_finished"),
+            principal,
+            "operation.cancel",
+            "invalid",
+            **attempt,
+        )
+    now = utcnow()
+    cancelled_children = 0
+    op.cancel_requested = True
+    if op.progress is not None:
+        cancelled_children = repository.cancel_queued_children(session, op.id)
+        op.progress = _progress(session, op.id)
+        if repository.count_unfinished_children(session, op.id) == 0:
+            op.status, op.finished_at = OperationStatus.cancelled, now
+    elif op.status == OperationStatus.queued:
+        op.status, op.finished_at = OperationStatus.cancelled, now
+    if op.status == OperationStatus.cancelled and op.error is None:
+        op.error = {"code": "cancelled", "message": f"cancelled by {principal.username}"}
+    session.flush()
+    record(
+        session,
+        actor=principal.username,
+        role=principal.role.value,
+        action="operation.cancel",
+        outcome="accepted",
+        request_id=meta.request_id,
+        client_addr=meta.client_addr,
+        details={"status": op.status.value, "cancelled_children": cancelled_children},
+        **attempt,
+    )
+    events.operation_changed(session, op)
+    return op
