@@ -99,6 +99,11 @@ _ALL: tuple[Resource, ...] = (
     _r("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("status", "scale"), True, True),
     _r("batch", "v1", "Job", "jobs", True, (), ("status",), True, True),
     _r("coordination.k8s.io", "v1", "Lease", "leases"),
+    # Stored only (no authorisation is enforced): Podium's deploy/ manifests carry RBAC and must apply.
+    _r("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False),
+    _r("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False),
+    _r("rbac.authorization.k8s.io", "v1", "Role", "roles"),
+    _r("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
     _r("events.k8s.io", "v1", "Event", "events", True, ("ev",), alias_of="events"),
     _r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
     _r(
