@@ -45,8 +45,13 @@ def ns(kubesim: tuple[RunningKubeSim, client.ApiClient], request: pytest.Fixture
     return name
 
 
-def deployment(name: str, replicas: int, image: str = "nginx:1.27", strategy: dict[str, Any] | None = None,
-               cpu: str = "100m") -> dict[str, Any]:
+def deployment(
+    name: str,
+    replicas: int,
+    image: str = "nginx:1.27",
+    strategy: dict[str, Any] | None = None,
+    cpu: str = "100m",
+) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -57,8 +62,15 @@ def deployment(name: str, replicas: int, image: str = "nginx:1.27", strategy: di
             "strategy": strategy or {"type": "RollingUpdate"},
             "template": {
                 "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "web", "image": image,
-                                         "resources": {"requests": {"cpu": cpu, "memory": "64Mi"}}}]},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": image,
+                            "resources": {"requests": {"cpu": cpu, "memory": "64Mi"}},
+                        }
+                    ]
+                },
             },
         },
     }
@@ -67,17 +79,26 @@ def deployment(name: str, replicas: int, image: str = "nginx:1.27", strategy: di
 def converged(apps: client.AppsV1Api, ns: str, name: str, replicas: int) -> Any:
     d = apps.read_namespaced_deployment(name, ns)
     s = d.status
-    if (s.observed_generation == d.metadata.generation and s.updated_replicas == replicas
-            and s.replicas == replicas and s.available_replicas == replicas):
+    if (
+        s.observed_generation == d.metadata.generation
+        and s.updated_replicas == replicas
+        and s.replicas == replicas
+        and s.available_replicas == replicas
+    ):
         return d
     return None
 
 
 def pod_history(sim: RunningKubeSim, ns: str) -> list[tuple[str, dict[str, Any]]]:
     """Every pod change in the namespace, in order, from the store's watch history."""
+
     def read() -> list[tuple[str, dict[str, Any]]]:
-        return [(ev.type, ev.raw) for ev in sim.sim.store.history
-                if ev.resource.key == "pods" and ev.raw["metadata"].get("namespace") == ns]
+        return [
+            (ev.type, ev.raw)
+            for ev in sim.sim.store.history
+            if ev.resource.key == "pods" and ev.raw["metadata"].get("namespace") == ns
+        ]
+
     return sim.call(read)
 
 
@@ -105,8 +126,9 @@ def test_rollout_creates_new_replicaset_and_scales_old_to_zero(kubesim: Any, ns:
         assert p.metadata.owner_references[0].name == rs1.metadata.name
         assert p.metadata.owner_references[0].controller is True
 
-    apps.patch_namespaced_deployment("web", ns, {"spec": {"template": {"spec": {"containers": [
-        {"name": "web", "image": "nginx:1.28"}]}}}})
+    apps.patch_namespaced_deployment(
+        "web", ns, {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.28"}]}}}}
+    )
     d = wait_for(lambda: converged(apps, ns, "web", 4), what="second rollout")
     wait_for(lambda: len(core.list_namespaced_pod(ns).items) == 4, what="old pods gone")
     assert d.metadata.annotations["deployment.kubernetes.io/revision"] == "2"
@@ -126,8 +148,10 @@ def test_rollout_creates_new_replicaset_and_scales_old_to_zero(kubesim: Any, ns:
         if etype == "DELETED" or pod["metadata"].get("deletionTimestamp"):
             active.pop(name, None)
         else:
-            ready = any(c["type"] == "Ready" and c["status"] == "True"
-                        for c in pod.get("status", {}).get("conditions", []))
+            ready = any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in pod.get("status", {}).get("conditions", [])
+            )
             active[name] = ready
         peak = max(peak, len(active))
     assert peak <= 5
@@ -144,9 +168,15 @@ def test_recreate_waits_for_old_pods_before_new_ones(kubesim: Any, ns: str) -> N
     apps.create_namespaced_deployment(ns, deployment("batch", 3, strategy={"type": "Recreate"}))
     wait_for(lambda: converged(apps, ns, "batch", 3), what="first rollout")
     old_hash = apps.list_namespaced_replica_set(ns).items[0].metadata.labels["pod-template-hash"]
-    apps.patch_namespaced_deployment("batch", ns, {"spec": {"template": {"metadata": {"labels": {"v": "2"}}}}})
-    wait_for(lambda: converged(apps, ns, "batch", 3) and
-             len(client.CoreV1Api(api).list_namespaced_pod(ns).items) == 3, what="recreate rollout")
+    apps.patch_namespaced_deployment(
+        "batch", ns, {"spec": {"template": {"metadata": {"labels": {"v": "2"}}}}}
+    )
+    wait_for(
+        lambda: (
+            converged(apps, ns, "batch", 3) and len(client.CoreV1Api(api).list_namespaced_pod(ns).items) == 3
+        ),
+        what="recreate rollout",
+    )
     live: set[str] = set()
     for etype, pod in pod_history(sim, ns):
         name = pod["metadata"]["name"]
@@ -155,7 +185,9 @@ def test_recreate_waits_for_old_pods_before_new_ones(kubesim: Any, ns: str) -> N
             live.discard(name)
         elif etype == "ADDED":
             if not is_old:
-                assert not any(n for n in live if n.startswith(f"batch-{old_hash}")), "new pod while old alive"
+                assert not any(n for n in live if n.startswith(f"batch-{old_hash}")), (
+                    "new pod while old alive"
+                )
             live.add(name)
 
 
@@ -167,7 +199,9 @@ def test_scale_up_and_down_and_revision_history_limit(kubesim: Any, ns: str) -> 
     apps.create_namespaced_deployment(ns, body)
     wait_for(lambda: converged(apps, ns, "hist", 2), what="rollout")
     for version in ("a", "b", "c"):
-        apps.patch_namespaced_deployment("hist", ns, {"spec": {"template": {"metadata": {"labels": {"v": version}}}}})
+        apps.patch_namespaced_deployment(
+            "hist", ns, {"spec": {"template": {"metadata": {"labels": {"v": version}}}}}
+        )
         wait_for(lambda: converged(apps, ns, "hist", 2), what=f"rollout {version}")
     wait_for(lambda: len(apps.list_namespaced_replica_set(ns).items) == 2, what="history pruned to 1 old set")
     apps.patch_namespaced_deployment_scale("hist", ns, {"spec": {"replicas": 5}})
@@ -188,11 +222,14 @@ def test_scale_down_removes_exactly_the_lowest_deletion_cost_pods(kubesim: Any, 
     cheap = {pods[1], pods[4]}
     for name in pods:
         cost = "-100" if name in cheap else "1000"
-        core.patch_namespaced_pod(name, ns, {"metadata": {
-            "annotations": {"controller.kubernetes.io/pod-deletion-cost": cost}}})
+        core.patch_namespaced_pod(
+            name, ns, {"metadata": {"annotations": {"controller.kubernetes.io/pod-deletion-cost": cost}}}
+        )
     apps.patch_namespaced_deployment_scale("pool", ns, {"spec": {"replicas": 4}})
     wait_for(lambda: converged(apps, ns, "pool", 4), what="scaled down")
-    remaining = {p.metadata.name for p in core.list_namespaced_pod(ns).items if not p.metadata.deletion_timestamp}
+    remaining = {
+        p.metadata.name for p in core.list_namespaced_pod(ns).items if not p.metadata.deletion_timestamp
+    }
     assert remaining == set(pods) - cheap
     deleted = core.list_namespaced_event(ns, field_selector="reason=SuccessfulDelete").items
     assert {e.message.removeprefix("Deleted pod: ") for e in deleted} == cheap
@@ -201,16 +238,29 @@ def test_scale_down_removes_exactly_the_lowest_deletion_cost_pods(kubesim: Any, 
 # --- the victim order itself, criterion by criterion (pure, precise) ----------------------------
 
 
-def _pod(name: str, *, node: str | None = "n1", phase: str = "Running", ready: bool = True, cost: int | None = None,
-         ready_for: float = 3600, restarts: int = 0, age: float = 7200) -> dict[str, Any]:
+def _pod(
+    name: str,
+    *,
+    node: str | None = "n1",
+    phase: str = "Running",
+    ready: bool = True,
+    cost: int | None = None,
+    ready_for: float = 3600,
+    restarts: int = 0,
+    age: float = 7200,
+) -> dict[str, Any]:
     now = datetime.now(UTC)
     ts = lambda s: (now - timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
     pod: dict[str, Any] = {
         "metadata": {"name": name, "creationTimestamp": ts(age), "annotations": {}},
         "spec": {"nodeName": node} if node else {},
-        "status": {"phase": phase, "conditions": [
-            {"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": ts(ready_for)}],
-            "containerStatuses": [{"name": "c", "restartCount": restarts}]},
+        "status": {
+            "phase": phase,
+            "conditions": [
+                {"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": ts(ready_for)}
+            ],
+            "containerStatuses": [{"name": "c", "restartCount": restarts}],
+        },
     }
     if cost is not None:
         pod["metadata"]["annotations"]["controller.kubernetes.io/pod-deletion-cost"] = str(cost)
@@ -222,12 +272,18 @@ def _order(*pods: dict[str, Any]) -> list[str]:
 
 
 def test_victim_order_unassigned_before_assigned() -> None:
-    assert _order(_pod("unassigned", node=None, phase="Pending", ready=False), _pod("assigned"))[0] == "unassigned"
+    assert (
+        _order(_pod("unassigned", node=None, phase="Pending", ready=False), _pod("assigned"))[0]
+        == "unassigned"
+    )
 
 
 def test_victim_order_pending_unknown_running() -> None:
-    assert _order(_pod("pending", phase="Pending", ready=False), _pod("unknown", phase="Unknown", ready=False),
-                  _pod("running", ready=False)) == ["pending", "unknown", "running"]
+    assert _order(
+        _pod("pending", phase="Pending", ready=False),
+        _pod("unknown", phase="Unknown", ready=False),
+        _pod("running", ready=False),
+    ) == ["pending", "unknown", "running"]
 
 
 def test_victim_order_not_ready_before_ready() -> None:
@@ -235,8 +291,9 @@ def test_victim_order_not_ready_before_ready() -> None:
 
 
 def test_victim_order_lower_deletion_cost_first_even_if_newer_pods_exist() -> None:
-    assert _order(_pod("cheap", cost=-5, age=100_000), _pod("default", age=10), _pod("dear", cost=10, age=5)) == [
-        "cheap", "default", "dear"]
+    assert _order(
+        _pod("cheap", cost=-5, age=100_000), _pod("default", age=10), _pod("dear", cost=10, age=5)
+    ) == ["cheap", "default", "dear"]
 
 
 def test_victim_order_doubled_up_nodes_first() -> None:
@@ -258,8 +315,10 @@ def test_victim_order_newer_first() -> None:
 
 def test_template_hash_is_stable_and_ignores_its_own_label() -> None:
     t = {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}
-    labelled = {"metadata": {"labels": {"app": "x", "pod-template-hash": "abc"}},
-                "spec": {"containers": [{"name": "c", "image": "i"}]}}
+    labelled = {
+        "metadata": {"labels": {"app": "x", "pod-template-hash": "abc"}},
+        "spec": {"containers": [{"name": "c", "image": "i"}]},
+    }
     assert template_hash(t) == template_hash(labelled)
     assert template_hash(t) != template_hash(t, collision_count=1)
     assert set(template_hash(t)) <= set("bcdfghjklmnpqrstvwxz2456789")

@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 import pytest
 from kubernetes import client, config
-
 from podium_kubesim.runner import start_kubesim
 from podium_kubesim.training import TrainingRun, progress_bar
 
@@ -45,28 +44,58 @@ def ns(api: client.ApiClient, request: pytest.FixtureRequest) -> str:
 
 
 def container(**extra: Any) -> dict[str, Any]:
-    return {"name": "pytorch", "image": "763104351884.dkr.ecr.us-west-2.amazonaws.com/pytorch-training:2.3.0",
-            "command": ["llamafactory-cli", "train", "qwen_lora_sft.yaml"], **extra}
+    return {
+        "name": "pytorch",
+        "image": "763104351884.dkr.ecr.us-west-2.amazonaws.com/pytorch-training:2.3.0",
+        "command": ["llamafactory-cli", "train", "qwen_lora_sft.yaml"],
+        **extra,
+    }
 
 
 def condition(obj: dict[str, Any], ctype: str) -> dict[str, Any] | None:
-    return next((c for c in obj.get("status", {}).get("conditions", []) if c["type"] == ctype and
-                 c["status"] == "True"), None)
+    return next(
+        (
+            c
+            for c in obj.get("status", {}).get("conditions", [])
+            if c["type"] == ctype and c["status"] == "True"
+        ),
+        None,
+    )
 
 
 def test_batch_job_completes(api: client.ApiClient, ns: str) -> None:
     batch = client.BatchV1Api(api)
     core = client.CoreV1Api(api)
-    batch.create_namespaced_job(ns, {"metadata": {"name": "download"}, "spec": {"completions": 2, "template": {
-        "spec": {"restartPolicy": "Never", "containers": [{"name": "dl", "image": "python:3.11",
-                                                           "command": ["sh", "-c", "echo downloaded"]}]}}}})
+    batch.create_namespaced_job(
+        ns,
+        {
+            "metadata": {"name": "download"},
+            "spec": {
+                "completions": 2,
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [
+                            {"name": "dl", "image": "python:3.11", "command": ["sh", "-c", "echo downloaded"]}
+                        ],
+                    }
+                },
+            },
+        },
+    )
 
     def complete() -> Any:
         job = batch.read_namespaced_job("download", ns)
-        return job if any(c.type == "Complete" and c.status == "True" for c in job.status.conditions or []) else None
+        return (
+            job
+            if any(c.type == "Complete" and c.status == "True" for c in job.status.conditions or [])
+            else None
+        )
 
     job = wait_for(complete, what="job complete")
-    assert job.status.succeeded == 2 and not job.status.active and job.status.completion_time is not None
+    assert job.status.succeeded == 2
+    assert not job.status.active
+    assert job.status.completion_time is not None
     assert job.status.start_time is not None
     pods = core.list_namespaced_pod(ns, label_selector="job-name=download").items
     assert len(pods) == 2
@@ -75,19 +104,36 @@ def test_batch_job_completes(api: client.ApiClient, ns: str) -> None:
         assert p.metadata.owner_references[0].kind == "Job"
         assert p.status.phase == "Succeeded"
         assert "downloaded" in core.read_namespaced_pod_log(p.metadata.name, ns)
-    reasons = [e.reason for e in core.list_namespaced_event(ns, field_selector="involvedObject.name=download").items]
-    assert "Completed" in reasons and reasons.count("SuccessfulCreate") == 2
+    reasons = [
+        e.reason for e in core.list_namespaced_event(ns, field_selector="involvedObject.name=download").items
+    ]
+    assert "Completed" in reasons
+    assert reasons.count("SuccessfulCreate") == 2
 
 
 def test_batch_job_fails_after_backoff_limit(api: client.ApiClient, ns: str) -> None:
     batch = client.BatchV1Api(api)
-    batch.create_namespaced_job(ns, {"metadata": {"name": "doomed"}, "spec": {"backoffLimit": 1, "template": {
-        "metadata": {"annotations": {"kubesim.podium.dev/fail": "true"}},
-        "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}})
+    batch.create_namespaced_job(
+        ns,
+        {
+            "metadata": {"name": "doomed"},
+            "spec": {
+                "backoffLimit": 1,
+                "template": {
+                    "metadata": {"annotations": {"kubesim.podium.dev/fail": "true"}},
+                    "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]},
+                },
+            },
+        },
+    )
 
     def failed() -> Any:
         job = batch.read_namespaced_job("doomed", ns)
-        return job if any(c.type == "Failed" and c.status == "True" for c in job.status.conditions or []) else None
+        return (
+            job
+            if any(c.type == "Failed" and c.status == "True" for c in job.status.conditions or [])
+            else None
+        )
 
     job = wait_for(failed, what="job failed")
     assert job.status.failed == 2
@@ -98,20 +144,36 @@ def test_batch_job_fails_after_backoff_limit(api: client.ApiClient, ns: str) -> 
 def test_pytorchjob_runs_master_and_workers_and_logs_training(api: client.ApiClient, ns: str) -> None:
     custom = client.CustomObjectsApi(api)
     core = client.CoreV1Api(api)
-    template = {"metadata": {"annotations": {"kubesim.podium.dev/train-steps": "12"}},
-                "spec": {"containers": [container(env=[{"name": "LEARNING_RATE", "value": "0.0001"}])]}}
-    custom.create_namespaced_custom_object("kubeflow.org", "v1", ns, "pytorchjobs", {
-        "apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": {"name": "sft"},
-        "spec": {"pytorchReplicaSpecs": {
-            "Master": {"replicas": 1, "restartPolicy": "OnFailure", "template": template},
-            "Worker": {"replicas": 2, "restartPolicy": "OnFailure", "template": template}}}})
+    template = {
+        "metadata": {"annotations": {"kubesim.podium.dev/train-steps": "12"}},
+        "spec": {"containers": [container(env=[{"name": "LEARNING_RATE", "value": "0.0001"}])]},
+    }
+    custom.create_namespaced_custom_object(
+        "kubeflow.org",
+        "v1",
+        ns,
+        "pytorchjobs",
+        {
+            "apiVersion": "kubeflow.org/v1",
+            "kind": "PyTorchJob",
+            "metadata": {"name": "sft"},
+            "spec": {
+                "pytorchReplicaSpecs": {
+                    "Master": {"replicas": 1, "restartPolicy": "OnFailure", "template": template},
+                    "Worker": {"replicas": 2, "restartPolicy": "OnFailure", "template": template},
+                }
+            },
+        },
+    )
 
     def get() -> dict[str, Any]:
         return custom.get_namespaced_custom_object("kubeflow.org", "v1", ns, "pytorchjobs", "sft")  # type: ignore[no-any-return]
 
     wait_for(lambda: condition(get(), "Running"), what="PyTorchJob running")
-    pods = {p.metadata.name: p for p in core.list_namespaced_pod(
-        ns, label_selector="training.kubeflow.org/job-name=sft").items}
+    pods = {
+        p.metadata.name: p
+        for p in core.list_namespaced_pod(ns, label_selector="training.kubeflow.org/job-name=sft").items
+    }
     assert set(pods) == {"sft-master-0", "sft-worker-0", "sft-worker-1"}
     assert pods["sft-worker-1"].metadata.labels["training.kubeflow.org/replica-type"] == "worker"
     assert pods["sft-worker-1"].metadata.labels["training.kubeflow.org/replica-index"] == "1"
@@ -132,37 +194,88 @@ def test_pytorchjob_runs_master_and_workers_and_logs_training(api: client.ApiCli
     assert records[0]["learning_rate"] <= 0.0001
     assert any("12/12 [" in line for line in logs)
     summary = ast.literal_eval(next(line for line in logs if line.startswith("{'train_runtime'")))
-    assert set(summary) >= {"train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss"}
+    assert set(summary) >= {
+        "train_runtime",
+        "train_samples_per_second",
+        "train_steps_per_second",
+        "train_loss",
+    }
     # Workers do not repeat the metrics (Trainer logs on the main process only).
     assert "{'loss'" not in core.read_namespaced_pod_log("sft-worker-0", ns)
 
 
 def test_pytorchjob_failure(api: client.ApiClient, ns: str) -> None:
     custom = client.CustomObjectsApi(api)
-    template = {"metadata": {"annotations": {"kubesim.podium.dev/train-steps": "3",
-                                             "kubesim.podium.dev/fail": "true"}},
-                "spec": {"containers": [container()]}}
-    custom.create_namespaced_custom_object("kubeflow.org", "v1", ns, "pytorchjobs", {
-        "apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": {"name": "bad"},
-        "spec": {"pytorchReplicaSpecs": {"Master": {"replicas": 1, "restartPolicy": "Never", "template": template}}}})
-    job = wait_for(lambda: condition(g := custom.get_namespaced_custom_object(
-        "kubeflow.org", "v1", ns, "pytorchjobs", "bad"), "Failed") and g, what="PyTorchJob failed")
+    template = {
+        "metadata": {
+            "annotations": {"kubesim.podium.dev/train-steps": "3", "kubesim.podium.dev/fail": "true"}
+        },
+        "spec": {"containers": [container()]},
+    }
+    custom.create_namespaced_custom_object(
+        "kubeflow.org",
+        "v1",
+        ns,
+        "pytorchjobs",
+        {
+            "apiVersion": "kubeflow.org/v1",
+            "kind": "PyTorchJob",
+            "metadata": {"name": "bad"},
+            "spec": {
+                "pytorchReplicaSpecs": {
+                    "Master": {"replicas": 1, "restartPolicy": "Never", "template": template}
+                }
+            },
+        },
+    )
+    job = wait_for(
+        lambda: (
+            condition(
+                g := custom.get_namespaced_custom_object("kubeflow.org", "v1", ns, "pytorchjobs", "bad"),
+                "Failed",
+            )
+            and g
+        ),
+        what="PyTorchJob failed",
+    )
     assert job["status"]["replicaStatuses"]["Master"]["failed"] == 1
 
 
 def test_hyperpod_pytorchjob_completes(api: client.ApiClient, ns: str) -> None:
     custom = client.CustomObjectsApi(api)
     core = client.CoreV1Api(api)
-    custom.create_namespaced_custom_object("sagemaker.amazonaws.com", "v1", ns, "hyperpodpytorchjobs", {
-        "apiVersion": "sagemaker.amazonaws.com/v1", "kind": "HyperPodPyTorchJob", "metadata": {"name": "hp"},
-        "spec": {"nprocPerNode": "8", "runPolicy": {"jobMaxRetryCount": 0},
-                 "replicaSpecs": [{"name": "pods", "replicas": 2, "template": {
-                     "metadata": {"annotations": {"kubesim.podium.dev/train-steps": "6"}},
-                     "spec": {"containers": [container(resources={"limits": {"nvidia.com/gpu": "1"}})]}}}]}})
+    custom.create_namespaced_custom_object(
+        "sagemaker.amazonaws.com",
+        "v1",
+        ns,
+        "hyperpodpytorchjobs",
+        {
+            "apiVersion": "sagemaker.amazonaws.com/v1",
+            "kind": "HyperPodPyTorchJob",
+            "metadata": {"name": "hp"},
+            "spec": {
+                "nprocPerNode": "8",
+                "runPolicy": {"jobMaxRetryCount": 0},
+                "replicaSpecs": [
+                    {
+                        "name": "pods",
+                        "replicas": 2,
+                        "template": {
+                            "metadata": {"annotations": {"kubesim.podium.dev/train-steps": "6"}},
+                            "spec": {
+                                "containers": [container(resources={"limits": {"nvidia.com/gpu": "1"}})]
+                            },
+                        },
+                    }
+                ],
+            },
+        },
+    )
 
     def get() -> dict[str, Any]:
         return custom.get_namespaced_custom_object(  # type: ignore[no-any-return]
-            "sagemaker.amazonaws.com", "v1", ns, "hyperpodpytorchjobs", "hp")
+            "sagemaker.amazonaws.com", "v1", ns, "hyperpodpytorchjobs", "hp"
+        )
 
     job = wait_for(lambda: condition(get(), "Completed") and get(), what="HyperPod job completed")
     assert condition(job, "Created")
@@ -179,8 +292,11 @@ def test_training_lines_shapes() -> None:
     assert progress_bar(10, 200, 5.26) == "  5%|▌         | 10/200 [00:05<01:39,  1.90it/s]"
     lines = [line for step in range(1, 201) for line in run.step_lines(step, step * 0.5)]
     records = [ast.literal_eval(line) for line in lines if line.startswith("{")]
-    assert len(records) == 10 and list(records[0]) == ["loss", "grad_norm", "learning_rate", "epoch"]
+    assert len(records) == 10
+    assert list(records[0]) == ["loss", "grad_norm", "learning_rate", "epoch"]
     assert records[-1]["epoch"] == 3.0
-    assert all(0.5 < r["loss"] < 3.0 for r in records) and records[-1]["loss"] < records[0]["loss"] - 0.5
+    assert all(0.5 < r["loss"] < 3.0 for r in records)
+    assert records[-1]["loss"] < records[0]["loss"] - 0.5
     summary = ast.literal_eval(next(line for line in run.summary(100.0) if line.startswith("{")))
-    assert summary["train_steps_per_second"] == 2.0 and summary["epoch"] == 3.0
+    assert summary["train_steps_per_second"] == 2.0
+    assert summary["epoch"] == 3.0

@@ -39,9 +39,16 @@ def gpu_pod(name: str, gpus: int, **spec: Any) -> dict[str, Any]:
     return {
         "metadata": {"name": name, "labels": {"app": "gpu"}},
         "spec": {
-            "containers": [{"name": "main", "image": "vllm/vllm-openai:v0.6.4",
-                            "resources": {"limits": {"nvidia.com/gpu": str(gpus)},
-                                          "requests": {"cpu": "2", "memory": "8Gi"}}}],
+            "containers": [
+                {
+                    "name": "main",
+                    "image": "vllm/vllm-openai:v0.6.4",
+                    "resources": {
+                        "limits": {"nvidia.com/gpu": str(gpus)},
+                        "requests": {"cpu": "2", "memory": "8Gi"},
+                    },
+                }
+            ],
             "terminationGracePeriodSeconds": 1,
             **spec,
         },
@@ -78,34 +85,59 @@ def test_gpu_pods_fill_gpu_nodes_then_pend_then_schedule_when_freed(cluster: Any
     assert cond.message == "0/5 nodes are available: 5 Insufficient nvidia.com/gpu."
     events = core.list_namespaced_event("default", field_selector="involvedObject.name=extra").items
     failed = [e for e in events if e.reason == "FailedScheduling"]
-    assert failed and failed[0].type == "Warning" and failed[0].message == cond.message
+    assert failed
+    assert failed[0].type == "Warning"
+    assert failed[0].message == cond.message
 
     core.delete_namespaced_pod("full-0", "default")
     freed = placed[0]
     assert wait_for(lambda: node_of(core, "extra"), what="extra scheduled after capacity freed") == freed
-    scheduled = [e for e in core.list_namespaced_event("default", field_selector="involvedObject.name=extra").items
-                 if e.reason == "Scheduled"]
+    scheduled = [
+        e
+        for e in core.list_namespaced_event("default", field_selector="involvedObject.name=extra").items
+        if e.reason == "Scheduled"
+    ]
     assert scheduled[0].message == f"Successfully assigned default/extra to {freed}"
 
 
 def test_node_selector_affinity_and_taints(cluster: Any) -> None:
     _, core = cluster
-    core.create_namespaced_pod("default", gpu_pod("p4d-only", 1, nodeSelector={
-        "node.kubernetes.io/instance-type": "ml.p4d.24xlarge"}))
+    core.create_namespaced_pod(
+        "default",
+        gpu_pod("p4d-only", 1, nodeSelector={"node.kubernetes.io/instance-type": "ml.p4d.24xlarge"}),
+    )
     node = wait_for(lambda: node_of(core, "p4d-only"), what="selector pod bound")
     assert core.read_node(node).metadata.labels["node.kubernetes.io/instance-type"] == "ml.p4d.24xlarge"
 
-    affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-        {"matchExpressions": [{"key": "sagemaker.amazonaws.com/instance-group-name", "operator": "In",
-                               "values": ["inference-g5"]}]}]}}}
+    affinity = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {
+                                "key": "sagemaker.amazonaws.com/instance-group-name",
+                                "operator": "In",
+                                "values": ["inference-g5"],
+                            }
+                        ]
+                    }
+                ]
+            }
+        }
+    }
     core.create_namespaced_pod("default", gpu_pod("g5-affinity", 1, affinity=affinity))
     node = wait_for(lambda: node_of(core, "g5-affinity"), what="affinity pod bound")
-    assert core.read_node(node).metadata.labels["sagemaker.amazonaws.com/instance-group-name"] == "inference-g5"
+    assert (
+        core.read_node(node).metadata.labels["sagemaker.amazonaws.com/instance-group-name"] == "inference-g5"
+    )
 
     # Taint every GPU node; a GPU pod without a toleration cannot go anywhere.
     gpu_nodes = [n.metadata.name for n in core.list_node(label_selector="nvidia.com/gpu.present=true").items]
     for n in gpu_nodes:
-        core.patch_node(n, {"spec": {"taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]}})
+        core.patch_node(
+            n, {"spec": {"taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]}}
+        )
     core.create_namespaced_pod("default", gpu_pod("no-toleration", 1))
 
     def message() -> str | None:
@@ -114,14 +146,24 @@ def test_node_selector_affinity_and_taints(cluster: Any) -> None:
         return c.message if c is not None and c.status == "False" else None
 
     assert wait_for(message, what="tainted nodes refused") == (
-        "0/5 nodes are available: 2 Insufficient nvidia.com/gpu, 3 node(s) had untolerated taint {nvidia.com/gpu: true}.")
-    core.create_namespaced_pod("default", gpu_pod("tolerant", 1, tolerations=[
-        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]))
+        "0/5 nodes are available: 2 Insufficient nvidia.com/gpu, "
+        "3 node(s) had untolerated taint {nvidia.com/gpu: true}."
+    )
+    core.create_namespaced_pod(
+        "default",
+        gpu_pod(
+            "tolerant",
+            1,
+            tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        ),
+    )
     assert wait_for(lambda: node_of(core, "tolerant"), what="tolerating pod bound") in gpu_nodes
     # Removing the taints lets the waiting pod in: node changes re-queue unschedulable pods.
     for n in gpu_nodes:
         core.patch_node(n, {"spec": {"taints": None}})
-    assert wait_for(lambda: node_of(core, "no-toleration"), what="pod bound after taints removed") in gpu_nodes
+    assert (
+        wait_for(lambda: node_of(core, "no-toleration"), what="pod bound after taints removed") in gpu_nodes
+    )
 
 
 def test_scheduling_gates_and_unschedulable_nodes(cluster: Any) -> None:
@@ -136,18 +178,34 @@ def test_scheduling_gates_and_unschedulable_nodes(cluster: Any) -> None:
 
 def test_filters_pure() -> None:
     assert tolerates([{"operator": "Exists"}], {"key": "a", "effect": "NoSchedule"})
-    assert tolerates([{"key": "a", "value": "x", "effect": "NoSchedule"}], {"key": "a", "value": "x",
-                                                                             "effect": "NoSchedule"})
+    assert tolerates(
+        [{"key": "a", "value": "x", "effect": "NoSchedule"}],
+        {"key": "a", "value": "x", "effect": "NoSchedule"},
+    )
     assert not tolerates([{"key": "a", "value": "y"}], {"key": "a", "value": "x", "effect": "NoSchedule"})
-    assert not tolerates([{"key": "a", "operator": "Exists", "effect": "NoExecute"}],
-                         {"key": "a", "effect": "NoSchedule"})
+    assert not tolerates(
+        [{"key": "a", "operator": "Exists", "effect": "NoExecute"}], {"key": "a", "effect": "NoSchedule"}
+    )
     node = {"metadata": {"name": "n1", "labels": {"zone": "a", "gpu": "8"}}}
-    expr = lambda *e: {"spec": {"affinity": {"nodeAffinity": {  # noqa: E731
-        "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": list(e)}]}}}}}
+
+    def expr(*e: dict[str, Any]) -> dict[str, Any]:
+        required = {"nodeSelectorTerms": [{"matchExpressions": list(e)}]}
+        return {
+            "spec": {
+                "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": required}}
+            }
+        }
+
     assert matches_node(expr({"key": "zone", "operator": "In", "values": ["a", "b"]}), node)
     assert not matches_node(expr({"key": "zone", "operator": "NotIn", "values": ["a"]}), node)
-    assert matches_node(expr({"key": "gpu", "operator": "Exists"}, {"key": "x", "operator": "DoesNotExist"}), node)
+    assert matches_node(
+        expr({"key": "gpu", "operator": "Exists"}, {"key": "x", "operator": "DoesNotExist"}), node
+    )
     assert matches_node(expr({"key": "gpu", "operator": "Gt", "values": ["4"]}), node)
     assert not matches_node({"spec": {"nodeSelector": {"zone": "b"}}}, node)
-    assert fit_error(5, {"Insufficient nvidia.com/gpu": 3, "node(s) didn't match Pod's node affinity/selector": 2}) == (
-        "0/5 nodes are available: 2 node(s) didn't match Pod's node affinity/selector, 3 Insufficient nvidia.com/gpu.")
+    assert fit_error(
+        5, {"Insufficient nvidia.com/gpu": 3, "node(s) didn't match Pod's node affinity/selector": 2}
+    ) == (
+        "0/5 nodes are available: 2 node(s) didn't match Pod's node affinity/selector, "
+        "3 Insufficient nvidia.com/gpu."
+    )

@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 import pytest
 from kubernetes import client, config
-
 from podium_kubesim.runner import start_kubesim
 
 T = TypeVar("T")
@@ -46,17 +45,28 @@ def ns(core: client.CoreV1Api, request: pytest.FixtureRequest) -> str:
 def model_pod(name: str, business: str, **extra: Any) -> dict[str, Any]:
     return {
         "metadata": {"name": name, "labels": {"model": "qwen3", "business": business}},
-        "spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.6.4",
-                                 "args": ["--model", "Qwen/Qwen3-0.6B"],
-                                 "ports": [{"name": "http", "containerPort": 8000}], **extra}]},
+        "spec": {
+            "containers": [
+                {
+                    "name": "vllm",
+                    "image": "vllm/vllm-openai:v0.6.4",
+                    "args": ["--model", "Qwen/Qwen3-0.6B"],
+                    "ports": [{"name": "http", "containerPort": 8000}],
+                    **extra,
+                }
+            ]
+        },
     }
 
 
 def service(name: str, business: str, **spec: Any) -> dict[str, Any]:
     return {
         "metadata": {"name": name, "labels": {"service-type": "business-service"}},
-        "spec": {"selector": {"model": "qwen3", "business": business},
-                 "ports": [{"name": "http", "port": 80, "targetPort": "http"}], **spec},
+        "spec": {
+            "selector": {"model": "qwen3", "business": business},
+            "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
+            **spec,
+        },
     }
 
 
@@ -78,15 +88,25 @@ def test_endpoints_follow_readiness_and_labels(core: client.CoreV1Api, ns: str) 
     for i in range(3):
         core.create_namespaced_pod(ns, model_pod(f"pool-{i}", "prod"))
     # A pod whose readiness probe waits long stays in notReadyAddresses meanwhile.
-    core.create_namespaced_pod(ns, model_pod("late", "prod", readinessProbe={
-        "httpGet": {"path": "/health", "port": 8000}, "initialDelaySeconds": 3600}))
-    wait_for(lambda: endpoint_pods(core, ns, "prod") == ({"pool-0", "pool-1", "pool-2"}, {"late"}),
-             what="prod endpoints with a not-ready address")
+    core.create_namespaced_pod(
+        ns,
+        model_pod(
+            "late",
+            "prod",
+            readinessProbe={"httpGet": {"path": "/health", "port": 8000}, "initialDelaySeconds": 3600},
+        ),
+    )
+    wait_for(
+        lambda: endpoint_pods(core, ns, "prod") == ({"pool-0", "pool-1", "pool-2"}, {"late"}),
+        what="prod endpoints with a not-ready address",
+    )
     ep = core.read_namespaced_endpoints("prod", ns)
     port = ep.subsets[0].ports[0]
     assert (port.name, port.port, port.protocol) == ("http", 8000, "TCP")  # named targetPort resolved
     addr = ep.subsets[0].addresses[0]
-    assert addr.ip.startswith("10.") and addr.node_name and addr.target_ref.kind == "Pod"
+    assert addr.ip.startswith("10.")
+    assert addr.node_name
+    assert addr.target_ref.kind == "Pod"
 
     core.patch_namespaced_pod("pool-1", ns, {"metadata": {"labels": {"business": "test"}}})
     wait_for(lambda: endpoint_pods(core, ns, "prod")[0] == {"pool-0", "pool-2"}, what="pool-1 left prod")
@@ -98,12 +118,14 @@ def test_endpoints_follow_readiness_and_labels(core: client.CoreV1Api, ns: str) 
     # The real API returns the deleted Service; kubesim answers a Status for now (reported to the API owner),
     # which the generated client cannot parse as V1Service, so skip deserialising.
     core.delete_namespaced_service("test", ns, _preload_content=False)
+
     def endpoints_gone() -> bool:
         try:
             core.read_namespaced_endpoints("test", ns)
         except client.ApiException as exc:
             return exc.status == 404
         return False
+
     wait_for(endpoints_gone, what="endpoints deleted with their service")
 
 
@@ -113,7 +135,8 @@ def test_load_balancer_gets_nlb_hostname(core: client.CoreV1Api, ns: str) -> Non
     internal["metadata"]["annotations"] = {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}
     core.create_namespaced_service(ns, internal)
     svc = core.read_namespaced_service("public", ns)
-    assert svc.spec.ports[0].node_port and 30000 <= svc.spec.ports[0].node_port <= 32767
+    assert svc.spec.ports[0].node_port
+    assert 30000 <= svc.spec.ports[0].node_port <= 32767
 
     def hostname(name: str) -> str | None:
         lb = core.read_namespaced_service_status(name, ns).status.load_balancer
@@ -123,6 +146,10 @@ def test_load_balancer_gets_nlb_hostname(core: client.CoreV1Api, ns: str) -> Non
     private = wait_for(lambda: hostname("private"), what="internal LB address")
     prefix = ns[:8]
     assert re.fullmatch(rf"k8s-{prefix}-public-[0-9a-f]{{10}}\.elb\.us-west-2\.amazonaws\.com", public)
-    assert re.fullmatch(rf"internal-k8s-{prefix}-private-[0-9a-f]{{10}}\.elb\.us-west-2\.amazonaws\.com", private)
-    reasons = {e.reason for e in core.list_namespaced_event(ns, field_selector="involvedObject.name=public").items}
+    assert re.fullmatch(
+        rf"internal-k8s-{prefix}-private-[0-9a-f]{{10}}\.elb\.us-west-2\.amazonaws\.com", private
+    )
+    reasons = {
+        e.reason for e in core.list_namespaced_event(ns, field_selector="involvedObject.name=public").items
+    }
     assert {"EnsuringLoadBalancer", "EnsuredLoadBalancer"} <= reasons

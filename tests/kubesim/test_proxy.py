@@ -1,5 +1,6 @@
 """The service proxy through the official client: OpenAI-compatible answers, SSE, which pod answered,
-round-robin across ready endpoints, 503 without endpoints, traffic moving after a relabel, in-flight gauges."""
+round-robin across ready endpoints, 503 without endpoints, traffic moving after a relabel, in-flight
+gauges."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from typing import Any, TypeVar
 
 import pytest
 from kubernetes import client, config
-
 from podium_kubesim.runner import RunningKubeSim, start_kubesim
 
 T = TypeVar("T")
@@ -45,14 +45,25 @@ def ns(cluster: Any, request: pytest.FixtureRequest) -> str:
     return name
 
 
-def proxy(api: client.ApiClient, ns: str, service: str, path: str, method: str = "GET",
-          body: dict[str, Any] | None = None) -> Any:
+def proxy(
+    api: client.ApiClient,
+    ns: str,
+    service: str,
+    path: str,
+    *,
+    method: str = "GET",
+    body: dict[str, Any] | None = None,
+) -> Any:
     """A raw call through the API server's service proxy with the official client, as Podium's test console
     makes it; raises ApiException for error answers like the generated methods do."""
     m, url, headers, payload, _ = api.param_serialize(
-        method=method, resource_path=f"/api/v1/namespaces/{ns}/services/{service}/proxy/{path}",
-        header_params={"Content-Type": "application/json", "Accept": "*/*"} if body is not None else {"Accept": "*/*"},
-        body=body, auth_settings=["BearerToken"],
+        method=method,
+        resource_path=f"/api/v1/namespaces/{ns}/services/{service}/proxy/{path}",
+        header_params={"Content-Type": "application/json", "Accept": "*/*"}
+        if body is not None
+        else {"Accept": "*/*"},
+        body=body,
+        auth_settings=["BearerToken"],
     )
     resp = api.call_api(m, url, header_params=headers, body=payload)
     resp.read()
@@ -61,18 +72,42 @@ def proxy(api: client.ApiClient, ns: str, service: str, path: str, method: str =
     return resp
 
 
-def setup_model(api: client.ApiClient, ns: str, pods: dict[str, str], token_seconds: str | None = None) -> None:
+def setup_model(
+    api: client.ApiClient, ns: str, pods: dict[str, str], token_seconds: str | None = None
+) -> None:
     core = client.CoreV1Api(api)
     for svc in sorted(set(pods.values())):
-        core.create_namespaced_service(ns, {"metadata": {"name": svc}, "spec": {
-            "selector": {"model": "qwen3", "business": svc}, "ports": [{"name": "http", "port": 80,
-                                                                         "targetPort": 8000}]}})
+        core.create_namespaced_service(
+            ns,
+            {
+                "metadata": {"name": svc},
+                "spec": {
+                    "selector": {"model": "qwen3", "business": svc},
+                    "ports": [{"name": "http", "port": 80, "targetPort": 8000}],
+                },
+            },
+        )
     for name, business in pods.items():
         ann = {"kubesim.podium.dev/token-seconds": token_seconds} if token_seconds else {}
-        core.create_namespaced_pod(ns, {
-            "metadata": {"name": name, "labels": {"model": "qwen3", "business": business}, "annotations": ann},
-            "spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.6.4",
-                                     "args": ["--model", "Qwen/Qwen3-0.6B", "--port", "8000"]}]}})
+        core.create_namespaced_pod(
+            ns,
+            {
+                "metadata": {
+                    "name": name,
+                    "labels": {"model": "qwen3", "business": business},
+                    "annotations": ann,
+                },
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "vllm",
+                            "image": "vllm/vllm-openai:v0.6.4",
+                            "args": ["--model", "Qwen/Qwen3-0.6B", "--port", "8000"],
+                        }
+                    ]
+                },
+            },
+        )
     for svc in set(pods.values()):
         want = {n for n, b in pods.items() if b == svc}
         wait_for(lambda svc=svc, want=want: ready_pods(core, ns, svc) == want, what=f"{svc} endpoints ready")
@@ -87,40 +122,69 @@ def test_completions_chat_models_health_and_pod_header(cluster: Any, ns: str) ->
     _, api = cluster
     setup_model(api, ns, {"a-0": "prod"})
     r = proxy(api, ns, "prod", "v1/models")
-    assert r.status == 200 and r.headers["X-Kubesim-Pod"] == "a-0"
+    assert r.status == 200
+    assert r.headers["X-Kubesim-Pod"] == "a-0"
     models = json.loads(r.data)
-    assert models["data"][0]["id"] == "Qwen/Qwen3-0.6B" and models["kubesim_pod"] == "a-0"
+    assert models["data"][0]["id"] == "Qwen/Qwen3-0.6B"
+    assert models["kubesim_pod"] == "a-0"
 
-    r = proxy(api, ns, "prod:http", "v1/completions", "POST",
-              {"model": "Qwen/Qwen3-0.6B", "prompt": "Hello", "max_tokens": 5})
+    r = proxy(
+        api,
+        ns,
+        "prod:http",
+        "v1/completions",
+        method="POST",
+        body={"model": "Qwen/Qwen3-0.6B", "prompt": "Hello", "max_tokens": 5},
+    )
     body = json.loads(r.data)
-    assert r.status == 200 and body["object"] == "text_completion" and body["kubesim_pod"] == "a-0"
-    assert len(body["choices"][0]["text"].split()) == 5 and body["usage"]["completion_tokens"] == 5
+    assert r.status == 200
+    assert body["object"] == "text_completion"
+    assert body["kubesim_pod"] == "a-0"
+    assert len(body["choices"][0]["text"].split()) == 5
+    assert body["usage"]["completion_tokens"] == 5
 
-    r = proxy(api, ns, "prod", "v1/chat/completions", "POST",
-              {"model": "Qwen/Qwen3-0.6B", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3})
+    r = proxy(
+        api,
+        ns,
+        "prod",
+        "v1/chat/completions",
+        method="POST",
+        body={"model": "Qwen/Qwen3-0.6B", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3},
+    )
     chat = json.loads(r.data)
-    assert chat["object"] == "chat.completion" and chat["choices"][0]["message"]["role"] == "assistant"
+    assert chat["object"] == "chat.completion"
+    assert chat["choices"][0]["message"]["role"] == "assistant"
 
     assert proxy(api, ns, "prod", "health").status == 200
     with pytest.raises(client.ApiException) as exc:
-        proxy(api, ns, "prod", "v1/completions", "POST", {"model": "other", "prompt": "x"})
+        proxy(api, ns, "prod", "v1/completions", method="POST", body={"model": "other", "prompt": "x"})
     assert exc.value.status == 404
 
 
 def test_streaming_sse_ends_with_done(cluster: Any, ns: str) -> None:
     _, api = cluster
     setup_model(api, ns, {"s-0": "prod"})
-    r = proxy(api, ns, "prod", "v1/chat/completions", "POST", {
-        "model": "Qwen/Qwen3-0.6B", "messages": [{"role": "user", "content": "Tell me"}], "max_tokens": 6,
-        "stream": True})
+    r = proxy(
+        api,
+        ns,
+        "prod",
+        "v1/chat/completions",
+        method="POST",
+        body={
+            "model": "Qwen/Qwen3-0.6B",
+            "messages": [{"role": "user", "content": "Tell me"}],
+            "max_tokens": 6,
+            "stream": True,
+        },
+    )
     assert r.headers["Content-Type"].startswith("text/event-stream")
     assert r.headers["X-Kubesim-Pod"] == "s-0"
     events = [line for line in r.data.decode().split("\n\n") if line]
     assert events[-1] == "data: [DONE]"
     chunks = [json.loads(e.removeprefix("data: ")) for e in events[:-1]]
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
-    assert len(chunks) == 7 and chunks[-1]["choices"][0]["finish_reason"] == "length"
+    assert len(chunks) == 7
+    assert chunks[-1]["choices"][0]["finish_reason"] == "length"
     assert all(c["object"] == "chat.completion.chunk" and c["kubesim_pod"] == "s-0" for c in chunks)
 
 
@@ -143,17 +207,20 @@ def test_round_robin_and_traffic_moves_after_relabel(cluster: Any, ns: str) -> N
 def test_no_ready_endpoints_is_503_status(cluster: Any, ns: str) -> None:
     _, api = cluster
     core = client.CoreV1Api(api)
-    core.create_namespaced_service(ns, {"metadata": {"name": "empty"}, "spec": {
-        "selector": {"app": "nothing"}, "ports": [{"port": 80}]}})
+    core.create_namespaced_service(
+        ns, {"metadata": {"name": "empty"}, "spec": {"selector": {"app": "nothing"}, "ports": [{"port": 80}]}}
+    )
     with pytest.raises(client.ApiException) as exc:
         proxy(api, ns, "empty", "v1/models")
     assert exc.value.status == 503
     status = json.loads(exc.value.body)
-    assert status["kind"] == "Status" and status["reason"] == "ServiceUnavailable"
+    assert status["kind"] == "Status"
+    assert status["reason"] == "ServiceUnavailable"
     assert status["message"] == 'no endpoints available for service "empty"'
     with pytest.raises(client.ApiException) as exc:
         proxy(api, ns, "missing", "v1/models")
-    assert exc.value.status == 404 and json.loads(exc.value.body)["message"] == 'services "missing" not found'
+    assert exc.value.status == 404
+    assert json.loads(exc.value.body)["message"] == 'services "missing" not found'
 
 
 def test_metrics_show_in_flight_requests(cluster: Any, ns: str) -> None:
@@ -168,9 +235,21 @@ def test_metrics_show_in_flight_requests(cluster: Any, ns: str) -> None:
 
     assert running() == 0.0
     results: list[int] = []
-    threads = [threading.Thread(target=lambda: results.append(proxy(
-        api, ns, "prod", "v1/completions", "POST",
-        {"model": "Qwen/Qwen3-0.6B", "prompt": "drain", "max_tokens": 40}).status)) for _ in range(2)]
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(
+                proxy(
+                    api,
+                    ns,
+                    "prod",
+                    "v1/completions",
+                    method="POST",
+                    body={"model": "Qwen/Qwen3-0.6B", "prompt": "drain", "max_tokens": 40},
+                ).status
+            )
+        )
+        for _ in range(2)
+    ]
     for t in threads:
         t.start()
     wait_for(lambda: running() == 2.0, what="two requests in flight")

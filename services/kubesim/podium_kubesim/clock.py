@@ -1,4 +1,4 @@
-"""Simulated time: every controller delay goes through one `Clock`, so `--speed 10` makes the cluster 10x faster.
+"""Simulated time: every controller delay goes through one `Clock`; `--speed 10` makes the cluster 10x faster.
 
 Wall-clock timestamps written into objects stay real (kubectl prints ages from them); only the waits between
 state transitions shrink.

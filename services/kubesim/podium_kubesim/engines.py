@@ -21,10 +21,12 @@ DEFAULT_PORTS = {VLLM: 8000, SGLANG: 30000, OLLAMA: 11434, GENERIC: 80}
 VLLM_VERSION = "0.6.4.post1"
 
 _WORDS = (
-    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et "
-    "dolore magna aliqua ut enim ad minim veniam quis nostrud exercitation ullamco laboris nisi aliquip ex ea "
-    "commodo consequat duis aute irure in reprehenderit voluptate velit esse cillum fugiat nulla pariatur"
-).split()
+    "lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do",
+    "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore", "magna", "aliqua", "ut", "enim",
+    "ad", "minim", "veniam", "quis", "nostrud", "exercitation", "ullamco", "laboris", "nisi", "aliquip",
+    "ex", "ea", "commodo", "consequat", "duis", "aute", "irure", "in", "reprehenderit", "voluptate",
+    "velit", "esse", "cillum", "fugiat", "nulla", "pariatur",
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,9 @@ class Engine:
 
 
 def _argv(container: Mapping[str, Any]) -> list[str]:
-    return [str(a) for a in (container.get("command") or [])] + [str(a) for a in (container.get("args") or [])]
+    return [str(a) for a in (container.get("command") or [])] + [
+        str(a) for a in (container.get("args") or [])
+    ]
 
 
 def _flag(argv: list[str], *names: str) -> str | None:
@@ -71,7 +75,9 @@ def detect(pod: Mapping[str, Any]) -> Engine:
             break
     argv = _split_shell(_argv(chosen))
     image = str(chosen.get("image") or "")
-    env = {str(e.get("name")): str(e.get("value") or "") for e in chosen.get("env") or [] if isinstance(e, dict)}
+    env = {
+        str(e.get("name")): str(e.get("value") or "") for e in chosen.get("env") or [] if isinstance(e, dict)
+    }
     model = ""
     if kind == VLLM:
         model = _flag(argv, "--model") or ""
@@ -81,7 +87,11 @@ def detect(pod: Mapping[str, Any]) -> Engine:
                 model = argv[i + 1]
         model = model or env.get("MODEL_NAME", "") or "facebook/opt-125m"
     elif kind == SGLANG:
-        model = _flag(argv, "--model-path", "--model") or env.get("MODEL_PATH", "") or "meta-llama/Llama-3.1-8B-Instruct"
+        model = (
+            _flag(argv, "--model-path", "--model")
+            or env.get("MODEL_PATH", "")
+            or "meta-llama/Llama-3.1-8B-Instruct"
+        )
     elif kind == OLLAMA:
         model = env.get("OLLAMA_MODEL", "") or _after(argv, "run") or _after(argv, "pull") or "llama3.2"
     served = _flag(argv, "--served-model-name") or model
@@ -124,10 +134,12 @@ def startup_lines(engine: Engine, container: Mapping[str, Any]) -> list[str]:
         return [
             f"INFO {t} api_server.py:585] vLLM API server version {VLLM_VERSION}",
             f"INFO {t} api_server.py:586] args: Namespace(host=None, port={p}, model='{m}', "
-            f"tensor_parallel_size={tp}, max_model_len={engine.max_model_len}, served_model_name=['{engine.model}'])",
+            f"tensor_parallel_size={tp}, max_model_len={engine.max_model_len}, "
+            f"served_model_name=['{engine.model}'])",
             f"INFO {t} config.py:350] This model supports multiple tasks: {{'generate', 'embedding'}}. "
             "Defaulting to 'generate'.",
-            f"INFO {t} llm_engine.py:249] Initializing an LLM engine (v{VLLM_VERSION}) with config: model='{m}', "
+            f"INFO {t} llm_engine.py:249] Initializing an LLM engine (v{VLLM_VERSION}) with config: "
+            f"model='{m}', "
             f"tokenizer='{m}', dtype=torch.bfloat16, max_seq_len={engine.max_model_len}, "
             f"tensor_parallel_size={tp}, seed=0, served_model_name={engine.model}",
             f"INFO {t} model_runner.py:1072] Starting to load model {m}...",
@@ -135,7 +147,8 @@ def startup_lines(engine: Engine, container: Mapping[str, Any]) -> list[str]:
             "Loading safetensors checkpoint shards: 100% Completed | 1/1 [00:01<00:00,  1.02s/it]",
             f"INFO {t} model_runner.py:1077] Loading model weights took 1.1201 GB",
             f"INFO {t} gpu_executor.py:113] # GPU blocks: 27912, # CPU blocks: 2340",
-            f"INFO {t} gpu_executor.py:117] Maximum concurrency for {engine.max_model_len} tokens per request: 109.03x",
+            f"INFO {t} gpu_executor.py:117] Maximum concurrency for {engine.max_model_len} tokens "
+            "per request: 109.03x",
             f"INFO {t} model_runner.py:1518] Graph capturing finished in 12 secs, took 0.23 GiB",
             f"INFO {t} api_server.py:249] Starting vLLM API server on http://0.0.0.0:{p}",
             f"INFO {t} launcher.py:19] Available routes are:",
@@ -172,21 +185,25 @@ def startup_lines(engine: Engine, container: Mapping[str, Any]) -> list[str]:
     if engine.kind == OLLAMA:
         t = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
         return [
-            f'{now.strftime("%Y/%m/%d %H:%M:%S")} routes.go:1189: INFO server config '
+            f"{now.strftime('%Y/%m/%d %H:%M:%S')} routes.go:1189: INFO server config "
             'env="map[OLLAMA_HOST:http://0.0.0.0:11434 OLLAMA_KEEP_ALIVE:5m0s OLLAMA_MAX_LOADED_MODELS:0]"',
             f'time={t} level=INFO source=images.go:755 msg="total blobs: 5"',
             f'time={t} level=INFO source=images.go:762 msg="total unused blobs removed: 0"',
-            f'time={t} level=INFO source=routes.go:1240 msg="Listening on [::]:{engine.port} (version 0.5.1)"',
+            f'time={t} level=INFO source=routes.go:1240 msg="Listening on [::]:{engine.port} '
+            '(version 0.5.1)"',
             f'time={t} level=INFO source=gpu.go:221 msg="looking for compatible GPUs"',
             f'time={t} level=INFO source=types.go:131 msg="inference compute" id=GPU-4b9c8a1e library=cuda '
             'variant=v12 compute=8.6 driver=12.4 name="NVIDIA A10G" total="22.1 GiB" available="21.8 GiB"',
-            f'time={t} level=INFO source=server.go:601 msg="llama runner started in 2.51 seconds" model={engine.model}',
+            f'time={t} level=INFO source=server.go:601 msg="llama runner started in 2.51 seconds" '
+            f"model={engine.model}",
         ]
     argv = _argv(container)
     script = " ".join(argv)
     if "echo " in script:
         # `sh -c "echo hello"`: print what would be echoed (text only; nothing is executed).
-        return [part.split("echo ", 1)[1].strip().strip("'\"") for part in script.split("&&") if "echo " in part]
+        return [
+            part.split("echo ", 1)[1].strip().strip("'\"") for part in script.split("&&") if "echo " in part
+        ]
     name = container.get("name") or "app"
     image = container.get("image") or "unknown"
     return [f"{name}: starting {image}" + (f" ({script})" if script else ""), f"{name}: ready"]
@@ -198,7 +215,7 @@ def startup_lines(engine: Engine, container: Mapping[str, Any]) -> list[str]:
 def generate_tokens(prompt: str, n: int, pod: str) -> list[str]:
     """Deterministic lorem-style tokens for a prompt (the same prompt gives the same text on every pod)."""
     seed = int(hashlib.sha256(prompt.encode()).hexdigest()[:12], 16)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - simulated text, not security
     return [(" " if i else "") + rng.choice(_WORDS) for i in range(max(0, n))]
 
 
@@ -212,7 +229,12 @@ def completion_id(prefix: str) -> str:
 
 def models_body(engine: Engine, pod: str) -> dict[str, Any]:
     owner = {VLLM: "vllm", SGLANG: "sglang", OLLAMA: "library"}.get(engine.kind, "kubesim")
-    entry: dict[str, Any] = {"id": engine.model, "object": "model", "created": int(time.time()), "owned_by": owner}
+    entry: dict[str, Any] = {
+        "id": engine.model,
+        "object": "model",
+        "created": int(time.time()),
+        "owned_by": owner,
+    }
     if engine.kind == VLLM:
         entry.update(root=engine.model_path, parent=None, max_model_len=engine.max_model_len)
     return {"object": "list", "data": [entry], "kubesim_pod": pod}

@@ -56,7 +56,9 @@ class Faults:
     never_ready_pods: list[str] = field(default_factory=list)  # run but never pass readiness
 
     def matches(self, patterns: list[str], namespace: str, name: str) -> bool:
-        return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(f"{namespace}/{name}", p) for p in patterns)
+        return any(
+            fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(f"{namespace}/{name}", p) for p in patterns
+        )
 
 
 @dataclass
@@ -173,7 +175,8 @@ def load(sim: KubeSim, name_or_path: str | Path | None = None) -> SimSettings:
     data = read_scenario(name_or_path)
     settings = parse_settings(data)
     _SETTINGS[sim] = settings
-    rng = random.Random(settings.name)  # the same scenario always yields the same node names and IPs
+    # Seeded by the scenario name: the same scenario always yields the same node names and IPs.
+    rng = random.Random(settings.name)  # noqa: S311 - simulated ids, not security
     namespaces = ["default", "kube-system", "kube-public", "kube-node-lease"]
     namespaces += [str(n) for n in data.get("namespaces") or [] if str(n) not in namespaces]
     for ns in namespaces:
@@ -196,8 +199,10 @@ def _ensure(sim: KubeSim, key: str, namespace: str | None, obj: dict[str, Any]) 
     created = sim.store.create(res, namespace, obj)
     # The create path may reset status as the real apiserver does; nodes must keep theirs.
     if status and created.get("status") != status and res.has_status:
+
         def put(o: dict[str, Any]) -> None:
             o["status"] = status
+
         sim.store.mutate(res, namespace, obj["metadata"]["name"], put, subresource="status")
 
 
@@ -234,8 +239,9 @@ def _kubernetes_service() -> dict[str, Any]:
     }
 
 
-def build_node_group(group: dict[str, Any], region: str, rng: random.Random,
-                     ip_counter: Any) -> list[dict[str, Any]]:
+def build_node_group(
+    group: dict[str, Any], region: str, rng: random.Random, ip_counter: Any
+) -> list[dict[str, Any]]:
     """Nodes for one `nodeGroups` entry; `kind: eks` (default) or `kind: hyperpod`."""
     name = str(group.get("name") or "")
     if not name:
@@ -259,7 +265,9 @@ def build_node_group(group: dict[str, Any], region: str, rng: random.Random,
         n = next(ip_counter)
         ip = f"10.0.{n // 250}.{n % 250 + 4}"
         instance_id = "i-0" + "".join(rng.choice("0123456789abcdef") for _ in range(16))
-        node_name = f"hyperpod-{instance_id}" if hyperpod else f"ip-{ip.replace('.', '-')}.{region}.compute.internal"
+        node_name = (
+            f"hyperpod-{instance_id}" if hyperpod else f"ip-{ip.replace('.', '-')}.{region}.compute.internal"
+        )
         labels = {
             "beta.kubernetes.io/arch": "amd64",
             "beta.kubernetes.io/instance-type": itype_name,
@@ -274,34 +282,70 @@ def build_node_group(group: dict[str, Any], region: str, rng: random.Random,
             "topology.kubernetes.io/zone": zone,
         }
         if hyperpod:
-            labels.update({
-                "sagemaker.amazonaws.com/compute-type": "hyperpod",
-                "sagemaker.amazonaws.com/instance-group-name": name,
-                "sagemaker.amazonaws.com/node-health-status": "Schedulable",
-                "sagemaker.amazonaws.com/cluster-name": str(group.get("clusterName") or "podium-hyperpod"),
-            })
+            labels.update(
+                {
+                    "sagemaker.amazonaws.com/compute-type": "hyperpod",
+                    "sagemaker.amazonaws.com/instance-group-name": name,
+                    "sagemaker.amazonaws.com/node-health-status": "Schedulable",
+                    "sagemaker.amazonaws.com/cluster-name": str(
+                        group.get("clusterName") or "podium-hyperpod"
+                    ),
+                }
+            )
         else:
-            labels.update({
-                "eks.amazonaws.com/nodegroup": name,
-                "eks.amazonaws.com/capacityType": str(group.get("capacityType") or "ON_DEMAND"),
-                "eks.amazonaws.com/nodegroup-image": "ami-0c2f1e8b5e2f4a7d1",
-            })
+            labels.update(
+                {
+                    "eks.amazonaws.com/nodegroup": name,
+                    "eks.amazonaws.com/capacityType": str(group.get("capacityType") or "ON_DEMAND"),
+                    "eks.amazonaws.com/nodegroup-image": "ami-0c2f1e8b5e2f4a7d1",
+                }
+            )
         if gpus:
-            labels.update({
-                "nvidia.com/gpu.present": "true",
-                "nvidia.com/gpu.count": str(gpus),
-                "nvidia.com/gpu.product": gpu_product,
-            })
+            labels.update(
+                {
+                    "nvidia.com/gpu.present": "true",
+                    "nvidia.com/gpu.count": str(gpus),
+                    "nvidia.com/gpu.product": gpu_product,
+                }
+            )
         labels.update({str(k): str(v) for k, v in (group.get("labels") or {}).items()})
         ready = i >= not_ready
-        nodes.append(_node(node_name, labels, zone, ip, instance_id, cpu, memory_gi, max_pods, gpus, ready,
-                           list(group.get("taints") or []), bool(group.get("unschedulable")), region))
+        nodes.append(
+            _node(
+                node_name,
+                labels,
+                zone=zone,
+                ip=ip,
+                instance_id=instance_id,
+                cpu=cpu,
+                memory_gi=memory_gi,
+                max_pods=max_pods,
+                gpus=gpus,
+                ready=ready,
+                taints=list(group.get("taints") or []),
+                unschedulable=bool(group.get("unschedulable")),
+                region=region,
+            )
+        )
     return nodes
 
 
-def _node(name: str, labels: dict[str, str], zone: str, ip: str, instance_id: str, cpu: int, memory_gi: int,
-          max_pods: int, gpus: int, ready: bool, taints: list[dict[str, Any]], unschedulable: bool,
-          region: str) -> dict[str, Any]:
+def _node(
+    name: str,
+    labels: dict[str, str],
+    *,
+    zone: str,
+    ip: str,
+    instance_id: str,
+    cpu: int,
+    memory_gi: int,
+    max_pods: int,
+    gpus: int,
+    ready: bool,
+    taints: list[dict[str, Any]],
+    unschedulable: bool,
+    region: str,
+) -> dict[str, Any]:
     mem_ki = memory_gi * 1024 * 1024 * 97 // 100  # the OS keeps a few percent; real capacity is never round
     # EKS reserves cpu by a sliding scale and memory as 255Mi + 11Mi per pod, plus a 100Mi eviction threshold.
     cpu_reserved_m = 70 + 10 * max(0, cpu - 2) // 2
@@ -314,8 +358,12 @@ def _node(name: str, labels: dict[str, str], zone: str, ip: str, instance_id: st
         "memory": f"{mem_ki}Ki",
         "pods": str(max_pods),
     }
-    allocatable = dict(capacity, cpu=f"{cpu * 1000 - cpu_reserved_m}m", memory=f"{mem_alloc_ki}Ki",
-                       **{"ephemeral-storage": "95551679124"})
+    allocatable = dict(
+        capacity,
+        cpu=f"{cpu * 1000 - cpu_reserved_m}m",
+        memory=f"{mem_alloc_ki}Ki",
+        **{"ephemeral-storage": "95551679124"},
+    )
     if gpus:
         capacity["nvidia.com/gpu"] = str(gpus)
         allocatable["nvidia.com/gpu"] = str(gpus)
@@ -332,15 +380,24 @@ def _node(name: str, labels: dict[str, str], zone: str, ip: str, instance_id: st
     now = "2026-01-01T00:00:00Z"
 
     def cond(ctype: str, status: str, reason: str, message: str) -> dict[str, str]:
-        return {"type": ctype, "status": status, "reason": reason, "message": message,
-                "lastHeartbeatTime": now, "lastTransitionTime": now}
+        return {
+            "type": ctype,
+            "status": status,
+            "reason": reason,
+            "message": message,
+            "lastHeartbeatTime": now,
+            "lastTransitionTime": now,
+        }
 
     conditions = [
-        cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+        cond(
+            "MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"
+        ),
         cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
         cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
         cond("Ready", "True", "KubeletReady", "kubelet is posting ready status")
-        if ready else cond("Ready", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status."),
+        if ready
+        else cond("Ready", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status."),
     ]
     dns = f"ip-{ip.replace('.', '-')}.{region}.compute.internal"
     return {

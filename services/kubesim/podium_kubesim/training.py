@@ -25,7 +25,9 @@ def progress_bar(done: int, total: int, elapsed: float) -> str:
     bar = bar.ljust(width)
     rate = done / elapsed if elapsed > 0 else 0.0
     remaining = (total - done) / rate if rate > 0 else 0.0
-    return f"{int(frac * 100):3d}%|{bar}| {done}/{total} [{_mmss(elapsed)}<{_mmss(remaining)}, {rate:5.2f}it/s]"
+    return (
+        f"{int(frac * 100):3d}%|{bar}| {done}/{total} [{_mmss(elapsed)}<{_mmss(remaining)}, {rate:5.2f}it/s]"
+    )
 
 
 def _mmss(seconds: float) -> str:
@@ -53,7 +55,7 @@ class TrainingRun:
 
     def __post_init__(self) -> None:
         self.steps = max(1, self.steps)
-        self.rng = random.Random(self.seed)
+        self.rng = random.Random(self.seed)  # noqa: S311 - simulated metrics, not security
         if self.logging_steps <= 0:
             self.logging_steps = max(1, self.steps // 10)
         self._start = self.rng.uniform(2.3, 2.9)
@@ -63,13 +65,15 @@ class TrainingRun:
         examples = self.steps * self.batch_size * self.world_size // max(1, int(self.epochs) or 1)
         ts = _stamp()
         return [
-            f"[INFO|configuration_utils.py:733] {ts} >> loading configuration file config.json from {self.model}",
+            f"[INFO|configuration_utils.py:733] {ts} >> loading configuration file config.json "
+            f"from {self.model}",
             f"[INFO|modeling_utils.py:3934] {ts} >> loading weights file model.safetensors from {self.model}",
             f"[INFO|trainer.py:2243] {ts} >> ***** Running training *****",
             f"[INFO|trainer.py:2244] {ts} >>   Num examples = {examples:,}",
             f"[INFO|trainer.py:2245] {ts} >>   Num Epochs = {int(self.epochs)}",
             f"[INFO|trainer.py:2246] {ts} >>   Instantaneous batch size per device = {self.batch_size}",
-            f"[INFO|trainer.py:2249] {ts} >>   Total train batch size (w. parallel, distributed & accumulation) = "
+            f"[INFO|trainer.py:2249] {ts} >>   Total train batch size "
+            "(w. parallel, distributed & accumulation) = "
             f"{self.batch_size * self.world_size}",
             f"[INFO|trainer.py:2250] {ts} >>   Gradient Accumulation steps = 1",
             f"[INFO|trainer.py:2251] {ts} >>   Total optimization steps = {self.steps:,}",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium_kubesim.controllers.podutil import Obj, controller_uid, key_of, meta
 from podium_kubesim.errors import ApiError
-from podium_kubesim.resources import Resource
+from podium_kubesim.resources import Resource, resource
 
 if TYPE_CHECKING:
     from podium_kubesim.scenario import SimSettings
@@ -38,6 +38,13 @@ WATCHED = (
 )
 
 Key = tuple[str, str]
+
+
+async def wait_unpaused(sim: KubeSim) -> None:
+    """Block while fault injection has paused the controllers."""
+    # `sim.paused` is a plain flag flipped by the admin API; a 50 ms poll is plenty and needs no hook there.
+    while getattr(sim, "paused", False):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
 
 
 class Cache:
@@ -175,8 +182,9 @@ class Controller:
     def later(self, key: Any, sim_seconds: float) -> None:
         self.queue.add_after(key, self.sim.clock.delay(sim_seconds))
 
-    def record(self, involved: Obj, reason: str, message: str, etype: str = "Normal",
-               host: str | None = None) -> None:
+    def record(
+        self, involved: Obj, reason: str, message: str, etype: str = "Normal", host: str | None = None
+    ) -> None:
         try:
             self.sim.events.record(involved, reason, message, type=etype, component=self.component, host=host)
         except Exception:  # an event is best effort, as in the real event broadcaster
@@ -188,8 +196,7 @@ class Controller:
         try:
             while True:
                 await self.queue.wait()
-                while getattr(self.sim, "paused", False):
-                    await asyncio.sleep(0.05)
+                await wait_unpaused(self.sim)
                 keys = self.queue.drain()
                 for i, key in enumerate(keys):
                     if getattr(self.sim, "paused", False):
@@ -227,8 +234,6 @@ class Hub:
 
     def listen(self) -> None:
         self.sim.store.add_listener(self._on_event)
-        from podium_kubesim.resources import resource
-
         for kind in WATCHED:
             res = resource(kind)
             for obj in self.sim.store.list_raw(res):

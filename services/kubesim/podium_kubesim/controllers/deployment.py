@@ -31,8 +31,13 @@ REPLICASETS = resource("replicasets.apps")
 DESIRED = "deployment.kubernetes.io/desired-replicas"
 MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
 # Annotations the controller never copies from a Deployment onto its ReplicaSets.
-_SKIP_ANNOTATIONS = {REVISION, DESIRED, MAX_REPLICAS, "kubectl.kubernetes.io/last-applied-configuration",
-                     "deployment.kubernetes.io/revision-history"}
+_SKIP_ANNOTATIONS = {
+    REVISION,
+    DESIRED,
+    MAX_REPLICAS,
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "deployment.kubernetes.io/revision-history",
+}
 
 
 def resolve_int_or_percent(value: Any, total: int, round_up: bool) -> int:
@@ -48,7 +53,7 @@ def resolve_int_or_percent(value: Any, total: int, round_up: bool) -> int:
 
 
 def surge_and_unavailable(deploy: Obj) -> tuple[int, int]:
-    """deploymentutil.ResolveFenceposts: surge rounds up, unavailable down; both zero means unavailable = 1."""
+    """deploymentutil.ResolveFenceposts: surge rounds up, unavailable down; both zero -> unavailable = 1."""
     spec = deploy.get("spec") or {}
     replicas = int(spec.get("replicas", 1))
     strategy = spec.get("strategy") or {}
@@ -93,8 +98,11 @@ def _status(rs: Obj, field: str) -> int:
 
 
 def _created_order(rs: Obj) -> tuple[Any, ...]:
-    return (parse_ts(meta(rs).get("creationTimestamp")) is None, meta(rs).get("creationTimestamp") or "",
-            meta(rs).get("name") or "")
+    return (
+        parse_ts(meta(rs).get("creationTimestamp")) is None,
+        meta(rs).get("creationTimestamp") or "",
+        meta(rs).get("name") or "",
+    )
 
 
 class DeploymentController(Controller):
@@ -110,7 +118,9 @@ class DeploymentController(Controller):
             # Recreate waits for the old pods to be gone: follow pod -> ReplicaSet -> Deployment.
             for ref in meta(obj).get("ownerReferences") or []:
                 if ref.get("controller") and ref.get("kind") == "ReplicaSet":
-                    rs = self.cache.get("replicasets.apps", (meta(obj).get("namespace") or "", ref.get("name")))
+                    rs = self.cache.get(
+                        "replicasets.apps", (meta(obj).get("namespace") or "", ref.get("name"))
+                    )
                     if rs is not None:
                         self._enqueue_owner(rs)
 
@@ -132,8 +142,10 @@ class DeploymentController(Controller):
         spec = d.get("spec") or {}
         all_rs = sorted(self.cache.owned_by("replicasets.apps", meta(d)["uid"]), key=_created_order)
         template = spec.get("template") or {}
-        new_rs = next((rs for rs in all_rs if templates_equal((rs.get("spec") or {}).get("template") or {},
-                                                             template)), None)
+        new_rs = next(
+            (rs for rs in all_rs if templates_equal((rs.get("spec") or {}).get("template") or {}, template)),
+            None,
+        )
         old_rs = [rs for rs in all_rs if rs is not new_rs]
         created = False
         if spec.get("paused"):
@@ -174,9 +186,16 @@ class DeploymentController(Controller):
             surge, _ = surge_and_unavailable(d)
             current = sum(_replicas(r) for r in old_rs)
             start = replicas if current == 0 else max(0, min(replicas + surge - current, replicas))
-        annotations = {k: v for k, v in (meta(d).get("annotations") or {}).items() if k not in _SKIP_ANNOTATIONS}
-        annotations.update({REVISION: str(revision), DESIRED: str(replicas),
-                            MAX_REPLICAS: str(replicas + surge_and_unavailable(d)[0])})
+        annotations = {
+            k: v for k, v in (meta(d).get("annotations") or {}).items() if k not in _SKIP_ANNOTATIONS
+        }
+        annotations.update(
+            {
+                REVISION: str(revision),
+                DESIRED: str(replicas),
+                MAX_REPLICAS: str(replicas + surge_and_unavailable(d)[0]),
+            }
+        )
         rs = {
             "apiVersion": "apps/v1",
             "kind": "ReplicaSet",
@@ -234,7 +253,9 @@ class DeploymentController(Controller):
 
         self.store.mutate(REPLICASETS, key[0], meta(rs)["name"], put, manager=self.name)
         direction = "up" if to > frm else "down"
-        self.record(d, "ScalingReplicaSet", f"Scaled {direction} replica set {meta(rs)['name']} from {frm} to {to}")
+        self.record(
+            d, "ScalingReplicaSet", f"Scaled {direction} replica set {meta(rs)['name']} from {frm} to {to}"
+        )
 
     def _recreate(self, d: Obj, key: Key, new_rs: Obj, old_rs: list[Obj]) -> None:
         for rs in old_rs:
@@ -279,7 +300,9 @@ class DeploymentController(Controller):
             cleaned += n
         old_rs = [self.cache.get("replicasets.apps", (key[0], meta(r)["name"])) or r for r in old_rs]
         # scaleDownOldReplicaSetsForRollingUpdate
-        available = _status(new_rs, "availableReplicas") + sum(_status(r, "availableReplicas") for r in old_rs)
+        available = _status(new_rs, "availableReplicas") + sum(
+            _status(r, "availableReplicas") for r in old_rs
+        )
         if available <= min_available:
             return
         budget = available - min_available
@@ -295,8 +318,13 @@ class DeploymentController(Controller):
         limit = int((d.get("spec") or {}).get("revisionHistoryLimit", 10))
         all_rs = sorted(self.cache.owned_by("replicasets.apps", meta(d)["uid"]), key=revision_of)
         template = (d.get("spec") or {}).get("template") or {}
-        idle = [r for r in all_rs if _replicas(r) == 0 and _status(r, "replicas") == 0
-                and not templates_equal((r.get("spec") or {}).get("template") or {}, template)]
+        idle = [
+            r
+            for r in all_rs
+            if _replicas(r) == 0
+            and _status(r, "replicas") == 0
+            and not templates_equal((r.get("spec") or {}).get("template") or {}, template)
+        ]
         for rs in idle[: max(0, len(idle) - limit)]:
             self.store.delete(REPLICASETS, key[0], meta(rs)["name"], manager=self.name)
 
@@ -317,10 +345,17 @@ class DeploymentController(Controller):
 
         def put(o: Obj) -> None:
             st = o.setdefault("status", {})
-            before = {k: st.get(k) for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")}
+            before = {
+                k: st.get(k) for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
+            }
             st["observedGeneration"] = generation
-            for field, value in (("replicas", actual), ("updatedReplicas", updated), ("readyReplicas", ready),
-                                 ("availableReplicas", available), ("unavailableReplicas", unavailable)):
+            for field, value in (
+                ("replicas", actual),
+                ("updatedReplicas", updated),
+                ("readyReplicas", ready),
+                ("availableReplicas", available),
+                ("unavailableReplicas", unavailable),
+            ):
                 if value:
                     st[field] = value
                 else:
@@ -328,19 +363,49 @@ class DeploymentController(Controller):
             after = {k: st.get(k) for k in before}
             conds: list[Obj] = st.setdefault("conditions", [])
             if available >= replicas - max_unavailable:
-                _condition(conds, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+                _condition(
+                    conds,
+                    "Available",
+                    "True",
+                    "MinimumReplicasAvailable",
+                    "Deployment has minimum availability.",
+                )
             else:
-                _condition(conds, "Available", "False", "MinimumReplicasUnavailable",
-                           "Deployment does not have minimum availability.")
+                _condition(
+                    conds,
+                    "Available",
+                    "False",
+                    "MinimumReplicasUnavailable",
+                    "Deployment does not have minimum availability.",
+                )
             if spec.get("paused"):
                 _condition(conds, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused")
             elif complete:
-                _condition(conds, "Progressing", "True", "NewReplicaSetAvailable",
-                           f'ReplicaSet "{new_name}" has successfully progressed.')
+                _condition(
+                    conds,
+                    "Progressing",
+                    "True",
+                    "NewReplicaSetAvailable",
+                    f'ReplicaSet "{new_name}" has successfully progressed.',
+                )
             elif created:
-                _condition(conds, "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{new_name}"')
-            elif new_rs is not None and (before != after or _reason(conds, "Progressing") in (None, "NewReplicaSetAvailable")):
-                _condition(conds, "Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{new_name}" is progressing.')
+                _condition(
+                    conds,
+                    "Progressing",
+                    "True",
+                    "NewReplicaSetCreated",
+                    f'Created new replica set "{new_name}"',
+                )
+            elif new_rs is not None and (
+                before != after or _reason(conds, "Progressing") in (None, "NewReplicaSetAvailable")
+            ):
+                _condition(
+                    conds,
+                    "Progressing",
+                    "True",
+                    "ReplicaSetUpdated",
+                    f'ReplicaSet "{new_name}" is progressing.',
+                )
             # Conditions are listed Available first then Progressing, as the controller writes them.
             conds.sort(key=lambda c: 0 if c.get("type") == "Available" else 1)
 
@@ -364,5 +429,13 @@ def _condition(conds: list[Obj], ctype: str, status: str, reason: str, message: 
                 c["lastUpdateTime"] = now
             c.update(status=status, reason=reason, message=message)
             return
-    conds.append({"type": ctype, "status": status, "reason": reason, "message": message,
-                  "lastUpdateTime": now, "lastTransitionTime": now})
+    conds.append(
+        {
+            "type": ctype,
+            "status": status,
+            "reason": reason,
+            "message": message,
+            "lastUpdateTime": now,
+            "lastTransitionTime": now,
+        }
+    )

@@ -36,8 +36,14 @@ def finished_condition(job: Obj) -> str | None:
 
 def _cond(ctype: str, reason: str, message: str) -> Obj:
     now = now_ts()
-    return {"type": ctype, "status": "True", "reason": reason, "message": message,
-            "lastProbeTime": now, "lastTransitionTime": now}
+    return {
+        "type": ctype,
+        "status": "True",
+        "reason": reason,
+        "message": message,
+        "lastProbeTime": now,
+        "lastTransitionTime": now,
+    }
 
 
 class JobController(Controller):
@@ -77,20 +83,26 @@ class JobController(Controller):
                     self.store.delete(PODS, key[0], meta(p)["name"], manager=self.name)
                     self.record(job, "SuccessfulDelete", f"Deleted pod: {meta(p)['name']}")
                 msg = "Job has reached the specified backoff limit"
-                new_conditions = [_cond("FailureTarget", "BackoffLimitExceeded", msg),
-                                  _cond("Failed", "BackoffLimitExceeded", msg)]
+                new_conditions = [
+                    _cond("FailureTarget", "BackoffLimitExceeded", msg),
+                    _cond("Failed", "BackoffLimitExceeded", msg),
+                ]
                 self.record(job, "BackoffLimitExceeded", msg, "Warning")
                 active = []
             elif succeeded >= target and not active:
                 msg = "Reached expected number of succeeded pods"
-                new_conditions = [_cond("SuccessCriteriaMet", "CompletionsReached", msg),
-                                  _cond("Complete", "CompletionsReached", msg)]
+                new_conditions = [
+                    _cond("SuccessCriteriaMet", "CompletionsReached", msg),
+                    _cond("Complete", "CompletionsReached", msg),
+                ]
                 self.record(job, "Completed", "Job completed")
             else:
                 want = max(0, min(parallelism, target - succeeded))
                 for _ in range(want - len(active)):
                     active.append(self._create_pod(job, key))
-        self._update_status(job, key, active, succeeded, failed, new_conditions)
+        self._update_status(
+            job, key, active, succeeded=succeeded, failed=failed, new_conditions=new_conditions
+        )
 
     def _create_pod(self, job: Obj, key: Key) -> Obj:
         template = json_clone((job.get("spec") or {}).get("template") or {})
@@ -102,9 +114,13 @@ class JobController(Controller):
         pod: Obj = {
             "apiVersion": "v1",
             "kind": "Pod",
-            "metadata": {"name": name, "generateName": base, "namespace": key[0],
-                         "labels": dict(tmeta.get("labels") or {}),
-                         "ownerReferences": [owner_ref(job, "batch/v1", "Job")]},
+            "metadata": {
+                "name": name,
+                "generateName": base,
+                "namespace": key[0],
+                "labels": dict(tmeta.get("labels") or {}),
+                "ownerReferences": [owner_ref(job, "batch/v1", "Job")],
+            },
             "spec": template.get("spec") or {},
         }
         if tmeta.get("annotations"):
@@ -113,8 +129,9 @@ class JobController(Controller):
         self.record(job, "SuccessfulCreate", f"Created pod: {name}")
         return created
 
-    def _update_status(self, job: Obj, key: Key, active: list[Obj], succeeded: int, failed: int,
-                       new_conditions: list[Obj]) -> None:
+    def _update_status(
+        self, job: Obj, key: Key, active: list[Obj], *, succeeded: int, failed: int, new_conditions: list[Obj]
+    ) -> None:
         ready = sum(1 for p in active if is_ready(p))
         terminating = sum(1 for p in self.cache.owned_by("pods", meta(job)["uid"]) if is_terminating(p))
 

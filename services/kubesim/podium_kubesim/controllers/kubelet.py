@@ -2,7 +2,7 @@
 graceful termination, writing container logs that look like the real workload.
 
 Knobs (pod annotations; scenario `faults` can name pods by glob instead):
-  kubesim.podium.dev/crash: "true"         the container exits 1 a few seconds after starting (CrashLoopBackOff)
+  kubesim.podium.dev/crash: "true"         the container exits 1 soon after starting (CrashLoopBackOff)
   kubesim.podium.dev/fail: "true"          a run-to-completion container exits 1 (pod Failed)
   kubesim.podium.dev/never-ready: "true"   runs but never passes readiness
   kubesim.podium.dev/run-seconds: "5"      run time of a run-to-completion container
@@ -26,7 +26,9 @@ from podium_kubesim.controllers.podutil import (
     key_of,
     meta,
     now_ts,
+    run_to_completion,
     set_condition,
+    short_hash,
 )
 from podium_kubesim.controllers.workloads import WorkloadRunner
 from podium_kubesim.resources import resource
@@ -44,7 +46,9 @@ class PodRun:
     ready_at: float | None = None
     crash_at: float | None = None
     restarts: int = 0
-    starting_writers: int = 0  # start-up log writers still writing; the engine is not ready before they finish
+    starting_writers: int = (
+        0  # start-up log writers still writing; the engine is not ready before they finish
+    )
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     def cancel(self) -> None:
@@ -56,10 +60,6 @@ class PodRun:
 
 def _flag(pod: Obj, name: str) -> bool:
     return str(annotations_of(pod).get(ANN + name, "")).lower() in ("true", "1", "yes")
-
-
-def run_to_completion(pod: Obj) -> bool:
-    return (pod.get("spec") or {}).get("restartPolicy", "Always") in ("Never", "OnFailure")
 
 
 class Kubelet(Controller):
@@ -89,8 +89,9 @@ class Kubelet(Controller):
         if etype == "DELETED" or old is None:
             self.queue.add(key_of(obj))
             return
-        if (old.get("spec") or {}).get("nodeName") != node or \
-                meta(old).get("deletionTimestamp") != meta(obj).get("deletionTimestamp"):
+        if (old.get("spec") or {}).get("nodeName") != node or meta(old).get("deletionTimestamp") != meta(
+            obj
+        ).get("deletionTimestamp"):
             self.queue.add(key_of(obj))
 
     def prime(self) -> None:
@@ -100,25 +101,23 @@ class Kubelet(Controller):
 
     # --- state machine ------------------------------------------------------------------------
 
-    def reconcile(self, key: Any) -> None:
-        pod = self.cache.get("pods", key)
+    def _current_run(self, key: Key, pod: Obj | None) -> PodRun | None:
+        """The pod's run state, dropped when the pod is gone or was replaced by a namesake."""
         run = self.runs.get(key)
-        if pod is None:
-            if run is not None:
-                run.cancel()
-                del self.runs[key]
-            return
-        if run is not None and run.uid != meta(pod).get("uid"):
+        if run is not None and (pod is None or run.uid != meta(pod).get("uid")):
             run.cancel()
             del self.runs[key]
-            run = None
-        node_name = (pod.get("spec") or {}).get("nodeName")
-        if not node_name:
+            return None
+        return run
+
+    def reconcile(self, key: Any) -> None:
+        pod = self.cache.get("pods", key)
+        run = self._current_run(key, pod)
+        node_name = (pod.get("spec") or {}).get("nodeName") if pod is not None else None
+        if pod is None or not node_name or (is_terminal(pod) and not meta(pod).get("deletionTimestamp")):
             return
         if meta(pod).get("deletionTimestamp"):
             self._terminate(pod, key, run)
-            return
-        if is_terminal(pod):
             return
         if run is None:
             if self.cache.get("nodes", ("", node_name)) is None:
@@ -128,14 +127,14 @@ class Kubelet(Controller):
         if self._now() + 1e-3 < run.due:
             self.queue.add_after(key, run.due - self._now())
             return
-        if run.stage == "pulling":
-            self._pulled(pod, key, run)
-        elif run.stage == "starting":
-            self._started(pod, key, run)
-        elif run.stage == "running":
-            self._running(pod, key, run)
-        elif run.stage == "backoff":
-            self._restart(pod, key, run)
+        step = {
+            "pulling": self._pulled,
+            "starting": self._started,
+            "running": self._running,
+            "backoff": self._restart,
+        }.get(run.stage)
+        if step is not None:
+            step(pod, key, run)
 
     def _host(self, pod: Obj) -> str:
         return str((pod.get("spec") or {}).get("nodeName") or "")
@@ -145,8 +144,14 @@ class Kubelet(Controller):
 
     def _begin(self, pod: Obj, key: Key) -> None:
         node = self.cache.get("nodes", ("", self._host(pod))) or {}
-        host_ip = next((a.get("address") for a in (node.get("status") or {}).get("addresses") or []
-                        if a.get("type") == "InternalIP"), "10.0.0.1")
+        host_ip = next(
+            (
+                a.get("address")
+                for a in (node.get("status") or {}).get("addresses") or []
+                if a.get("type") == "InternalIP"
+            ),
+            "10.0.0.1",
+        )
         names = [c.get("name") for c in self._containers(pod)]
 
         def put(o: Obj) -> None:
@@ -165,9 +170,16 @@ class Kubelet(Controller):
             if init:
                 st["initContainerStatuses"] = [self._terminated_status(c, 0, "Completed") for c in init]
             st["containerStatuses"] = [
-                {"name": c.get("name"), "image": c.get("image"), "imageID": "", "ready": False,
-                 "restartCount": 0, "started": False, "state": {"waiting": {"reason": "ContainerCreating"}},
-                 "lastState": {}}
+                {
+                    "name": c.get("name"),
+                    "image": c.get("image"),
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 0,
+                    "started": False,
+                    "state": {"waiting": {"reason": "ContainerCreating"}},
+                    "lastState": {},
+                }
                 for c in self._containers(o)
             ]
             _order_conditions(st)
@@ -182,8 +194,13 @@ class Kubelet(Controller):
     def _pulled(self, pod: Obj, key: Key, run: PodRun) -> None:
         t = self.settings.timings.pull_seconds
         for c in self._containers(pod):
-            self.record(pod, "Pulled", f'Successfully pulled image "{c.get("image")}" in {t:.3f}s '
-                        f"({t:.3f}s including waiting). Image size: 4294967296 bytes.", host=self._host(pod))
+            self.record(
+                pod,
+                "Pulled",
+                f'Successfully pulled image "{c.get("image")}" in {t:.3f}s '
+                f"({t:.3f}s including waiting). Image size: 4294967296 bytes.",
+                host=self._host(pod),
+            )
             self.record(pod, "Created", f"Created container: {c.get('name')}", host=self._host(pod))
         run.stage = "starting"
         run.due = self._after(key, self.settings.timings.start_seconds)
@@ -210,8 +227,9 @@ class Kubelet(Controller):
                 cs["started"] = True
                 cs["ready"] = False
                 cs["imageID"] = _image_id(str(cs.get("image")))
-                cs["containerID"] = "containerd://" + _container_id(str(meta(o).get("uid")), str(cs.get("name")),
-                                                                     int(cs.get("restartCount") or 0))
+                cs["containerID"] = "containerd://" + _container_id(
+                    str(meta(o).get("uid")), str(cs.get("name")), int(cs.get("restartCount") or 0)
+                )
 
         self.store.mutate(PODS, key[0], key[1], put, subresource="status", manager=self.name)
         for c in self._containers(pod):
@@ -239,8 +257,9 @@ class Kubelet(Controller):
         delays = []
         for c in self._containers(pod):
             probe = c.get("readinessProbe")
-            delays.append(float(probe.get("initialDelaySeconds") or 0) if probe
-                          else self.settings.timings.ready_seconds)
+            delays.append(
+                float(probe.get("initialDelaySeconds") or 0) if probe else self.settings.timings.ready_seconds
+            )
         return max(delays, default=0.0)
 
     def _running(self, pod: Obj, key: Key, run: PodRun) -> None:
@@ -289,16 +308,30 @@ class Kubelet(Controller):
         pod_id = f"{key[1]}_{key[0]}({meta(pod).get('uid')})"
         names = [str(c.get("name")) for c in self._containers(pod)]
         for n in names:
-            self.sim.logs.append(key[0], key[1], n, "Error: simulated crash (kubesim.podium.dev/crash); exiting 1")
+            self.sim.logs.append(
+                key[0], key[1], n, "Error: simulated crash (kubesim.podium.dev/crash); exiting 1"
+            )
 
         def put(o: Obj) -> None:
             st = o.setdefault("status", {})
             for cs in st.get("containerStatuses") or []:
                 started = ((cs.get("state") or {}).get("running") or {}).get("startedAt", finished)
-                cs["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": started,
-                                                  "finishedAt": finished, "containerID": cs.get("containerID", "")}}
-                cs["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message":
-                               f"back-off {int(backoff)}s restarting failed container={cs.get('name')} pod={pod_id}"}}
+                cs["lastState"] = {
+                    "terminated": {
+                        "exitCode": 1,
+                        "reason": "Error",
+                        "startedAt": started,
+                        "finishedAt": finished,
+                        "containerID": cs.get("containerID", ""),
+                    }
+                }
+                cs["state"] = {
+                    "waiting": {
+                        "reason": "CrashLoopBackOff",
+                        "message": f"back-off {int(backoff)}s restarting failed "
+                        f"container={cs.get('name')} pod={pod_id}",
+                    }
+                }
                 cs["restartCount"] = int(cs.get("restartCount") or 0) + 1
                 cs["ready"] = False
                 cs["started"] = False
@@ -308,16 +341,25 @@ class Kubelet(Controller):
 
         self.store.mutate(PODS, key[0], key[1], put, subresource="status", manager=self.name)
         for n in names:
-            self.record(pod, "BackOff", f"Back-off restarting failed container {n} in pod {pod_id}", "Warning",
-                        host=self._host(pod))
+            self.record(
+                pod,
+                "BackOff",
+                f"Back-off restarting failed container {n} in pod {pod_id}",
+                "Warning",
+                host=self._host(pod),
+            )
         run.stage = "backoff"
         run.ready_at = run.crash_at = None
         run.due = self._after(key, backoff)
 
     def _restart(self, pod: Obj, key: Key, run: PodRun) -> None:
         for c in self._containers(pod):
-            self.record(pod, "Pulled", f'Container image "{c.get("image")}" already present on machine',
-                        host=self._host(pod))
+            self.record(
+                pod,
+                "Pulled",
+                f'Container image "{c.get("image")}" already present on machine',
+                host=self._host(pod),
+            )
             self.record(pod, "Created", f"Created container: {c.get('name')}", host=self._host(pod))
         self._started(pod, key, run)
 
@@ -336,8 +378,15 @@ class Kubelet(Controller):
             st["phase"] = "Succeeded" if exit_code == 0 else "Failed"
             for cs in st.get("containerStatuses") or []:
                 started = ((cs.get("state") or {}).get("running") or {}).get("startedAt", now_ts())
-                cs["state"] = {"terminated": {"exitCode": exit_code, "reason": reason, "startedAt": started,
-                                              "finishedAt": now_ts(), "containerID": cs.get("containerID", "")}}
+                cs["state"] = {
+                    "terminated": {
+                        "exitCode": exit_code,
+                        "reason": reason,
+                        "startedAt": started,
+                        "finishedAt": now_ts(),
+                        "containerID": cs.get("containerID", ""),
+                    }
+                }
                 cs["ready"] = False
                 cs["started"] = False
             set_condition(st, "PodReadyToStartContainers", "False")
@@ -349,10 +398,18 @@ class Kubelet(Controller):
     @staticmethod
     def _terminated_status(c: Obj, code: int, reason: str) -> Obj:
         now = now_ts()
-        return {"name": c.get("name"), "image": c.get("image"), "imageID": _image_id(str(c.get("image"))),
-                "ready": True, "restartCount": 0, "started": False,
-                "state": {"terminated": {"exitCode": code, "reason": reason, "startedAt": now, "finishedAt": now}},
-                "lastState": {}}
+        return {
+            "name": c.get("name"),
+            "image": c.get("image"),
+            "imageID": _image_id(str(c.get("image"))),
+            "ready": True,
+            "restartCount": 0,
+            "started": False,
+            "state": {
+                "terminated": {"exitCode": code, "reason": reason, "startedAt": now, "finishedAt": now}
+            },
+            "lastState": {},
+        }
 
     # --- termination --------------------------------------------------------------------------
 
@@ -378,18 +435,20 @@ class Kubelet(Controller):
 
 
 def _order_conditions(st: Obj) -> None:
-    order = {"PodReadyToStartContainers": 0, "Initialized": 1, "Ready": 2, "ContainersReady": 3, "PodScheduled": 4}
+    order = {
+        "PodReadyToStartContainers": 0,
+        "Initialized": 1,
+        "Ready": 2,
+        "ContainersReady": 3,
+        "PodScheduled": 4,
+    }
     st["conditions"] = sorted(st.get("conditions") or [], key=lambda c: order.get(str(c.get("type")), 9))
 
 
 def _image_id(image: str) -> str:
-    from podium_kubesim.controllers.podutil import short_hash
-
-    repo = image.split(":")[0].split("@")[0]
+    repo = image.split(":", maxsplit=1)[0].split("@", maxsplit=1)[0]
     return f"{repo}@sha256:{short_hash(image, 64)}"
 
 
 def _container_id(uid: str, name: str, restarts: int) -> str:
-    from podium_kubesim.controllers.podutil import short_hash
-
     return short_hash(f"{uid}/{name}/{restarts}", 64)

@@ -75,7 +75,7 @@ def fnv32a(data: bytes) -> int:
 
 
 def safe_encode(value: int) -> str:
-    """Encode an integer hash like the deployment controller does (decimal digits mapped onto SAFE_ALPHABET)."""
+    """Encode an integer hash as the deployment controller does (digits mapped onto SAFE_ALPHABET)."""
     return "".join(SAFE_ALPHABET[int(d) % len(SAFE_ALPHABET)] for d in str(value))
 
 
@@ -128,6 +128,11 @@ def is_terminal(pod: Mapping[str, Any]) -> bool:
     return phase(pod) in ("Succeeded", "Failed")
 
 
+def run_to_completion(pod: Mapping[str, Any]) -> bool:
+    """Pods whose containers are expected to exit (restartPolicy Never / OnFailure: jobs, training)."""
+    return (pod.get("spec") or {}).get("restartPolicy", "Always") in ("Never", "OnFailure")
+
+
 def is_active(pod: Mapping[str, Any]) -> bool:
     """controller.FilterActivePods: not finished and not being deleted."""
     return not is_terminal(pod) and not is_terminating(pod)
@@ -167,8 +172,15 @@ def max_restarts(pod: Mapping[str, Any]) -> int:
     return max((int(s.get("restartCount") or 0) for s in statuses), default=0)
 
 
-def set_condition(status: dict[str, Any], ctype: str, value: str, reason: str | None = None,
-                  message: str | None = None, *, probe_time: bool = False) -> None:
+def set_condition(
+    status: dict[str, Any],
+    ctype: str,
+    value: str,
+    reason: str | None = None,
+    message: str | None = None,
+    *,
+    probe_time: bool = False,
+) -> None:
     """Set a condition, moving lastTransitionTime only when its status actually changes."""
     conds: list[dict[str, Any]] = status.setdefault("conditions", [])
     now = now_ts()
@@ -202,7 +214,8 @@ def _set_opt(c: dict[str, Any], key: str, value: str | None) -> None:
 
 def quantity(value: Any) -> Decimal:
     try:
-        return Decimal(parse_quantity(value))
+        # The client's parser is untyped but returns a Decimal.
+        return Decimal(parse_quantity(value))  # type: ignore[no-untyped-call]
     except (ValueError, TypeError):
         return Decimal(0)
 
@@ -210,7 +223,7 @@ def quantity(value: Any) -> Decimal:
 def container_requests(container: Mapping[str, Any]) -> dict[str, Decimal]:
     res = container.get("resources") or {}
     requests = {k: quantity(v) for k, v in (res.get("requests") or {}).items()}
-    # Limits imply requests when requests are absent (the apiserver's defaulting does this for every resource).
+    # Limits imply requests when requests are absent (apiserver defaulting does this for every resource).
     for k, v in (res.get("limits") or {}).items():
         requests.setdefault(k, quantity(v))
     return requests
@@ -227,7 +240,7 @@ def pod_requests(pod: Mapping[str, Any]) -> dict[str, Decimal]:
         for k, v in container_requests(c).items():
             if v > total.get(k, Decimal(0)):
                 total[k] = v
-    for k, v in ((spec.get("overhead") or {}).items()):
+    for k, v in (spec.get("overhead") or {}).items():
         total[k] = total.get(k, Decimal(0)) + quantity(v)
     return total
 
@@ -300,16 +313,18 @@ def victim_sort_key(pod: Mapping[str, Any], rank: int, now: datetime) -> tuple[A
 
 
 def rank_victims(pods: list[Obj], related: list[Obj], now: datetime | None = None) -> list[Obj]:
-    """Pods ordered most-deletable first; `related` are all active pods of the owner's family (rank = per node)."""
+    """Pods ordered most-deletable first; `related`: all active pods of the owner's family (rank per node)."""
     now = now or datetime.now(UTC)
     per_node: dict[str, int] = {}
     for p in related:
         node = (p.get("spec") or {}).get("nodeName")
         if node:
             per_node[node] = per_node.get(node, 0) + 1
+
     def key(p: Obj) -> tuple[Any, ...]:
         node = (p.get("spec") or {}).get("nodeName")
         return victim_sort_key(p, per_node.get(node, 0) if node else 0, now)
+
     return sorted(pods, key=key)
 
 

@@ -1,4 +1,4 @@
-"""ReplicaSet controller: keep `spec.replicas` active pods; scale down in the real controller's victim order."""
+"""ReplicaSet controller: keep `spec.replicas` active pods; scale down in the real victim order."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class ReplicaSetController(Controller):
         if rs is None or meta(rs).get("deletionTimestamp"):
             return
         uid = meta(rs)["uid"]
-        pods = [p for p in self.cache.owned_by("pods", uid)]
+        pods = list(self.cache.owned_by("pods", uid))
         active = [p for p in pods if is_active(p)]
         want = int((rs.get("spec") or {}).get("replicas", 1))
         diff = len(active) - want
@@ -83,7 +83,7 @@ class ReplicaSetController(Controller):
             name = base + random_suffix()
             if self.cache.get("pods", (key[0], name)) is None:
                 break
-        pod = {
+        pod: Obj = {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {

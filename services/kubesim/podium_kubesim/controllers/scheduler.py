@@ -1,13 +1,14 @@
-"""Scheduler: bind pending pods to feasible nodes (resources, selector/affinity, taints), least-allocated first.
+"""Scheduler: bind pending pods to feasible nodes (resources, selector/affinity, taints), least allocated
+first.
 
-Filters run in kube-scheduler's order (NodeUnschedulable, TaintToleration, NodeAffinity, NodeResourcesFit) and a
-failure is reported as the real FitError message. Node usage is kept incrementally from pod events, so one
-scheduling attempt costs O(nodes) and an event O(1). Pods that do not fit wait until capacity changes.
+Filters run in kube-scheduler's order (NodeUnschedulable, TaintToleration, NodeAffinity, NodeResourcesFit)
+and a failure is reported as the real FitError message. Node usage is kept incrementally from pod events,
+so one scheduling attempt costs O(nodes) and an event O(1). Pods that do not fit wait until capacity changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -47,23 +48,28 @@ def tolerates(tolerations: list[Mapping[str, Any]], taint: Mapping[str, Any]) ->
     return False
 
 
+def _compare(have: str | None, want: list[str], greater: bool) -> bool:
+    try:
+        a, b = int(have or ""), int(want[0])
+    except (ValueError, IndexError):
+        return False
+    return a > b if greater else a < b
+
+
+_OPERATORS: dict[str, Callable[[str | None, list[str]], bool]] = {
+    "In": lambda have, want: have is not None and have in want,
+    "NotIn": lambda have, want: have not in want,
+    "Exists": lambda have, _: have is not None,
+    "DoesNotExist": lambda have, _: have is None,
+    "Gt": lambda have, want: _compare(have, want, True),
+    "Lt": lambda have, want: _compare(have, want, False),
+}
+
+
 def _expr_matches(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in expr.get("values") or []]
-    if op == "In":
-        return key in labels and labels[key] in values
-    if op == "NotIn":
-        return labels.get(key) not in values
-    if op == "Exists":
-        return key in labels
-    if op == "DoesNotExist":
-        return key not in labels
-    if op in ("Gt", "Lt") and key in labels and values:
-        try:
-            have, want = int(labels[key]), int(values[0])
-        except ValueError:
-            return False
-        return have > want if op == "Gt" else have < want
-    return False
+    op = _OPERATORS.get(str(expr.get("operator")))
+    values = [str(v) for v in expr.get("values") or []]
+    return op is not None and op(labels.get(str(expr.get("key"))), values)
 
 
 def matches_node(pod: Obj, node: Obj) -> bool:
@@ -73,8 +79,9 @@ def matches_node(pod: Obj, node: Obj) -> bool:
     for k, v in (spec.get("nodeSelector") or {}).items():
         if labels.get(k) != v:
             return False
-    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
-                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
     terms = required.get("nodeSelectorTerms") or []
     if not terms:
         return True
@@ -146,9 +153,13 @@ class Scheduler(Controller):
 
     def _wants_scheduling(self, pod: Obj) -> bool:
         spec = pod.get("spec") or {}
-        return (not spec.get("nodeName") and not is_terminating(pod) and not is_terminal(pod)
-                and not spec.get("schedulingGates")
-                and spec.get("schedulerName", "default-scheduler") == "default-scheduler")
+        return (
+            not spec.get("nodeName")
+            and not is_terminating(pod)
+            and not is_terminal(pod)
+            and not spec.get("schedulingGates")
+            and spec.get("schedulerName", "default-scheduler") == "default-scheduler"
+        )
 
     def _capacity_changed(self) -> None:
         if self.waiting:
@@ -235,8 +246,10 @@ class Scheduler(Controller):
 
     def _unschedulable(self, pod: Obj, key: Key, message: str) -> None:
         self.waiting.add(key)
-        prev = next((c for c in (pod.get("status") or {}).get("conditions") or []
-                     if c.get("type") == "PodScheduled"), None)
+        prev = next(
+            (c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") == "PodScheduled"),
+            None,
+        )
 
         def put(o: Obj) -> None:
             st = o.setdefault("status", {})
@@ -268,11 +281,13 @@ class Scheduler(Controller):
                 best = (score, name)
         return (best[1] if best else None), reasons
 
-    def _filter(self, pod: Obj, node: Obj, name: str, tolerations: list[Mapping[str, Any]],
-                req: dict[str, Decimal]) -> list[str]:
+    def _filter(
+        self, pod: Obj, node: Obj, name: str, tolerations: list[Mapping[str, Any]], req: dict[str, Decimal]
+    ) -> list[str]:
         nspec = node.get("spec") or {}
         if nspec.get("unschedulable") and not tolerates(
-                tolerations, {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}):
+            tolerations, {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+        ):
             return ["node(s) were unschedulable"]
         taints = list(nspec.get("taints") or [])
         if not node_ready(node) and not any(t.get("key") == "node.kubernetes.io/not-ready" for t in taints):
@@ -295,7 +310,7 @@ class Scheduler(Controller):
         return out
 
     def _score(self, name: str, req: dict[str, Decimal]) -> float:
-        """NodeResourcesFit LeastAllocated: mean free fraction after placing the pod (GPU only if requested)."""
+        """NodeResourcesFit LeastAllocated: mean free fraction after placing the pod (GPU if requested)."""
         alloc = self.alloc.get(name, {})
         used = self.used.get(name, {})
         fractions = []

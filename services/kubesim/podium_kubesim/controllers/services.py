@@ -1,12 +1,14 @@
 """Endpoints for selector Services (updated as pods and labels change) and load-balancer addresses.
 
 ClusterIPs and node ports are allocated by the API on create (defaults.py). LoadBalancer Services get an
-AWS-NLB-like hostname after `timings.loadBalancerSeconds`: `k8s-<ns>-<name>-<hash>.elb.<region>.amazonaws.com`,
-prefixed `internal-` when the scheme annotation asks for an internal load balancer.
+AWS-NLB-like hostname after `timings.loadBalancerSeconds`:
+`k8s-<ns>-<name>-<hash>.elb.<region>.amazonaws.com`, prefixed `internal-` when the scheme annotation asks
+for an internal load balancer.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from podium_kubesim.controllers.base import Controller, Key
@@ -63,11 +65,62 @@ def _resolve_port(pod: Obj, target: Any) -> int | None:
     return None
 
 
+def endpoint_subsets(svc: Obj, pods: list[Obj]) -> list[Obj]:
+    """Endpoints subsets: one per distinct resolved port set; ready pods in addresses, others notReady."""
+    spec = svc.get("spec") or {}
+    namespace = meta(svc).get("namespace")
+    publish_all = bool(spec.get("publishNotReadyAddresses"))
+    groups: dict[tuple[Any, ...], dict[str, list[Obj]]] = {}
+    for pod in pods:
+        ip = (pod.get("status") or {}).get("podIP")
+        if not ip or is_terminal(pod) or is_terminating(pod):
+            continue
+        ports = []
+        for sp in spec.get("ports") or []:
+            port = _resolve_port(pod, sp.get("targetPort", sp.get("port")))
+            if port is None:
+                continue
+            entry: Obj = {"port": port, "protocol": sp.get("protocol", "TCP")}
+            if sp.get("name"):
+                entry["name"] = sp["name"]
+            ports.append(entry)
+        port_key = tuple(sorted((p.get("name", ""), p["port"], p["protocol"]) for p in ports))
+        group = groups.setdefault(port_key, {"ports": ports, "addresses": [], "notReadyAddresses": []})
+        address = {
+            "ip": ip,
+            "nodeName": (pod.get("spec") or {}).get("nodeName"),
+            "targetRef": {
+                "kind": "Pod",
+                "namespace": namespace,
+                "name": meta(pod).get("name"),
+                "uid": meta(pod).get("uid"),
+            },
+        }
+        group["addresses" if publish_all or is_ready(pod) else "notReadyAddresses"].append(address)
+    subsets = []
+    for g in groups.values():
+        subset: Obj = {}
+        if g["addresses"]:
+            subset["addresses"] = g["addresses"]
+        if g["notReadyAddresses"]:
+            subset["notReadyAddresses"] = g["notReadyAddresses"]
+        if g["ports"]:
+            subset["ports"] = g["ports"]
+        subsets.append(subset)
+    return subsets
+
+
 def _pod_fingerprint(pod: Obj | None) -> tuple[Any, ...] | None:
     if pod is None:
         return None
-    return (tuple(sorted(labels_of(pod).items())), (pod.get("status") or {}).get("podIP"), is_ready(pod),
-            is_terminal(pod), is_terminating(pod), (pod.get("spec") or {}).get("nodeName"))
+    return (
+        tuple(sorted(labels_of(pod).items())),
+        (pod.get("status") or {}).get("podIP"),
+        is_ready(pod),
+        is_terminal(pod),
+        is_terminating(pod),
+        (pod.get("spec") or {}).get("nodeName"),
+    )
 
 
 class EndpointsController(Controller):
@@ -99,7 +152,9 @@ class EndpointsController(Controller):
             for name, sel in self.by_ns.get(ns, {}).items():
                 if sel is None:
                     continue
-                if labels_match(sel, labels_of(obj)) or (old is not None and labels_match(sel, labels_of(old))):
+                if labels_match(sel, labels_of(obj)) or (
+                    old is not None and labels_match(sel, labels_of(old))
+                ):
                     self.queue.add((ns, name))
         elif kind == "endpoints" and etype == "DELETED":
             self.queue.add(key_of(obj))  # someone deleted our Endpoints: recreate them
@@ -118,50 +173,25 @@ class EndpointsController(Controller):
         sel = selector_of(svc)
         if sel is None:
             return  # Endpoints of selector-less Services belong to whoever wrote them
-        spec = svc.get("spec") or {}
-        publish_all = bool(spec.get("publishNotReadyAddresses"))
-        groups: dict[tuple[Any, ...], dict[str, list[Obj]]] = {}
-        pods = sorted((p for p in self.cache.pods_in(key[0]) if labels_match(sel, labels_of(p))),
-                      key=lambda p: str(meta(p).get("name")))
-        for pod in pods:
-            ip = (pod.get("status") or {}).get("podIP")
-            if not ip or is_terminal(pod) or is_terminating(pod):
-                continue
-            ports = []
-            for sp in spec.get("ports") or []:
-                port = _resolve_port(pod, sp.get("targetPort", sp.get("port")))
-                if port is None:
-                    continue
-                entry: Obj = {"port": port, "protocol": sp.get("protocol", "TCP")}
-                if sp.get("name"):
-                    entry["name"] = sp["name"]
-                ports.append(entry)
-            port_key = tuple(sorted((p.get("name", ""), p["port"], p["protocol"]) for p in ports))
-            group = groups.setdefault(port_key, {"ports": ports, "addresses": [], "notReadyAddresses": []})
-            address = {
-                "ip": ip,
-                "nodeName": (pod.get("spec") or {}).get("nodeName"),
-                "targetRef": {"kind": "Pod", "namespace": key[0], "name": meta(pod).get("name"),
-                              "uid": meta(pod).get("uid")},
-            }
-            group["addresses" if publish_all or is_ready(pod) else "notReadyAddresses"].append(address)
-        subsets = []
-        for g in groups.values():
-            subset: Obj = {}
-            if g["addresses"]:
-                subset["addresses"] = g["addresses"]
-            if g["notReadyAddresses"]:
-                subset["notReadyAddresses"] = g["notReadyAddresses"]
-            if g["ports"]:
-                subset["ports"] = g["ports"]
-            subsets.append(subset)
+        pods = sorted(
+            (p for p in self.cache.pods_in(key[0]) if labels_match(sel, labels_of(p))),
+            key=lambda p: str(meta(p).get("name")),
+        )
+        subsets = endpoint_subsets(svc, pods)
         labels = dict(labels_of(svc))
         labels["endpointslice.kubernetes.io/skip-mirror"] = "true"
         current = self.store.peek(ENDPOINTS, key[0], key[1])
         if current is None:
-            body: Obj = {"apiVersion": "v1", "kind": "Endpoints",
-                         "metadata": {"name": key[1], "namespace": key[0], "labels": labels,
-                                      "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": now_ts()}}}
+            body: Obj = {
+                "apiVersion": "v1",
+                "kind": "Endpoints",
+                "metadata": {
+                    "name": key[1],
+                    "namespace": key[0],
+                    "labels": labels,
+                    "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": now_ts()},
+                },
+            }
             if subsets:
                 body["subsets"] = subsets
             self.store.create(ENDPOINTS, key[0], body, manager=self.name)
@@ -171,7 +201,9 @@ class EndpointsController(Controller):
 
         def put(o: Obj) -> None:
             o["metadata"]["labels"] = labels
-            o["metadata"].setdefault("annotations", {})["endpoints.kubernetes.io/last-change-trigger-time"] = now_ts()
+            o["metadata"].setdefault("annotations", {})[
+                "endpoints.kubernetes.io/last-change-trigger-time"
+            ] = now_ts()
             if subsets:
                 o["subsets"] = subsets
             else:
@@ -185,12 +217,12 @@ class EndpointsController(Controller):
         if spec.get("type") != "LoadBalancer":
             self.lb_due.pop(key, None)
             if ingress:
-                self.store.mutate(SERVICES, key[0], key[1], _clear_ingress, subresource="status", manager=self.name)
+                self.store.mutate(
+                    SERVICES, key[0], key[1], _clear_ingress, subresource="status", manager=self.name
+                )
             return
         if ingress:
             return
-        import asyncio
-
         now = asyncio.get_running_loop().time()
         due = self.lb_due.get(key)
         if due is None:

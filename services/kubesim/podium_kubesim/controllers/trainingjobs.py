@@ -6,7 +6,7 @@ a headless Service `<job>-master-0`, status conditions Created/Running/Succeeded
 
 HyperPodPyTorchJob (shape kept plausible, documented in docs/kubesim.md): `spec.nprocPerNode`,
 `spec.replicaSpecs: [{name, replicas, template}]`, `spec.runPolicy`; pods `<job>-<spec name>-<i>` with the
-same kubeflow labels plus `sagemaker.amazonaws.com/job-name`; status conditions Created/Running/Completed/Failed.
+same kubeflow labels plus `sagemaker.amazonaws.com/job-name`; conditions Created/Running/Completed/Failed.
 Both inject torchrun's rendezvous env (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, PET_NPROC_PER_NODE).
 """
 
@@ -34,8 +34,13 @@ class Flavor:
 
 
 PYTORCH = Flavor("pytorchjobs.kubeflow.org", "PyTorchJob", "kubeflow.org/v1", "Succeeded", "PyTorchJob")
-HYPERPOD = Flavor("hyperpodpytorchjobs.sagemaker.amazonaws.com", "HyperPodPyTorchJob", "sagemaker.amazonaws.com/v1",
-                  "Completed", "HyperPodPyTorchJob")
+HYPERPOD = Flavor(
+    "hyperpodpytorchjobs.sagemaker.amazonaws.com",
+    "HyperPodPyTorchJob",
+    "sagemaker.amazonaws.com/v1",
+    "Completed",
+    "HyperPodPyTorchJob",
+)
 
 
 @dataclass
@@ -57,13 +62,23 @@ def plan_replicas(flavor: Flavor, job: Obj) -> list[Replica]:
         order = sorted(specs, key=lambda t: (t != "Master", t))
         entries = [(t, specs[t]) for t in order]
     else:
-        entries = [(str(s.get("name") or f"replica{i}"), s) for i, s in enumerate(spec.get("replicaSpecs") or [])]
+        entries = [
+            (str(s.get("name") or f"replica{i}"), s) for i, s in enumerate(spec.get("replicaSpecs") or [])
+        ]
     rank = 0
     for rtype, rs in entries:
         for i in range(int(rs.get("replicas", 1))):
             policy = str(rs.get("restartPolicy") or "OnFailure")
-            out.append(Replica(rtype, i, rank, f"{name}-{rtype.lower()}-{i}", rs.get("template") or {},
-                               "Never" if policy == "ExitCode" else policy))
+            out.append(
+                Replica(
+                    rtype,
+                    i,
+                    rank,
+                    f"{name}-{rtype.lower()}-{i}",
+                    rs.get("template") or {},
+                    "Never" if policy == "ExitCode" else policy,
+                )
+            )
             rank += 1
     return out
 
@@ -98,7 +113,9 @@ class TrainingJobController(Controller):
             return
         replicas = plan_replicas(self.flavor, job)
         conds = {c.get("type"): c for c in (job.get("status") or {}).get("conditions") or []}
-        finished = any(conds.get(t, {}).get("status") == "True" for t in (self.flavor.succeeded_type, "Failed"))
+        finished = any(
+            conds.get(t, {}).get("status") == "True" for t in (self.flavor.succeeded_type, "Failed")
+        )
         pods = {meta(p)["name"]: p for p in self.cache.owned_by("pods", meta(job)["uid"])}
         if not finished:
             for r in replicas:
@@ -113,12 +130,14 @@ class TrainingJobController(Controller):
         tmeta = template.get("metadata") or {}
         job_name = meta(job)["name"]
         labels = dict(tmeta.get("labels") or {})
-        labels.update({
-            "training.kubeflow.org/job-name": job_name,
-            "training.kubeflow.org/operator-name": self.name,
-            "training.kubeflow.org/replica-type": r.rtype.lower(),
-            "training.kubeflow.org/replica-index": str(r.index),
-        })
+        labels.update(
+            {
+                "training.kubeflow.org/job-name": job_name,
+                "training.kubeflow.org/operator-name": self.name,
+                "training.kubeflow.org/replica-type": r.rtype.lower(),
+                "training.kubeflow.org/replica-index": str(r.index),
+            }
+        )
         if r.rank == 0:
             labels["training.kubeflow.org/job-role"] = "master"
         if self.flavor is HYPERPOD:
@@ -143,8 +162,12 @@ class TrainingJobController(Controller):
         pod: Obj = {
             "apiVersion": "v1",
             "kind": "Pod",
-            "metadata": {"name": r.name, "namespace": key[0], "labels": labels,
-                         "ownerReferences": [owner_ref(job, self.flavor.api_version, self.flavor.kind)]},
+            "metadata": {
+                "name": r.name,
+                "namespace": key[0],
+                "labels": labels,
+                "ownerReferences": [owner_ref(job, self.flavor.api_version, self.flavor.kind)],
+            },
             "spec": spec,
         }
         if tmeta.get("annotations"):
@@ -159,14 +182,19 @@ class TrainingJobController(Controller):
         svc = {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": {"name": master.name, "namespace": key[0],
-                         "labels": {"training.kubeflow.org/job-name": meta(job)["name"]},
-                         "ownerReferences": [owner_ref(job, self.flavor.api_version, self.flavor.kind)]},
+            "metadata": {
+                "name": master.name,
+                "namespace": key[0],
+                "labels": {"training.kubeflow.org/job-name": meta(job)["name"]},
+                "ownerReferences": [owner_ref(job, self.flavor.api_version, self.flavor.kind)],
+            },
             "spec": {
                 "clusterIP": "None",
-                "selector": {"training.kubeflow.org/job-name": meta(job)["name"],
-                             "training.kubeflow.org/replica-type": "master",
-                             "training.kubeflow.org/replica-index": "0"},
+                "selector": {
+                    "training.kubeflow.org/job-name": meta(job)["name"],
+                    "training.kubeflow.org/replica-type": "master",
+                    "training.kubeflow.org/replica-index": "0",
+                },
                 "ports": [{"name": "pytorchjob-port", "port": PORT, "targetPort": PORT}],
             },
         }
@@ -196,7 +224,9 @@ class TrainingJobController(Controller):
             succeeded = counts.get(lead, {}).get("succeeded", 0) == lead_count
         else:
             succeeded = total > 0 and sum(c["succeeded"] for c in counts.values()) == total
-        selector_base = f"training.kubeflow.org/job-name={name},training.kubeflow.org/operator-name={self.name}"
+        selector_base = (
+            f"training.kubeflow.org/job-name={name},training.kubeflow.org/operator-name={self.name}"
+        )
 
         def put(o: Obj) -> None:
             st = o.setdefault("status", {})
@@ -206,24 +236,45 @@ class TrainingJobController(Controller):
             _set(conds, "Created", "True", f"{f.reason_prefix}Created", f"{f.kind} {name} is created.")
             if failed:
                 failed_types = [t for t, c in counts.items() if c["failed"]]
-                _set(conds, "Running", "False", f"{f.reason_prefix}Failed", f"{f.kind} {ns}/{name} has failed.")
-                _set(conds, "Failed", "True", f"{f.reason_prefix}Failed",
-                     f"{f.kind} {ns}/{name} has failed because {counts[failed_types[0]]['failed']} "
-                     f"{failed_types[0]} replica(s) failed.")
+                _set(
+                    conds, "Running", "False", f"{f.reason_prefix}Failed", f"{f.kind} {ns}/{name} has failed."
+                )
+                _set(
+                    conds,
+                    "Failed",
+                    "True",
+                    f"{f.reason_prefix}Failed",
+                    f"{f.kind} {ns}/{name} has failed because {counts[failed_types[0]]['failed']} "
+                    f"{failed_types[0]} replica(s) failed.",
+                )
                 st["completionTime"] = now_ts()
             elif succeeded:
-                _set(conds, "Running", "False", f"{f.reason_prefix}Succeeded",
-                     f"{f.kind} {ns}/{name} successfully completed.")
-                _set(conds, f.succeeded_type, "True", f"{f.reason_prefix}Succeeded",
-                     f"{f.kind} {ns}/{name} successfully completed.")
+                _set(
+                    conds,
+                    "Running",
+                    "False",
+                    f"{f.reason_prefix}Succeeded",
+                    f"{f.kind} {ns}/{name} successfully completed.",
+                )
+                _set(
+                    conds,
+                    f.succeeded_type,
+                    "True",
+                    f"{f.reason_prefix}Succeeded",
+                    f"{f.kind} {ns}/{name} successfully completed.",
+                )
                 st["completionTime"] = now_ts()
             elif total and running == total:
-                _set(conds, "Running", "True", f"{f.reason_prefix}Running", f"{f.kind} {ns}/{name} is running.")
+                _set(
+                    conds, "Running", "True", f"{f.reason_prefix}Running", f"{f.kind} {ns}/{name} is running."
+                )
             if running or failed or succeeded:
                 st.setdefault("startTime", now_ts())
             st["replicaStatuses"] = {
-                t: {**{k: v for k, v in c.items() if v},
-                    "selector": f"{selector_base},training.kubeflow.org/replica-type={t.lower()}"}
+                t: {
+                    **{k: v for k, v in c.items() if v},
+                    "selector": f"{selector_base},training.kubeflow.org/replica-type={t.lower()}",
+                }
                 for t, c in counts.items()
             }
             st["lastReconcileTime"] = st.get("lastReconcileTime") or now_ts()
@@ -231,12 +282,17 @@ class TrainingJobController(Controller):
         self.store.mutate(resource(f.key), ns, name, put, subresource="status", manager=self.name)
         after = self.store.peek(resource(f.key), ns, name) or {}
         for ctype in ("Failed", f.succeeded_type):
-            if any(c.get("type") == ctype and c.get("status") == "True"
-                   for c in (after.get("status") or {}).get("conditions") or []) and \
-                    not any(c.get("type") == ctype for c in (job.get("status") or {}).get("conditions") or []):
-                self.record(job, f"{f.reason_prefix}{'Failed' if ctype == 'Failed' else 'Succeeded'}",
-                            f"{f.kind} {ns}/{name} {'has failed' if ctype == 'Failed' else 'successfully completed'}.",
-                            "Warning" if ctype == "Failed" else "Normal")
+            if any(
+                c.get("type") == ctype and c.get("status") == "True"
+                for c in (after.get("status") or {}).get("conditions") or []
+            ) and not any(c.get("type") == ctype for c in (job.get("status") or {}).get("conditions") or []):
+                self.record(
+                    job,
+                    f"{f.reason_prefix}{'Failed' if ctype == 'Failed' else 'Succeeded'}",
+                    f"{f.kind} {ns}/{name} "
+                    f"{'has failed' if ctype == 'Failed' else 'successfully completed'}.",
+                    "Warning" if ctype == "Failed" else "Normal",
+                )
 
 
 def _set(conds: list[Obj], ctype: str, status: str, reason: str, message: str) -> None:
@@ -248,5 +304,13 @@ def _set(conds: list[Obj], ctype: str, status: str, reason: str, message: str) -
                 c["lastUpdateTime"] = now
             c.update(status=status, reason=reason, message=message)
             return
-    conds.append({"type": ctype, "status": status, "reason": reason, "message": message,
-                  "lastUpdateTime": now, "lastTransitionTime": now})
+    conds.append(
+        {
+            "type": ctype,
+            "status": status,
+            "reason": reason,
+            "message": message,
+            "lastUpdateTime": now,
+            "lastTransitionTime": now,
+        }
+    )

@@ -12,7 +12,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from podium_kubesim import engines
-from podium_kubesim.controllers.podutil import Obj, annotations_of, labels_of, meta
+from podium_kubesim.controllers.base import wait_unpaused
+from podium_kubesim.controllers.podutil import Obj, annotations_of, labels_of, meta, run_to_completion
 from podium_kubesim.errors import ApiError
 from podium_kubesim.training import TrainingRun
 
@@ -25,7 +26,11 @@ TRAINING_LABELS = ("training.kubeflow.org/job-name", "sagemaker.amazonaws.com/jo
 
 
 def _env(container: Obj) -> dict[str, str]:
-    return {str(e.get("name")): str(e.get("value") or "") for e in container.get("env") or [] if isinstance(e, dict)}
+    return {
+        str(e.get("name")): str(e.get("value") or "")
+        for e in container.get("env") or []
+        if isinstance(e, dict)
+    }
 
 
 def _number(value: Any, default: float) -> float:
@@ -37,8 +42,10 @@ def _number(value: Any, default: float) -> float:
 
 def is_training(pod: Obj) -> bool:
     labels = labels_of(pod)
-    return any(k in labels for k in TRAINING_LABELS) or \
-        str(annotations_of(pod).get(ANN + "training", "")).lower() == "true"
+    return (
+        any(k in labels for k in TRAINING_LABELS)
+        or str(annotations_of(pod).get(ANN + "training", "")).lower() == "true"
+    )
 
 
 def rank_of(pod: Obj) -> int:
@@ -62,8 +69,6 @@ class WorkloadRunner:
 
     def start(self, pod: Obj, key: tuple[str, str], run: PodRun) -> float:
         """Spawn the pod's log/run task; return the simulated seconds its start-up logs take."""
-        from podium_kubesim.controllers.kubelet import run_to_completion
-
         containers = list((pod.get("spec") or {}).get("containers") or [])
         pace = self.settings.timings.log_line_seconds
         engine = engines.detect(pod)
@@ -73,19 +78,23 @@ class WorkloadRunner:
             return 0.0
         longest = 0.0
         for c in containers:
-            lines = engines.startup_lines(engine if engines._kind_of(c) != engines.GENERIC else
-                                          engines.Engine(engines.GENERIC, "", "", 80), c)
+            lines = engines.startup_lines(
+                engine
+                if engines._kind_of(c) != engines.GENERIC
+                else engines.Engine(engines.GENERIC, "", "", 80),
+                c,
+            )
             run.starting_writers += 1
             run.tasks.append(asyncio.create_task(self._write(key, str(c.get("name")), lines, pace, run)))
             longest = max(longest, pace * len(lines))
         return longest
 
     async def _paused(self) -> None:
-        while getattr(self.sim, "paused", False):
-            await asyncio.sleep(0.05)
+        await wait_unpaused(self.sim)
 
-    async def _write(self, key: tuple[str, str], container: str, lines: list[str], pace: float,
-                     run: PodRun) -> None:
+    async def _write(
+        self, key: tuple[str, str], container: str, lines: list[str], pace: float, run: PodRun
+    ) -> None:
         for i, line in enumerate(lines):
             if i:
                 await self.sim.clock.sleep(pace)
@@ -95,8 +104,9 @@ class WorkloadRunner:
 
     def _exit_code(self, pod: Obj, key: tuple[str, str]) -> int:
         faults = self.settings.faults
-        failing = str(annotations_of(pod).get(ANN + "fail", "")).lower() == "true" or \
-            faults.matches(faults.fail_pods, key[0], key[1])
+        failing = str(annotations_of(pod).get(ANN + "fail", "")).lower() == "true" or faults.matches(
+            faults.fail_pods, key[0], key[1]
+        )
         return 1 if failing else 0
 
     async def _finish(self, key: tuple[str, str], code: int) -> None:
@@ -108,12 +118,16 @@ class WorkloadRunner:
         name = str(containers[0].get("name")) if containers else "main"
         engine = engines.Engine(engines.GENERIC, "", "", 80)
         for c in containers:
-            for line in engines.startup_lines(engine, c)[:-1] if not _echo(c) else engines.startup_lines(engine, c):
+            for line in (
+                engines.startup_lines(engine, c)[:-1] if not _echo(c) else engines.startup_lines(engine, c)
+            ):
                 self.sim.logs.append(key[0], key[1], str(c.get("name")), line)
         seconds = _number(annotations_of(pod).get(ANN + "run-seconds"), self.settings.timings.job_run_seconds)
         await self.sim.clock.sleep(seconds)
         code = self._exit_code(pod, key)
-        self.sim.logs.append(key[0], key[1], name, "done" if code == 0 else "Error: simulated failure; exiting 1")
+        self.sim.logs.append(
+            key[0], key[1], name, "done" if code == 0 else "Error: simulated failure; exiting 1"
+        )
         await self._finish(key, code)
 
     async def _train(self, pod: Obj, key: tuple[str, str]) -> None:
@@ -139,8 +153,12 @@ class WorkloadRunner:
         rank = rank_of(pod)
         logs = self.sim.logs
         loop = asyncio.get_running_loop()
-        logs.append(key[0], key[1], container,
-                    f"[INFO] torch.distributed initialised: rank={rank} world_size={world} backend=nccl")
+        logs.append(
+            key[0],
+            key[1],
+            container,
+            f"[INFO] torch.distributed initialised: rank={rank} world_size={world} backend=nccl",
+        )
         lead = rank == 0  # Trainer logs metrics only on the main process, as in real multi-node runs
         if lead:
             for line in training.prelude():
@@ -158,8 +176,13 @@ class WorkloadRunner:
             for line in training.summary((loop.time() - start) * self.sim.clock.speed):
                 logs.append(key[0], key[1], container, line)
         elif code:
-            logs.append(key[0], key[1], container, "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: "
-                        "simulated failure (kubesim.podium.dev/fail)")
+            logs.append(
+                key[0],
+                key[1],
+                container,
+                "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: "
+                "simulated failure (kubesim.podium.dev/fail)",
+            )
         await self._finish(key, code)
 
 
