@@ -22,7 +22,9 @@ from podium_api.app import create_app
 from podium_api.settings import ApiSettings
 from podium_shared.auth.service import create_user
 from podium_shared.clusters.service import register_cluster
+from podium_shared.db.migrate import upgrade
 from podium_shared.db.session import session_factory, unit_of_work
+from podium_shared.embedded import EmbeddedPostgres
 from podium_shared.models.user import Role
 from podium_shared.settings import PodiumSettings
 
@@ -67,17 +69,8 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 def make_user(database_url: str) -> Callable[..., ApiUser]:
     """make_user(Role.operator, namespaces=["team-a"]) -> ApiUser with a fresh token."""
 
-    def make_user_(role: Role, namespaces: list[str] | None = None, username: str | None = None) -> ApiUser:
-        name = username or unique(role.value)
-        with unit_of_work(session_factory(database_url)) as session:
-            _user, token = create_user(session, name, role, namespaces)
-        return ApiUser(
-            username=name,
-            role=role,
-            token=token,
-            namespaces=namespaces,
-            headers={"Authorization": f"Bearer {token}"},
-        )
+    def make_user_(role: Role, namespaces: list[str] | None = None) -> ApiUser:
+        return user_in(database_url, role, namespaces)
 
     return make_user_
 
@@ -100,7 +93,40 @@ def viewer(make_user: Callable[..., ApiUser]) -> ApiUser:
 @pytest.fixture
 def cluster(database_url: str) -> str:
     """A registered cluster name (its kubeconfig need not exist: no worker runs in API tests)."""
+    return cluster_in(database_url)
+
+
+def cluster_in(database_url: str) -> str:
     name = unique("c")
     with unit_of_work(session_factory(database_url)) as session:
         register_cluster(session, name, kubeconfig_path="/nonexistent/kubeconfig", context="test")
     return name
+
+
+@pytest.fixture
+def fresh_database_url(postgres: EmbeddedPostgres) -> str:
+    """A database of its own, migrated from empty: for tests that need the whole audit chain to be
+    theirs (verify, tampering) while other tests of this worker append to the shared one."""
+    name = unique("podium_fresh").replace("-", "_")
+    postgres.ensure_database(name)
+    url = postgres.url.rsplit("/", 1)[0] + "/" + name
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def fresh_settings(api_settings: ApiSettings, fresh_database_url: str) -> ApiSettings:
+    return api_settings.model_copy(update={"database_url": fresh_database_url})
+
+
+@pytest.fixture
+def fresh_client(fresh_settings: ApiSettings) -> Iterator[TestClient]:
+    with TestClient(create_app(fresh_settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def user_in(database_url: str, role: Role, namespaces: list[str] | None = None) -> ApiUser:
+    name = unique(role.value)
+    with unit_of_work(session_factory(database_url)) as session:
+        _user, token = create_user(session, name, role, namespaces)
+    return ApiUser(name, role, token, namespaces, {"Authorization": f"Bearer {token}"})

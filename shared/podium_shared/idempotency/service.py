@@ -36,7 +36,7 @@ def validate_key(key: str) -> str:
 def lookup(session: Session, actor: str, key: str, body_hash: str) -> uuid.UUID | None:
     """The operation already created for this key, None if the key is new (then the caller creates the
     operation and calls `remember` in the same transaction)."""
-    session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"{actor}\x00{key}", 0))))
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"{actor}\n{key}", 0))))
     row = session.get(IdempotencyKey, (actor, key))
     if row is None:
         return None
