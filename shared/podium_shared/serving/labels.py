@@ -16,6 +16,10 @@ DEPLOYMENT_TYPE: Final = "deployment-type"
 SERVICE_TYPE: Final = "service-type"
 
 UNASSIGNED: Final = "unassigned"
+# A pod leaving a business waits here, selected by no Service and not eligible for scale-down, until its
+# in-flight requests finish; a crash mid-drain leaves it visible, and the retried operation resumes.
+DRAINING: Final = "draining"
+RESERVED_BUSINESSES: Final = frozenset({UNASSIGNED, DRAINING})
 MODEL_POOL: Final = "model-pool"
 STANDARD: Final = "standard"
 BUSINESS_SERVICE: Final = "business-service"

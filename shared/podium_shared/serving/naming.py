@@ -65,6 +65,8 @@ def validate_pod_name(value: str) -> str:
 
 def validate_business(value: str) -> str:
     # A business is both a label value and part of a Service name, so it follows the stricter of the two.
+    if value == "draining":
+        raise Invalid("`draining` is reserved for pods leaving a business", details={"field": "business"})
     return validate_name(value, field="business", max_len=30)
 
 

@@ -1,0 +1,121 @@
+"""Pool-safe scaling. Scale up: new pods arrive `unassigned` (the pod template says so). Scale down: only
+`unassigned` pods may go, and Kubernetes is made to pick exactly those.
+
+The ReplicaSet controller removes pods in this order: unscheduled, pending, not ready, then lowest
+`controller.kubernetes.io/pod-deletion-cost`, … So Podium (1) picks N unassigned pods, (2) refuses when an
+assigned pod is less ready than a chosen one (the controller would take it before any cost is looked at),
+(3) sets a low cost on the chosen pods and a high one on all others, (4) drains the chosen, (5) scales,
+(6) waits until the chosen are gone, and (7) verifies no assigned pod was deleted. The old tool skipped
+2, 3 and 7 and could kill an assigned pod."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from podium_shared.errors import Conflict, PodiumError
+from podium_shared.kube.clients import ClusterClients
+from podium_shared.operations.outcomes import TransientError
+from podium_shared.serving import kube_ops
+from podium_shared.serving import labels as L
+from podium_shared.serving.assign import pool_pods
+from podium_shared.serving.drain import drain_pod
+from podium_shared.serving.pool import PoolPod, live, plan_scale_down
+
+if TYPE_CHECKING:
+    from podium_shared.operations.context import ExecutionContext
+
+DRAIN_TIMEOUT = 60.0
+REMOVAL_TIMEOUT = 300.0
+POLL_SECONDS = 0.2
+
+
+def scale_pool(ctx: ExecutionContext, deployment: dict[str, Any], replicas: int) -> dict[str, Any]:
+    return scale_pool_with(ctx.kube, deployment, replicas, log=ctx.log)
+
+
+def _set_costs(kube: ClusterClients, pods: list[dict[str, Any]], chosen: set[str]) -> None:
+    for pod in pods:
+        meta = pod["metadata"]
+        if meta.get("deletionTimestamp"):
+            continue
+        want = L.DELETION_COST_LOW if meta["name"] in chosen else L.DELETION_COST_HIGH
+        if (meta.get("annotations") or {}).get(L.POD_DELETION_COST) != want:
+            patch = {"metadata": {"annotations": {L.POD_DELETION_COST: want}}}
+            kube_ops.merge_patch(kube, "Pod", meta["namespace"], meta["name"], patch=patch)
+
+
+def _refuse_if_controller_would_pick_assigned(views: list[PoolPod], chosen: list[str]) -> None:
+    picked = set(chosen)
+    if not any(v.ready for v in views if v.name in picked):
+        return
+    weaker = sorted(v.name for v in live(views) if v.business != L.UNASSIGNED and not v.ready)
+    if weaker:
+        raise Conflict(
+            f"assigned pod(s) {', '.join(weaker)} are not ready, so Kubernetes would remove them before the "
+            "unassigned ones; wait until they are ready or unassign them first",
+            code="assigned_pod_not_ready",
+            details={"pods": weaker},
+        )
+
+
+def scale_pool_with(
+    kube: ClusterClients, deployment: dict[str, Any], replicas: int, *, log: Any = None
+) -> dict[str, Any]:
+    meta = deployment["metadata"]
+    ns, name = meta["namespace"], meta["name"]
+    current = int((deployment.get("spec") or {}).get("replicas") or 0)
+    result: dict[str, Any] = {"deployment": name, "namespace": ns, "replicas_before": current}
+    if replicas >= current:
+        if replicas != current:
+            kube_ops.merge_patch(kube, "Deployment", ns, name, patch={"spec": {"replicas": replicas}})
+        return {**result, "replicas_after": replicas, "added": replicas - current, "removed": []}
+
+    pods = pool_pods(kube, deployment)
+    views = [PoolPod.from_obj(p) for p in pods]
+    chosen = plan_scale_down(views, current - replicas)  # 409 "need N unassigned pods, only M available"
+    _refuse_if_controller_would_pick_assigned(views, chosen)
+    assigned_before = {v.name for v in live(views) if v.business != L.UNASSIGNED}
+    _set_costs(kube, pods, set(chosen))
+
+    drains = [
+        drain_pod(kube, p, timeout=DRAIN_TIMEOUT).as_dict() for p in pods if p["metadata"]["name"] in chosen
+    ]
+    # Someone may have assigned a chosen pod while we were preparing; re-check right before scaling.
+    fresh = {p["metadata"]["name"]: PoolPod.from_obj(p) for p in pool_pods(kube, deployment)}
+    moved = [n for n in chosen if n not in fresh or fresh[n].business != L.UNASSIGNED]
+    if moved:
+        raise TransientError(f"pods {', '.join(moved)} changed while preparing the scale-down; re-planning")
+
+    if log:
+        log(f"scaling {name} from {current} to {replicas}, removing {', '.join(chosen)}")
+    kube_ops.merge_patch(kube, "Deployment", ns, name, patch={"spec": {"replicas": replicas}})
+
+    deadline = time.monotonic() + REMOVAL_TIMEOUT
+    while True:
+        now = {p["metadata"]["name"]: p for p in pool_pods(kube, deployment)}
+        remaining = [n for n in chosen if n in now and not now[n]["metadata"].get("deletionTimestamp")]
+        lost = sorted(
+            n for n in assigned_before if n not in now or now[n]["metadata"].get("deletionTimestamp")
+        )
+        if lost:
+            raise PodiumError(
+                f"assigned pod(s) {', '.join(lost)} were removed during the scale-down",
+                code="assigned_pod_deleted",
+                status=500,
+                details={**result, "replicas_after": replicas, "lost": lost, "chosen": chosen},
+            )
+        if not remaining:
+            break
+        if time.monotonic() >= deadline:
+            raise TransientError(f"pods {', '.join(remaining)} not removed yet; checking again")
+        # The ReplicaSet controller acts asynchronously; poll its effect until the deadline.
+        time.sleep(POLL_SECONDS)
+    return {
+        **result,
+        "replicas_after": replicas,
+        "added": 0,
+        "removed": chosen,
+        "assigned_pods_kept": True,
+        "drain": drains,
+    }
