@@ -1,0 +1,23 @@
+"""The worker's Celery tasks: thin wrappers that take an id and call the shared pipeline."""
+
+from __future__ import annotations
+
+import uuid
+
+from celery import Celery
+from podium_shared.operations import runner, sweep
+from podium_shared.operations.celery_app import EXECUTE_TASK, SWEEP_TASK
+
+
+def register_tasks(app: Celery) -> None:
+    # Celery retries are not used: a transient failure is recorded on the operation and re-sent with a
+    # countdown by the runner, so the attempt history lives in Postgres, not in a message header.
+    @app.task(name=EXECUTE_TASK, ignore_result=True)
+    def execute(operation_id: str) -> str | None:
+        status = runner.execute(uuid.UUID(operation_id))
+        return status.value if status is not None else None
+
+    @app.task(name=SWEEP_TASK, ignore_result=True)
+    def run_sweep() -> dict[str, int]:
+        report = sweep.sweep()
+        return {"requeued": report.requeued, "sent": report.sent, "resent": report.resent}

@@ -1,0 +1,317 @@
+"""Executing one operation: claim, run with no transaction open, apply the outcome if the claim still holds.
+
+1. Claim: a guarded UPDATE moves the row from `queued` (and due: `not_before` passed) to `running`, counts
+   the attempt and stores a fresh lock token and lease. Two deliveries of the same message cannot both
+   succeed at it, so at-least-once delivery becomes at-most-one running attempt.
+2. Run the kind's handler. A background thread renews the lease while it runs; if the worker dies, the
+   lease runs out and the sweep re-queues the operation (handlers are idempotent, so a second run of a
+   half-done attempt converges on the same state).
+3. Apply the outcome only `WHERE lock_token = <ours>`: a worker that lost its lease (paused, partitioned)
+   finds its token gone and drops its result instead of overwriting a newer attempt.
+
+Transient failures go back to `queued` with `not_before = now + backoff` and a countdown message; after
+`operation_max_attempts` they fail. Every transition is audited and published (`lifecycle.transition`)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from podium_shared import crypto
+from podium_shared.db.session import session_factory, unit_of_work
+from podium_shared.errors import Invalid, PodiumError
+from podium_shared.kube.errors import classify
+from podium_shared.models.operation import Operation, OperationStatus
+from podium_shared.operations import bulk
+from podium_shared.operations.celery_app import current_settings
+from podium_shared.operations.context import ExecutionContext
+from podium_shared.operations.dispatch import queue_for, send_after_commit
+from podium_shared.operations.kinds import CommandKind, get_kind
+from podium_shared.operations.lifecycle import error_dict, transition
+from podium_shared.operations.outcomes import Cancelled, TransientError
+from podium_shared.settings import PodiumSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Claim:
+    op: Operation
+    token: uuid.UUID
+    kind: CommandKind
+    secrets: dict[str, Any]
+
+
+def execute(
+    op_id: uuid.UUID,
+    *,
+    settings: PodiumSettings | None = None,
+    sessions: sessionmaker[Session] | None = None,
+) -> OperationStatus | None:
+    """Run operation `op_id` once if it is due; returns the status it ended in (None: not ours to run)."""
+    settings = settings or current_settings()
+    sessions = sessions or session_factory(settings.database_url)
+    claim = _claim(op_id, settings, sessions)
+    if claim is None:
+        return None
+    if claim.kind.expands is not None:
+        return OperationStatus.running  # a bulk parent: its children carry on from here
+
+    ctx = ExecutionContext(
+        operation_id=claim.op.id,
+        cluster=claim.op.cluster,
+        kind=claim.op.kind,
+        attempt=claim.op.attempts,
+        requested_by=claim.op.requested_by,
+        settings=settings,
+        sessions=sessions,
+        lock_token=claim.token,
+        secrets=claim.secrets,
+    )
+    lease = _LeaseKeeper(sessions, claim.op.id, claim.token, settings.operation_lease_seconds)
+    lease.start()
+    try:
+        outcome = _run_handler(claim, ctx)
+    finally:
+        lease.stop()
+    return _apply(claim, outcome, settings, sessions)
+
+
+def backoff_seconds(attempt: int, settings: PodiumSettings, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter (AWS architecture blog), never shorter than Retry-After."""
+    cap = min(
+        settings.operation_backoff_max_seconds,
+        settings.operation_backoff_base_seconds * 2 ** max(attempt - 1, 0),
+    )
+    delay = random.uniform(0.0, cap)  # noqa: S311 - jitter, not cryptography
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, settings.operation_backoff_max_seconds))
+    return delay
+
+
+# --- claim ----------------------------------------------------------------------------------------------
+
+
+def _claim(op_id: uuid.UUID, settings: PodiumSettings, sessions: sessionmaker[Session]) -> _Claim | None:
+    token = uuid.uuid4()
+    lease = timedelta(seconds=settings.operation_lease_seconds)
+    with unit_of_work(sessions) as session:
+        op = session.scalars(
+            update(Operation)
+            .where(
+                Operation.id == op_id,
+                Operation.status == OperationStatus.queued,
+                Operation.cancel_requested.is_(False),
+                or_(Operation.not_before.is_(None), Operation.not_before <= func.now()),
+            )
+            .values(
+                status=OperationStatus.running,
+                attempts=Operation.attempts + 1,
+                lock_token=token,
+                lease_expires_at=func.now() + lease,
+                started_at=func.coalesce(Operation.started_at, func.now()),
+                not_before=None,
+            )
+            .returning(Operation)
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+        if op is None:
+            _not_claimed(session, op_id)
+            return None
+        try:
+            kind = get_kind(op.kind)
+            secrets = _open_secrets(op, settings)
+        except PodiumError as exc:
+            # Nothing any retry could fix (an unknown kind after a downgrade, unreadable secrets).
+            _finish(session, op, OperationStatus.failed, error=error_dict(exc))
+            return None
+        if kind.expands is not None:
+            bulk.start_parent(session, op)
+        else:
+            transition(session, op, action="operation.running", outcome="running")
+        return _Claim(op=op, token=token, kind=kind, secrets=secrets)
+
+
+def _not_claimed(session: Session, op_id: uuid.UUID) -> None:
+    """A delivery that found nothing to do. If it merely came early (a retry countdown that fired before
+    `not_before`), send it again for the remaining time so the retry does not wait for the sweep."""
+    row = session.execute(
+        select(
+            Operation.status, Operation.not_before, Operation.parent_id, Operation.queue, func.now()
+        ).where(Operation.id == op_id)
+    ).one_or_none()
+    if row is None:
+        log.warning("operation %s does not exist; dropping its message", op_id)
+        return
+    status, not_before, parent_id, queue, now = row
+    if status == OperationStatus.queued and not_before is not None and not_before > now:
+        remaining = (not_before - now).total_seconds()
+        send_after_commit(session, [op_id], "bulk" if parent_id else queue, countdown=remaining)
+
+
+def _open_secrets(op: Operation, settings: PodiumSettings) -> dict[str, Any]:
+    if not op.sealed_params:
+        return {}
+    return crypto.open_sealed(op.sealed_params, secret_key=settings.secret_key.get_secret_value())
+
+
+# --- run ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    status: OperationStatus
+    result: dict[str, Any] | None = None
+    error: PodiumError | None = None
+
+
+def _run_handler(claim: _Claim, ctx: ExecutionContext) -> _Outcome:
+    try:
+        params = claim.kind.params.model_validate({**claim.op.params, **claim.secrets})
+        result = claim.kind.handler(ctx, params)
+        return _Outcome(OperationStatus.succeeded, result=result or {})
+    except Cancelled as exc:
+        return _Outcome(OperationStatus.cancelled, error=exc)
+    except TransientError as exc:
+        return _Outcome(OperationStatus.queued, error=exc)
+    except PodiumError as exc:
+        return _Outcome(OperationStatus.failed, error=exc)
+    except ValidationError as exc:
+        # Params were valid at accept time; a change of the kind's model since then makes them invalid now.
+        return _Outcome(OperationStatus.failed, error=Invalid(f"invalid params: {exc.errors()[0]['msg']}"))
+    except Exception as exc:
+        classified = classify(exc)
+        if classified.code == "internal_error":
+            log.exception("operation %s (%s) raised an unexpected error", claim.op.id, claim.op.kind)
+        status = OperationStatus.queued if isinstance(classified, TransientError) else OperationStatus.failed
+        return _Outcome(status, error=classified)
+
+
+# --- apply ----------------------------------------------------------------------------------------------
+
+
+def _apply(
+    claim: _Claim, outcome: _Outcome, settings: PodiumSettings, sessions: sessionmaker[Session]
+) -> OperationStatus | None:
+    with unit_of_work(sessions) as session:
+        op = session.scalars(
+            select(Operation)
+            .where(
+                Operation.id == claim.op.id,
+                Operation.lock_token == claim.token,
+                Operation.status == OperationStatus.running,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+        if op is None:
+            # Our lease ran out and the sweep handed the operation to another attempt: its result wins.
+            log.warning("operation %s: claim lost before the outcome was applied; dropping it", claim.op.id)
+            return None
+        if outcome.status == OperationStatus.queued:
+            assert isinstance(outcome.error, TransientError)
+            if op.attempts < settings.operation_max_attempts:
+                _retry_later(session, op, outcome.error, settings)
+                return OperationStatus.queued
+            error = error_dict(outcome.error, attempts=op.attempts, gave_up=True)
+            _finish(session, op, OperationStatus.failed, error=error)
+            return OperationStatus.failed
+        error = error_dict(outcome.error) if outcome.error is not None else None
+        _finish(session, op, outcome.status, result=outcome.result, error=error)
+        return outcome.status
+
+
+def _retry_later(session: Session, op: Operation, exc: TransientError, settings: PodiumSettings) -> None:
+    delay = backoff_seconds(op.attempts, settings, exc.retry_after)
+    now = session.scalar(select(func.now()))
+    assert now is not None
+    op.status = OperationStatus.queued
+    op.not_before = now + timedelta(seconds=delay)
+    op.error = error_dict(exc, attempt=op.attempts, retry_in_seconds=round(delay, 3))
+    op.lock_token = None
+    op.lease_expires_at = None
+    op.dispatched_at = None  # stamped again once the countdown message is out; NULL lets the sweep help
+    session.flush()
+    transition(
+        session,
+        op,
+        action="operation.retry",
+        outcome="retrying",
+        details={"error": op.error, "retry_in_seconds": round(delay, 3)},
+    )
+    send_after_commit(session, [op.id], queue_for(op), countdown=delay)
+
+
+def _finish(
+    session: Session,
+    op: Operation,
+    status: OperationStatus,
+    *,
+    result: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+) -> None:
+    op.status = status
+    op.result = result
+    op.error = error
+    op.finished_at = session.scalar(select(func.now()))
+    op.lock_token = None
+    op.lease_expires_at = None
+    op.not_before = None
+    op.sealed_params = None  # secrets live only as long as the operation can still run
+    session.flush()
+    # Bulk bookkeeping first: it locks the parent row, and the audit lock must always come last.
+    if op.parent_id is not None:
+        bulk.child_finished(session, op)
+    details: dict[str, Any] = {"error": error} if error else {}
+    transition(session, op, action=f"operation.{status.value}", outcome=status.value, details=details)
+
+
+class _LeaseKeeper:
+    """Extends the lease every third of its length while the handler runs."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], op_id: uuid.UUID, token: uuid.UUID, lease_seconds: float
+    ) -> None:
+        self._sessions = sessions
+        self._op_id = op_id
+        self._token = token
+        self._lease = timedelta(seconds=lease_seconds)
+        self._interval = max(lease_seconds / 3.0, 0.05)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{op_id}", daemon=True)
+        self.lost = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                with unit_of_work(self._sessions) as session:
+                    renewed = session.execute(
+                        update(Operation)
+                        .where(Operation.id == self._op_id, Operation.lock_token == self._token)
+                        .values(lease_expires_at=func.now() + self._lease)
+                        .execution_options(synchronize_session=False)
+                    ).rowcount
+            except Exception:
+                # A short database outage: try again next tick; the lease has two more ticks of slack.
+                log.warning("could not renew the lease of operation %s", self._op_id, exc_info=True)
+                continue
+            if not renewed:
+                self.lost = True
+                log.warning("operation %s: lease lost (re-queued by the sweep)", self._op_id)
+                return
