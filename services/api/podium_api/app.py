@@ -17,6 +17,7 @@ from podium_api import errors
 from podium_api.middleware import BodySizeLimit, RequestContext
 from podium_api.ratelimit import RateLimiter
 from podium_api.routers import audit, clusters, commands, health, operations, users
+from podium_api.routers import cluster_reads, metrics, ws  # realtime (W)
 from podium_api.settings import api_settings
 
 log = logging.getLogger("podium_api")
@@ -58,4 +59,7 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     for module in (commands, operations, users, clusters, audit):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(cluster_reads.router, prefix=API_PREFIX)
+    app.include_router(ws.router, prefix=API_PREFIX)
+    app.include_router(metrics.router)
     return app

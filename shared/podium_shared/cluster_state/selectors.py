@@ -100,7 +100,9 @@ class FieldRequirement:
         current: Any = obj
         for step in self.path:
             current = current.get(step) if isinstance(current, Mapping) else None
-        actual = "" if current is None else str(current).lower() if isinstance(current, bool) else str(current)
+        actual = (
+            "" if current is None else str(current).lower() if isinstance(current, bool) else str(current)
+        )
         return (actual == self.value) == self.equal
 
 

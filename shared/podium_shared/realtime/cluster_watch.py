@@ -46,7 +46,7 @@ class ClusterWatch(threading.Thread):
         self,
         cluster: str,
         api_factory: Callable[[], ApiClient],
-        redis: Redis,
+        redis: Redis[bytes],
         holder: str,
         *,
         watch: WatchTuning | None = None,
@@ -66,7 +66,7 @@ class ClusterWatch(threading.Thread):
         self.is_leader = threading.Event()
         self.terms = 0
         self._release_on_exit = True
-        self._rng = random.Random()
+        self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
 
     def stop(self, *, release: bool = True) -> None:
         """release=False leaves the lock to expire, as a crashed process would."""
@@ -91,7 +91,9 @@ class ClusterWatch(threading.Thread):
                 token = None if self.stop_event.is_set() else token
             except (RedisError, OSError) as exc:
                 delay = backoff.next()
-                log.warning("watcher %s/%s: redis: %r; retrying in %.2fs", self.holder, self.cluster, exc, delay)
+                log.warning(
+                    "watcher %s/%s: redis: %r; retrying in %.2fs", self.holder, self.cluster, exc, delay
+                )
                 self.stop_event.wait(delay)
 
     def _term(self, token: str) -> None:
@@ -102,7 +104,15 @@ class ClusterWatch(threading.Thread):
         writer = StateWriter(self.redis, self.cluster, token, self.leader_tuning.stream_maxlen)
         api = self.api_factory()
         informers = [
-            Informer(self.cluster, api, r, items, term_stop, self.watch_tuning, random.Random(self._rng.random()))
+            Informer(
+                self.cluster,
+                api,
+                r,
+                items,
+                term_stop,
+                self.watch_tuning,
+                random.Random(self._rng.random()),  # noqa: S311 - jitter, not cryptography
+            )
             for r in self.resources
         ]
         for informer in informers:
@@ -121,7 +131,7 @@ class ClusterWatch(threading.Thread):
                 informer.abort()
             for informer in informers:
                 informer.join(timeout=2.0)
-            api.close()
+            api.close()  # type: ignore[no-untyped-call]
 
     def _drain(self, token: str, writer: StateWriter, items: queue.Queue[Item]) -> None:
         t = self.leader_tuning

@@ -13,6 +13,7 @@ room again: the full list supersedes the events it could not queue, so nothing i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -88,7 +89,7 @@ def _retry_after(headers: Any) -> float | None:
 
 
 class Informer(threading.Thread):
-    def __init__(
+    def __init__(  # noqa: PLR0917 - a thread built in one place, all parts required
         self,
         cluster: str,
         api: ApiClient,
@@ -105,7 +106,7 @@ class Informer(threading.Thread):
         self.out = out
         self.stop_event = stop
         self.tuning = tuning
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self.resource_version: str | None = None
         self.synced = threading.Event()  # set after the first list reached the queue
         self._response: urllib3.BaseHTTPResponse | None = None
@@ -150,7 +151,11 @@ class Informer(threading.Thread):
                     pass
             except KubeHTTPError as exc:
                 WATCH_ERRORS.labels(self.cluster, self.resource.name, str(exc.status)).inc()
-                delay = exc.retry_after if exc.status == 429 and exc.retry_after is not None else self._backoff.next()
+                delay = (
+                    exc.retry_after
+                    if exc.status == 429 and exc.retry_after is not None
+                    else self._backoff.next()
+                )
                 log.warning("%s/%s: %s; retrying in %.2fs", self.cluster, self.resource.name, exc, delay)
                 self.stop_event.wait(delay)
             except Exception as exc:
@@ -167,10 +172,8 @@ class Informer(threading.Thread):
         conn = getattr(resp, "connection", None) if resp is not None else None
         sock = getattr(conn, "sock", None)
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def _served(self) -> bool:
         try:

@@ -19,6 +19,6 @@ def api_client_from_kubeconfig(path: str | Path | None, context: str | None) -> 
     if path is None:
         raise Invalid("the cluster has no kubeconfig path and no default KUBECONFIG is set")
     cfg = Configuration()
-    kube_config.load_kube_config(config_file=str(path), context=context, client_configuration=cfg)
+    kube_config.load_kube_config(config_file=str(path), context=context, client_configuration=cfg)  # type: ignore[no-untyped-call]
     cfg.connection_pool_maxsize = POOL_SIZE
     return ApiClient(cfg)

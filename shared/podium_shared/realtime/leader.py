@@ -40,7 +40,7 @@ return 0
 
 @dataclass
 class LeaderLock:
-    redis: Redis
+    redis: Redis[bytes]
     cluster: str
     holder: str
     ttl_seconds: float = 10.0

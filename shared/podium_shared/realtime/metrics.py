@@ -12,9 +12,13 @@ RELISTS = Counter(
     "podium_watcher_relists_total", "Full lists of a kind, by reason", ["cluster", "kind", "reason"]
 )
 WATCH_RESTARTS = Counter(
-    "podium_watcher_watch_restarts_total", "Watches re-opened from the last resourceVersion", ["cluster", "kind", "reason"]
+    "podium_watcher_watch_restarts_total",
+    "Watches re-opened from the last resourceVersion",
+    ["cluster", "kind", "reason"],
 )
-WATCH_ERRORS = Counter("podium_watcher_errors_total", "Failed list/watch calls", ["cluster", "kind", "status"])
+WATCH_ERRORS = Counter(
+    "podium_watcher_errors_total", "Failed list/watch calls", ["cluster", "kind", "status"]
+)
 EVENT_LAG = Histogram(
     "podium_watcher_event_lag_seconds",
     "Time from reading a watch event to its commit in Redis",
@@ -23,7 +27,9 @@ EVENT_LAG = Histogram(
 )
 QUEUE_DEPTH = Gauge("podium_watcher_queue_depth", "Events read but not yet written to Redis", ["cluster"])
 IS_LEADER = Gauge("podium_watcher_leader", "1 while this watcher streams the cluster", ["cluster"])
-LAST_WRITE = Gauge("podium_watcher_last_write_timestamp_seconds", "When the snapshot was last confirmed", ["cluster"])
+LAST_WRITE = Gauge(
+    "podium_watcher_last_write_timestamp_seconds", "When the snapshot was last confirmed", ["cluster"]
+)
 
 WS_CLIENTS = Gauge("podium_ws_clients", "Open WebSocket connections in this API process")
 WS_SENT = Counter("podium_ws_messages_sent_total", "Messages queued to WebSocket clients", ["type"])

@@ -36,7 +36,9 @@ WATCHED: tuple[WatchedResource, ...] = (
     WatchedResource("replicasets", "ReplicaSet", "apps", "v1"),
     WatchedResource("jobs", "Job", "batch", "v1"),
     WatchedResource("pytorchjobs", "PyTorchJob", "kubeflow.org", "v1", custom=True),
-    WatchedResource("hyperpodpytorchjobs", "HyperPodPyTorchJob", "sagemaker.amazonaws.com", "v1", custom=True),
+    WatchedResource(
+        "hyperpodpytorchjobs", "HyperPodPyTorchJob", "sagemaker.amazonaws.com", "v1", custom=True
+    ),
     WatchedResource("events", "Event", "", "v1"),
 )
 

@@ -72,7 +72,9 @@ def trim(obj: dict[str, Any]) -> dict[str, Any]:
     meta = obj.get("metadata")
     if not isinstance(meta, dict):
         return obj
-    if "managedFields" not in meta and not any(a in (meta.get("annotations") or {}) for a in _HEAVY_ANNOTATIONS):
+    if "managedFields" not in meta and not any(
+        a in (meta.get("annotations") or {}) for a in _HEAVY_ANNOTATIONS
+    ):
         return obj
     meta = {k: v for k, v in meta.items() if k != "managedFields"}
     if meta.get("annotations"):
@@ -97,7 +99,7 @@ class StateWriter:
     in memory (valid for this leadership term only) to drop duplicates and to tell subscribers which labels
     an object had before a change, so a label-filtered subscription learns when an object leaves it."""
 
-    def __init__(self, redis: Redis, cluster: str, token: str, maxlen: int = STREAM_MAXLEN) -> None:
+    def __init__(self, redis: Redis[bytes], cluster: str, token: str, maxlen: int = STREAM_MAXLEN) -> None:
         self.redis = redis
         self.cluster = cluster
         self.token = token
@@ -161,7 +163,9 @@ class StateWriter:
         """A full list of `kind` replaces the snapshot: compared with what Redis holds (not with memory, so
         a new leader or a restarted Redis converges too), it yields ADDED/MODIFIED for what differs and a
         synthesised DELETED for every object that vanished while nobody watched."""
-        stored = {k.decode(): json.loads(v) for k, v in self.redis.hgetall(state_key(self.cluster, kind)).items()}
+        stored = {
+            k.decode(): json.loads(v) for k, v in self.redis.hgetall(state_key(self.cluster, kind)).items()
+        }
         known: dict[str, tuple[str, dict[str, str]]] = {}
         changes: list[Change] = []
         seen: set[str] = set()
@@ -200,13 +204,13 @@ class StateWriter:
 # --- reads -------------------------------------------------------------------------------------------
 
 
-def read_objects(redis: Redis, cluster: str, kind: str) -> list[dict[str, Any]]:
+def read_objects(redis: Redis[bytes], cluster: str, kind: str) -> list[dict[str, Any]]:
     """Every object of one kind, in one round trip, ordered by namespace/name."""
     raw = redis.hgetall(state_key(cluster, kind))
     return [json.loads(raw[k]) for k in sorted(raw)]
 
 
-def snapshot_age(redis: Redis, cluster: str, now: float | None = None) -> float | None:
+def snapshot_age(redis: Redis[bytes], cluster: str, now: float | None = None) -> float | None:
     """Seconds since the watcher last confirmed this cluster's snapshot; None if it never did."""
     fresh = redis.hget(meta_key(cluster), "fresh_at")
     if fresh is None:
@@ -214,7 +218,9 @@ def snapshot_age(redis: Redis, cluster: str, now: float | None = None) -> float 
     return max(0.0, (now or time.time()) - float(fresh))
 
 
-def read_snapshot(redis: Any, cluster: str, kinds: Iterable[str]) -> tuple[WindowInfo, dict[str, list[dict[str, Any]]]]:
+def read_snapshot(
+    redis: Any, cluster: str, kinds: Iterable[str]
+) -> tuple[WindowInfo, dict[str, list[dict[str, Any]]]]:
     """The objects of several kinds plus the stream position they correspond to, in one MULTI: events
     with a greater id are exactly the changes after this snapshot. Works with sync clients only; the
     async twin lives in `podium_shared.realtime.hub`."""

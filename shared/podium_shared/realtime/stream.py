@@ -27,7 +27,8 @@ _PUBLISH_LUA = """
 local fields = {'topic', ARGV[2], 'event', ARGV[3], 'object', ARGV[4]}
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', unpack(fields))
 redis.call('PUBLISH', ARGV[6], '{"id":"' .. id .. '","cluster":' .. cjson.encode(ARGV[1]) ..
-  ',"topic":' .. cjson.encode(ARGV[2]) .. ',"event":' .. cjson.encode(ARGV[3]) .. ',"object":' .. ARGV[4] .. '}')
+  ',"topic":' .. cjson.encode(ARGV[2]) .. ',"event":' .. cjson.encode(ARGV[3]) ..
+  ',"object":' .. ARGV[4] .. '}')
 return id
 """
 
@@ -119,7 +120,7 @@ class WindowInfo:
         return compare_ids(since, self.max_deleted_id) >= 0
 
 
-def publish(redis: Redis, cluster: str, topic: str, event: str, obj: dict[str, Any]) -> str:
+def publish(redis: Redis[bytes], cluster: str, topic: str, event: str, obj: dict[str, Any]) -> str:
     """Append one event and announce it; returns its stream id (monotonic per cluster)."""
     body = json.dumps(obj, separators=(",", ":"), default=str)
     script = redis.register_script(_PUBLISH_LUA)
@@ -129,7 +130,7 @@ def publish(redis: Redis, cluster: str, topic: str, event: str, obj: dict[str, A
     return _s(result)
 
 
-def window(redis: Redis, cluster: str) -> WindowInfo:
+def window(redis: Redis[bytes], cluster: str) -> WindowInfo:
     last, deleted, length, first = redis.register_script(_WINDOW_LUA)(keys=[stream_key(cluster)])
     return WindowInfo(_s(last), _s(deleted), int(length), _s(first))
 
@@ -143,7 +144,9 @@ def parse_window(raw: list[Any]) -> WindowInfo:
     return WindowInfo(_s(last), _s(deleted), int(length), _s(first))
 
 
-def read_after(redis: Redis, cluster: str, after: str, count: int = 1000) -> tuple[WindowInfo, list[StreamEvent]]:
+def read_after(
+    redis: Redis[bytes], cluster: str, after: str, count: int = 1000
+) -> tuple[WindowInfo, list[StreamEvent]]:
     """One page of events strictly after `after`, with the window read in the same transaction so the
     caller can tell whether anything between `after` and the page was trimmed away."""
     pipe = redis.pipeline(transaction=True)
@@ -153,7 +156,7 @@ def read_after(redis: Redis, cluster: str, after: str, count: int = 1000) -> tup
     return parse_window(raw_window), [StreamEvent.from_entry(cluster, i, f) for i, f in entries]
 
 
-def trim_by_age(redis: Redis, cluster: str, max_age_seconds: float, now_ms: int) -> int:
+def trim_by_age(redis: Redis[bytes], cluster: str, max_age_seconds: float, now_ms: int) -> int:
     """Drop events older than the window's age; approximate (~) so Redis trims whole macro-nodes."""
     min_id = f"{max(0, now_ms - int(max_age_seconds * 1000))}-0"
     return int(redis.xtrim(stream_key(cluster), minid=min_id, approximate=True))

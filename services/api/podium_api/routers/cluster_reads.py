@@ -1,0 +1,54 @@
+"""Cluster reads, served from the watcher's snapshot in Redis (never a call to the cluster)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from podium_shared.cluster_state import service
+from podium_shared.cluster_state.reads import MAX_LIMIT, ObjectPage
+from podium_shared.cluster_state.service import ClusterSummary
+from podium_shared.cluster_state.status import ClusterStatus
+
+from podium_api.deps import SessionDep, ViewerDep
+
+router = APIRouter(tags=["cluster state"])
+
+
+def _redis(request: Request) -> Any:
+    # deps.RedisDep's return annotation (Redis[bytes]) cannot be evaluated at runtime by FastAPI.
+    return request.app.state.redis
+
+
+RedisDep = Annotated[Any, Depends(_redis)]
+
+Kind = Literal["pods", "services", "deployments", "jobs", "trainingjobs", "events", "nodes"]
+
+
+@router.get("/clusters")
+def list_clusters(session: SessionDep, redis: RedisDep, _principal: ViewerDep) -> list[ClusterSummary]:
+    return service.clusters(session, redis)
+
+
+@router.get("/clusters/{cluster}/status")
+def cluster_status(cluster: str, session: SessionDep, redis: RedisDep, principal: ViewerDep) -> ClusterStatus:
+    return service.status(session, redis, principal, cluster)
+
+
+@router.get("/clusters/{cluster}/{kind}", response_model_by_alias=True)
+def list_objects(  # noqa: PLR0917 - FastAPI reads query parameters from the signature
+    cluster: str,
+    kind: Kind,
+    session: SessionDep,
+    redis: RedisDep,
+    principal: ViewerDep,
+    namespace: str | None = None,
+    label_selector: Annotated[str | None, Query(alias="labelSelector")] = None,
+    field_selector: Annotated[str | None, Query(alias="fieldSelector")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    continue_token: Annotated[str | None, Query(alias="continue")] = None,
+) -> ObjectPage:
+    return service.objects(
+        session, redis, principal, cluster, kind, namespace=namespace, label_selector=label_selector,
+        field_selector=field_selector, limit=limit, continue_token=continue_token,
+    )  # fmt: skip

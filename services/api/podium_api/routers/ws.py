@@ -1,0 +1,61 @@
+"""`/api/v1/ws`: live cluster state and operation progress. The protocol lives in
+`podium_shared.realtime.session` (and docs/realtime.md); this module authenticates and hands over."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, WebSocket
+from podium_shared.auth.principal import Principal
+from podium_shared.auth.service import authenticate
+from podium_shared.clusters.service import get_cluster
+from podium_shared.db.session import unit_of_work
+from podium_shared.errors import PodiumError
+from podium_shared.realtime import session
+from podium_shared.realtime.hub import Hub
+from starlette.concurrency import run_in_threadpool
+
+router = APIRouter(tags=["realtime"])
+
+CLOSE_UNAUTHENTICATED = 4401
+
+
+def hub(app: FastAPI) -> Hub:
+    """One hub per API process (per app), created on first use inside the server's event loop."""
+    existing: Hub | None = getattr(app.state, "realtime_hub", None)
+    if existing is None:
+        existing = app.state.realtime_hub = Hub(app.state.settings.redis_url)
+    return existing
+
+
+def _token(ws: WebSocket) -> str:
+    scheme, _, token = ws.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    # Browsers cannot set headers on a WebSocket: they pass the token as a query parameter.
+    return ws.query_params.get("token", "")
+
+
+def _authenticate(app: FastAPI, token: str) -> Principal:
+    with unit_of_work(app.state.session_factory) as s:
+        return authenticate(s, token)
+
+
+def _check_cluster(app: FastAPI, name: str) -> None:
+    with unit_of_work(app.state.session_factory) as s:
+        get_cluster(s, name)
+
+
+@router.websocket("/ws")
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    await websocket.accept()
+    app: FastAPI = websocket.app
+    try:
+        principal = await run_in_threadpool(_authenticate, app, _token(websocket))
+    except PodiumError as exc:
+        await websocket.send_json({"type": "error", **exc.to_dict()})
+        await websocket.close(CLOSE_UNAUTHENTICATED, exc.message)
+        return
+
+    async def check_cluster(name: str) -> None:
+        await run_in_threadpool(_check_cluster, app, name)
+
+    await session.serve(websocket, principal, hub(app), check_cluster)

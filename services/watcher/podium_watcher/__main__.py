@@ -1,0 +1,3 @@
+from podium_watcher.main import run_watcher
+
+run_watcher()

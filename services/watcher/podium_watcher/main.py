@@ -1,0 +1,104 @@
+"""The watcher process: for every registered cluster, campaign for leadership and, while leading,
+stream the cluster into Redis. Also keeps a heartbeat key for /readyz and serves /metrics."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+from datetime import UTC, datetime
+from functools import partial
+
+from podium_shared.clusters.service import list_clusters
+from podium_shared.db.session import session_factory
+from podium_shared.realtime.cluster_watch import ClusterWatch
+from podium_shared.realtime.keys import heartbeat_key
+from podium_shared.realtime.kubeclient import api_client_from_kubeconfig
+from podium_shared.settings import PodiumSettings, get_settings
+from prometheus_client import start_http_server
+from redis import Redis
+from redis.exceptions import RedisError
+
+from podium_watcher.settings import WatcherSettings, watcher_settings
+
+log = logging.getLogger("podium_watcher")
+
+
+class Watcher:
+    def __init__(self, settings: WatcherSettings) -> None:
+        self.settings = settings
+        self.id = settings.watcher_id or f"{socket.gethostname()}-{os.getpid()}"
+        self.redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
+        self.clusters: dict[str, tuple[tuple[str | None, str | None], ClusterWatch]] = {}
+        self.stop_event = threading.Event()
+
+    def refresh_clusters(self) -> None:
+        """Start watching new clusters, stop removed ones, restart ones whose kubeconfig changed."""
+        with session_factory(self.settings.database_url)() as session:
+            rows = {c.name: (c.kubeconfig_path, c.context) for c in list_clusters(session)}
+        for name in list(self.clusters):
+            where, watch = self.clusters[name]
+            if rows.get(name) != where:
+                watch.stop()
+                watch.join(timeout=5)
+                del self.clusters[name]
+        default = str(self.settings.kubeconfig) if self.settings.kubeconfig else None
+        for name, (path, context) in rows.items():
+            if name in self.clusters:
+                continue
+            factory = partial(api_client_from_kubeconfig, path or default, context)
+            watch = ClusterWatch(
+                name, factory, self.redis, self.id,
+                watch=self.settings.watch_tuning(), leader=self.settings.leader_tuning(),
+            )  # fmt: skip
+            watch.start()
+            self.clusters[name] = ((path, context), watch)
+            log.info("watcher %s campaigns for cluster %s", self.id, name)
+
+    def heartbeat(self) -> None:
+        try:
+            self.redis.set(heartbeat_key(self.id), datetime.now(UTC).isoformat(), ex=30)
+        except RedisError as exc:
+            log.warning("heartbeat failed: %r", exc)
+
+    def run(self) -> None:
+        if self.settings.watcher_metrics_port:
+            start_http_server(self.settings.watcher_metrics_port, addr=self.settings.watcher_metrics_host)
+        next_refresh = 0.0
+        interval = min(self.settings.watcher_heartbeat_seconds, self.settings.watcher_cluster_refresh_seconds)
+        elapsed = 0.0
+        while not self.stop_event.is_set():
+            self.heartbeat()
+            if elapsed >= next_refresh:
+                try:
+                    self.refresh_clusters()
+                except Exception:
+                    log.exception("could not read the cluster registry; keeping the current clusters")
+                next_refresh = elapsed + self.settings.watcher_cluster_refresh_seconds
+            self.stop_event.wait(interval)
+            elapsed += interval
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        for _where, watch in self.clusters.values():
+            watch.stop()
+        for _where, watch in self.clusters.values():
+            watch.join(timeout=5)
+        with contextlib.suppress(RedisError):
+            self.redis.delete(heartbeat_key(self.id))
+        self.redis.close()
+
+
+def run_watcher(settings: PodiumSettings | None = None, stop: threading.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or until `stop` is set); `podium watcher` calls this."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    watcher = Watcher(watcher_settings(settings or get_settings()))
+    if stop is not None:
+        watcher.stop_event = stop
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: watcher.stop_event.set())
+    watcher.run()

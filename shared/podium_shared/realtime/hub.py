@@ -1,0 +1,278 @@
+"""The API process's fan-out: one Redis pub/sub reader per cluster, feeding every local subscription.
+
+Each API replica runs its own feeds and serves its own clients; they share nothing but Redis, so any
+replica can serve any client. Gap-freedom rests on three rules:
+1. A feed reads pub/sub for latency, and after a reconnect reads the stream from its last id before
+   going on (the stream is the truth; pub/sub is only the doorbell). If the window no longer covers
+   that id, its subscriptions are resynced.
+2. A new subscription is registered with the feed *before* it reads the stream or the snapshot; live
+   events that arrive meanwhile wait in its `pending` list and are applied after, skipping ids it
+   already sent. Every subscription only ever moves forward (`last_id`), so overlap never duplicates.
+3. A client's queue is bounded. Live fan-out never waits for a client: a client whose queue is full is
+   marked slow and disconnected (it reconnects with `since` and loses nothing inside the window).
+   Replays and snapshots belong to one client, so those do wait for that client's queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import RedisError
+
+from podium_shared.realtime.keys import channel, state_key, stream_key
+from podium_shared.realtime.metrics import FANOUT_LAG, FEED_RECONNECTS, WS_CLIENTS, WS_SENT, WS_SLOW
+from podium_shared.realtime.state import decode_hash
+from podium_shared.realtime.stream import (
+    StreamEvent,
+    WindowInfo,
+    compare_ids,
+    parse_id,
+    parse_window,
+    window_script,
+)
+from podium_shared.realtime.subscription import Subscription
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HubTuning:
+    client_queue: int = 2000  # messages buffered per client before it counts as too slow
+    replay_page: int = 500
+    max_pending: int = 20_000  # live events held for one subscription while it replays
+    ping_interval: float = 20.0
+    feed_ready_timeout: float = 10.0
+
+
+async def read_after(
+    redis: AsyncRedis[bytes], cluster: str, after: str, count: int
+) -> tuple[WindowInfo, list[StreamEvent]]:
+    pipe = redis.pipeline(transaction=True)
+    await window_script(redis)(keys=[stream_key(cluster)], client=pipe)
+    await pipe.xrange(stream_key(cluster), min=f"({after}", max="+", count=count)
+    raw_window, entries = await pipe.execute()
+    return parse_window(raw_window), [StreamEvent.from_entry(cluster, i, f) for i, f in entries]
+
+
+async def read_snapshot(
+    redis: AsyncRedis[bytes], cluster: str, kinds: tuple[str, ...]
+) -> tuple[WindowInfo, dict[str, list[dict[str, Any]]]]:
+    """Objects and their stream position in one MULTI: the events after that id are exactly what changed."""
+    pipe = redis.pipeline(transaction=True)
+    for kind in kinds:
+        await pipe.hgetall(state_key(cluster, kind))
+    await window_script(redis)(keys=[stream_key(cluster)], client=pipe)
+    results = await pipe.execute()
+    return parse_window(results[-1]), {k: decode_hash(results[i]) for i, k in enumerate(kinds)}
+
+
+class ClientConn:
+    """One WebSocket client as the hub sees it: a principal, a bounded outbox and its subscriptions."""
+
+    def __init__(self, principal: Any, tuning: HubTuning) -> None:
+        self.principal = principal
+        self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=tuning.client_queue)
+        self.subs: dict[str, Subscription] = {}
+        self.slow = asyncio.Event()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def offer(self, msg: dict[str, Any]) -> None:
+        """Live delivery: never waits. A full outbox marks the client slow; the session disconnects it."""
+        if self.slow.is_set():
+            return
+        try:
+            self.outbox.put_nowait(json.dumps(msg, separators=(",", ":")))
+            WS_SENT.labels(msg["type"]).inc()
+        except asyncio.QueueFull:
+            WS_SLOW.inc()
+            self.slow.set()
+
+    async def put(self, msg: dict[str, Any]) -> None:
+        """Replay/snapshot delivery: waits for this client only."""
+        await self.outbox.put(json.dumps(msg, separators=(",", ":")))
+        WS_SENT.labels(msg["type"]).inc()
+
+
+class ClusterFeed:
+    def __init__(self, hub: Hub, cluster: str) -> None:
+        self.hub = hub
+        self.cluster = cluster
+        self.redis: AsyncRedis[bytes] = AsyncRedis.from_url(hub.redis_url)
+        self.subs: dict[int, tuple[ClientConn, Subscription]] = {}
+        self.last_id: str | None = None
+        self.ready = asyncio.Event()
+        self.task: asyncio.Task[None] = asyncio.create_task(self._run(), name=f"feed-{cluster}")
+
+    async def close(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        await self.redis.aclose()  # type: ignore[attr-defined]  # stubs predate redis 5
+
+    async def _run(self) -> None:
+        delay = 0.1
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(channel(self.cluster))
+                if self.last_id is not None:
+                    await self._catch_up(self.last_id)
+                self.ready.set()
+                delay = 0.1
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self.dispatch(StreamEvent.from_published(message["data"]))
+            except (RedisError, OSError) as exc:
+                self.ready.clear()
+                FEED_RECONNECTS.labels(self.cluster).inc()
+                log.warning("feed %s: %r; reconnecting in %.2fs", self.cluster, exc, delay)
+                await asyncio.sleep(random.uniform(0, delay))  # noqa: S311 - jitter, not cryptography
+                delay = min(delay * 2, 5.0)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[attr-defined]  # stubs predate redis 5
+
+    async def _catch_up(self, after: str) -> None:
+        while True:
+            window, events = await read_after(self.redis, self.cluster, after, self.hub.tuning.replay_page)
+            if not window.covers(after):
+                self.last_id = window.last_id
+                for client, sub in list(self.subs.values()):
+                    self.hub.start_snapshot(self, client, sub, "resync")
+                return
+            for ev in events:
+                self.dispatch(ev)
+            if len(events) < self.hub.tuning.replay_page:
+                return
+            after = events[-1].id
+
+    def dispatch(self, ev: StreamEvent) -> None:
+        if self.last_id is not None and compare_ids(ev.id, self.last_id) <= 0:
+            return
+        self.last_id = ev.id
+        FANOUT_LAG.observe(max(0.0, time.time() - parse_id(ev.id)[0] / 1000))
+        for client, sub in list(self.subs.values()):
+            if sub.pending is not None:
+                if len(sub.pending) < self.hub.tuning.max_pending:
+                    sub.pending.append(ev)
+                continue
+            msg = sub.message(ev)
+            if msg is not None:
+                client.offer(msg)
+
+
+class Hub:
+    def __init__(self, redis_url: str, tuning: HubTuning | None = None) -> None:
+        self.redis_url = redis_url
+        self.tuning = tuning or HubTuning()
+        self.feeds: dict[str, ClusterFeed] = {}
+
+    def _feed(self, cluster: str) -> ClusterFeed:
+        feed = self.feeds.get(cluster)
+        if feed is None:
+            feed = self.feeds[cluster] = ClusterFeed(self, cluster)
+        return feed
+
+    async def connect(self, principal: Any) -> ClientConn:
+        WS_CLIENTS.inc()
+        return ClientConn(principal, self.tuning)
+
+    async def disconnect(self, client: ClientConn) -> None:
+        WS_CLIENTS.dec()
+        for task in list(client.tasks):
+            task.cancel()
+        for sid in list(client.subs):
+            await self.unsubscribe(client, sid)
+
+    async def unsubscribe(self, client: ClientConn, sid: str) -> None:
+        sub = client.subs.pop(sid, None)
+        if sub is None:
+            return
+        feed = self.feeds.get(sub.cluster)
+        if feed is None:
+            return
+        feed.subs.pop(id(sub), None)
+        if not feed.subs:
+            # No one left on this cluster in this process: stop reading it (and free its connections).
+            del self.feeds[sub.cluster]
+            await feed.close()
+
+    async def subscribe(self, client: ClientConn, sub: Subscription, since: str | None) -> str:
+        """Registers the subscription and brings it up to date; returns how: replay, snapshot or resync."""
+        await self.unsubscribe(client, sub.sid)
+        client.subs[sub.sid] = sub
+        feed = self._feed(sub.cluster)
+        sub.pending = []
+        feed.subs[id(sub)] = (client, sub)
+        await asyncio.wait_for(feed.ready.wait(), self.tuning.feed_ready_timeout)
+        if since is not None and await self._replay(feed, client, sub, since):
+            return "replay"
+        mode = "snapshot" if since is None else "resync"
+        await self._snapshot(feed, client, sub, mode)
+        return mode
+
+    async def _replay(self, feed: ClusterFeed, client: ClientConn, sub: Subscription, since: str) -> bool:
+        after = since
+        sub.last_id = since
+        while True:
+            window, events = await read_after(feed.redis, sub.cluster, after, self.tuning.replay_page)
+            if not window.covers(after):
+                return False
+            for ev in events:
+                msg = sub.message(ev)
+                if msg is not None:
+                    await client.put(msg)
+            if len(events) < self.tuning.replay_page:
+                break
+            after = events[-1].id
+        return self._go_live(client, sub)
+
+    async def _snapshot(self, feed: ClusterFeed, client: ClientConn, sub: Subscription, mode: str) -> None:
+        while True:
+            sub.pending = []
+            kinds = tuple(k for k in sub.kinds if k != "operations")
+            window, objects = await read_snapshot(feed.redis, sub.cluster, kinds)
+            sub.last_id = window.last_id
+            visible = [o for kind, objs in objects.items() for o in objs if sub.sees_object(kind, o)]
+            await client.put({
+                "type": mode, "subscription": sub.sid, "cluster": sub.cluster, "topic": sub.topic,
+                "id": window.last_id, "objects": visible,
+            })  # fmt: skip
+            if self._go_live(client, sub):
+                return
+            mode = "resync"
+
+    def start_snapshot(self, feed: ClusterFeed, client: ClientConn, sub: Subscription, mode: str) -> None:
+        sub.pending = []
+        task = asyncio.create_task(self._snapshot(feed, client, sub, mode))
+        client.tasks.add(task)
+        task.add_done_callback(client.tasks.discard)
+
+    def _go_live(self, client: ClientConn, sub: Subscription) -> bool:
+        """Apply what arrived live meanwhile and switch to live delivery, without yielding to the loop
+        in between (so no event can slip past). False if too much arrived: the caller resyncs."""
+        pending = sub.pending or []
+        if len(pending) >= self.tuning.max_pending:
+            return False
+        sub.pending = None
+        for ev in pending:
+            msg = sub.message(ev)
+            if msg is not None:
+                client.offer(msg)
+        return True
+
+    async def close(self) -> None:
+        for feed in list(self.feeds.values()):
+            await feed.close()
+        self.feeds.clear()
+
+
+ClusterCheck = Callable[[str], Awaitable[None]]
