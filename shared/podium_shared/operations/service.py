@@ -27,6 +27,7 @@ from podium_shared.models.base import utcnow
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.models.user import Role
 from podium_shared.operations import dispatch, events, repository
+from podium_shared.operations.celery_app import QUEUE_BULK
 from podium_shared.operations.kinds import CommandKind, Target, get_kind
 from podium_shared.operations.schemas import OperationFilter
 
@@ -89,6 +90,7 @@ class _Planned:
         self.stored, self.secrets = _split_secrets(kind, model)
 
     def build(self, *, cluster: str, principal: Principal, meta: RequestMeta, **extra: Any) -> Operation:
+        extra.setdefault("queue", self.kind.queue)
         return Operation(
             id=uuid.uuid4(),
             kind=self.kind.name,
@@ -100,7 +102,6 @@ class _Planned:
             attempts=0,
             requested_by=principal.username,
             request_id=meta.request_id,
-            queue=self.kind.queue,
             cancel_requested=False,
             **extra,
         )
@@ -216,7 +217,7 @@ def accept_command(
     if children:
         session.add_all(
             [
-                c.build(cluster=cluster, principal=principal, meta=meta, parent_id=op.id, queue="bulk")
+                c.build(cluster=cluster, principal=principal, meta=meta, parent_id=op.id, queue=QUEUE_BULK)
                 for c in children
             ]
         )
