@@ -17,7 +17,7 @@ from podium_api import errors
 from podium_api.middleware import BodySizeLimit, RequestContext
 from podium_api.ratelimit import RateLimiter
 from podium_api.routers import audit, clusters, commands, health, operations, users
-from podium_api.routers import cluster_reads, metrics, ws  # realtime (W)
+from podium_api.routers import cluster_reads, metrics, serving, ws  # realtime (W), serving (S)
 from podium_api.settings import api_settings
 
 log = logging.getLogger("podium_api")
@@ -59,6 +59,8 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     for module in (commands, operations, users, clusters, audit):
         app.include_router(module.router, prefix=API_PREFIX)
+    # Before cluster_reads: its `/clusters/{cluster}/{kind}` would otherwise claim `business-services`.
+    app.include_router(serving.router, prefix=API_PREFIX)
     app.include_router(cluster_reads.router, prefix=API_PREFIX)
     app.include_router(ws.router, prefix=API_PREFIX)
     app.include_router(metrics.router)

@@ -91,9 +91,7 @@ def delete(kube: ClusterClients, kind: str, namespace: str, name: str) -> bool:
     body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
     try:
         with kube_call("delete", kind=kind, name=name, namespace=namespace):
-            kube.request(
-                "DELETE", _one(kind), path_params={"namespace": namespace, "name": name}, body=body
-            )
+            kube.request("DELETE", _one(kind), path_params={"namespace": namespace, "name": name}, body=body)
     except NotFound:
         return False
     return True

@@ -30,7 +30,10 @@ REMOVAL_TIMEOUT = 300.0
 POLL_SECONDS = 0.2
 
 
-def scale_pool(ctx: ExecutionContext, deployment: dict[str, Any], replicas: int) -> dict[str, Any]:
+def scale_pool(ctx: ExecutionContext, deployment: Any, replicas: int) -> dict[str, Any]:
+    """`deployment`: the dict form, or the official client's V1Deployment (the scale kind reads it typed)."""
+    if not isinstance(deployment, dict):
+        deployment = ctx.kube.api_client.sanitize_for_serialization(deployment)  # type: ignore[no-untyped-call]
     return scale_pool_with(ctx.kube, deployment, replicas, log=ctx.log)
 
 

@@ -1,0 +1,115 @@
+"""Serving reads (pool status, business Services), answered from the watcher's snapshot in Redis; the
+cluster is never called per request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from podium_shared.auth.principal import Principal
+from podium_shared.clusters.service import get_cluster
+from podium_shared.errors import Forbidden, Invalid, NotFound, Unavailable
+from podium_shared.realtime.state import read_snapshot, snapshot_age
+from podium_shared.serving import labels as L
+from podium_shared.serving.describe import describe_deployment, service_endpoint
+from podium_shared.serving.pool import PoolPod, status
+
+
+def _authorise(session: Session, principal: Principal, cluster: str, namespace: str | None) -> None:
+    get_cluster(session, cluster)
+    if namespace is not None and not principal.can_access_namespace(namespace):
+        raise Forbidden(f"you have no access to namespace {namespace!r}")
+
+
+def _snapshot(redis: Any, cluster: str, kinds: list[str]) -> dict[str, list[dict[str, Any]]]:
+    if snapshot_age(redis, cluster) is None:
+        raise Unavailable(f"no watcher has streamed cluster {cluster!r} yet; try again shortly")
+    _window, objects = read_snapshot(redis, cluster, kinds)
+    return objects
+
+
+def _matches(labels: dict[str, str] | None, selector: dict[str, str]) -> bool:
+    labels = labels or {}
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def pool_status(
+    session: Session, redis: Any, principal: Principal, cluster: str, *, namespace: str, name: str
+) -> dict[str, Any]:
+    _authorise(session, principal, cluster, namespace)
+    objects = _snapshot(redis, cluster, ["deployments", "pods", "services"])
+    dep = next(
+        (
+            d
+            for d in objects["deployments"]
+            if (d.get("metadata") or {}).get("namespace") == namespace
+            and (d.get("metadata") or {}).get("name") == name
+        ),
+        None,
+    )
+    if dep is None:
+        raise NotFound(f'deployment "{name}" not found in namespace "{namespace}"')
+    if (dep["metadata"].get("labels") or {}).get(L.DEPLOYMENT_TYPE) != L.MODEL_POOL:
+        raise Invalid(f'deployment "{name}" is not a model pool', code="not_a_pool")
+    match = ((dep.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    pods = [
+        PoolPod.from_obj(p)
+        for p in objects["pods"]
+        if (p.get("metadata") or {}).get("namespace") == namespace
+        and _matches((p.get("metadata") or {}).get("labels"), match)
+    ]
+    services = [s for s in objects["services"] if (s.get("metadata") or {}).get("namespace") == namespace]
+    return {
+        "cluster": cluster,
+        "deployment": describe_deployment(dep, services),
+        **status(pods),
+    }
+
+
+def business_services(
+    session: Session, redis: Any, principal: Principal, cluster: str, namespace: str | None = None
+) -> list[dict[str, Any]]:
+    _authorise(session, principal, cluster, namespace)
+    objects = _snapshot(redis, cluster, ["services", "endpoints"])
+    ready: dict[tuple[str, str], int] = {}
+    for ep in objects["endpoints"]:
+        meta = ep.get("metadata") or {}
+        count = sum(len(s.get("addresses") or []) for s in ep.get("subsets") or [])
+        ready[(str(meta.get("namespace")), str(meta.get("name")))] = count
+    out = []
+    for svc in objects["services"]:
+        meta = svc.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        ns = str(meta.get("namespace"))
+        if labels.get(L.SERVICE_TYPE) != L.BUSINESS_SERVICE:
+            continue
+        if (namespace is not None and ns != namespace) or not principal.can_access_namespace(ns):
+            continue
+        endpoint = service_endpoint(svc)
+        out.append(
+            {
+                "name": meta.get("name"),
+                "namespace": ns,
+                "business": labels.get(L.BUSINESS),
+                "model": (meta.get("annotations") or {}).get(L.MODEL_ID_ANNOTATION) or labels.get(L.MODEL),
+                "model_tag": labels.get(L.MODEL),
+                "pool": (meta.get("annotations") or {}).get(L.POOL_ANNOTATION),
+                "ready_pods": ready.get((ns, str(meta.get("name"))), 0),
+                "address": endpoint["address"],
+                "port": endpoint["port"],
+                "scheme": endpoint["scheme"],
+            }
+        )
+    return sorted(out, key=lambda s: (s["namespace"], str(s["name"])))
+
+
+def find_service(
+    session: Session, redis: Any, principal: Principal, cluster: str, *, namespace: str, name: str
+) -> dict[str, Any]:
+    _authorise(session, principal, cluster, namespace)
+    for svc in _snapshot(redis, cluster, ["services"])["services"]:
+        meta = svc.get("metadata") or {}
+        if meta.get("namespace") == namespace and meta.get("name") == name:
+            return svc
+    raise NotFound(f'service "{name}" not found in namespace "{namespace}"')
