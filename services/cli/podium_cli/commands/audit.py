@@ -33,6 +33,8 @@ Resource = Annotated[str | None, typer.Option(help="resource name")]
 Outcome = Annotated[str | None, typer.Option(help="e.g. success, denied, invalid")]
 Since = Annotated[str | None, typer.Option(help="ISO 8601 time (UTC)")]
 Until = Annotated[str | None, typer.Option(help="ISO 8601 time (UTC)")]
+ClusterOpt = Annotated[str | None, typer.Option("--cluster", help="cluster name")]
+OperationOpt = Annotated[str | None, typer.Option("--operation", help="operation id")]
 
 
 def _filters(**kw: Any) -> dict[str, Any]:
@@ -48,12 +50,15 @@ def list_events(
     outcome: Outcome = None,
     since: Since = None,
     until: Until = None,
+    cluster: ClusterOpt = None,
+    operation: OperationOpt = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     cursor: Annotated[str | None, typer.Option()] = None,
     output: OutputOpt = None,
 ) -> None:
     filters = _filters(actor=actor, action=action, resource=resource, outcome=outcome, since=since,
-                       until=until, limit=limit, cursor=cursor)  # fmt: skip
+                       until=until, cluster=cluster, operation_id=operation, limit=limit,
+                       cursor=cursor)  # fmt: skip
     with client(ctx) as api:
         page = api.get("/audit", **filters)
     fmt = output_format(ctx, output)
@@ -65,7 +70,7 @@ def list_events(
         rows,
         fmt,
         [
-            Column("TIME", "time"),
+            Column("TIME", "ts"),
             Column("ACTOR", "actor"),
             Column("ROLE", "role"),
             Column("ACTION", "action"),
@@ -91,10 +96,13 @@ def export_events(
     outcome: Outcome = None,
     since: Since = None,
     until: Until = None,
+    cluster: ClusterOpt = None,
+    operation: OperationOpt = None,
 ) -> None:
     """Stream the matching events as CSV or JSON Lines (the server streams; nothing is held in memory)."""
     filters = _filters(format=format.value, actor=actor, action=action, resource=resource,
-                       outcome=outcome, since=since, until=until)  # fmt: skip
+                       outcome=outcome, since=since, until=until, cluster=cluster,
+                       operation_id=operation)  # fmt: skip
     with client(ctx) as api, api.stream("/audit/export", **filters) as resp:
         sink = to.open("wb") if to else sys.stdout.buffer
         try:
@@ -114,5 +122,8 @@ def verify_chain(ctx: typer.Context, output: OutputOpt = None) -> None:
         report = api.get("/audit/verify")
     render(report, output_format(ctx, output))
     if isinstance(report, dict) and report.get("ok") is False:
-        raise CliError("the audit chain does not verify", ExitCode.failed, code="audit_broken",
-                       details=report.get("first_broken"))  # fmt: skip
+        raise CliError(
+            f"the audit chain breaks at event {report.get('broken_at')}: {report.get('reason')}",
+            ExitCode.failed,
+            code="audit_broken",
+        )

@@ -42,6 +42,10 @@ def add_cluster(
                output_format(ctx, output))  # fmt: skip
 
 
+def _age(value: object) -> str:
+    return "-" if value is None else f"{float(value):.1f}"  # type: ignore[arg-type]
+
+
 @app.command("list")
 def list_clusters(ctx: typer.Context, output: OutputOpt = None) -> None:
     with client(ctx) as api:
@@ -56,9 +60,10 @@ def list_clusters(ctx: typer.Context, output: OutputOpt = None) -> None:
         fmt,
         [
             Column("NAME", "name"),
-            Column("KUBECONFIG", "kubeconfig_path"),
             Column("CONTEXT", "context"),
             Column("EKS CLUSTER", "eks_cluster_name"),
             Column("REGION", "region"),
+            Column("WATCHED", "watched"),
+            Column("SNAPSHOT AGE (S)", "snapshot_age_seconds", _age),
         ],
     )

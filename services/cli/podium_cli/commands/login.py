@@ -27,6 +27,6 @@ def login(
     secret = conn.token or typer.prompt("API token", hide_input=True)
     # One authenticated read proves both the address and the token before anything is stored.
     with ApiClient(Connection(conn.server, secret)) as api:
-        api.get("/operations", limit=1)
+        me = api.get("/me")
     path = write_config_file(conn.server, secret)
-    info(f"logged in to {conn.server}; saved to {path}")
+    info(f"logged in to {conn.server} as {me.get('username')} ({me.get('role')}); saved to {path}")

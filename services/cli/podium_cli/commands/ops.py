@@ -56,7 +56,7 @@ def list_ops(
     cluster: Annotated[str | None, typer.Option()] = None,
     requested_by: Annotated[str | None, typer.Option()] = None,
     parent: Annotated[str | None, typer.Option(help="children of this bulk operation")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
     cursor: Annotated[str | None, typer.Option(help="next_cursor of a previous page")] = None,
     output: OutputOpt = None,
 ) -> None:
