@@ -91,8 +91,9 @@ def _from_wire(t: Target, obj: Any) -> dict[str, Any]:
     if kind and kind != t.res.kind and not (t.subresource == "scale" and kind == "Scale"):
         raise errors.bad_request(
             f"the API version in the data ({api_version}) does not match the expected API version "
-            f"({t.res.api_version})" if api_version != t.res.api_version else
-            f"the kind in the data ({kind}) does not match the expected kind ({t.res.kind})"
+            f"({t.res.api_version})"
+            if api_version != t.res.api_version
+            else f"the kind in the data ({kind}) does not match the expected kind ({t.res.kind})"
         )
     return eventsv1.from_v1(obj) if t.res.alias_of else obj
 
@@ -123,7 +124,9 @@ def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
         raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         return int(raw["rv"]), (str(raw["start"][0]), str(raw["start"][1]))
     except (ValueError, KeyError, TypeError, IndexError):
-        raise errors.bad_request("continue key is not valid: incorrect encoded start resourceVersion") from None
+        raise errors.bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion"
+        ) from None
 
 
 def list_objects(sim: KubeSim, request: Request, t: Target) -> Response:
@@ -144,9 +147,11 @@ def list_objects(sim: KubeSim, request: Request, t: Target) -> Response:
                 "inconsistent list - objects that were created, modified, or deleted between the time the first "
                 "chunk was returned and now may show up in the list."
             ) from None
-        stored = False
+        stored = source is None
         items_iter = (
-            o for o in source if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > start_after
+            o
+            for o in (store.iter_raw(t.res, t.namespace) if source is None else source)
+            if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > start_after
         )
     else:
         rv = store.resource_version
@@ -193,7 +198,12 @@ async def update(sim: KubeSim, request: Request, t: Target) -> Response:
         # PUT to a missing object creates it for kinds that allow create-on-update; others 404.
         raise errors.not_found(t.res, t.name)
     updated = sim.store.update(
-        t.res, t.namespace, t.name, body, subresource=t.subresource, manager=manager_name(request),
+        t.res,
+        t.namespace,
+        t.name,
+        body,
+        subresource=t.subresource,
+        manager=manager_name(request),
         dry_run=dry_run(request),
     )
     return json_response(_to_wire(t, updated))
@@ -256,18 +266,47 @@ def _apply(sim: KubeSim, request: Request, t: Target, body: Any, dry: bool) -> d
         if t.subresource:
             raise errors.not_found(t.res, t.name)
         obj = deep_copy(config)
-        apply_fields(None, obj, config_fields, manager=manager, api_version=t.res.api_version,
-                     subresource=None, force=force)
-        return _to_wire(t, sim.store.create(t.res, t.namespace, obj, manager=manager, dry_run=dry,
-                                            managed_fields=obj["metadata"].get("managedFields")))
+        apply_fields(
+            None,
+            obj,
+            config_fields,
+            manager=manager,
+            api_version=t.res.api_version,
+            subresource=None,
+            force=force,
+        )
+        return _to_wire(
+            t,
+            sim.store.create(
+                t.res,
+                t.namespace,
+                obj,
+                manager=manager,
+                dry_run=dry,
+                managed_fields=obj["metadata"].get("managedFields"),
+            ),
+        )
     base = deep_copy(current)
     merged = patching.apply_merge(base, config_fields)
-    apply_fields(current, merged, config_fields, manager=manager, api_version=t.res.api_version,
-                 subresource=t.subresource, force=force)
+    apply_fields(
+        current,
+        merged,
+        config_fields,
+        manager=manager,
+        api_version=t.res.api_version,
+        subresource=t.subresource,
+        force=force,
+    )
     rv = cmeta.get("resourceVersion", "")
     merged["metadata"]["resourceVersion"] = rv
     updated = sim.store.update(
-        t.res, t.namespace, t.name, merged, subresource=t.subresource, manager=manager, dry_run=dry,
+        t.res,
+        t.namespace,
+        t.name,
+        merged,
+        subresource=t.subresource,
+        manager=manager,
+        dry_run=dry,
         managed_fields_hook=_keep_managed_fields(merged["metadata"].get("managedFields")),
     )
     return _to_wire(t, updated)
@@ -308,11 +347,15 @@ def _delete_one(
 ) -> dict[str, Any]:
     pre = options.get("preconditions") or {}
     return sim.store.delete(
-        t.res, t.namespace, name,
+        t.res,
+        t.namespace,
+        name,
         propagation=options.get("propagationPolicy") or "Background",
         grace_period_seconds=options.get("gracePeriodSeconds"),
-        manager=manager_name(request), dry_run=dry,
-        precondition_uid=pre.get("uid"), precondition_rv=pre.get("resourceVersion"),
+        manager=manager_name(request),
+        dry_run=dry,
+        precondition_uid=pre.get("uid"),
+        precondition_rv=pre.get("resourceVersion"),
     )
 
 
@@ -348,8 +391,9 @@ async def delete_collection(sim: KubeSim, request: Request, t: Target) -> Respon
             if exc.code != 404:
                 raise
     meta = {"resourceVersion": str(sim.store.resource_version)}
-    return json_response({"kind": t.res.list_kind, "apiVersion": t.res.api_version, "metadata": meta,
-                          "items": deleted})
+    return json_response(
+        {"kind": t.res.list_kind, "apiVersion": t.res.api_version, "metadata": meta, "items": deleted}
+    )
 
 
 # --- scale subresource ---------------------------------------------------------------------------
@@ -368,7 +412,9 @@ def scale_of(res: Resource, obj: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
-        "metadata": {k: m[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in m},
+        "metadata": {
+            k: m[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in m
+        },
         "spec": {"replicas": int((obj.get("spec") or {}).get("replicas", 0))},
         "status": {"replicas": int((obj.get("status") or {}).get("replicas", 0)), "selector": selector},
     }
@@ -379,9 +425,15 @@ def _write_scale(sim: KubeSim, request: Request, t: Target, scale: dict[str, Any
     replicas = (scale.get("spec") or {}).get("replicas")
     if not isinstance(replicas, int) or replicas < 0:
         raise errors.invalid(
-            t.res, t.name,
-            [{"reason": "FieldValueInvalid", "field": "spec.replicas",
-              "message": f"Invalid value: {json.dumps(replicas)}: must be greater than or equal to 0"}],
+            t.res,
+            t.name,
+            [
+                {
+                    "reason": "FieldValueInvalid",
+                    "field": "spec.replicas",
+                    "message": f"Invalid value: {json.dumps(replicas)}: must be greater than or equal to 0",
+                }
+            ],
         )
     current = sim.store.get(t.res, t.namespace, t.name)
     rv = (scale.get("metadata") or {}).get("resourceVersion")
@@ -390,7 +442,12 @@ def _write_scale(sim: KubeSim, request: Request, t: Target, scale: dict[str, Any
     current["spec"]["replicas"] = replicas
     current["metadata"]["resourceVersion"] = ""
     updated = sim.store.update(
-        t.res, t.namespace, t.name, current, manager=manager_name(request), dry_run=dry_run(request),
+        t.res,
+        t.namespace,
+        t.name,
+        current,
+        manager=manager_name(request),
+        dry_run=dry_run(request),
         subresource="scale",
     )
     return scale_of(t.res, updated)

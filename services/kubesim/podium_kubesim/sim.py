@@ -31,8 +31,11 @@ class KubeSim:
         history_size: int = 10_000,
         bookmark_interval: float = 60.0,
         fault_seed: int | None = None,
+        controllers: bool = True,
     ) -> None:
         self.scenario = scenario
+        # False serves the bare API (no scenario, no controllers): benchmarks and pure API tests.
+        self.run_controllers = controllers
         self.clock = Clock(speed)
         self.store = Store(history_size=history_size)
         self.logs = LogBook()
@@ -46,12 +49,20 @@ class KubeSim:
         self._tasks: list[asyncio.Task[Any]] = []
         self.store.add_listener(self._namespace_controller)
         for name in SYSTEM_NAMESPACES:
-            self.store.create(RESOURCES["namespaces"], None, {"metadata": {"name": name}}, manager="kube-apiserver")
+            self.store.create(
+                RESOURCES["namespaces"], None, {"metadata": {"name": name}}, manager="kube-apiserver"
+            )
         crds = RESOURCES["customresourcedefinitions.apiextensions.k8s.io"]
         for key in CUSTOM_RESOURCE_KEYS:
             crd = self.store.create(crds, None, crd_object(RESOURCES[key]), manager="kube-apiserver")
-            self.store.update(crds, None, crd["metadata"]["name"], crd_object(RESOURCES[key]), subresource="status",
-                              manager="apiextensions-controller")
+            self.store.update(
+                crds,
+                None,
+                crd["metadata"]["name"],
+                crd_object(RESOURCES[key]),
+                subresource="status",
+                manager="apiextensions-controller",
+            )
 
     def _namespace_controller(self, ev: WatchEvent) -> None:
         """Every new namespace gets its `default` ServiceAccount, as the serviceaccount controller does."""
@@ -64,7 +75,9 @@ class KubeSim:
             if self.store.peek(RESOURCES["namespaces"], None, name) is None:
                 return
             if self.store.peek(sa, name, "default") is None:
-                self.store.create(sa, name, {"metadata": {"name": "default"}}, manager="kube-controller-manager")
+                self.store.create(
+                    sa, name, {"metadata": {"name": "default"}}, manager="kube-controller-manager"
+                )
 
         # Deferred so that every watcher sees the namespace before anything created inside it.
         try:
@@ -76,6 +89,8 @@ class KubeSim:
         if self.started:
             return
         self.started = True
+        if not self.run_controllers:
+            return
         from podium_kubesim import controllers, scenario
 
         start_all = getattr(controllers, "start_all", None)
@@ -98,9 +113,7 @@ class KubeSim:
 
     def state(self) -> dict[str, Any]:
         """A snapshot for tests and operators: counters, not object bodies."""
-        counts = {
-            key: self.store.count(res) for key, res in RESOURCES.items() if res.alias_of is None
-        }
+        counts = {key: self.store.count(res) for key, res in RESOURCES.items() if res.alias_of is None}
         return {
             "resourceVersion": str(self.store.resource_version),
             "compactedResourceVersion": str(self.store.compacted_rv),

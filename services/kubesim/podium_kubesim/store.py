@@ -28,9 +28,11 @@ Key = tuple[str, str]  # (namespace or "", name)
 class WatchEvent:
     """One change. `object` is a private copy for listeners that want to mutate; `raw` is the stored state."""
 
-    __slots__ = ("type", "resource", "raw", "old", "rv", "_copy", "_json")
+    __slots__ = ("_copy", "_json", "old", "raw", "resource", "rv", "type")
 
-    def __init__(self, type: str, resource: Resource, raw: dict[str, Any], old: dict[str, Any] | None, rv: int):
+    def __init__(
+        self, type: str, resource: Resource, raw: dict[str, Any], old: dict[str, Any] | None, rv: int
+    ):
         self.type = type  # ADDED | MODIFIED | DELETED
         self.resource = resource
         self.raw = raw  # never mutate: it is the stored (or last stored) object
@@ -53,7 +55,9 @@ class WatchEvent:
 
     def __repr__(self) -> str:
         m = self.raw.get("metadata", {})
-        return f"WatchEvent({self.type} {self.resource.key} {m.get('namespace')}/{m.get('name')} rv={self.rv})"
+        return (
+            f"WatchEvent({self.type} {self.resource.key} {m.get('namespace')}/{m.get('name')} rv={self.rv})"
+        )
 
 
 Listener = Callable[[WatchEvent], None]
@@ -138,8 +142,11 @@ class Store:
     def count(self, res: Resource) -> int:
         return sum(len(b) for b in self._objects[res.storage_key].values())
 
-    def snapshot_at(self, res: Resource, namespace: str | None, rv: int) -> list[dict[str, Any]]:
-        """The objects as they were at `rv`, rebuilt from current state and history (for list continue)."""
+    def snapshot_at(self, res: Resource, namespace: str | None, rv: int) -> list[dict[str, Any]] | None:
+        """The objects as they were at `rv`, rebuilt from current state and history (for list continue).
+
+        None when nothing of this kind changed since `rv`: the current state is that snapshot.
+        """
         if rv < self.compacted_rv:
             raise errors.gone("too old resource version")
         prior: dict[Key, dict[str, Any] | None] = {}
@@ -150,17 +157,15 @@ class Store:
             key = (m.get("namespace", ""), m["name"])
             if key not in prior:
                 prior[key] = None if ev.type == "ADDED" else ev.old
+        if not prior:
+            return None
         current = {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in self.iter_raw(res)}
         for key, old in prior.items():
             if old is None:
                 current.pop(key, None)
             else:
                 current[key] = old
-        return [
-            current[k]
-            for k in sorted(current)
-            if not (res.namespaced and namespace) or k[0] == namespace
-        ]
+        return [current[k] for k in sorted(current) if not (res.namespaced and namespace) or k[0] == namespace]
 
     # --- listeners and history -----------------------------------------------------------------
 
@@ -182,7 +187,9 @@ class Store:
         self.compacted_rv = self.resource_version
         return self.compacted_rv
 
-    def _emit(self, type_: str, res: Resource, obj: dict[str, Any], old: dict[str, Any] | None, rv: int) -> None:
+    def _emit(
+        self, type_: str, res: Resource, obj: dict[str, Any], old: dict[str, Any] | None, rv: int
+    ) -> None:
         if self.history.maxlen and len(self.history) == self.history.maxlen:
             self.compacted_rv = max(self.compacted_rv, self.history[0].rv)
         ev = WatchEvent(type_, res, obj, old, rv)
@@ -258,8 +265,13 @@ class Store:
                 raise errors.invalid(
                     res,
                     "",
-                    [{"reason": "FieldValueRequired", "message": "name or generateName is required",
-                      "field": "metadata.name"}],
+                    [
+                        {
+                            "reason": "FieldValueRequired",
+                            "message": "name or generateName is required",
+                            "field": "metadata.name",
+                        }
+                    ],
                 )
         name = str(m["name"])
         if res.namespaced:
@@ -274,8 +286,15 @@ class Store:
                     "because it is being terminated",
                     {"name": name, "kind": res.plural},
                 )
-        for key in ("resourceVersion", "uid", "creationTimestamp", "deletionTimestamp",
-                    "deletionGracePeriodSeconds", "selfLink", "managedFields"):
+        for key in (
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+            "managedFields",
+        ):
             m.pop(key, None)
         m["uid"] = str(uuid.uuid4())
         m["creationTimestamp"] = now_rfc3339()
@@ -368,23 +387,36 @@ class Store:
         if managed_fields_hook is not None:
             managed_fields_hook(current, new)
         else:
-            record_update(current, new, manager=manager, api_version=res.api_version, subresource=subresource,
-                          operation=operation)
+            record_update(
+                current,
+                new,
+                manager=manager,
+                api_version=res.api_version,
+                subresource=subresource,
+                operation=operation,
+            )
         if new == current:
             return deep_copy(current)  # type: ignore[no-any-return]  # no-op: no new resourceVersion, no event
         if dry_run:
             return new
         return self._store_update(res, current, new)
 
-    def _check_no_new_finalizers(self, res: Resource, name: str, cm: dict[str, Any], m: dict[str, Any]) -> None:
+    def _check_no_new_finalizers(
+        self, res: Resource, name: str, cm: dict[str, Any], m: dict[str, Any]
+    ) -> None:
         added = set(m.get("finalizers") or []) - set(cm.get("finalizers") or [])
         if added:
             raise errors.invalid(
                 res,
                 name,
-                [{"reason": "FieldValueForbidden", "field": "metadata.finalizers",
-                  "message": "Forbidden: no new finalizers can be added if the object is being deleted, "
-                  f"found new finalizers {sorted(added)}"}],
+                [
+                    {
+                        "reason": "FieldValueForbidden",
+                        "field": "metadata.finalizers",
+                        "message": "Forbidden: no new finalizers can be added if the object is being deleted, "
+                        f"found new finalizers {sorted(added)}",
+                    }
+                ],
             )
 
     def _store_update(self, res: Resource, current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -446,12 +478,14 @@ class Store:
         cm = current["metadata"]
         if precondition_uid and precondition_uid != cm["uid"]:
             raise errors.conflict(
-                res, name,
+                res,
+                name,
                 f"Precondition failed: UID in precondition: {precondition_uid}, UID in object meta: {cm['uid']}",
             )
         if precondition_rv and precondition_rv != cm["resourceVersion"]:
             raise errors.conflict(
-                res, name,
+                res,
+                name,
                 "Precondition failed: ResourceVersion in precondition: "
                 f"{precondition_rv}, ResourceVersion in object meta: {cm['resourceVersion']}",
             )
@@ -535,7 +569,11 @@ class Store:
         self._release_foreground_owners(current)
         if ns and res.storage_key != "namespaces":
             ns_obj = self.peek(RESOURCES["namespaces"], None, ns)
-            if ns_obj is not None and ns_obj["metadata"].get("deletionTimestamp") and self._namespace_empty(ns):
+            if (
+                ns_obj is not None
+                and ns_obj["metadata"].get("deletionTimestamp")
+                and self._namespace_empty(ns)
+            ):
                 self._remove(RESOURCES["namespaces"], ns_obj)
 
     def _delete_dependent(self, dep: tuple[str, str, str], propagation: str) -> None:
@@ -580,7 +618,9 @@ class Store:
                     new["metadata"].pop("finalizers")
                 self._store_update(owner_res, owner_obj, new)
 
-    def _find_by_uid(self, ref: dict[str, Any], namespace: str) -> tuple[dict[str, Any] | None, Resource | None]:
+    def _find_by_uid(
+        self, ref: dict[str, Any], namespace: str
+    ) -> tuple[dict[str, Any] | None, Resource | None]:
         from podium_kubesim.resources import by_kind
 
         res = by_kind(str(ref.get("apiVersion", "")), str(ref.get("kind", "")))
