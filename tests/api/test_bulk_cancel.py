@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from podium_shared.db.session import session_factory
+from podium_shared.models.operation import Operation, OperationStatus
 from sqlalchemy import select
 
 from api.fixtures import ApiSettings, ApiUser, create_app
 from api.helpers import audit_rows, scale
-from podium_shared.db.session import session_factory
-from podium_shared.models.operation import Operation, OperationStatus
 
 COMMANDS = "/api/v1/commands"
 
