@@ -1,0 +1,174 @@
+"""`podium up` end to end, as a person runs it: a subprocess on an empty data directory brings up
+Postgres, Redis, kubesim, the API, a worker and the watcher; a label command submitted through the CLI
+reaches the simulated cluster; Ctrl-C stops everything and leaves no process behind; a second run on the
+same data directory keeps the data and the admin token."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from podium_shared.embedded import free_port
+
+pytestmark = pytest.mark.kubectl
+
+ADMIN_TOKEN = "up-test-admin-token-0123456789"
+START_TIMEOUT = 240.0
+
+
+class Up:
+    """A running `podium up` whose output is collected line by line."""
+
+    def __init__(self, data_dir: Path, port: int, env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "podium_cli", "up", "--data-dir", str(data_dir), "--port", str(port),
+             "--speed", "20"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for(self, pattern: str, timeout: float = START_TIMEOUT) -> re.Match[str]:
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for line in self.lines:
+                    if match := regex.search(line):
+                        return match
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.proc.poll() is not None:
+                    pytest.fail(f"no line matching {pattern!r}; output:\n" + "\n".join(self.lines))
+                self._changed.wait(min(remaining, 0.5))
+
+    def descendants(self) -> set[int]:
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        found, frontier = set(), {self.proc.pid}
+        while frontier:
+            children = {pid for pid, ppid in parents.items() if ppid in frontier}
+            found |= children
+            frontier = children
+        return found
+
+    def interrupt(self, timeout: float = 90.0) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def cli(url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PODIUM_URL": url, "PODIUM_TOKEN": token}
+    return subprocess.run([sys.executable, "-m", "podium_cli", *args], env=env, capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip
+
+
+def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    port = free_port()
+    env = {**os.environ, "PODIUM_BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN}
+    up = Up(data_dir, port, env)
+    try:
+        url = up.wait_for(r"Console and API: (http://\S+?)/?$").group(1)
+        assert url == f"http://127.0.0.1:{port}"
+        assert up.wait_for(r"Admin token:\s+(\S+)").group(1) == ADMIN_TOKEN
+        assert httpx.get(url + "/readyz", timeout=5).status_code == 200
+        token_file = data_dir / "admin-token"
+        assert token_file.read_text().strip() == ADMIN_TOKEN
+        assert token_file.stat().st_mode & 0o077 == 0
+
+        labelled = cli(url, ADMIN_TOKEN, "command", "label", "--cluster", "local", "-p", "kind=Namespace",
+                       "-p", "name=default", "-p", "labels.podium-up-test=yes", "--wait", "--timeout", "90",
+                       "-o", "json")  # fmt: skip
+        assert labelled.returncode == 0, labelled.stdout + labelled.stderr
+        op = json.loads(labelled.stdout)
+        assert op["status"] == "succeeded"
+        # The change is in the cluster, seen through the kubeconfig `podium up` wrote for kubectl.
+        kubectl_env = {
+            "KUBECONFIG": str(data_dir / "kubeconfig"),
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+        }
+        got = subprocess.run(
+            ["kubectl", "get", "namespace", "default", "-o", "jsonpath={.metadata.labels.podium-up-test}"],
+            env=kubectl_env, capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        assert got.stdout == "yes"
+
+        children = up.descendants()
+        assert len(children) >= 6  # postgres, redis, kubesim, api, worker, watcher (and their own children)
+        assert up.interrupt() == 0, "\n".join(up.lines)
+        assert "podium up: stopped" in up.lines
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in children if alive(pid)], "processes left behind"
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url + "/healthz", timeout=2)
+    finally:
+        up.kill()
+
+    # Second run on the same data directory, without the bootstrap variable: same data, same token.
+    env.pop("PODIUM_BOOTSTRAP_ADMIN_TOKEN")
+    port = free_port()
+    again = Up(data_dir, port, env)
+    try:
+        url = again.wait_for(r"Console and API: (http://\S+?)/?$").group(1)
+        assert again.wait_for(r"Admin token:\s+(\S+)").group(1) == ADMIN_TOKEN
+        got_op = cli(url, ADMIN_TOKEN, "ops", "get", op["id"], "-o", "json")
+        assert got_op.returncode == 0, got_op.stderr
+        assert json.loads(got_op.stdout)["status"] == "succeeded"
+        assert again.interrupt() == 0, "\n".join(again.lines)
+    finally:
+        again.kill()
+
+
+def test_up_reports_a_dead_child_and_shuts_down(tmp_path: Path) -> None:
+    env = {**os.environ, "PODIUM_BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN}
+    up = Up(tmp_path / "data", free_port(), env)
+    try:
+        up.wait_for(r"Console and API:")
+        worker = next(pid for pid in up.descendants() if "worker" in Path(f"/proc/{pid}/cmdline").read_text())
+        os.kill(worker, signal.SIGKILL)
+        up.wait_for(r"worker exited with code -9", timeout=30)
+        assert up.proc.wait(90) == 1
+        assert "podium up: stopped" in up.lines
+    finally:
+        up.kill()
