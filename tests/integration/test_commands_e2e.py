@@ -9,8 +9,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from podium_shared.models.operation import Operation, OperationStatus
-
-from worker.fixtures import Pipeline, WorkerProcess, wait_until
+from worker.fixtures import Pipeline, wait_until
 
 pytestmark = pytest.mark.usefixtures("worker")
 
