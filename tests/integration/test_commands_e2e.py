@@ -106,7 +106,8 @@ def test_delete_is_idempotent(
     again = _succeeded(
         pipeline, submit("delete", {"namespace": namespace, "kind": "configmap", "name": "cfg"})
     )
-    assert again.result is not None and again.result["already_absent"] is True
+    assert again.result is not None
+    assert again.result["already_absent"] is True
 
 
 def test_apply_server_side(
