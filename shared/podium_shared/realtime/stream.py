@@ -32,17 +32,18 @@ redis.call('PUBLISH', ARGV[6], '{"id":"' .. id .. '","cluster":' .. cjson.encode
 return id
 """
 
-# XINFO STREAM as three values; a missing stream reads as empty with nothing ever deleted.
+# XINFO STREAM's facts about trimming; a missing stream reads as empty with nothing ever added.
 _WINDOW_LUA = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'0-0', '0-0', 0, '0-0'} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'0-0', '0-0', 0, '0-0', 0} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
-local out = {'0-0', '0-0', 0, '0-0'}
+local out = {'0-0', '0-0', 0, '0-0', 0}
 for i = 1, #info, 2 do
   local k = info[i]
   if k == 'last-generated-id' then out[1] = info[i + 1]
   elseif k == 'max-deleted-entry-id' then out[2] = info[i + 1]
   elseif k == 'length' then out[3] = info[i + 1]
-  elseif k == 'first-entry' and info[i + 1] then out[4] = info[i + 1][1] end
+  elseif k == 'first-entry' and info[i + 1] then out[4] = info[i + 1][1]
+  elseif k == 'entries-added' then out[5] = info[i + 1] end
 end
 return out
 """
@@ -107,17 +108,26 @@ class StreamEvent:
 @dataclass(frozen=True)
 class WindowInfo:
     last_id: str  # the newest id ever generated ("0-0" when the stream does not exist)
-    max_deleted_id: str  # the newest id trimmed away: replay from anything older has a gap
+    max_deleted_id: str  # the newest id removed by XDEL (trimming does not move it)
     length: int
-    first_id: str
+    first_id: str  # the oldest id still in the stream ("0-0" when empty)
+    entries_added: int  # every entry ever added; more than `length` means some were trimmed
 
     def covers(self, since: str) -> bool:
-        """True when every event after `since` is still in the stream (a replay has no gap)."""
+        """True when every event after `since` is still in the stream, so a replay has no gap. Trimmed
+        entries all precede `first_id`; a position older than that is only safe if nothing was trimmed."""
         if self.last_id == "0-0":
             return False  # no stream (new, or lost with Redis): the client's position means nothing here
-        if compare_ids(since, self.last_id) > 0:
+        order = compare_ids(since, self.last_id)
+        if order > 0:
             return False  # an id from the future: this stream is not the one the client read
-        return compare_ids(since, self.max_deleted_id) >= 0
+        if order == 0:
+            return True  # the client has everything
+        if compare_ids(since, self.max_deleted_id) < 0:
+            return False
+        if self.entries_added == self.length:
+            return True
+        return self.length > 0 and compare_ids(since, self.first_id) >= 0
 
 
 def publish(redis: Redis[bytes], cluster: str, topic: str, event: str, obj: dict[str, Any]) -> str:
@@ -131,8 +141,7 @@ def publish(redis: Redis[bytes], cluster: str, topic: str, event: str, obj: dict
 
 
 def window(redis: Redis[bytes], cluster: str) -> WindowInfo:
-    last, deleted, length, first = redis.register_script(_WINDOW_LUA)(keys=[stream_key(cluster)])
-    return WindowInfo(_s(last), _s(deleted), int(length), _s(first))
+    return parse_window(redis.register_script(_WINDOW_LUA)(keys=[stream_key(cluster)]))
 
 
 def window_script(redis: Any) -> Any:
@@ -140,8 +149,8 @@ def window_script(redis: Any) -> Any:
 
 
 def parse_window(raw: list[Any]) -> WindowInfo:
-    last, deleted, length, first = raw
-    return WindowInfo(_s(last), _s(deleted), int(length), _s(first))
+    last, deleted, length, first, added = raw
+    return WindowInfo(_s(last), _s(deleted), int(length), _s(first), int(added))
 
 
 def read_after(
