@@ -10,7 +10,7 @@ from podium_shared.models.operation import Operation
 from podium_shared.models.user import Role
 from sqlalchemy import select
 
-from api.fixtures import ApiUser
+from api.fixtures import ApiUser, user_in
 from api.helpers import audit_rows, scale
 
 COMMANDS = "/api/v1/commands"
@@ -74,8 +74,6 @@ def test_idempotency_key_same_body_same_operation_other_body_409(
 
 
 def _auth(client: TestClient, database_url: str) -> dict[str, str]:
-    from api.fixtures import user_in
-
     return user_in(database_url, Role.operator).headers
 
 

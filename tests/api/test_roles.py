@@ -1,4 +1,4 @@
-"""Role × endpoint matrix: every forbidden combination answers 403 and leaves a `denied` audit row."""
+"""Role x endpoint matrix: every forbidden combination answers 403 and leaves a `denied` audit row."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ APPLY = {
 }
 
 CALLS = [
-    Call("scale", "POST", "/api/v1/commands", lambda c: scale(c), Role.operator),
+    Call("scale", "POST", "/api/v1/commands", scale, Role.operator),
     Call(
         "apply",
         "POST",
@@ -63,7 +63,7 @@ MATRIX = [(call, role) for call in CALLS for role in Role]
 
 @pytest.mark.parametrize(("call", "role"), MATRIX, ids=[f"{c.name}-{r.value}" for c, r in MATRIX])
 def test_role_matrix(
-    client: TestClient, call: Call, role: Role, cluster: str, admin: ApiUser, database_url: str
+    *, client: TestClient, call: Call, role: Role, cluster: str, admin: ApiUser, database_url: str
 ) -> None:
     user = user_in(database_url, role)
     target = user_in(database_url, Role.viewer)
