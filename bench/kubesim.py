@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 from kubernetes import client, config
-
 from podium_kubesim.resources import RESOURCES
 from podium_kubesim.runner import start_kubesim
 from podium_kubesim.store import Store
@@ -61,8 +60,14 @@ def pod(i: int, nodes: int) -> dict[str, Any]:
                     "image": "vllm/vllm-openai:v0.6.4",
                     "args": ["--model", "Qwen/Qwen3-0.6B", "--tensor-parallel-size", "1"],
                     "ports": [{"containerPort": 8000, "name": "http"}],
-                    "resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"cpu": "4", "memory": "16Gi"}},
-                    "readinessProbe": {"httpGet": {"path": "/health", "port": 8000}, "initialDelaySeconds": 30},
+                    "resources": {
+                        "limits": {"nvidia.com/gpu": "1"},
+                        "requests": {"cpu": "4", "memory": "16Gi"},
+                    },
+                    "readinessProbe": {
+                        "httpGet": {"path": "/health", "port": 8000},
+                        "initialDelaySeconds": 30,
+                    },
                 }
             ],
         },
@@ -93,7 +98,9 @@ def memory_per_pods(count: int) -> float:
     return (after - before) / (1024 * 1024)
 
 
-async def fan_out(url: str, namespace: str, watches: int, events: int, trigger: Any) -> tuple[float, list[int]]:
+async def fan_out(
+    url: str, namespace: str, watches: int, events: int, trigger: Any
+) -> tuple[float, list[int]]:
     """Open `watches` watches, fire `events` changes, time until every watcher has seen every event."""
     limits = httpx.Limits(max_connections=watches + 10, max_keepalive_connections=watches + 10)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
@@ -106,7 +113,9 @@ async def fan_out(url: str, namespace: str, watches: int, events: int, trigger: 
         async def watcher(idx: int) -> None:
             nonlocal opened
             params = {"watch": "1", "resourceVersion": start_rv}
-            async with http.stream("GET", f"/api/v1/namespaces/{namespace}/configmaps", params=params) as resp:
+            async with http.stream(
+                "GET", f"/api/v1/namespaces/{namespace}/configmaps", params=params
+            ) as resp:
                 opened += 1
                 if opened == watches:
                     ready.set()
@@ -124,6 +133,39 @@ async def fan_out(url: str, namespace: str, watches: int, events: int, trigger: 
         return time.perf_counter() - started, counts
 
 
+def bench_lists(url: str, per_ns: int, pods: int, nodes: int) -> None:
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for attempt in ("cold", "warm"):
+            t0 = time.perf_counter()
+            resp = http.get("/api/v1/namespaces/pool-a/pods")
+            t1 = time.perf_counter()
+            print(
+                f"list {per_ns} pods over HTTP ({attempt}): {t1 - t0:.3f}s, {len(resp.content) / 1e6:.1f} MB"
+            )
+        t0 = time.perf_counter()
+        resp = http.get("/api/v1/pods", params={"labelSelector": "model=m7"})
+        print(
+            f"list with a label selector across {pods} pods: {time.perf_counter() - t0:.3f}s "
+            f"({len(resp.json()['items'])} items)"
+        )
+        t0 = time.perf_counter()
+        pages = 0
+        token = None
+        while True:
+            params = {"limit": "500"}
+            if token:
+                params["continue"] = token
+            page = http.get("/api/v1/namespaces/pool-a/pods", params=params).json()
+            pages += 1
+            token = page["metadata"].get("continue")
+            if not token:
+                break
+        print(f"paginated list of {per_ns} pods, {pages} pages of 500: {time.perf_counter() - t0:.3f}s")
+        t0 = time.perf_counter()
+        http.get("/api/v1/nodes")
+        print(f"list {nodes} nodes: {time.perf_counter() - t0:.3f}s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=1000)
@@ -132,50 +174,31 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=500)
     args = parser.parse_args()
 
-    print(f"memory: {memory_per_pods(10_000):.1f} MiB of Python heap per 10,000 pods (store + indexes + history)")
+    print(
+        f"memory: {memory_per_pods(10_000):.1f} MiB of Python heap per 10,000 pods "
+        "(store + indexes + history)"
+    )
 
     with start_kubesim(controllers=False, history_size=max(10_000, args.events * 2)) as ks:
         namespaces = ["pool-a", "pool-b"]
         started = time.perf_counter()
         ks.call(lambda: populate(ks.sim.store, namespaces, args.nodes, args.pods), timeout=600)
         elapsed = time.perf_counter() - started
-        print(f"state: {args.nodes} nodes + {args.pods} pods created in {elapsed:.1f}s "
-              f"({args.pods / elapsed:,.0f} pods/s through Store.create with defaulting and validation)")
+        print(
+            f"state: {args.nodes} nodes + {args.pods} pods created in {elapsed:.1f}s "
+            f"({args.pods / elapsed:,.0f} pods/s through Store.create with defaulting and validation)"
+        )
 
-        per_ns = args.pods // len(namespaces)
-        with httpx.Client(base_url=ks.url, timeout=60) as http:
-            for attempt in ("cold", "warm"):
-                t0 = time.perf_counter()
-                resp = http.get("/api/v1/namespaces/pool-a/pods")
-                t1 = time.perf_counter()
-                print(f"list {per_ns} pods over HTTP ({attempt}): {t1 - t0:.3f}s, {len(resp.content) / 1e6:.1f} MB")
-            t0 = time.perf_counter()
-            resp = http.get("/api/v1/pods", params={"labelSelector": "model=m7"})
-            print(f"list with a label selector across {args.pods} pods: {time.perf_counter() - t0:.3f}s "
-                  f"({len(resp.json()['items'])} items)")
-            t0 = time.perf_counter()
-            pages = 0
-            token = None
-            while True:
-                params = {"limit": "500"}
-                if token:
-                    params["continue"] = token
-                page = http.get("/api/v1/namespaces/pool-a/pods", params=params).json()
-                pages += 1
-                token = page["metadata"].get("continue")
-                if not token:
-                    break
-            print(f"paginated list of {per_ns} pods, {pages} pages of 500: {time.perf_counter() - t0:.3f}s")
-            t0 = time.perf_counter()
-            http.get("/api/v1/nodes")
-            print(f"list {args.nodes} nodes: {time.perf_counter() - t0:.3f}s")
+        bench_lists(ks.url, args.pods // len(namespaces), args.pods, args.nodes)
 
         kubeconfig = ks.write_kubeconfig(__import__("pathlib").Path("/tmp/kubesim-bench-kubeconfig"))
         api = config.new_client_from_config(config_file=str(kubeconfig))
         t0 = time.perf_counter()
         items = client.CoreV1Api(api).list_namespaced_pod("pool-a").items
-        print(f"list {len(items)} pods with the official Python client (incl. its deserialization): "
-              f"{time.perf_counter() - t0:.2f}s")
+        print(
+            f"list {len(items)} pods with the official Python client (incl. its deserialization): "
+            f"{time.perf_counter() - t0:.2f}s"
+        )
         api.close()
 
         ks.call(lambda: ks.sim.store.create(NAMESPACES, None, {"metadata": {"name": "fanout"}}))
@@ -190,9 +213,11 @@ def main() -> None:
 
         took, counts = asyncio.run(fan_out(ks.url, "fanout", args.watches, args.events, trigger))
         delivered = sum(counts)
-        print(f"watch fan-out: {args.watches} watches x {args.events} events = {delivered} deliveries "
-              f"(every watcher got every event: {all(c == args.events for c in counts)}) in {took:.2f}s "
-              f"({delivered / took:,.0f} events/s delivered)")
+        print(
+            f"watch fan-out: {args.watches} watches x {args.events} events = {delivered} deliveries "
+            f"(every watcher got every event: {all(c == args.events for c in counts)}) in {took:.2f}s "
+            f"({delivered / took:,.0f} events/s delivered)"
+        )
 
 
 if __name__ == "__main__":

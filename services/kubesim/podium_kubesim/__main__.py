@@ -8,7 +8,9 @@ from podium_kubesim.cli import serve
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="podium_kubesim", description="Serve a simulated Kubernetes cluster.")
+    parser = argparse.ArgumentParser(
+        prog="podium_kubesim", description="Serve a simulated Kubernetes cluster."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=6443)
     parser.add_argument("--scenario", default=None)

@@ -29,7 +29,7 @@ async def _json(request: Request) -> dict[str, Any]:
     return body
 
 
-async def handle(sim: KubeSim, request: Request, path: str) -> Response:
+async def handle(sim: KubeSim, request: Request, path: str) -> Response:  # noqa: PLR0911, PLR0912 - flat route table
     method = request.method
     parts = [p for p in path.split("/") if p]
     if parts == ["state"] and method == "GET":

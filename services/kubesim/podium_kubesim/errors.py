@@ -88,7 +88,9 @@ def bad_request(message: str) -> ApiError:
     return ApiError(400, "BadRequest", message)
 
 
-def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> ApiError:
+def method_not_allowed(
+    message: str = "the server does not allow this method on the requested resource",
+) -> ApiError:
     return ApiError(405, "MethodNotAllowed", message)
 
 
@@ -106,7 +108,9 @@ def too_many_requests(retry_after: int = 1) -> ApiError:
     )
 
 
-def internal_error(message: str = "an error on the server has prevented the request from succeeding") -> ApiError:
+def internal_error(
+    message: str = "an error on the server has prevented the request from succeeding",
+) -> ApiError:
     return ApiError(500, "InternalError", message)
 
 
@@ -115,4 +119,6 @@ def service_unavailable(message: str = "the server is currently unable to handle
 
 
 def unsupported_media_type(content_type: str) -> ApiError:
-    return ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}")
+    return ApiError(
+        415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}"
+    )

@@ -18,11 +18,23 @@ _RENAMES = (  # (core field, events.k8s.io field)
 
 
 def to_v1(core: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": "Event", "apiVersion": "events.k8s.io/v1", "metadata": core.get("metadata", {})}
+    out: dict[str, Any] = {
+        "kind": "Event",
+        "apiVersion": "events.k8s.io/v1",
+        "metadata": core.get("metadata", {}),
+    }
     for src, dst in _RENAMES:
         if src in core:
             out[dst] = core[src]
-    for same in ("reason", "type", "action", "reportingController", "reportingInstance", "eventTime", "series"):
+    for same in (
+        "reason",
+        "type",
+        "action",
+        "reportingController",
+        "reportingInstance",
+        "eventTime",
+        "series",
+    ):
         if same in core:
             out[same] = core[same]
     if "reportingComponent" in core:

@@ -1,4 +1,4 @@
-"""Fault injection: error rates and deterministic "next N requests" failures per verb and resource, latency."""
+"""Fault injection: error rates and deterministic "next N requests" failures per verb and resource."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class Faults:
     def __init__(self, seed: int | None = None) -> None:
         self.rules: list[FaultRule] = []
         self._ids = itertools.count(1)
-        self._random = random.Random(seed)
+        self._random = random.Random(seed)  # noqa: S311 - fault dice, not cryptography
         self.latency_seconds = 0.0  # added to every API request
 
     def add(self, spec: dict[str, Any]) -> FaultRule:
@@ -87,10 +87,7 @@ class Faults:
             latency += rule.latency_seconds
             if rule.status is None or error is not None:
                 continue
-            if rule.count is not None:
-                fire = rule.count > 0
-            else:
-                fire = self._random.random() < rule.rate
+            fire = rule.count > 0 if rule.count is not None else self._random.random() < rule.rate
             if not fire:
                 continue
             rule.hits += 1

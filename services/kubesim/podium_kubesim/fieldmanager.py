@@ -7,13 +7,30 @@ from typing import Any
 
 from podium_kubesim import errors
 from podium_kubesim.errors import ApiError
-from podium_kubesim.fieldpaths import Path, from_fields_v1, get_at, leaves, path_string, remove_at, to_fields_v1
+from podium_kubesim.fieldpaths import (
+    Path,
+    from_fields_v1,
+    get_at,
+    leaves,
+    path_string,
+    remove_at,
+    to_fields_v1,
+)
 from podium_kubesim.objutil import now_rfc3339
 
 # Metadata the server owns: never part of anyone's managed fields.
 _SERVER_META = {
-    "f:name", "f:namespace", "f:uid", "f:resourceVersion", "f:generation", "f:creationTimestamp",
-    "f:managedFields", "f:deletionTimestamp", "f:deletionGracePeriodSeconds", "f:selfLink", "f:generateName",
+    "f:name",
+    "f:namespace",
+    "f:uid",
+    "f:resourceVersion",
+    "f:generation",
+    "f:creationTimestamp",
+    "f:managedFields",
+    "f:deletionTimestamp",
+    "f:deletionGracePeriodSeconds",
+    "f:selfLink",
+    "f:generateName",
 }
 
 
@@ -24,7 +41,9 @@ def _owned_leaves(obj: dict[str, Any] | None, *, subresource: str | None) -> dic
     if subresource == "status":
         body = {"status": body.get("status")} if "status" in body else {}
     out = leaves(body)
-    return {p: v for p, v in out.items() if not (len(p) > 1 and p[0] == "f:metadata" and p[1] in _SERVER_META)}
+    return {
+        p: v for p, v in out.items() if not (len(p) > 1 and p[0] == "f:metadata" and p[1] in _SERVER_META)
+    }
 
 
 def _entries(obj: dict[str, Any]) -> list[dict[str, Any]]:
@@ -69,11 +88,11 @@ def record_update(
         # A create owns everything it wrote except status, which status writers own.
         changed = {p for p in changed if p[0] != "f:status"}
     entries = []
-    for e in _entries(new):
-        paths = _entry_paths(e)
+    for entry in _entries(new):
+        paths = _entry_paths(entry)
         if paths & (changed | removed):
-            e = dict(e, fieldsV1=to_fields_v1(paths - changed - removed))
-        entries.append(e)
+            entry = dict(entry, fieldsV1=to_fields_v1(paths - changed - removed))  # noqa: PLW2901
+        entries.append(entry)
     if changed:
         mine = next((e for e in entries if _same_entry(e, manager, operation, subresource)), None)
         paths = (_entry_paths(mine) if mine else set()) | changed
@@ -124,7 +143,7 @@ def conflict_error(conflicts: list[tuple[str, Path]]) -> ApiError:
     return ApiError(409, "Conflict", message, {"causes": causes})
 
 
-def apply_fields(
+def apply_fields(  # noqa: PLR0912 - conflict detection, force and removal in one pass
     current: dict[str, Any] | None,
     merged: dict[str, Any],
     config: dict[str, Any],
@@ -164,7 +183,7 @@ def apply_fields(
         lost = {p for _, p in conflicts} & paths if force else set()
         # Fields another manager owns with the same value stay shared; forced ones move to us.
         if lost:
-            e = dict(e, fieldsV1=to_fields_v1(paths - lost))
+            e = dict(e, fieldsV1=to_fields_v1(paths - lost))  # noqa: PLW2901 - a new dict, not a mutation
         updated.append(e)
     others: set[Path] = set()
     for e in updated:

@@ -32,8 +32,18 @@ _LIST_KEYS: dict[str, tuple[str, ...]] = {
 _SET_LISTS = {"finalizers"}
 # Map-typed fields (as opposed to structs): the map node itself is a member (FieldsV1 ".").
 _MAP_FIELDS = {
-    "labels", "annotations", "data", "binaryData", "stringData", "nodeSelector", "matchLabels", "limits",
-    "requests", "capacity", "allocatable", "selector",
+    "labels",
+    "annotations",
+    "data",
+    "binaryData",
+    "stringData",
+    "nodeSelector",
+    "matchLabels",
+    "limits",
+    "requests",
+    "capacity",
+    "allocatable",
+    "selector",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from podium_kubesim import errors, eventsv1, patching, tables
 from podium_kubesim.fieldmanager import apply_fields, require_field_manager
 from podium_kubesim.objutil import deep_copy
 from podium_kubesim.resources import Resource
-from podium_kubesim.selectors import make_predicate
+from podium_kubesim.selectors import make_predicate, selector_from_label_selector_object
 from podium_kubesim.sim import KubeSim
 
 
@@ -141,14 +142,15 @@ def list_objects(sim: KubeSim, request: Request, t: Target) -> Response:
             source = store.snapshot_at(t.res, t.namespace, rv)
         except errors.ApiError:
             raise errors.gone(
-                "The provided continue parameter is too old to display a consistent list result. You can start "
-                "a new list without the continue parameter, or use the continue token in this response to "
-                "retrieve the remainder of the results. Continuing with the provided token results in an "
-                "inconsistent list - objects that were created, modified, or deleted between the time the first "
+                "The provided continue parameter is too old to display a consistent list result. "
+                "You can start a new list without the continue parameter, or use the continue token "
+                "in this response to retrieve the remainder of the results. Continuing with the provided "
+                "token results in an inconsistent list - objects that were created, modified, or deleted "
+                "between the time the first "
                 "chunk was returned and now may show up in the list."
             ) from None
         stored = source is None
-        items_iter = (
+        items_iter: Iterator[dict[str, Any]] = (
             o
             for o in (store.iter_raw(t.res, t.namespace) if source is None else source)
             if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > start_after
@@ -342,7 +344,7 @@ async def _delete_options(request: Request) -> dict[str, Any]:
     return options
 
 
-def _delete_one(
+def _delete_one(  # noqa: PLR0917 - internal helper mirroring the delete handler's inputs
     sim: KubeSim, request: Request, t: Target, name: str, options: dict[str, Any], dry: bool
 ) -> dict[str, Any]:
     pre = options.get("preconditions") or {}
@@ -400,8 +402,6 @@ async def delete_collection(sim: KubeSim, request: Request, t: Target) -> Respon
 
 
 def scale_of(res: Resource, obj: dict[str, Any]) -> dict[str, Any]:
-    from podium_kubesim.selectors import selector_from_label_selector_object
-
     if "scale" not in res.subresources:
         raise errors.not_found(res, obj["metadata"]["name"])
     m = obj["metadata"]

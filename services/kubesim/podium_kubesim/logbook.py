@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -86,8 +87,13 @@ class LogBook:
         """Yield existing lines then new ones until `alive()` turns false or the stream is dropped."""
         stream = self._stream(namespace, pod, container)
         for line in self.read(
-            namespace, pod, container, tail_lines=tail_lines, since_seconds=since_seconds,
-            since_time=since_time, timestamps=timestamps,
+            namespace,
+            pod,
+            container,
+            tail_lines=tail_lines,
+            since_seconds=since_seconds,
+            since_time=since_time,
+            timestamps=timestamps,
         ):
             yield line
         seen = stream.total
@@ -101,11 +107,9 @@ class LogBook:
             if stream.closed or not alive():
                 return
             stream.changed.clear()
-            try:
-                # Wake on a new line, or now and then to notice that the pod went away.
+            # Wake on a new line, or now and then to notice that the pod went away.
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stream.changed.wait(), timeout=poll_seconds)
-            except TimeoutError:
-                pass
 
     def drop(self, namespace: str, pod: str) -> None:
         for key in [k for k in self._streams if k[0] == namespace and k[1] == pod]:

@@ -35,12 +35,17 @@ def _operation(res: Resource, action: str, op_id: str, body_types: tuple[str, ..
     op: dict[str, Any] = {
         "operationId": op_id,
         "parameters": _query_params("dryRun", "fieldManager", "fieldValidation", "pretty", "force"),
-        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}},
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+        },
         "x-kubernetes-action": action,
         "x-kubernetes-group-version-kind": {"group": res.group, "version": res.version, "kind": res.kind},
     }
     if body_types:
-        op["requestBody"] = {"content": {t: {"schema": {"type": "object"}} for t in body_types}, "required": True}
+        op["requestBody"] = {
+            "content": {t: {"schema": {"type": "object"}} for t in body_types},
+            "required": True,
+        }
     return op
 
 
@@ -54,14 +59,20 @@ def _gv_document(group: str, version: str) -> bytes:
     paths: dict[str, Any] = {}
     for res in GROUP_VERSIONS[(group, version)]:
         prefix = "/" + _gv_path(group, version)
-        scoped = f"{prefix}/namespaces/{{namespace}}/{res.plural}" if res.namespaced else f"{prefix}/{res.plural}"
+        scoped = (
+            f"{prefix}/namespaces/{{namespace}}/{res.plural}" if res.namespaced else f"{prefix}/{res.plural}"
+        )
         ns_word = "Namespaced" if res.namespaced else ""
         name = f"{_camel(res)}{ns_word}{res.kind}"
         paths[scoped] = {
             "get": _operation(res, "list", f"list{name}"),
             "post": _operation(res, "post", f"create{name}", ("application/json",)),
         }
-        patch_types = ("application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml")
+        patch_types = (
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/apply-patch+yaml",
+        )
         paths[f"{scoped}/{{name}}"] = {
             "get": _operation(res, "get", f"read{name}"),
             "put": _operation(res, "put", f"replace{name}", ("application/json",)),

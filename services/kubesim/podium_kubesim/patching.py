@@ -59,9 +59,19 @@ def json_patch(target: dict[str, Any], ops: Any) -> dict[str, Any]:
     try:
         result: dict[str, Any] = jsonpatch.apply_patch(target, ops, in_place=False)
     except jsonpatch.JsonPatchConflict as exc:
-        raise errors.ApiError(422, "Invalid", f"the server rejected our request due to an error in our request: {exc}")
-    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, IndexError, TypeError) as exc:
-        raise errors.ApiError(422, "Invalid", f"the server rejected our request due to an error in our request: {exc}")
+        raise errors.ApiError(
+            422, "Invalid", f"the server rejected our request due to an error in our request: {exc}"
+        ) from None
+    except (
+        jsonpatch.JsonPatchException,
+        jsonpatch.JsonPointerException,
+        KeyError,
+        IndexError,
+        TypeError,
+    ) as exc:
+        raise errors.ApiError(
+            422, "Invalid", f"the server rejected our request due to an error in our request: {exc}"
+        ) from None
     return result
 
 
@@ -71,7 +81,7 @@ def merge_key_for(field: str, parent_path: tuple[str, ...]) -> str | None:
     return _MERGE_KEYS.get(field)
 
 
-def strategic_merge(target: Any, patch: Any, path: tuple[str, ...] = ()) -> Any:
+def strategic_merge(target: Any, patch: Any, path: tuple[str, ...] = ()) -> Any:  # noqa: PLR0912 - directives
     if not isinstance(patch, dict):
         return deep_copy(patch)
     if not isinstance(target, dict):
@@ -128,13 +138,15 @@ def _merge_list(
     if key is None or not all(isinstance(v, dict) for v in patch):
         if len(patch) == 1 and isinstance(patch[0], dict) and patch[0].get("$patch") == "replace":
             return []
-        return deep_copy(patch)  # type: ignore[no-any-return]
+        return deep_copy(patch)
     items = [deep_copy(v) for v in current]
     for item in patch:
         directive = item.get("$patch")
         if directive == "replace":
             return [deep_copy({k: v for k, v in i.items() if k != "$patch"}) for i in patch if i is not item]
-        idx = next((i for i, cur in enumerate(items) if isinstance(cur, dict) and cur.get(key) == item.get(key)), -1)
+        idx = next(
+            (i for i, cur in enumerate(items) if isinstance(cur, dict) and cur.get(key) == item.get(key)), -1
+        )
         if directive == "delete":
             if idx >= 0:
                 items.pop(idx)

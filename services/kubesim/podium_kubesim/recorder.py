@@ -1,4 +1,4 @@
-"""core/v1 Events as controllers emit them, aggregated like client-go's event recorder (count, lastTimestamp)."""
+"""core/v1 Events as controllers emit them, aggregated like client-go's recorder (count, lastTimestamp)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class EventRecorder:
         # (namespace, involved uid, reason, message, type) -> event name, to bump counts instead of piling up
         self._seen: dict[tuple[str, str, str, str, str], str] = {}
 
-    def record(
+    def record(  # noqa: PLR0917 - the EventRecorder contract controllers call positionally
         self,
         involved: dict[str, Any],
         reason: str,
@@ -44,16 +44,19 @@ class EventRecorder:
         source: dict[str, str] = {"component": component}
         if host:
             source["host"] = host
+        involved_ref: dict[str, Any] = {
+            "apiVersion": involved.get("apiVersion", ""),
+            "kind": involved.get("kind", ""),
+            "name": m.get("name", ""),
+            "namespace": m.get("namespace", ""),
+            "uid": m.get("uid", ""),
+            "resourceVersion": m.get("resourceVersion", ""),
+        }
+        if not m.get("namespace"):
+            involved_ref.pop("namespace")
         event = {
             "metadata": {"name": name, "namespace": namespace},
-            "involvedObject": {
-                "apiVersion": involved.get("apiVersion", ""),
-                "kind": involved.get("kind", ""),
-                "name": m.get("name", ""),
-                "namespace": m.get("namespace", ""),
-                "uid": m.get("uid", ""),
-                "resourceVersion": m.get("resourceVersion", ""),
-            },
+            "involvedObject": involved_ref,
             "reason": reason,
             "message": message,
             "type": type,
@@ -64,8 +67,6 @@ class EventRecorder:
             "reportingComponent": component,
             "reportingInstance": host or "",
         }
-        if not m.get("namespace"):
-            event["involvedObject"].pop("namespace")
         try:
             created = self._store.create(EVENTS, namespace, event, manager=component)
         except ApiError:

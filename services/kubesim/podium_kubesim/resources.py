@@ -57,7 +57,7 @@ class Resource:
         return self.alias_of or self.key
 
 
-def _r(
+def _r(  # noqa: PLR0917 - a compact table row builder
     group: str,
     version: str,
     kind: str,
@@ -133,7 +133,10 @@ RESOURCES: dict[str, Resource] = {r.key: r for r in _ALL}
 
 # Custom resources: served under their group like any other, and also described by a CRD object so
 # clients that look for the CRD before using the kind find it.
-CUSTOM_RESOURCE_KEYS: tuple[str, ...] = ("pytorchjobs.kubeflow.org", "hyperpodpytorchjobs.sagemaker.amazonaws.com")
+CUSTOM_RESOURCE_KEYS: tuple[str, ...] = (
+    "pytorchjobs.kubeflow.org",
+    "hyperpodpytorchjobs.sagemaker.amazonaws.com",
+)
 
 # (group, version) -> resources, in registry order; the core group is "".
 GROUP_VERSIONS: dict[tuple[str, str], list[Resource]] = {}

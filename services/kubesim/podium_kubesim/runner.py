@@ -21,14 +21,23 @@ from podium_kubesim.sim import KubeSim
 T = TypeVar("T")
 
 
-def kubeconfig(url: str, context: str = "kubesim", token: str = "kubesim-token") -> dict[str, Any]:
+def kubeconfig(
+    url: str,
+    context: str = "kubesim",
+    token: str = "kubesim-token",  # noqa: S107 - any token is accepted
+) -> dict[str, Any]:
     """A kubeconfig for a plain-HTTP kubesim; any bearer token is accepted, so the token is a placeholder."""
     return {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": context, "cluster": {"server": url}}],
         "users": [{"name": f"{context}-admin", "user": {"token": token}}],
-        "contexts": [{"name": context, "context": {"cluster": context, "user": f"{context}-admin", "namespace": "default"}}],
+        "contexts": [
+            {
+                "name": context,
+                "context": {"cluster": context, "user": f"{context}-admin", "namespace": "default"},
+            }
+        ],
         "current-context": context,
         "preferences": {},
     }

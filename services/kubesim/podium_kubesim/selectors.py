@@ -33,7 +33,7 @@ class Requirement:
 LabelSelector = tuple[Requirement, ...]
 
 
-def parse_label_selector(text: str | None) -> LabelSelector:
+def parse_label_selector(text: str | None) -> LabelSelector:  # noqa: PLR0912 - a small hand-written parser
     if not text or not text.strip():
         return ()
     tokens = _TOKEN.findall(text)
@@ -87,11 +87,11 @@ def parse_label_selector(text: str | None) -> LabelSelector:
 
 
 def _check_label_key(key: str) -> None:
-    from podium_kubesim.validation import label_key_errors
+    from podium_kubesim.validation import label_key_errors  # noqa: PLC0415 - validation imports selectors
 
     errors = label_key_errors(key)
     if errors:
-        raise bad_request(f"unable to parse requirement: invalid label key \"{key}\": {errors[0]}")
+        raise bad_request(f'unable to parse requirement: invalid label key "{key}": {errors[0]}')
 
 
 def labels_match(selector: LabelSelector, labels: Mapping[str, str] | None) -> bool:
@@ -160,8 +160,8 @@ def parse_field_selector(res: Resource, text: str | None) -> FieldSelector:
         return ()
     allowed = _COMMON_FIELDS + _EXTRA_FIELDS.get(res.storage_key, ())
     reqs: list[FieldRequirement] = []
-    for part in text.split(","):
-        part = part.strip()
+    for raw_part in text.split(","):
+        part = raw_part.strip()
         if not part:
             continue
         m = re.fullmatch(r"([^=!]+?)\s*(!=|==|=)\s*(.*)", part)
@@ -169,7 +169,7 @@ def parse_field_selector(res: Resource, text: str | None) -> FieldSelector:
             raise bad_request(f"invalid selector: '{text}'; can't understand '{part}'")
         field, op, value = m.group(1).strip(), m.group(2), m.group(3).strip()
         if field not in allowed:
-            raise bad_request(f'field label not supported: {field}')
+            raise bad_request(f"field label not supported: {field}")
         reqs.append(FieldRequirement(field, "!=" if op == "!=" else "=", value))
     return tuple(reqs)
 

@@ -1,4 +1,4 @@
-"""The HTTP face of kubesim: Kubernetes API paths routed to handlers, plus health, version, OpenAPI and /_sim/."""
+"""The HTTP face of kubesim: Kubernetes API paths routed to handlers; health, version, OpenAPI, /_sim/."""
 
 from __future__ import annotations
 
@@ -67,9 +67,12 @@ def _verb(request: Request, t: Target, legacy_watch: bool) -> str:
         if legacy_watch or q_bool(request, "watch"):
             return "watch"
         return "get" if t.name else "list"
-    return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete" if t.name else "deletecollection"}.get(
-        method, "unknown"
-    )
+    return {
+        "POST": "create",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete" if t.name else "deletecollection",
+    }.get(method, "unknown")
 
 
 async def _resource_request(sim: KubeSim, request: Request, t: Target, verb: str) -> Response:
@@ -93,7 +96,11 @@ async def _resource_request(sim: KubeSim, request: Request, t: Target, verb: str
     handler = table.get((verb, t.name is not None))
     if handler is None or (t.subresource and verb not in ("get", "update", "patch")):
         raise errors.method_not_allowed()
-    if t.res.storage_key == "customresourcedefinitions.apiextensions.k8s.io" and verb not in ("get", "list", "watch"):
+    if t.res.storage_key == "customresourcedefinitions.apiextensions.k8s.io" and verb not in (
+        "get",
+        "list",
+        "watch",
+    ):
         raise errors.method_not_allowed("customresourcedefinitions are read-only in kubesim")
     result = handler(sim, request, t)
     if isinstance(result, Response):
@@ -102,13 +109,14 @@ async def _resource_request(sim: KubeSim, request: Request, t: Target, verb: str
 
 
 async def _proxy(sim: KubeSim, request: Request, t: Target) -> Response:
-    from podium_kubesim import proxy
+    from podium_kubesim import proxy  # noqa: PLC0415 - K2's proxy imports the server's helpers
 
-    assert t.name is not None and t.namespace is not None
+    assert t.name is not None
+    assert t.namespace is not None
     marker = f"/{t.name}/proxy"
     raw_path = request.url.path
     idx = raw_path.find(marker)
-    path = raw_path[idx + len(marker):] if idx >= 0 else "/" + t.rest
+    path = raw_path[idx + len(marker) :] if idx >= 0 else "/" + t.rest
     path = path or "/"
     if t.res.storage_key == "services":
         return await proxy.handle_service_proxy(sim, request, t.namespace, t.name, path)
@@ -119,13 +127,15 @@ async def _proxy(sim: KubeSim, request: Request, t: Target) -> Response:
 
 
 def create_app(sim: KubeSim, *, server_address: str = "127.0.0.1:6443") -> Starlette:
-    async def dispatch(request: Request) -> Response:
+    async def dispatch(request: Request) -> Response:  # noqa: PLR0911, PLR0912 - one flat routing table
         path = request.url.path
         parts = [p for p in path.split("/") if p]
         try:
             if path.startswith("/_sim/"):
-                return await admin.handle(sim, request, path[len("/_sim/"):])
-            if path in ("/healthz", "/readyz", "/livez") or path.startswith(("/healthz/", "/readyz/", "/livez/")):
+                return await admin.handle(sim, request, path[len("/_sim/") :])
+            if path in ("/healthz", "/readyz", "/livez") or path.startswith(
+                ("/healthz/", "/readyz/", "/livez/")
+            ):
                 return PlainTextResponse("ok")
             if path in ("/version", "/version/"):
                 return json_response(discovery.version_info())

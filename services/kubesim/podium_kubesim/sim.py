@@ -91,7 +91,7 @@ class KubeSim:
         self.started = True
         if not self.run_controllers:
             return
-        from podium_kubesim import controllers, scenario
+        from podium_kubesim import controllers, scenario  # noqa: PLC0415 - both import this module
 
         start_all = getattr(controllers, "start_all", None)
         load = getattr(scenario, "load", None)

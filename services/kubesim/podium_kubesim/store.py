@@ -1,4 +1,4 @@
-"""The object store: every object of every kind, one resourceVersion counter, watch history, garbage collection.
+"""The object store: every object of every kind, one resourceVersion counter, watch history, GC.
 
 Everything runs on one asyncio loop, so there are no locks; every method is synchronous. Stored objects are
 copy-on-write: a write stores a new dict and never mutates the old one, so watch history can keep
@@ -7,6 +7,7 @@ references to past states and the server can serialize stored objects without co
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from collections import deque
@@ -18,7 +19,7 @@ from podium_kubesim.defaults import apply_defaults
 from podium_kubesim.errors import ApiError
 from podium_kubesim.fieldmanager import record_update
 from podium_kubesim.objutil import deep_copy, now_rfc3339, random_suffix, spec_part
-from podium_kubesim.resources import RESOURCES, Resource
+from podium_kubesim.resources import RESOURCES, Resource, by_kind
 from podium_kubesim.selectors import make_predicate
 from podium_kubesim.validation import validate
 
@@ -91,7 +92,7 @@ class Store:
         obj = self.peek(res, namespace, name)
         if obj is None:
             raise errors.not_found(res, name)
-        return deep_copy(obj)  # type: ignore[no-any-return]
+        return deep_copy(obj)
 
     def try_get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
         obj = self.peek(res, namespace, name)
@@ -115,7 +116,7 @@ class Store:
         namespace: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         predicate = make_predicate(res, label_selector, field_selector)
         items = self.iter_raw(res, namespace)
         return list(items) if predicate is None else [o for o in items if predicate(o)]
@@ -126,7 +127,7 @@ class Store:
         namespace: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         return [deep_copy(o) for o in self.list_raw(res, namespace, label_selector, field_selector)]
 
     def json_of(self, obj: dict[str, Any], *, stored: bool = True) -> bytes:
@@ -142,7 +143,9 @@ class Store:
     def count(self, res: Resource) -> int:
         return sum(len(b) for b in self._objects[res.storage_key].values())
 
-    def snapshot_at(self, res: Resource, namespace: str | None, rv: int) -> list[dict[str, Any]] | None:
+    def snapshot_at(
+        self, res: Resource, namespace: str | None, rv: int
+    ) -> builtins.list[dict[str, Any]] | None:
         """The objects as they were at `rv`, rebuilt from current state and history (for list continue).
 
         None when nothing of this kind changed since `rv`: the current state is that snapshot.
@@ -165,7 +168,9 @@ class Store:
                 current.pop(key, None)
             else:
                 current[key] = old
-        return [current[k] for k in sorted(current) if not (res.namespaced and namespace) or k[0] == namespace]
+        return [
+            current[k] for k in sorted(current) if not (res.namespaced and namespace) or k[0] == namespace
+        ]
 
     # --- listeners and history -----------------------------------------------------------------
 
@@ -176,7 +181,7 @@ class Store:
         if fn in self._listeners:
             self._listeners.remove(fn)
 
-    def events_since(self, rv: int) -> list[WatchEvent]:
+    def events_since(self, rv: int) -> builtins.list[WatchEvent]:
         """History after `rv`; 410 Expired when events after it were compacted away."""
         if rv < self.compacted_rv:
             raise errors.gone(f"too old resource version: {rv} ({self.compacted_rv})")
@@ -240,7 +245,7 @@ class Store:
         obj["metadata"]["namespace"] = ns
         return str(ns)
 
-    def create(
+    def create(  # noqa: PLR0912 - the steps of the real create path, in order
         self,
         res: Resource,
         namespace: str | None,
@@ -248,7 +253,7 @@ class Store:
         *,
         manager: str = "kubesim",
         dry_run: bool = False,
-        managed_fields: list[dict[str, Any]] | None = None,
+        managed_fields: builtins.list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Create an object; `managed_fields` (server-side apply) replaces the Update entry of `manager`."""
         obj = deep_copy(obj)
@@ -318,9 +323,9 @@ class Store:
         self._put(res, obj)
         self._index_owners(res, obj, add=True)
         self._emit("ADDED", res, obj, None, rv)
-        return deep_copy(obj)  # type: ignore[no-any-return]
+        return deep_copy(obj)
 
-    def update(
+    def update(  # noqa: PLR0912 - the steps of the real update path, in order
         self,
         res: Resource,
         namespace: str | None,
@@ -355,7 +360,7 @@ class Store:
         new["apiVersion"] = res.api_version
         new["kind"] = res.kind
         if subresource == "status":
-            # Status writes change only status (apimachinery ResetObjectMetaForStatus and the status strategies).
+            # Status writes change only status (ResetObjectMetaForStatus and the status strategies).
             status = new.get("status")
             new = deep_copy(current)
             if status is None:
@@ -396,7 +401,7 @@ class Store:
                 operation=operation,
             )
         if new == current:
-            return deep_copy(current)  # type: ignore[no-any-return]  # no-op: no new resourceVersion, no event
+            return deep_copy(current)  # no-op: no new resourceVersion, no event
         if dry_run:
             return new
         return self._store_update(res, current, new)
@@ -413,7 +418,7 @@ class Store:
                     {
                         "reason": "FieldValueForbidden",
                         "field": "metadata.finalizers",
-                        "message": "Forbidden: no new finalizers can be added if the object is being deleted, "
+                        "message": "Forbidden: no new finalizers can be added if the object is being deleted, "  # noqa: E501
                         f"found new finalizers {sorted(added)}",
                     }
                 ],
@@ -429,13 +434,13 @@ class Store:
         m = new["metadata"]
         if m.get("deletionTimestamp") and not m.get("finalizers") and self._removable(res, new):
             self._remove(res, new)
-        return deep_copy(new)  # type: ignore[no-any-return]
+        return deep_copy(new)
 
     def _removable(self, res: Resource, obj: dict[str, Any]) -> bool:
         """A deleting object without finalizers goes, except a pod still being terminated by its kubelet."""
         m = obj["metadata"]
         if res.storage_key == "pods" and obj.get("spec", {}).get("nodeName"):
-            return m.get("deletionGracePeriodSeconds", 0) == 0
+            return bool(m.get("deletionGracePeriodSeconds", 0) == 0)
         if res.storage_key == "namespaces":
             return self._namespace_empty(m["name"])
         return True
@@ -458,7 +463,7 @@ class Store:
 
     # --- deletion ------------------------------------------------------------------------------
 
-    def delete(
+    def delete(  # noqa: PLR0912 - propagation, grace and finalizer rules of the real delete path
         self,
         res: Resource,
         namespace: str | None,
@@ -480,7 +485,8 @@ class Store:
             raise errors.conflict(
                 res,
                 name,
-                f"Precondition failed: UID in precondition: {precondition_uid}, UID in object meta: {cm['uid']}",
+                f"Precondition failed: UID in precondition: {precondition_uid}, "
+                f"UID in object meta: {cm['uid']}",
             )
         if precondition_rv and precondition_rv != cm["resourceVersion"]:
             raise errors.conflict(
@@ -492,15 +498,18 @@ class Store:
         if propagation not in ("Background", "Foreground", "Orphan"):
             raise errors.bad_request(f"unsupported propagation policy: {propagation!r}")
         if dry_run:
-            return deep_copy(current)  # type: ignore[no-any-return]
+            return deep_copy(current)
         new = deep_copy(current)
         m = new["metadata"]
         finalizers = list(m.get("finalizers") or [])
         if propagation == "Orphan":
             self._orphan_dependents(cm["uid"])
-        elif propagation == "Foreground" and self._dependents.get(cm["uid"]):
-            if "foregroundDeletion" not in finalizers:
-                finalizers.append("foregroundDeletion")
+        elif (
+            propagation == "Foreground"
+            and self._dependents.get(cm["uid"])
+            and "foregroundDeletion" not in finalizers
+        ):
+            finalizers.append("foregroundDeletion")
         m["finalizers"] = finalizers
         if not finalizers:
             m.pop("finalizers")
@@ -510,10 +519,10 @@ class Store:
             if grace is None:
                 grace = int(new.get("spec", {}).get("terminationGracePeriodSeconds", 30))
             if cm.get("deletionTimestamp") and grace >= int(cm.get("deletionGracePeriodSeconds", 0)):
-                return deep_copy(current)  # type: ignore[no-any-return]  # already terminating, not shorter
+                return deep_copy(current)  # already terminating, not shorter
             m["deletionGracePeriodSeconds"] = grace
         elif cm.get("deletionTimestamp") and finalizers == list(cm.get("finalizers") or []):
-            return deep_copy(current)  # type: ignore[no-any-return]
+            return deep_copy(current)
         else:
             m["deletionGracePeriodSeconds"] = 0
         if not cm.get("deletionTimestamp"):
@@ -522,7 +531,7 @@ class Store:
             new.setdefault("status", {})["phase"] = "Terminating"
         if not finalizers and self._removable(res, new) and res.storage_key != "namespaces":
             self._remove(res, current)
-            return deep_copy(new)  # type: ignore[no-any-return]
+            return deep_copy(new)
         result = self._store_update(res, current, new)
         if res.storage_key == "namespaces":
             self._delete_namespace_contents(m["name"])
@@ -621,8 +630,6 @@ class Store:
     def _find_by_uid(
         self, ref: dict[str, Any], namespace: str
     ) -> tuple[dict[str, Any] | None, Resource | None]:
-        from podium_kubesim.resources import by_kind
-
         res = by_kind(str(ref.get("apiVersion", "")), str(ref.get("kind", "")))
         if res is None:
             return None, None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -47,16 +48,23 @@ def watch(sim: KubeSim, request: Request, t: Target) -> Response:
         by_name = make_predicate(t.res, None, f"metadata.name={t.name}")
         assert by_name is not None
         inner = predicate
-        predicate = by_name if inner is None else (lambda o: by_name(o) and inner(o))  # noqa: E731
+        predicate = by_name if inner is None else (lambda o: by_name(o) and inner(o))
     bookmarks = q_bool(request, "allowWatchBookmarks")
     timeout = q_int(request, "timeoutSeconds")
     rv_param = params.get("resourceVersion", "")
     send_initial = q_bool(request, "sendInitialEvents")
     if send_initial and params.get("resourceVersionMatch") != "NotOlderThan":
         raise errors.invalid(
-            t.res, "",
-            [{"reason": "FieldValueForbidden", "field": "resourceVersionMatch",
-              "message": "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"}],
+            t.res,
+            "",
+            [
+                {
+                    "reason": "FieldValueForbidden",
+                    "field": "resourceVersionMatch",
+                    "message": "Forbidden: sendInitialEvents requires setting resourceVersionMatch "
+                    "to NotOlderThan",
+                }
+            ],
         )
     converter = _converter(sim, t, request)
     hub = sim.watches
@@ -67,7 +75,9 @@ def watch(sim: KubeSim, request: Request, t: Target) -> Response:
         watcher = hub.open(t.res, t.namespace, predicate, converter, since_rv=None)
         for obj in sim.store.iter_raw(t.res, t.namespace):
             if watcher.sees(obj):
-                lines.append(envelope("ADDED", dumps(converter(obj)) if converter else sim.store.json_of(obj)))
+                lines.append(
+                    envelope("ADDED", dumps(converter(obj)) if converter else sim.store.json_of(obj))
+                )
         if send_initial and bookmarks:
             initial_end = sim.store.resource_version
     else:
@@ -86,15 +96,16 @@ def watch(sim: KubeSim, request: Request, t: Target) -> Response:
         watcher.lines.insert(len(lines), _bookmark(t, initial_end, initial_end=True))
     watcher.wakeup.set()
     return StreamingResponse(
-        _stream(sim, t, watcher, bookmarks, timeout), media_type="application/json",
+        _stream(sim, t, watcher, bookmarks, timeout),
+        media_type="application/json",
         headers={"Transfer-Encoding": "chunked"},
     )
 
 
 async def _stream(
-    sim: KubeSim, t: Target, watcher: Watcher, bookmarks: bool, timeout: int | None
+    sim: KubeSim, t: Target, watcher: Watcher, bookmarks: bool, timeout_seconds: int | None
 ) -> AsyncIterator[bytes]:
-    deadline = time.monotonic() + timeout if timeout else None
+    deadline = time.monotonic() + timeout_seconds if timeout_seconds else None
     interval = sim.bookmark_interval
     next_bookmark = time.monotonic() + interval
     try:
@@ -118,10 +129,8 @@ async def _stream(
             if deadline is not None:
                 wait = min(wait, deadline - now)
             watcher.wakeup.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(watcher.wakeup.wait(), timeout=max(wait, 0.001))
-            except TimeoutError:
-                pass
     finally:
         sim.watches.release(watcher)
 
@@ -130,7 +139,8 @@ async def _stream(
 
 
 def pod_log(sim: KubeSim, request: Request, t: Target) -> Response:
-    assert t.name is not None and t.namespace is not None
+    assert t.name is not None
+    assert t.namespace is not None
     pod = sim.store.peek(t.res, t.namespace, t.name)
     if pod is None:
         raise errors.not_found(t.res, t.name)
@@ -156,8 +166,12 @@ def pod_log(sim: KubeSim, request: Request, t: Target) -> Response:
     since = q_int(request, "sinceSeconds")
     stamps = q_bool(request, "timestamps")
     if not q_bool(request, "follow"):
-        text = "".join(line + "\n" for line in sim.logs.read(
-            t.namespace, t.name, container, tail_lines=tail, since_seconds=since, timestamps=stamps))
+        text = "".join(
+            line + "\n"
+            for line in sim.logs.read(
+                t.namespace, t.name, container, tail_lines=tail, since_seconds=since, timestamps=stamps
+            )
+        )
         return Response(text.encode(), media_type="text/plain")
     uid = pod["metadata"]["uid"]
     ns, name = t.namespace, t.name
@@ -167,8 +181,9 @@ def pod_log(sim: KubeSim, request: Request, t: Target) -> Response:
         return current is not None and current["metadata"]["uid"] == uid
 
     async def body() -> AsyncIterator[bytes]:
-        async for line in sim.logs.follow(ns, name, container, tail_lines=tail, since_seconds=since,
-                                          timestamps=stamps, alive=alive):
+        async for line in sim.logs.follow(
+            ns, name, container, tail_lines=tail, since_seconds=since, timestamps=stamps, alive=alive
+        ):
             yield (line + "\n").encode()
 
     return StreamingResponse(body(), media_type="text/plain")

@@ -1,4 +1,4 @@
-"""Server-side printing (meta.k8s.io/v1 Table), which `kubectl get` asks for; columns follow the real printers."""
+"""Server-side printing (meta.k8s.io/v1 Table) that `kubectl get` asks for, with the real columns."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def wants_table(request: Request) -> bool:
     return "as=Table" in request.headers.get("accept", "")
 
 
-def age(ts: str | None) -> str:
+def age(ts: str | None) -> str:  # noqa: PLR0911 - kubectl's duration buckets
     if not ts:
         return "<unknown>"
     seconds = int((datetime.now(UTC) - parse_rfc3339(ts)).total_seconds())
@@ -79,7 +79,9 @@ def _pod_ready(o: dict[str, Any]) -> str:
 
 
 def _restarts(o: dict[str, Any]) -> int:
-    return sum(int(cs.get("restartCount", 0)) for cs in (o.get("status") or {}).get("containerStatuses") or [])
+    return sum(
+        int(cs.get("restartCount", 0)) for cs in (o.get("status") or {}).get("containerStatuses") or []
+    )
 
 
 def _svc_external(o: dict[str, Any]) -> str:
@@ -102,7 +104,9 @@ def _svc_ports(o: dict[str, Any]) -> str:
 
 
 def _node_status(o: dict[str, Any]) -> str:
-    ready = next((c for c in (o.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), None)
+    ready = next(
+        (c for c in (o.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), None
+    )
     text = "Ready" if ready and ready.get("status") == "True" else "NotReady" if ready else "Unknown"
     if (o.get("spec") or {}).get("unschedulable"):
         text += ",SchedulingDisabled"
@@ -111,7 +115,7 @@ def _node_status(o: dict[str, Any]) -> str:
 
 def _node_roles(o: dict[str, Any]) -> str:
     prefix = "node-role.kubernetes.io/"
-    roles = [k[len(prefix):] for k in (o["metadata"].get("labels") or {}) if k.startswith(prefix)]
+    roles = [k[len(prefix) :] for k in (o["metadata"].get("labels") or {}) if k.startswith(prefix)]
     return ",".join(sorted(roles)) or "<none>"
 
 
@@ -207,11 +211,21 @@ COLUMNS: dict[str, list[Column]] = {
         _NAME,
         ("Status", "string", 0, _job_status),
         ("Completions", "string", 0, lambda o: f"{_st(o, 'succeeded')}/{_sp(o, 'completions', 1)}"),
-        ("Duration", "string", 0, lambda o: age(_st(o, "startTime", None)) if _st(o, "startTime", None) else ""),
+        (
+            "Duration",
+            "string",
+            0,
+            lambda o: age(_st(o, "startTime", None)) if _st(o, "startTime", None) else "",
+        ),
         _AGE,
     ],
     "events": [
-        ("Last Seen", "string", 0, lambda o: age(o.get("lastTimestamp") or o["metadata"].get("creationTimestamp"))),
+        (
+            "Last Seen",
+            "string",
+            0,
+            lambda o: age(o.get("lastTimestamp") or o["metadata"].get("creationTimestamp")),
+        ),
         ("Type", "string", 0, lambda o: o.get("type", "")),
         ("Reason", "string", 0, lambda o: o.get("reason", "")),
         ("Object", "string", 0, _event_object),
@@ -223,17 +237,23 @@ COLUMNS: dict[str, list[Column]] = {
             "Endpoints",
             "string",
             0,
-            lambda o: ",".join(
-                f"{a.get('ip')}:{p.get('port')}"
-                for s in o.get("subsets") or []
-                for a in s.get("addresses") or []
-                for p in s.get("ports") or [{}]
-            )
-            or "<none>",
+            lambda o: (
+                ",".join(
+                    f"{a.get('ip')}:{p.get('port')}"
+                    for s in o.get("subsets") or []
+                    for a in s.get("addresses") or []
+                    for p in s.get("ports") or [{}]
+                )
+                or "<none>"
+            ),
         ),
         _AGE,
     ],
-    "configmaps": [_NAME, ("Data", "integer", 0, lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {})), _AGE],
+    "configmaps": [
+        _NAME,
+        ("Data", "integer", 0, lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {})),
+        _AGE,
+    ],
     "secrets": [
         _NAME,
         ("Type", "string", 0, lambda o: o.get("type", "Opaque")),
@@ -262,7 +282,11 @@ def table(
         elif include == "None":
             embedded = None
         else:
-            embedded = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
+            embedded = {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": obj["metadata"],
+            }
         row: dict[str, Any] = {"cells": [fn(obj) for (_, _, _, fn) in columns]}
         if embedded is not None:
             row["object"] = embedded
@@ -272,8 +296,13 @@ def table(
         "apiVersion": "meta.k8s.io/v1",
         "metadata": {"resourceVersion": str(sim.store.resource_version)},
         "columnDefinitions": [
-            {"name": name, "type": typ, "format": "name" if name == "Name" else "", "description": name,
-             "priority": prio}
+            {
+                "name": name,
+                "type": typ,
+                "format": "name" if name == "Name" else "",
+                "description": name,
+                "priority": prio,
+            }
             for (name, typ, prio, _) in columns
         ],
         "rows": rows,

@@ -162,7 +162,9 @@ def _pod_spec(spec: Any, field: str) -> list[Cause]:
             cp = port.get("containerPort") if isinstance(port, Mapping) else None
             if not isinstance(cp, int) or not 0 < cp < 65536:
                 causes.append(
-                    _invalid_value(f"{cf}.ports[{j}].containerPort", cp, "must be between 1 and 65535, inclusive")
+                    _invalid_value(
+                        f"{cf}.ports[{j}].containerPort", cp, "must be between 1 and 65535, inclusive"
+                    )
                 )
     return causes
 
@@ -172,7 +174,10 @@ def _pod(obj: Mapping[str, Any]) -> list[Cause]:
 
 
 def _template_owner(obj: Mapping[str, Any], *, selector_required: bool = True) -> list[Cause]:
-    from podium_kubesim.selectors import labels_match, selector_from_label_selector_object
+    from podium_kubesim.selectors import (  # noqa: PLC0415 - selectors imports this module
+        labels_match,
+        selector_from_label_selector_object,
+    )
 
     spec = obj.get("spec")
     if not isinstance(spec, Mapping):
@@ -186,7 +191,9 @@ def _template_owner(obj: Mapping[str, Any], *, selector_required: bool = True) -
         causes.append(_required("spec.selector"))
     elif selector:
         if not selector.get("matchLabels") and not selector.get("matchExpressions"):
-            causes.append(_invalid_value("spec.selector", selector, "empty selector is invalid for deployment"))
+            causes.append(
+                _invalid_value("spec.selector", selector, "empty selector is invalid for deployment")
+            )
         elif not labels_match(selector_from_label_selector_object(selector), tlabels):
             causes.append(
                 _invalid_value(
@@ -224,7 +231,9 @@ def _service(obj: Mapping[str, Any]) -> list[Cause]:
     for i, port in enumerate(spec.get("ports") or []):
         p = port.get("port") if isinstance(port, Mapping) else None
         if not isinstance(p, int) or not 0 < p < 65536:
-            causes.append(_invalid_value(f"spec.ports[{i}].port", p, "must be between 1 and 65535, inclusive"))
+            causes.append(
+                _invalid_value(f"spec.ports[{i}].port", p, "must be between 1 and 65535, inclusive")
+            )
     causes += _labels("spec.selector", spec.get("selector"))
     return causes
 
