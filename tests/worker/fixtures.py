@@ -121,7 +121,8 @@ def _fresh_database(postgres: EmbeddedPostgres) -> str:
 def pipeline(postgres: EmbeddedPostgres, redis_server: EmbeddedRedis) -> Iterator[Pipeline]:
     # Redis database 1-15: this module's own broker queues and event streams (db 0 is everyone else's).
     redis_url = f"redis://127.0.0.1:{redis_server.port}/{1 + next(_counter) % 15}"
-    Redis.from_url(redis_url).flushdb()
+    with Redis.from_url(redis_url) as fresh:
+        fresh.flushdb()
     settings = PodiumSettings(
         environment="test",
         database_url=_fresh_database(postgres),
@@ -199,12 +200,16 @@ class Faults:
     def rules(self) -> list[dict[str, Any]]:
         return list(self._http.get("/_sim/faults").json()["rules"])
 
+    def close(self) -> None:
+        self._http.close()
+
 
 @pytest.fixture
 def faults(kubesim: RunningKubeSim) -> Iterator[Faults]:
     f = Faults(kubesim.url)
     yield f
     f.clear()
+    f.close()
 
 
 class WorkerProcess:
