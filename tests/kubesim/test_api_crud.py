@@ -223,3 +223,18 @@ def test_custom_resources(custom: client.CustomObjectsApi, namespace: str) -> No
     assert got["metadata"]["generation"] == 1
     listed = custom.list_namespaced_custom_object("kubeflow.org", "v1", namespace, "pytorchjobs")
     assert [o["metadata"]["name"] for o in listed["items"]] == ["ptj"]
+
+
+def test_list_at_exact_resource_version(core: client.CoreV1Api, namespace: str) -> None:
+    core.create_namespaced_config_map(namespace, configmap("then"))
+    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    core.create_namespaced_config_map(namespace, configmap("later"))
+    core.patch_namespaced_config_map("then", namespace, {"data": {"k": "changed"}})
+    old = core.list_namespaced_config_map(namespace, resource_version=rv, resource_version_match="Exact")
+    assert [(o.metadata.name, o.data) for o in old.items] == [("then", {"k": "v"})]
+    assert old.metadata.resource_version == rv
+    with pytest.raises(ApiException) as exc:
+        core.list_namespaced_config_map(
+            namespace, resource_version="999999999", resource_version_match="NotOlderThan"
+        )
+    assert exc.value.status == 504

@@ -130,6 +130,33 @@ def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
         ) from None
 
 
+def _list_rv(request: Request, current: int) -> int:
+    raw = request.query_params.get("resourceVersion", "")
+    match = request.query_params.get("resourceVersionMatch")
+    if match and raw == "" and "continue" not in request.query_params:
+        raise errors.bad_request("resourceVersionMatch is forbidden unless resourceVersion is provided")
+    if match == "Exact" and raw == "0":
+        raise errors.bad_request('resourceVersionMatch "exact" is forbidden for resourceVersion "0"')
+    if raw in ("", "0"):
+        return current
+    try:
+        rv = int(raw)
+    except ValueError:
+        raise errors.bad_request(f"invalid resource version: {raw}") from None
+    if rv > current:
+        # A real server waits a few seconds for the watch cache, then gives up like this.
+        raise errors.ApiError(
+            504,
+            "Timeout",
+            f"Too large resource version: {rv}, current: {current}",
+            {
+                "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                "retryAfterSeconds": 1,
+            },
+        )
+    return rv
+
+
 def list_objects(sim: KubeSim, request: Request, t: Target) -> Response:
     store = sim.store
     params = request.query_params
@@ -155,7 +182,17 @@ def list_objects(sim: KubeSim, request: Request, t: Target) -> Response:
             for o in (store.iter_raw(t.res, t.namespace) if source is None else source)
             if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > start_after
         )
+    elif params.get("resourceVersionMatch") == "Exact":
+        rv = _list_rv(request, store.resource_version)
+        try:
+            snapshot = store.snapshot_at(t.res, t.namespace, rv)
+        except errors.ApiError:
+            raise errors.gone(f"too old resource version: {rv} ({store.compacted_rv})") from None
+        stored = snapshot is None
+        items_iter = store.iter_raw(t.res, t.namespace) if snapshot is None else iter(snapshot)
     else:
+        # "", "0" and NotOlderThan are all answered from the current state, which is never older.
+        _list_rv(request, store.resource_version)
         rv = store.resource_version
         stored = True
         items_iter = store.iter_raw(t.res, t.namespace)

@@ -93,13 +93,8 @@ class KubeSim:
             return
         from podium_kubesim import controllers, scenario  # noqa: PLC0415 - both import this module
 
-        start_all = getattr(controllers, "start_all", None)
-        load = getattr(scenario, "load", None)
-        if start_all is None or load is None:  # TODO(K1): drop once K2's controllers have landed
-            log.warning("kubesim controllers not available yet; serving the API only")
-            return
-        load(self, self.scenario)
-        self._tasks = list(start_all(self))
+        scenario.load(self, self.scenario)
+        self._tasks = list(controllers.start_all(self))
 
     async def stop(self) -> None:
         self.watches.close_all()
