@@ -2,6 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+UP_ARGS ?=
 
 .PHONY: setup run test test-fast lint typecheck lock bench clean
 
@@ -10,11 +11,20 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: requirements.lock pyproject.toml scripts/setup.sh scripts/system-deps.sh
 	scripts/setup.sh
 
-run: setup
-	$(BIN)/podium up
+# Missing system packages are checked on every setup, not only when .venv is rebuilt: a machine can
+# lose them while keeping the checkout.
+setup: system-deps
+.PHONY: system-deps
+system-deps:
+	scripts/system-deps.sh
 
+# The whole system on this machine (podium up --help for options, e.g. UP_ARGS="--port 8080 --speed 10").
+run: setup
+	$(BIN)/podium up $(UP_ARGS)
+
+# The whole suite; scripts/test.sh turns "no tests collected" into a failure.
 test: setup
-	$(BIN)/pytest $(PYTEST_ARGS)
+	scripts/test.sh $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
