@@ -215,3 +215,49 @@ def test_watch_of_all_namespaces_and_events_v1(
     )
     v1 = client.EventsV1Api(api_client).list_namespaced_event(namespace)
     assert [(e.reason, e.note, e.regarding.name) for e in v1.items] == [("Testing", "hello", "x")]
+
+
+def test_official_client_handles_bookmarks(core: client.CoreV1Api, namespace: str) -> None:
+    w = watch.Watch()
+    kinds = []
+    for ev in w.stream(core.list_namespaced_pod, namespace, allow_watch_bookmarks=True, timeout_seconds=5):
+        kinds.append(ev["type"])
+        if ev["type"] == "BOOKMARK":
+            w.stop()
+    assert kinds[-1] == "BOOKMARK"
+    assert int(w.resource_version) > 0
+
+
+def test_events_v1_create_and_watch(
+    api_client: client.ApiClient, core: client.CoreV1Api, namespace: str
+) -> None:
+    events_v1 = client.EventsV1Api(api_client)
+    rv = events_v1.list_namespaced_event(namespace).metadata.resource_version
+    events_v1.create_namespaced_event(
+        namespace,
+        {
+            "apiVersion": "events.k8s.io/v1",
+            "kind": "Event",
+            "metadata": {"name": "v1ev"},
+            "eventTime": "2026-01-01T00:00:00.000000Z",
+            "reportingController": "podium.dev/test",
+            "reportingInstance": "test-1",
+            "action": "Testing",
+            "reason": "Tested",
+            "note": "from events.k8s.io",
+            "type": "Normal",
+            "regarding": {"kind": "Pod", "name": "p", "namespace": namespace},
+        },
+    )
+    # The same object, seen through core/v1.
+    core_ev = core.read_namespaced_event("v1ev", namespace)
+    assert (core_ev.message, core_ev.involved_object.name, core_ev.reason) == (
+        "from events.k8s.io",
+        "p",
+        "Tested",
+    )
+    w = watch.Watch()
+    for ev in w.stream(events_v1.list_namespaced_event, namespace, resource_version=rv, timeout_seconds=5):
+        assert ev["type"] == "ADDED"
+        assert ev["object"].note == "from events.k8s.io"
+        w.stop()
