@@ -1,0 +1,246 @@
+"""The model-pool lifecycle from the issue, end to end: API → Postgres → Celery worker → kubesim over HTTP,
+with the watcher feeding the read endpoints.
+
+Deploy a pool of 4; create services prod and test; distribute 3:1; requests through each Service are
+answered only by its pods; move one pod with requests flowing and no failure; scale down by 1 with one
+unassigned pod (exactly that pod goes); scale down by 2 (refused, nothing changed)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from kubernetes import client as k8s
+from podium_kubesim.runner import RunningKubeSim
+from podium_shared.models.operation import Operation, OperationStatus
+from worker.fixtures import Pipeline, wait_until
+
+from integration.serving_helpers import *  # noqa: F403  (serving_api, watcher, helpers)
+from integration.serving_helpers import ServingApi, proxy_post, ready_replicas, served_by, succeeded
+
+pytestmark = pytest.mark.usefixtures("worker", "watcher")
+
+
+def _business_of(core: k8s.CoreV1Api, namespace: str) -> dict[str, str]:
+    pods = core.list_namespaced_pod(namespace).items
+    return {
+        p.metadata.name: p.metadata.labels.get("business") for p in pods if not p.metadata.deletion_timestamp
+    }
+
+
+def _accepted(api: ServingApi, kind: str, cluster: str, params: dict[str, Any]) -> str:
+    r = api.command(kind, cluster, params)
+    assert r.status_code == 202, r.text
+    return str(r.json()["id"])
+
+
+def test_pool_lifecycle(
+    *,
+    pipeline: Pipeline,
+    serving_api: ServingApi,
+    sim_cluster: str,
+    kube: k8s.ApiClient,
+    kubesim: RunningKubeSim,
+    namespace: str,
+) -> None:
+    core, apps = k8s.CoreV1Api(kube), k8s.AppsV1Api(kube)
+    api = serving_api
+
+    def run(kind: str, params: dict[str, Any]) -> Operation:
+        return succeeded(pipeline, _accepted(api, kind, sim_cluster, {"namespace": namespace, **params}))
+
+    deployed = run(
+        "deploy_model", {"engine": "vllm", "model": "Qwen/Qwen3-0.6B", "replicas": 4, "pool": True}
+    )
+    pool = deployed.result["name"]
+    assert deployed.result["service"] is None  # a pool gets business Services, not its own
+    ready_replicas(apps, namespace, pool, 4)
+    assert set(_business_of(core, namespace).values()) == {"unassigned"}
+
+    for business in ("prod", "test"):
+        run("create_business_service", {"pool": pool, "business": business})
+    distributed = run("distribute_pool", {"pool": pool, "ratios": {"prod": 3, "test": 1}})
+    assert distributed.result["moves"] == 4
+    labels = _business_of(core, namespace)
+    prod = {p for p, b in labels.items() if b == "prod"}
+    test = {p for p, b in labels.items() if b == "test"}
+    assert (len(prod), len(test)) == (3, 1)
+
+    # Each Service is answered only by its own pods (kubesim names the pod that served).
+    wait_until(lambda: served_by(kubesim, namespace, f"{pool}-prod", 30)() == prod, 20, "prod endpoints")
+    assert served_by(kubesim, namespace, f"{pool}-test", 10)() == test
+
+    # The read endpoints see the same, from the watcher's snapshot.
+    def status() -> dict[str, Any] | None:
+        r = api.client.get(f"/api/v1/clusters/{sim_cluster}/pools/{namespace}/{pool}", headers=api.headers)
+        body = r.json() if r.status_code == 200 else None
+        return body if body and body["pods_per_business"] == {"prod": 3, "test": 1} else None
+
+    snapshot = wait_until(status, 20, "pool status from the snapshot")
+    assert snapshot["available_for_scale_down"] == 0
+    assert snapshot["deployment"]["type"] == "pool"
+    services = api.client.get(
+        f"/api/v1/clusters/{sim_cluster}/business-services",
+        params={"namespace": namespace},
+        headers=api.headers,
+    ).json()
+    assert {(s["business"], s["model"]) for s in services} == {
+        ("prod", "Qwen/Qwen3-0.6B"),
+        ("test", "Qwen/Qwen3-0.6B"),
+    }
+
+    # Move one prod pod to test while requests keep flowing to prod: none may fail.
+    moved = sorted(prod)[0]
+    failures: list[str] = []
+    answered = 0
+    stop = threading.Event()
+
+    def traffic() -> None:
+        nonlocal answered
+        while not stop.is_set():
+            r = proxy_post(
+                kubesim,
+                namespace,
+                f"{pool}-prod",
+                {"model": "Qwen/Qwen3-0.6B", "prompt": "x", "max_tokens": 1},
+            )
+            if r.status_code != 200:
+                failures.append(f"{r.status_code} {r.text[:200]}")
+            answered += 1
+
+    sender = threading.Thread(target=traffic)
+    sender.start()
+    try:
+        reassigned = run("assign_pod", {"pod": moved, "business": "test", "drain_timeout_seconds": 10})
+    finally:
+        stop.set()
+        sender.join(15)
+    assert failures == []
+    assert answered > 0
+    assert reassigned.result["from"] == "prod"
+    assert reassigned.result["drain"]["timed_out"] is False
+    wait_until(
+        lambda: served_by(kubesim, namespace, f"{pool}-test", 30)() == test | {moved}, 20, "traffic moved"
+    )
+    assert served_by(kubesim, namespace, f"{pool}-prod", 20)() == prod - {moved}
+
+    # Scale up: the new pod arrives unassigned. Scale down by 1: exactly that pod goes.
+    run("scale", {"name": pool, "replicas": 5})
+    ready_replicas(apps, namespace, pool, 5)
+    spare = [p for p, b in _business_of(core, namespace).items() if b == "unassigned"]
+    assert len(spare) == 1
+    assigned_before = {p for p, b in _business_of(core, namespace).items() if b != "unassigned"}
+    scaled = run("scale", {"name": pool, "replicas": 4})
+    assert scaled.result["removed"] == spare
+    ready_replicas(apps, namespace, pool, 4)
+    assert set(_business_of(core, namespace)) == assigned_before
+
+    # Scale down by 2 with no unassigned pod: refused with the numbers, nothing changed.
+    refused = pipeline.wait_finished(
+        _accepted(api, "scale", sim_cluster, {"namespace": namespace, "name": pool, "replicas": 2})
+    )
+    assert refused.status == OperationStatus.failed
+    assert refused.error["message"] == "need 2 unassigned pods, only 0 available"
+    assert apps.read_namespaced_deployment(pool, namespace).spec.replicas == 4
+    assert set(_business_of(core, namespace)) == assigned_before
+
+    # Undeploying a pool in use needs force; with it, everything goes in one operation.
+    in_use = pipeline.wait_finished(
+        _accepted(api, "undeploy_model", sim_cluster, {"namespace": namespace, "name": pool})
+    )
+    assert in_use.status == OperationStatus.failed
+    assert in_use.error["code"] == "pool_in_use"
+    gone = run("undeploy_model", {"name": pool, "force": True})
+    assert sorted(gone.result["deleted"]["services"]) == [f"{pool}-prod", f"{pool}-test"]
+    wait_until(lambda: not core.list_namespaced_service(namespace).items, 20, "services removed")
+
+    # Every step is audited, and the chain verifies.
+    for op in (deployed, distributed, reassigned, scaled, refused, gone):
+        actions = [e.action for e in pipeline.audit(op.id)]
+        assert actions[0] == f"command.{op.kind}"
+    pipeline.verify_audit()
+
+
+@pytest.mark.parametrize(
+    ("command_line", "gpus"),
+    [
+        ("vllm serve Qwen/Qwen3-0.6B --tensor-parallel-size 2 --max-model-len 8192", 2),
+        ("python -m vllm.entrypoints.openai.api_server --model=Qwen/Qwen3-0.6B --enable-prefix-caching", 1),
+        ("python -m sglang.launch_server --model-path meta-llama/Llama-3.1-8B-Instruct --tp 2", 2),
+        ("ollama run llama3", 1),
+    ],
+)
+def test_each_engine_deploys_until_ready_and_answers(
+    *,
+    pipeline: Pipeline,
+    serving_api: ServingApi,
+    sim_cluster: str,
+    kube: k8s.ApiClient,
+    kubesim: RunningKubeSim,
+    namespace: str,
+    command_line: str,
+    gpus: int,
+) -> None:
+    op_id = _accepted(
+        serving_api, "deploy_model", sim_cluster, {"namespace": namespace, "command_line": command_line}
+    )
+    done = succeeded(pipeline, op_id)
+    name, service = done.result["name"], done.result["service"]
+    assert done.result["gpus_per_replica"] == gpus
+    ready_replicas(k8s.AppsV1Api(kube), namespace, name, 1)
+    svc = k8s.CoreV1Api(kube).read_namespaced_service(service, namespace)
+    assert svc.spec.type == "LoadBalancer"
+    assert svc.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
+
+    # The test console answers through the service proxy with the curl to reproduce it.
+    def answer() -> dict[str, Any] | None:
+        r = serving_api.client.post(
+            f"/api/v1/clusters/{sim_cluster}/services/{namespace}/{service}/invoke",
+            headers=serving_api.headers,
+            json={"path": "/v1/models"},
+        )
+        return r.json() if r.status_code == 200 and r.json()["status"] == 200 else None
+
+    answered = wait_until(answer, 20, "the test console to answer")
+    assert answered["curl"].startswith("curl ")
+    assert answered["body"]["data"]
+    succeeded(
+        pipeline,
+        _accepted(serving_api, "undeploy_model", sim_cluster, {"namespace": namespace, "name": name}),
+    )
+
+
+def test_a_replica_larger_than_any_node_is_refused(
+    pipeline: Pipeline, serving_api: ServingApi, sim_cluster: str, namespace: str
+) -> None:
+    op_id = _accepted(
+        serving_api,
+        "deploy_model",
+        sim_cluster,
+        {"namespace": namespace, "engine": "vllm", "model": "big/model", "gpus_per_replica": 64},
+    )
+    done = pipeline.wait_finished(op_id)
+    assert done.status == OperationStatus.failed
+    assert done.error["code"] == "does_not_fit"
+
+
+def test_more_replicas_than_free_gpus_warns(
+    pipeline: Pipeline, serving_api: ServingApi, sim_cluster: str, namespace: str
+) -> None:
+    params = {
+        "namespace": namespace,
+        "engine": "vllm",
+        "model": "wide/model",
+        "gpus_per_replica": 4,
+        "replicas": 20,
+    }
+    done = succeeded(pipeline, _accepted(serving_api, "deploy_model", sim_cluster, params))
+    assert done.result["warnings"]
+    assert "fit in the GPUs free now" in done.result["warnings"][0]
+    succeeded(
+        pipeline,
+        _accepted(
+            serving_api, "undeploy_model", sim_cluster, {"namespace": namespace, "name": done.result["name"]}
+        ),
+    )
