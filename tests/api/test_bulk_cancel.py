@@ -131,3 +131,25 @@ def test_viewer_cannot_cancel(client: TestClient, operator: ApiUser, viewer: Api
     op = client.post(COMMANDS, headers=operator.headers, json=scale(cluster)).json()
     r = client.post(f"/api/v1/operations/{op['id']}/cancel", headers=viewer.headers)
     assert r.status_code == 403
+
+
+def test_cancel_one_child_counts_on_the_running_parent(
+    client: TestClient, operator: ApiUser, cluster: str, database_url: str
+) -> None:
+    parent = client.post(COMMANDS, headers=operator.headers, json=_bulk(cluster, 2)).json()
+    first, second = sorted(_children(database_url, parent["id"]), key=lambda c: c.params["name"])
+    with session_factory(database_url).begin() as session:
+        session.get_one(Operation, parent["id"]).status = OperationStatus.running
+        session.get_one(Operation, first.id).status = OperationStatus.succeeded
+        session.get_one(Operation, parent["id"]).progress = {
+            "total": 2,
+            "succeeded": 1,
+            "failed": 0,
+            "cancelled": 0,
+        }
+    r = client.post(f"/api/v1/operations/{second.id}/cancel", headers=operator.headers)
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "cancelled"
+    done = client.get(f"/api/v1/operations/{parent['id']}", headers=operator.headers).json()
+    assert done["progress"] == {"total": 2, "succeeded": 1, "failed": 0, "cancelled": 1}
+    assert done["status"] == "failed"  # not every item succeeded, and the parent itself was not cancelled

@@ -26,7 +26,7 @@ from podium_shared.idempotency import service as idempotency
 from podium_shared.models.base import utcnow
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.models.user import Role
-from podium_shared.operations import dispatch, events, repository
+from podium_shared.operations import bulk, dispatch, events, repository
 from podium_shared.operations.celery_app import QUEUE_BULK
 from podium_shared.operations.kinds import CommandKind, Target, get_kind
 from podium_shared.operations.schemas import OperationFilter
@@ -310,18 +310,24 @@ def cancel(session: Session, principal: Principal, meta: RequestMeta, op_id: uui
             "invalid",
             **attempt,
         )
-    now = utcnow()
     cancelled_children = 0
     op.cancel_requested = True
     if op.progress is not None:
+        # A bulk parent. Lock order as in operations.bulk: children are updated after the parent here,
+        # and a finishing child only ever waits on the parent, never the other way round.
         cancelled_children = repository.cancel_queued_children(session, op.id)
-        op.progress = _progress(session, op.id)
+        session.flush()
         if repository.count_unfinished_children(session, op.id) == 0:
-            op.status, op.finished_at = OperationStatus.cancelled, now
+            bulk.finalise(session, op)
+        else:
+            op.progress = _progress(session, op.id)
     elif op.status == OperationStatus.queued:
-        op.status, op.finished_at = OperationStatus.cancelled, now
-    if op.status == OperationStatus.cancelled and op.error is None:
+        op.status, op.finished_at = OperationStatus.cancelled, utcnow()
         op.error = {"code": "cancelled", "message": f"cancelled by {principal.username}"}
+        session.flush()
+        if op.parent_id is not None:
+            # One item of a bulk: its parent counts it, hands its slot on, finishes after the last one.
+            bulk.child_finished(session, op)
     session.flush()
     record(
         session,
