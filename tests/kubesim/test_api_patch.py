@@ -200,3 +200,18 @@ def test_unsupported_patch_type(kubesim: RunningKubeSim, core: client.CoreV1Api,
     core.create_namespaced_config_map(namespace, configmap("u"))
     resp = _patch(kubesim, f"/api/v1/namespaces/{namespace}/configmaps/u", "text/plain", "{}")
     assert resp.status_code == 415
+
+
+def test_apply_removes_only_what_the_manager_alone_owned(
+    kubesim: RunningKubeSim, apps: client.AppsV1Api, namespace: str
+) -> None:
+    path = f"/apis/apps/v1/namespaces/{namespace}/deployments/two"
+    body = deployment("two", replicas=0)
+    body["spec"]["template"]["spec"]["containers"].append({"name": "side", "image": "busybox:1.36"})
+    assert _apply(kubesim, path, body, "owner").status_code == 201
+    # Another manager takes a label; then the applier drops its sidecar and its data.
+    apps.patch_namespaced_deployment("two", namespace, {"metadata": {"labels": {"extra": "yes"}}})
+    assert _apply(kubesim, path, deployment("two", replicas=0), "owner").status_code == 200
+    got = apps.read_namespaced_deployment("two", namespace)
+    assert [c.name for c in got.spec.template.spec.containers] == ["app"]
+    assert got.metadata.labels == {"app": "two", "extra": "yes"}

@@ -14,6 +14,7 @@ from podium_kubesim.fieldpaths import (
     leaves,
     path_string,
     remove_at,
+    strip_dot,
     to_fields_v1,
 )
 from podium_kubesim.objutil import now_rfc3339
@@ -188,9 +189,16 @@ def apply_fields(  # noqa: PLR0912 - conflict detection, force and removal in on
     others: set[Path] = set()
     for e in updated:
         others |= _entry_paths(e)
-    for p in sorted(previous - applied_paths, key=len, reverse=True):
-        if p not in others and not any(q[: len(p)] == p and q in others for q in others):
-            remove_at(merged, p)
+    still_applied = {strip_dot(q) for q in applied_paths}
+    # Outermost first: removing a list item by its key must happen before its key field goes.
+    for p in sorted(previous - applied_paths, key=lambda q: len(strip_dot(q))):
+        node = strip_dot(p)
+        if node in still_applied:
+            continue  # e.g. a map we still apply entries of
+        # Keep what another manager owns, or anything beneath it.
+        if any(strip_dot(q)[: len(node)] == node for q in others):
+            continue
+        remove_at(merged, p)
     entry: dict[str, Any] = {
         "manager": manager,
         "operation": "Apply",
