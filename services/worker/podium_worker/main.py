@@ -13,6 +13,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 from podium_shared.operations.celery_app import ALL_QUEUES, configure
+from podium_shared.operations.kinds import load_all
 from podium_shared.settings import PodiumSettings, get_settings
 
 from podium_worker.heartbeat import Heartbeat
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 
 
 def create_worker_app(settings: PodiumSettings) -> Celery:
+    # Import every command kind (and the Kubernetes client behind them) now, so the first operation does
+    # not pay seconds of imports inside its lease.
+    load_all()
     app = configure(settings)
     if "operations.execute" not in app.tasks:
         register_tasks(app)
