@@ -16,8 +16,18 @@ from redis import Redis
 from podium_api import errors
 from podium_api.middleware import BodySizeLimit, RequestContext
 from podium_api.ratelimit import RateLimiter
-from podium_api.routers import audit, clusters, commands, health, operations, users
-from podium_api.routers import cluster_reads, metrics, serving, ws  # realtime (W), serving (S)
+from podium_api.routers import (  # realtime (W), serving (S)
+    audit,
+    cluster_reads,
+    clusters,
+    commands,
+    health,
+    metrics,
+    operations,
+    serving,
+    users,
+    ws,
+)
 from podium_api.settings import api_settings
 
 log = logging.getLogger("podium_api")

@@ -16,8 +16,6 @@ class ApiSettings(PodiumSettings):
     # At most one audit row per user per interval for failed authentications, so a flood of bad
     # tokens cannot fill the append-only table.
     auth_failure_audit_interval_seconds: int = 60
-    # Cross-origin consoles (development only); the bundled console is same-origin.
-    cors_origins: list[str] = []
 
 
 def api_settings(settings: PodiumSettings) -> ApiSettings:

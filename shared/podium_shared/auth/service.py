@@ -127,6 +127,6 @@ def bootstrap_admin(session: Session, username: str, token: str | None) -> str |
         outcome="succeeded",
         resource_kind="user",
         resource_name=username,
-        details={"role": Role.admin.value, "token_from_settings": token is not None},
+        details={"role": Role.admin.value, "chosen_by_settings": token is not None},
     )
     return clear
