@@ -181,7 +181,12 @@ def test_pytorchjob_runs_master_and_workers_and_logs_training(api: client.ApiCli
     assert (env["MASTER_ADDR"], env["WORLD_SIZE"], env["RANK"]) == ("sft-master-0", "3", "2")
     assert core.read_namespaced_service("sft-master-0", ns).spec.cluster_ip == "None"
 
-    job = wait_for(lambda: condition(get(), "Succeeded") and get(), what="PyTorchJob succeeded")
+    wait_for(lambda: condition(get(), "Succeeded"), what="PyTorchJob succeeded")
+    # The master's success decides the job; the workers finish their last step just after it.
+    job = wait_for(
+        lambda: (j := get())["status"]["replicaStatuses"]["Worker"].get("succeeded") == 2 and j,
+        what="workers succeeded",
+    )
     running = next(c for c in job["status"]["conditions"] if c["type"] == "Running")
     assert running["status"] == "False"
     assert job["status"]["replicaStatuses"]["Master"]["succeeded"] == 1

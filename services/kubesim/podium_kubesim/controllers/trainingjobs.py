@@ -231,8 +231,15 @@ class TrainingJobController(Controller):
         def put(o: Obj) -> None:
             st = o.setdefault("status", {})
             conds: list[Obj] = st.setdefault("conditions", [])
+            st["replicaStatuses"] = {
+                t: {
+                    **{k: v for k, v in c.items() if v},
+                    "selector": f"{selector_base},training.kubeflow.org/replica-type={t.lower()}",
+                }
+                for t, c in counts.items()
+            }
             if st.get("completionTime"):
-                return
+                return  # finished: conditions are final, replica counts still follow the pods
             _set(conds, "Created", "True", f"{f.reason_prefix}Created", f"{f.kind} {name} is created.")
             if failed:
                 failed_types = [t for t, c in counts.items() if c["failed"]]
@@ -270,13 +277,6 @@ class TrainingJobController(Controller):
                 )
             if running or failed or succeeded:
                 st.setdefault("startTime", now_ts())
-            st["replicaStatuses"] = {
-                t: {
-                    **{k: v for k, v in c.items() if v},
-                    "selector": f"{selector_base},training.kubeflow.org/replica-type={t.lower()}",
-                }
-                for t, c in counts.items()
-            }
             st["lastReconcileTime"] = st.get("lastReconcileTime") or now_ts()
 
         self.store.mutate(resource(f.key), ns, name, put, subresource="status", manager=self.name)
