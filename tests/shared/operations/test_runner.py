@@ -1,0 +1,175 @@
+# ruff: noqa: F811 - the fixtures imported from worker.fixtures are requested by parameters of the same name
+"""The runner in-process (no Celery worker): the guarded claim, the lock token, retries, cancellation and
+the sweep's give-up rule, against real Postgres and kubesim."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from kubernetes import client as k8s
+from podium_shared.auth.principal import RequestMeta
+from podium_shared.db.session import unit_of_work
+from podium_shared.models.operation import Operation, OperationStatus
+from podium_shared.operations import runner, sweep
+from podium_shared.operations.service import cancel
+from podium_shared.settings import PodiumSettings
+from sqlalchemy import func, update
+from worker.fixtures import (  # noqa: F401 - fixtures used by name
+    ADMIN,
+    Faults,
+    Pipeline,
+    faults,
+    kube,
+    kubesim,
+    namespace,
+    pipeline,
+    sim_cluster,
+    sim_kubeconfig,
+    submit,
+    wait_until,
+)
+
+pytestmark = pytest.mark.usefixtures("sim_cluster")
+
+
+def _configmap(kube: k8s.ApiClient, namespace: str, name: str = "cm") -> None:
+    k8s.CoreV1Api(kube).create_namespaced_config_map(namespace, {"metadata": {"name": name}})
+
+
+def _label(namespace: str, name: str = "cm") -> dict[str, object]:
+    return {"namespace": namespace, "kind": "configmap", "name": name, "labels": {"k": "v"}}
+
+
+def _run(pipeline: Pipeline, op_id: uuid.UUID) -> OperationStatus | None:
+    return runner.execute(op_id, settings=pipeline.settings, sessions=pipeline.sessions)
+
+
+def test_two_deliveries_of_one_message_run_it_once(
+    pipeline: Pipeline, submit: Callable[..., Operation], kube: k8s.ApiClient, namespace: str
+) -> None:
+    _configmap(kube, namespace)
+    op = submit("label", _label(namespace))
+    barrier = threading.Barrier(4)
+    results: list[OperationStatus | None] = []
+
+    def deliver() -> None:
+        barrier.wait()
+        results.append(_run(pipeline, op.id))
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results, key=str) == [None, None, None, OperationStatus.succeeded]
+    assert pipeline.get(op.id).attempts == 1
+    assert len(pipeline.audit(op.id, "operation.running")) == 1
+
+
+def test_a_worker_that_lost_its_claim_drops_its_result(
+    pipeline: Pipeline, submit: Callable[..., Operation], kube: k8s.ApiClient, namespace: str, faults: Faults
+) -> None:
+    _configmap(kube, namespace)
+    faults.add(verb="patch", resource="configmaps", namespace=namespace, latency_seconds=1.0)
+    op = submit("label", _label(namespace))
+    outcome: list[OperationStatus | None] = []
+    t = threading.Thread(target=lambda: outcome.append(_run(pipeline, op.id)))
+    t.start()
+    wait_until(lambda: pipeline.get(op.id).status == OperationStatus.running, 10, "the claim")
+    newer = uuid.uuid4()
+    with unit_of_work(pipeline.sessions) as session:  # what the sweep + another worker would leave behind
+        session.execute(update(Operation).where(Operation.id == op.id).values(lock_token=newer))
+    t.join(30)
+    assert outcome == [None]
+    after = pipeline.get(op.id)
+    assert after.status == OperationStatus.running
+    assert after.lock_token == newer
+    assert pipeline.audit(op.id, "operation.succeeded") == []
+
+
+def test_transient_failure_requeues_with_backoff_and_an_early_delivery_waits(
+    pipeline: Pipeline, submit: Callable[..., Operation], kube: k8s.ApiClient, namespace: str, faults: Faults
+) -> None:
+    _configmap(kube, namespace)
+    faults.add(verb="patch", resource="configmaps", namespace=namespace, status=503, count=1)
+    settings = pipeline.settings.model_copy(
+        update={"operation_backoff_base_seconds": 30.0, "operation_backoff_max_seconds": 30.0}
+    )
+    op = submit("label", _label(namespace))
+    assert runner.execute(op.id, settings=settings, sessions=pipeline.sessions) == OperationStatus.queued
+    queued = pipeline.get(op.id)
+    assert queued.status == OperationStatus.queued
+    assert queued.attempts == 1
+    assert queued.error is not None
+    assert queued.error["code"] == "server_error"
+    assert queued.not_before is not None
+    # Not due yet: a delivery now (the countdown fired early, a duplicate) must not run it.
+    assert _run(pipeline, op.id) is None
+    with unit_of_work(pipeline.sessions) as session:
+        session.execute(update(Operation).where(Operation.id == op.id).values(not_before=func.now()))
+    assert _run(pipeline, op.id) == OperationStatus.succeeded
+    done = pipeline.get(op.id)
+    assert done.attempts == 2
+    assert done.error is None
+
+
+@pytest.mark.parametrize("attempt", range(1, 12))
+def test_backoff_is_full_jitter_within_the_cap(attempt: int) -> None:
+    settings = PodiumSettings(operation_backoff_base_seconds=0.5, operation_backoff_max_seconds=20.0)
+    cap = min(20.0, 0.5 * 2 ** (attempt - 1))
+    delays = [runner.backoff_seconds(attempt, settings) for _ in range(200)]
+    assert all(0.0 <= d <= cap for d in delays)
+    assert max(delays) > cap / 2  # it really spreads over the window
+    assert runner.backoff_seconds(attempt, settings, retry_after=15.0) >= 15.0
+    assert runner.backoff_seconds(attempt, settings, retry_after=100.0) <= 20.0
+
+
+def test_cancel_of_a_running_apply_stops_between_manifests(
+    pipeline: Pipeline, submit: Callable[..., Operation], namespace: str, faults: Faults
+) -> None:
+    faults.add(verb="patch", resource="configmaps", namespace=namespace, latency_seconds=1.0)
+    manifests = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"m{i}", "namespace": namespace}}
+        for i in range(3)
+    ]
+    op = submit("apply", {"manifests": manifests})
+    outcome: list[OperationStatus | None] = []
+    t = threading.Thread(target=lambda: outcome.append(_run(pipeline, op.id)))
+    t.start()
+    wait_until(lambda: pipeline.get(op.id).status == OperationStatus.running, 10, "the claim")
+    with unit_of_work(pipeline.sessions) as session:
+        cancel(session, ADMIN, RequestMeta(request_id="c"), op.id)
+    t.join(30)
+    assert outcome == [OperationStatus.cancelled]
+    done = pipeline.get(op.id)
+    assert done.error is not None
+    assert done.error["code"] == "cancelled"
+    assert len(pipeline.audit(op.id, "operation.cancelled")) == 1
+
+
+def test_sweep_gives_up_on_an_operation_that_keeps_losing_its_worker(
+    pipeline: Pipeline, submit: Callable[..., Operation], namespace: str
+) -> None:
+    op = submit("label", _label(namespace, "never"))
+    with unit_of_work(pipeline.sessions) as session:
+        session.execute(
+            update(Operation)
+            .where(Operation.id == op.id)
+            .values(
+                status=OperationStatus.running,
+                attempts=pipeline.settings.operation_max_attempts,
+                lock_token=uuid.uuid4(),
+                lease_expires_at=func.now() - timedelta(seconds=1),
+            )
+        )
+    report = sweep.sweep(pipeline.settings, pipeline.sessions)
+    assert report.failed >= 1
+    done = pipeline.get(op.id)
+    assert done.status == OperationStatus.failed
+    assert done.error is not None
+    assert done.error["code"] == "worker_lost"
+    pipeline.verify_audit()
