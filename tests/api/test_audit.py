@@ -34,7 +34,10 @@ def test_verify_ok_then_tampering_is_found(fresh_client: TestClient, fresh_datab
     admin, operator, _ = _populate(fresh_client, fresh_database_url)
     r = fresh_client.get("/api/v1/audit/verify", headers=admin.headers)
     assert r.status_code == 200
-    assert r.json() == {"ok": True, "checked": 4, "broken_at": None, "reason": None}
+    report = r.json()
+    assert (report["ok"], report["checked"], report["broken_at"], report["reason"]) == (True, 4, None, None)
+    newest = fresh_client.get("/api/v1/audit", headers=admin.headers, params={"limit": 1}).json()["items"][0]
+    assert (report["head_id"], report["head_hash"]) == (newest["id"], newest["hash"])
 
     target = fresh_client.get(
         "/api/v1/audit", headers=admin.headers, params={"actor": operator.username, "outcome": "accepted"}

@@ -94,3 +94,22 @@ def test_rate_limit_429_with_retry_after_and_audit(
         assert 1 <= int(r.headers["retry-after"]) <= 5
     rows = audit_rows(database_url, actor=user.username)
     assert [r.outcome for r in rows] == ["accepted"] * 3 + ["rate_limited"]  # the GET is not audited
+
+
+def test_admin_updates_role_scope_and_disables(
+    client: TestClient, admin: ApiUser, viewer: ApiUser, operator: ApiUser, database_url: str
+) -> None:
+    url = f"/api/v1/users/{viewer.username}"
+    r = client.patch(url, headers=admin.headers, json={"role": "operator", "namespaces": ["team-a"]})
+    assert r.status_code == 200, r.text
+    assert (r.json()["role"], r.json()["namespaces"]) == ("operator", ["team-a"])
+    assert client.get("/api/v1/me", headers=viewer.headers).json()["role"] == "operator"
+    assert client.patch(url, headers=operator.headers, json={"role": "admin"}).status_code == 403
+    assert client.patch(url, headers=admin.headers, json={"disabled": True}).status_code == 200
+    assert client.get("/api/v1/me", headers=viewer.headers).status_code == 401
+    own = client.patch(f"/api/v1/users/{admin.username}", headers=admin.headers, json={"role": "viewer"})
+    assert own.status_code == 409
+    assert own.json()["code"] == "self_lockout"
+    assert client.patch("/api/v1/users/nobody-here", headers=admin.headers, json={}).status_code == 404
+    actions = [(r.action, r.outcome) for r in audit_rows(database_url, actor=admin.username)]
+    assert actions == [("user.update", "succeeded"), ("user.update", "succeeded"), ("user.update", "invalid")]

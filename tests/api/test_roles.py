@@ -43,6 +43,7 @@ CALLS = [
         "create user", "POST", "/api/v1/users", lambda c: {"username": f"u{c}", "role": "viewer"}, Role.admin
     ),
     Call("list users", "GET", "/api/v1/users", None, Role.admin),
+    Call("update user", "PATCH", "/api/v1/users/{user}", lambda _c: {"namespaces": ["a"]}, Role.admin),
     Call("rotate other", "POST", "/api/v1/users/{user}/tokens", None, Role.admin),
     Call(
         "register cluster",

@@ -44,6 +44,8 @@ class VerifyOut(BaseModel):
     checked: int
     broken_at: int | None = None
     reason: str | None = None
+    head_id: int | None = None
+    head_hash: str | None = None
 
 
 CSV_COLUMNS = tuple(AuditEventOut.model_fields)

@@ -96,9 +96,20 @@ class VerifyResult:
     checked: int
     broken_at: int | None = None
     reason: str | None = None
+    # The newest verified link. A chain cannot show that rows were cut off its end; an auditor who notes
+    # the head (id, hash) can later check that it is still there.
+    head_id: int | None = None
+    head_hash: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checked": self.checked, "broken_at": self.broken_at, "reason": self.reason}
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "broken_at": self.broken_at,
+            "reason": self.reason,
+            "head_id": self.head_id,
+            "head_hash": self.head_hash,
+        }
 
 
 def verify(session: Session, *, batch: int = 1000) -> VerifyResult:
@@ -111,7 +122,9 @@ def verify(session: Session, *, batch: int = 1000) -> VerifyResult:
             select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
         ).all()
         if not rows:
-            return VerifyResult(ok=True, checked=checked)
+            return VerifyResult(
+                ok=True, checked=checked, head_id=last_id or None, head_hash=prev if last_id else None
+            )
         for row in rows:
             if row.prev_hash != prev:
                 return VerifyResult(

@@ -46,3 +46,13 @@ class Me(BaseModel):
     username: str
     role: Role
     namespaces: list[str] | None
+
+
+class UserUpdate(BaseModel):
+    """Fields left out stay as they are; `namespaces: null` makes the user unscoped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    namespaces: list[str] | None = None
+    disabled: bool | None = None

@@ -12,9 +12,9 @@ from podium_shared.audit.attempts import audited
 from podium_shared.audit.service import record
 from podium_shared.auth import service as auth
 from podium_shared.auth.principal import Principal, RequestMeta
-from podium_shared.errors import Forbidden, NotFound, PodiumError
+from podium_shared.errors import Conflict, Forbidden, NotFound, PodiumError
 from podium_shared.models.user import Role, User
-from podium_shared.users.schemas import TokenCreate, UserCreate, UserWithToken
+from podium_shared.users.schemas import TokenCreate, UserCreate, UserUpdate, UserWithToken
 
 
 def _audit(
@@ -78,3 +78,34 @@ def rotate_token(
     token = auth.issue_token(session, user, name=body.name)
     _audit(session, principal, meta, "token.rotate", username, name=body.name, revoked=revoked)
     return UserWithToken(username=user.username, role=user.role, namespaces=user.namespaces, token=token)
+
+
+def update(
+    session: Session, principal: Principal, meta: RequestMeta, username: str, body: UserUpdate
+) -> User:
+    """Change role, namespaces or disabled (admin; the route checks the role). An admin cannot demote or
+    disable themselves, so a deployment never locks out its last admin by accident."""
+    user = auth.get_user(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    changes = body.model_dump(exclude_unset=True)
+    if username == principal.username and (
+        changes.get("disabled") or changes.get("role", Role.admin) != Role.admin
+    ):
+        raise audited(
+            Conflict("you cannot demote or disable yourself; ask another admin", code="self_lockout"),
+            principal,
+            "user.update",
+            "invalid",
+            resource_kind="user",
+            resource_name=username,
+        )
+    if "namespaces" in changes:
+        user.namespaces = auth.validate_namespaces(body.namespaces)
+    if body.role is not None:
+        user.role = body.role
+    if body.disabled is not None:
+        user.disabled = body.disabled
+    session.flush()
+    _audit(session, principal, meta, "user.update", username, **changes)
+    return user

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 from podium_shared.users import service
-from podium_shared.users.schemas import Me, TokenCreate, UserCreate, UserOut, UserWithToken
+from podium_shared.users.schemas import Me, TokenCreate, UserCreate, UserOut, UserUpdate, UserWithToken
 
 from podium_api.deps import AdminDep, MetaDep, PrincipalDep, SessionDep
 
@@ -33,3 +33,10 @@ def rotate_token(
     body: TokenCreate | None = None,
 ) -> UserWithToken:
     return service.rotate_token(session, principal, meta, username, body or TokenCreate())
+
+
+@router.patch("/users/{username}")
+def update_user(
+    username: str, body: UserUpdate, session: SessionDep, principal: AdminDep, meta: MetaDep
+) -> UserOut:
+    return UserOut.model_validate(service.update(session, principal, meta, username, body))
