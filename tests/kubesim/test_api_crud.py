@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from kubesim.helpers import configmap, deployment
+from kubesim.helpers import configmap, deployment, unscheduled_pod
 
 
 def _status(exc: ApiException) -> dict:  # type: ignore[type-arg]
@@ -238,3 +238,31 @@ def test_list_at_exact_resource_version(core: client.CoreV1Api, namespace: str) 
             namespace, resource_version="999999999", resource_version_match="NotOlderThan"
         )
     assert exc.value.status == 504
+
+
+def test_immutable_fields(apps: client.AppsV1Api, core: client.CoreV1Api, namespace: str) -> None:
+    apps.create_namespaced_deployment(namespace, deployment("imm", replicas=0))
+    with pytest.raises(ApiException) as exc:
+        apps.patch_namespaced_deployment(
+            "imm",
+            namespace,
+            {
+                "spec": {
+                    "selector": {"matchLabels": {"app": "imm", "x": "y"}},
+                    "template": {"metadata": {"labels": {"app": "imm", "x": "y"}}},
+                }
+            },
+        )
+    assert exc.value.status == 422
+    message = _status(exc.value)["message"]
+    assert message.startswith('Deployment.apps "imm" is invalid: spec.selector: Invalid value: ')
+    assert message.endswith("field is immutable")
+    core.create_namespaced_pod(namespace, unscheduled_pod("ip"))
+    core.patch_namespaced_pod("ip", namespace, {"metadata": {"labels": {"ok": "yes"}}})
+    core.patch_namespaced_pod(
+        "ip", namespace, {"spec": {"containers": [{"name": "app", "image": "busybox:1.37"}]}}
+    )
+    with pytest.raises(ApiException) as exc:
+        core.patch_namespaced_pod("ip", namespace, {"spec": {"restartPolicy": "Never"}})
+    assert exc.value.status == 422
+    assert "Forbidden: pod updates may not change fields other than" in _status(exc.value)["message"]

@@ -81,7 +81,8 @@ def invalid(res: Resource, name: str, causes: list[dict[str, str]]) -> ApiError:
     details = _details(res, name)
     details["kind"] = res.kind
     details["causes"] = causes
-    return ApiError(422, "Invalid", f'{res.kind} "{name}" is invalid: {joined}', details)
+    qualified_kind = f"{res.kind}.{res.group}" if res.group else res.kind
+    return ApiError(422, "Invalid", f'{qualified_kind} "{name}" is invalid: {joined}', details)
 
 
 def bad_request(message: str) -> ApiError:

@@ -244,6 +244,7 @@ async def update(sim: KubeSim, request: Request, t: Target) -> Response:
         subresource=t.subresource,
         manager=manager_name(request),
         dry_run=dry_run(request),
+        check_immutable=True,
     )
     return json_response(_to_wire(t, updated))
 
@@ -271,7 +272,14 @@ async def patch(sim: KubeSim, request: Request, t: Target) -> Response:
     if not (isinstance(body, dict) and (body.get("metadata") or {}).get("resourceVersion")):
         patched.setdefault("metadata", {})["resourceVersion"] = ""
     updated = sim.store.update(
-        t.res, t.namespace, t.name, patched, subresource=t.subresource, manager=manager, dry_run=dry
+        t.res,
+        t.namespace,
+        t.name,
+        patched,
+        subresource=t.subresource,
+        manager=manager,
+        dry_run=dry,
+        check_immutable=True,
     )
     return json_response(_to_wire(t, updated))
 
@@ -347,6 +355,7 @@ def _apply(sim: KubeSim, request: Request, t: Target, body: Any, dry: bool) -> d
         manager=manager,
         dry_run=dry,
         managed_fields_hook=_keep_managed_fields(merged["metadata"].get("managedFields")),
+        check_immutable=True,
     )
     return _to_wire(t, updated)
 

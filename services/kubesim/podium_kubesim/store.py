@@ -21,7 +21,7 @@ from podium_kubesim.fieldmanager import record_update
 from podium_kubesim.objutil import deep_copy, now_rfc3339, random_suffix, spec_part
 from podium_kubesim.resources import RESOURCES, Resource, by_kind
 from podium_kubesim.selectors import make_predicate
-from podium_kubesim.validation import validate
+from podium_kubesim.validation import validate, validate_immutable
 
 Key = tuple[str, str]  # (namespace or "", name)
 
@@ -325,7 +325,7 @@ class Store:
         self._emit("ADDED", res, obj, None, rv)
         return deep_copy(obj)
 
-    def update(  # noqa: PLR0912 - the steps of the real update path, in order
+    def update(  # noqa: PLR0912, PLR0915 - the steps of the real update path, in order
         self,
         res: Resource,
         namespace: str | None,
@@ -337,6 +337,7 @@ class Store:
         dry_run: bool = False,
         operation: str = "Update",
         managed_fields_hook: Callable[[dict[str, Any] | None, dict[str, Any]], None] | None = None,
+        check_immutable: bool = False,
     ) -> dict[str, Any]:
         """Replace an object (PUT). 409 on a stale resourceVersion; an empty one means unconditional.
 
@@ -386,6 +387,8 @@ class Store:
                 changed = spec_part(new) != spec_part(current)
                 m["generation"] = int(cm.get("generation", 1)) + (1 if changed else 0)
             validate(res, new, creating=False)
+            if check_immutable:
+                validate_immutable(res, current, new)
             if cm.get("deletionTimestamp"):
                 self._check_no_new_finalizers(res, name, cm, m)
         m["resourceVersion"] = cm["resourceVersion"]

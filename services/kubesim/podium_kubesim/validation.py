@@ -264,3 +264,65 @@ _KIND_CHECKS = {
     "configmaps": _configmap,
     "secrets": _configmap,
 }
+
+
+# --- immutability on update (API requests only: controllers write as the control plane does) -----------
+
+_POD_UPDATE_FORBIDDEN = (
+    "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,"
+    "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to "
+    "existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
+    "previously negative)"
+)
+
+
+def _immutable(field: str, value: Any) -> Cause:
+    return _cause("FieldValueInvalid", field, f"Invalid value: {json.dumps(value)}: field is immutable")
+
+
+def _pod_spec_mutable_view(spec: Mapping[str, Any]) -> dict[str, Any]:
+    # schedulingGates may be removed while a pod waits; nodeName is set by the scheduler's binding.
+    mutable = (
+        "activeDeadlineSeconds",
+        "tolerations",
+        "terminationGracePeriodSeconds",
+        "nodeName",
+        "schedulingGates",
+    )
+    view = {k: v for k, v in spec.items() if k not in mutable}
+    for key in ("containers", "initContainers"):
+        if key in view:
+            view[key] = [
+                {k: v for k, v in c.items() if k != "image"} for c in view[key] if isinstance(c, Mapping)
+            ]
+    return view
+
+
+def validate_immutable(res: Resource, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    """422 when an API update changes a field the real server refuses to change."""
+    name = str(new.get("metadata", {}).get("name", ""))
+    old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
+    causes: list[Cause] = []
+    key = res.storage_key
+    if key in ("deployments.apps", "replicasets.apps", "jobs.batch") and old_spec.get(
+        "selector"
+    ) != new_spec.get("selector"):
+        causes.append(_immutable("spec.selector", new_spec.get("selector")))
+    if key == "jobs.batch" and old_spec.get("template") != new_spec.get("template"):
+        causes.append(_immutable("spec.template", new_spec.get("template")))
+    if key == "pods":
+        moved = bool(old_spec.get("nodeName")) and old_spec.get("nodeName") != new_spec.get("nodeName")
+        if moved or _pod_spec_mutable_view(old_spec) != _pod_spec_mutable_view(new_spec):
+            causes.append(_cause("FieldValueForbidden", "spec", _POD_UPDATE_FORBIDDEN))
+    if (
+        key == "services"
+        and old_spec.get("clusterIP")
+        and new_spec.get("clusterIP")
+        not in (
+            None,
+            old_spec.get("clusterIP"),
+        )
+    ):
+        causes.append(_immutable("spec.clusterIPs[0]", new_spec.get("clusterIP")))
+    if causes:
+        raise invalid(res, name, causes)
