@@ -99,7 +99,7 @@ class ClusterClients:
             auth_settings=["BearerToken"],
         )
         response = self.api_client.call_api(method_, url, header_params, body_, post_params)
-        response.read()
+        response.read()  # type: ignore[no-untyped-call]
         data = response.data or b""
         if not 200 <= response.status <= 299:
             raise ApiException(http_resp=response, body=data.decode("utf-8", "replace"))
@@ -137,7 +137,7 @@ def clients_for(
         _instrument(api_client, limiter, settings.kube_request_timeout)
         clients = ClusterClients(cluster_name, api_client, limiter)
         for old_key in [k for k in _cache if k[0] == cluster_name]:
-            _cache.pop(old_key).api_client.close()
+            _cache.pop(old_key).api_client.close()  # type: ignore[no-untyped-call]
         _cache[key] = clients
         return clients
 
@@ -145,9 +145,12 @@ def clients_for(
 def _new_api_client(name: str, kubeconfig: str | None, context: str | None) -> k8s.ApiClient:
     try:
         if kubeconfig:
-            return k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
+            api_client: k8s.ApiClient = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig, context=context
+            )
+            return api_client
         configuration = k8s.Configuration()
-        k8s_config.load_incluster_config(client_configuration=configuration)
+        k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         return k8s.ApiClient(configuration)
     except (k8s_config.ConfigException, OSError) as exc:
         raise PodiumError(
@@ -166,12 +169,12 @@ def _instrument(api_client: k8s.ApiClient, limiter: TokenBucket, timeout: tuple[
             kwargs["_request_timeout"] = timeout
         return original(method, url, *args, **kwargs)
 
-    rest.request = request
+    rest.request = request  # type: ignore[method-assign]  # the one choke point of every request
 
 
 def reset_cache() -> None:
     """Forget every client (tests that restart a simulated cluster on a new port)."""
     with _lock:
         for clients in _cache.values():
-            clients.api_client.close()
+            clients.api_client.close()  # type: ignore[no-untyped-call]
         _cache.clear()

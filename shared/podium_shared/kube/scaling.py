@@ -10,13 +10,7 @@ from typing import Any
 from podium_shared.errors import PodiumError
 from podium_shared.kube.errors import kube_call
 from podium_shared.operations.context import ExecutionContext
-
-# The pool contract's keys live in podium_shared.serving.labels; repeated here only as the fallback for a
-# checkout where the serving domain is absent (the values are the same public contract).
-try:
-    from podium_shared.serving.labels import DEPLOYMENT_TYPE, MODEL_POOL
-except ImportError:  # pragma: no cover - the serving domain ships with Podium
-    DEPLOYMENT_TYPE, MODEL_POOL = "deployment-type", "model-pool"
+from podium_shared.serving.labels import DEPLOYMENT_TYPE, MODEL_POOL
 
 
 def scale_deployment(ctx: ExecutionContext, namespace: str, name: str, replicas: int) -> dict[str, Any]:

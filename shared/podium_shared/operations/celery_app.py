@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 
 from celery import Celery
-from kombu import Queue
+from kombu import Queue  # type: ignore[attr-defined]  # kombu re-exports it untyped
 
 from podium_shared.settings import PodiumSettings, get_settings
 
@@ -92,7 +92,7 @@ def _apply_config(app: Celery, settings: PodiumSettings) -> None:
         result_serializer="json",
         task_ignore_result=True,  # results live on the Operation row
         task_default_queue=QUEUE_COMMANDS,
-        task_queues=[Queue(name) for name in ALL_QUEUES],
+        task_queues=[Queue(name) for name in ALL_QUEUES],  # type: ignore[no-untyped-call]
         task_create_missing_queues=False,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,

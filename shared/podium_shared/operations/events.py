@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 TOPIC = "operations"
 LOG_TOPIC = "operation_logs"
 
-_clients: dict[str, Redis] = {}
+_clients: dict[str, Redis[bytes]] = {}
 _clients_lock = threading.Lock()
 
 
@@ -74,7 +74,7 @@ def _publish(cluster: str, topic: str, event: str, obj: dict[str, Any]) -> None:
         log.warning("could not publish %s event for %s", topic, obj.get("id"), exc_info=True)
 
 
-def redis_client() -> Redis:
+def redis_client() -> Redis[bytes]:
     url = current_settings().redis_url
     with _clients_lock:
         client = _clients.get(url)

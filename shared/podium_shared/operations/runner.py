@@ -222,8 +222,8 @@ def _apply(
             if op.attempts < settings.operation_max_attempts:
                 _retry_later(session, op, outcome.error, settings)
                 return OperationStatus.queued
-            error = error_dict(outcome.error, attempts=op.attempts, gave_up=True)
-            _finish(session, op, OperationStatus.failed, error=error)
+            final = error_dict(outcome.error, attempts=op.attempts, gave_up=True)
+            _finish(session, op, OperationStatus.failed, error=final)
             return OperationStatus.failed
         error = error_dict(outcome.error) if outcome.error is not None else None
         _finish(session, op, outcome.status, result=outcome.result, error=error)
@@ -301,7 +301,7 @@ class _LeaseKeeper:
         while not self._stop.wait(self._interval):
             try:
                 with unit_of_work(self._sessions) as session:
-                    renewed = session.execute(
+                    renewed = session.execute(  # type: ignore[attr-defined]  # a CursorResult
                         update(Operation)
                         .where(Operation.id == self._op_id, Operation.lock_token == self._token)
                         .values(lease_expires_at=func.now() + self._lease)

@@ -19,16 +19,18 @@ replica) never act on the same row twice."""
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Row, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from podium_shared.db.session import session_factory, unit_of_work
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations import bulk
-from podium_shared.operations.celery_app import current_settings
+from podium_shared.operations.celery_app import QUEUE_BULK, current_settings
 from podium_shared.operations.dispatch import queue_for, send_after_commit
 from podium_shared.operations.lifecycle import transition
 from podium_shared.settings import PodiumSettings
@@ -118,7 +120,7 @@ def _never_sent(sessions: sessionmaker[Session], settings: PodiumSettings, repor
     grace = timedelta(seconds=settings.sweep_undispatched_grace_seconds)
     with unit_of_work(sessions) as session:
         rows = session.execute(
-            select(Operation.id, Operation.queue)
+            select(Operation.id, Operation.queue, Operation.parent_id)
             .where(
                 Operation.status == OperationStatus.queued,
                 Operation.dispatched_at.is_(None),
@@ -158,20 +160,20 @@ def _lost_messages(sessions: sessionmaker[Session], settings: PodiumSettings, re
         report.resent += len(rows)
 
 
-def _mark_and_send(session: Session, rows: list[object]) -> None:
+def _mark_and_send(session: Session, rows: Sequence[Row[uuid.UUID, str, uuid.UUID | None]]) -> None:
     if not rows:
         return
-    by_queue: dict[str, list[object]] = {}
-    for row in rows:
-        op_id, queue, *rest = row  # type: ignore[misc]
-        parent_id = rest[0] if rest else None
-        by_queue.setdefault("bulk" if parent_id else queue, []).append(op_id)
-    ids = [row[0] for row in rows]  # type: ignore[index]
+    by_queue: dict[str, list[uuid.UUID]] = {}
+    for op_id, queue, parent_id in rows:
+        by_queue.setdefault(QUEUE_BULK if parent_id else queue, []).append(op_id)
     session.execute(
-        Operation.__table__.update().where(Operation.id.in_(ids)).values(dispatched_at=func.now())
+        update(Operation)
+        .where(Operation.id.in_([row[0] for row in rows]))
+        .values(dispatched_at=func.now())
+        .execution_options(synchronize_session=False)
     )
     for queue, op_ids in by_queue.items():
-        send_after_commit(session, op_ids, queue)  # type: ignore[arg-type]
+        send_after_commit(session, op_ids, queue)
 
 
 def _bulk_parents(sessions: sessionmaker[Session], settings: PodiumSettings, report: SweepReport) -> None:
