@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import httpx
 import pytest
 from kubernetes import client as k8s
 from podium_kubesim.runner import RunningKubeSim
@@ -244,3 +245,77 @@ def test_more_replicas_than_free_gpus_warns(
             serving_api, "undeploy_model", sim_cluster, {"namespace": namespace, "name": done.result["name"]}
         ),
     )
+
+
+def test_a_pod_leaving_a_business_is_drained_before_it_moves(
+    *,
+    pipeline: Pipeline,
+    serving_api: ServingApi,
+    sim_cluster: str,
+    kube: k8s.ApiClient,
+    kubesim: RunningKubeSim,
+    namespace: str,
+) -> None:
+    core, apps = k8s.CoreV1Api(kube), k8s.AppsV1Api(kube)
+
+    def run(kind: str, params: dict[str, Any]) -> Operation:
+        return succeeded(
+            pipeline, _accepted(serving_api, kind, sim_cluster, {"namespace": namespace, **params})
+        )
+
+    pool = run("deploy_model", {"engine": "sglang", "model": "Qwen/Qwen3-0.6B", "replicas": 2, "pool": True})
+    name = pool.result["name"]
+    ready_replicas(apps, namespace, name, 2)
+    run("create_business_service", {"pool": name, "business": "prod"})
+    run("distribute_pool", {"pool": name, "counts": {"prod": 1}})
+    (busy,) = [p for p, b in _business_of(core, namespace).items() if b == "prod"]
+    # Slow this pod's answers down (kubesim: simulated seconds per token) so a request stays in flight.
+    core.patch_namespaced_pod(
+        busy, namespace, {"metadata": {"annotations": {"kubesim.podium.dev/token-seconds": "2"}}}
+    )
+    metrics_path = f"{kubesim.url}/api/v1/namespaces/{namespace}/pods/{busy}:30000/proxy/metrics"
+
+    def in_flight() -> float:
+        text = httpx.get(metrics_path, timeout=5).text
+        return sum(
+            float(line.split()[-1])
+            for line in text.splitlines()
+            if line.startswith("sglang:num_running_reqs")
+        )
+
+    answers: list[int] = []
+    request = threading.Thread(
+        target=lambda: answers.append(
+            proxy_post(
+                kubesim,
+                namespace,
+                f"{name}-prod",
+                {"model": "Qwen/Qwen3-0.6B", "prompt": "p", "max_tokens": 20},
+                port=8000,
+            ).status_code
+        )
+    )
+    request.start()
+    wait_until(lambda: in_flight() >= 1, 10, "a request in flight on the prod pod")
+    moved = run("assign_pod", {"pod": busy, "business": "unassigned", "drain_timeout_seconds": 30})
+    request.join(30)
+    assert answers == [200]  # the in-flight request finished normally
+    drain = moved.result["drain"]
+    assert drain["timed_out"] is False
+    assert drain["in_flight"] == 0
+    assert drain["waited_seconds"] > 0.2  # it really waited for the request, not just relabelled
+
+    # Bounded: a request longer than the timeout does not hold the move forever.
+    run("assign_pod", {"pod": busy, "business": "prod"})
+    wait_until(lambda: served_by(kubesim, namespace, f"{name}-prod", 1)() == {busy}, 20, "pod back in prod")
+    slow = threading.Thread(
+        target=lambda: proxy_post(
+            kubesim, namespace, f"{name}-prod", {"model": "Qwen/Qwen3-0.6B", "prompt": "p", "max_tokens": 40}
+        )
+    )
+    slow.start()
+    wait_until(lambda: in_flight() >= 1, 10, "a long request in flight")
+    bounded = run("assign_pod", {"pod": busy, "business": "unassigned", "drain_timeout_seconds": 0.5})
+    slow.join(30)
+    assert bounded.result["drain"]["timed_out"] is True
+    assert core.read_namespaced_pod(busy, namespace).metadata.labels["business"] == "unassigned"
