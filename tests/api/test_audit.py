@@ -116,6 +116,7 @@ def test_list_filters_and_cursor(fresh_client: TestClient, fresh_database_url: s
     assert len(items(action="command.")) == 3
     assert len(items(outcome="denied")) == 1
     assert len(items(resource="deployment/web")) == 3
+    assert len(items(resource="Deployment/web")) == 3
     assert len(items(resource="web")) == 3
     assert len(items(cluster=cluster)) == 3
     newest = items()[0]

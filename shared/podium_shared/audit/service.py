@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select, text
+from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from podium_shared.audit.chain import GENESIS, compute_hash
@@ -175,7 +175,10 @@ def filtered(f: AuditFilter) -> Select[AuditEvent]:
     if f.resource:
         kind, sep, name = f.resource.partition("/")
         if sep:
-            stmt = stmt.where(AuditEvent.resource_kind == kind, AuditEvent.resource_name == name)
+            # Kinds are written as "deployment" by some domains and "Deployment" by others.
+            stmt = stmt.where(
+                func.lower(AuditEvent.resource_kind) == kind.lower(), AuditEvent.resource_name == name
+            )
         else:
             stmt = stmt.where(AuditEvent.resource_name == f.resource)
     if f.outcome:
