@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from podium_kubesim.runner import RunningKubeSim
 
 from kubesim.helpers import configmap, deployment, unscheduled_pod
 
@@ -266,3 +268,22 @@ def test_immutable_fields(apps: client.AppsV1Api, core: client.CoreV1Api, namesp
         core.patch_namespaced_pod("ip", namespace, {"spec": {"restartPolicy": "Never"}})
     assert exc.value.status == 422
     assert "Forbidden: pod updates may not change fields other than" in _status(exc.value)["message"]
+
+
+def test_unknown_fields_are_dropped_with_a_warning_or_refused_when_strict(
+    kubesim: RunningKubeSim, namespace: str
+) -> None:
+    url = f"{kubesim.url}/api/v1/namespaces/{namespace}/configmaps"
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "typo"}, "dta": {"a": "b"}}
+    resp = httpx.post(url, json=body)
+    assert resp.status_code == 201
+    assert "dta" not in resp.json()
+    assert resp.headers["Warning"] == r'299 - "unknown field \"dta\""'
+    strict = httpx.post(
+        url, json={**body, "metadata": {"name": "typo2"}}, params={"fieldValidation": "Strict"}
+    )
+    assert strict.status_code == 400
+    assert strict.json()["message"] == (
+        'ConfigMap in version "v1" cannot be handled as a ConfigMap: '
+        'strict decoding error: unknown field "dta"'
+    )

@@ -18,6 +18,7 @@ from podium_kubesim.objutil import deep_copy
 from podium_kubesim.resources import Resource
 from podium_kubesim.selectors import make_predicate, selector_from_label_selector_object
 from podium_kubesim.sim import KubeSim
+from podium_kubesim.validation import drop_unknown_fields
 
 
 @dataclass
@@ -33,8 +34,28 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
-def json_response(obj: Any, status: int = 200) -> Response:
-    return Response(dumps(obj), status_code=status, media_type="application/json")
+def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None) -> Response:
+    # RFC 7234 warn-text is a quoted string: inner quotes are escaped, as kube-apiserver does.
+    texts = [w.replace("\\", "\\\\").replace('"', '\\"') for w in warnings or []]
+    headers = {"Warning": ", ".join(f'299 - "{t}"' for t in texts)} if texts else None
+    return Response(dumps(obj), status_code=status, media_type="application/json", headers=headers)
+
+
+def _known_fields(request: Request, t: Target, obj: dict[str, Any]) -> list[str]:
+    """Drop fields the kind does not have, as decoding into typed structs does; Strict refuses them."""
+    unknown = drop_unknown_fields(t.res, obj)
+    if not unknown:
+        return []
+    messages = [f'unknown field "{field}"' for field in unknown]
+    if request.query_params.get("fieldValidation") == "Strict":
+        kind, version = t.res.kind, t.res.version
+        raise errors.bad_request(
+            f'{kind} in version "{version}" cannot be handled as a {kind}: strict decoding error: '
+            + ", ".join(messages)
+        )
+    if request.query_params.get("fieldValidation") == "Ignore":
+        return []
+    return messages
 
 
 def q_bool(request: Request, name: str) -> bool:
@@ -222,10 +243,11 @@ def list_objects(sim: KubeSim, request: Request, t: Target) -> Response:
 
 async def create(sim: KubeSim, request: Request, t: Target) -> Response:
     body = _from_wire(t, await read_body(request))
+    warnings = _known_fields(request, t, body)
     created = sim.store.create(
         t.res, t.namespace, body, manager=manager_name(request), dry_run=dry_run(request)
     )
-    return json_response(_to_wire(t, created), 201)
+    return json_response(_to_wire(t, created), 201, warnings)
 
 
 async def update(sim: KubeSim, request: Request, t: Target) -> Response:
@@ -234,8 +256,8 @@ async def update(sim: KubeSim, request: Request, t: Target) -> Response:
     if t.subresource == "scale":
         return json_response(_write_scale(sim, request, t, body))
     if sim.store.peek(t.res, t.namespace, t.name) is None:
-        # PUT to a missing object creates it for kinds that allow create-on-update; others 404.
         raise errors.not_found(t.res, t.name)
+    warnings = _known_fields(request, t, body)
     updated = sim.store.update(
         t.res,
         t.namespace,
@@ -246,7 +268,7 @@ async def update(sim: KubeSim, request: Request, t: Target) -> Response:
         dry_run=dry_run(request),
         check_immutable=True,
     )
-    return json_response(_to_wire(t, updated))
+    return json_response(_to_wire(t, updated), warnings=warnings)
 
 
 async def patch(sim: KubeSim, request: Request, t: Target) -> Response:
@@ -268,6 +290,7 @@ async def patch(sim: KubeSim, request: Request, t: Target) -> Response:
         return json_response(_write_scale(sim, request, t, patched_scale))
     wire = _to_wire(t, current)
     patched = _from_wire(t, _patch_doc(ctype, wire, body))
+    warnings = _known_fields(request, t, patched)
     # A patch without a resourceVersion is unconditional; with one, update() checks it.
     if not (isinstance(body, dict) and (body.get("metadata") or {}).get("resourceVersion")):
         patched.setdefault("metadata", {})["resourceVersion"] = ""
@@ -281,7 +304,7 @@ async def patch(sim: KubeSim, request: Request, t: Target) -> Response:
         dry_run=dry,
         check_immutable=True,
     )
-    return json_response(_to_wire(t, updated))
+    return json_response(_to_wire(t, updated), warnings=warnings)
 
 
 def _patch_doc(ctype: str, doc: dict[str, Any], body: Any) -> dict[str, Any]:
@@ -299,6 +322,7 @@ def _apply(sim: KubeSim, request: Request, t: Target, body: Any, dry: bool) -> d
     manager = require_field_manager(request.query_params.get("fieldManager"))
     force = q_bool(request, "force")
     config = _from_wire(t, body)
+    _known_fields(request, t, config)
     if not config.get("apiVersion") or not config.get("kind"):
         raise errors.bad_request("apiVersion and kind must be set in an apply configuration")
     cmeta = config.setdefault("metadata", {})

@@ -326,3 +326,71 @@ def validate_immutable(res: Resource, old: Mapping[str, Any], new: Mapping[str, 
         causes.append(_immutable("spec.clusterIPs[0]", new_spec.get("clusterIP")))
     if causes:
         raise invalid(res, name, causes)
+
+
+# --- unknown fields (built-in kinds decode into typed structs, so a real server drops them) ----------
+
+_META_FIELDS = frozenset(
+    {
+        "name",
+        "generateName",
+        "namespace",
+        "selfLink",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+    }
+)
+_SPEC_STATUS = frozenset({"spec", "status"})
+_TOP_FIELDS: dict[str, frozenset[str]] = {
+    "configmaps": frozenset({"data", "binaryData", "immutable"}),
+    "secrets": frozenset({"data", "stringData", "type", "immutable"}),
+    "endpoints": frozenset({"subsets"}),
+    "events": frozenset(
+        {
+            "involvedObject",
+            "reason",
+            "message",
+            "source",
+            "firstTimestamp",
+            "lastTimestamp",
+            "count",
+            "type",
+            "eventTime",
+            "series",
+            "action",
+            "related",
+            "reportingComponent",
+            "reportingInstance",
+        }
+    ),
+    "serviceaccounts": frozenset({"secrets", "imagePullSecrets", "automountServiceAccountToken"}),
+    "endpointslices.discovery.k8s.io": frozenset({"addressType", "endpoints", "ports"}),
+}
+# Custom resources keep whatever they are given (x-kubernetes-preserve-unknown-fields).
+_PRESERVE_UNKNOWN = frozenset({"pytorchjobs.kubeflow.org", "hyperpodpytorchjobs.sagemaker.amazonaws.com"})
+
+
+def drop_unknown_fields(res: Resource, obj: dict[str, Any]) -> list[str]:
+    """Remove top-level and metadata fields the kind does not have; return their paths."""
+    if res.storage_key in _PRESERVE_UNKNOWN or res.alias_of:
+        return []
+    allowed = {"apiVersion", "kind", "metadata"} | _TOP_FIELDS.get(res.storage_key, _SPEC_STATUS)
+    unknown = [key for key in obj if key not in allowed]
+    for key in unknown:
+        del obj[key]
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        bad_meta = [key for key in meta if key not in _META_FIELDS]
+        for key in bad_meta:
+            del meta[key]
+        unknown += [f"metadata.{key}" for key in bad_meta]
+    return unknown
