@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -56,7 +57,8 @@ def _write_pending_audit(request: Request, exc: PodiumError) -> None:
 
 async def _podium_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PodiumError)
-    _write_pending_audit(request, exc)
+    # A database write (it may wait for the audit chain's lock): off the event loop.
+    await run_in_threadpool(_write_pending_audit, request, exc)
     headers = {}
     retry_after = exc.details.get("retry_after_seconds")
     if exc.status == 429 and retry_after is not None:
@@ -65,9 +67,7 @@ async def _podium_error(request: Request, exc: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if exc.status >= 500:
         log.error("%s: %s (request_id=%s)", exc.code, exc.message, getattr(request.state, "request_id", None))
-    return JSONResponse(
-        exc.to_dict() | {"details": jsonable_encoder(exc.details)}, exc.status, headers=headers
-    )
+    return JSONResponse(jsonable_encoder(exc.to_dict()), exc.status, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
