@@ -21,12 +21,15 @@ from podium_api.ratelimit import RateLimiter
 from podium_api.settings import ApiSettings
 
 __all__ = [
+    "AdminDep",
     "MetaDep",
+    "OperatorDep",
     "PrincipalDep",
     "RedisDep",
     "RequestMeta",
     "SessionDep",
     "SettingsDep",
+    "ViewerDep",
     "require_role",
 ]
 
