@@ -83,6 +83,9 @@ class Kubelet(Controller):
     def on_event(self, kind: str, etype: str, obj: Obj, old: Obj | None) -> None:
         if kind != "pods":
             return
+        if etype == "DELETED":
+            # The container logs go with the pod (a follower still reads what was written, then ends).
+            self.sim.logs.drop(str(meta(obj).get("namespace")), str(meta(obj).get("name")))
         node = (obj.get("spec") or {}).get("nodeName")
         if not node:
             return
