@@ -287,3 +287,19 @@ def test_unknown_fields_are_dropped_with_a_warning_or_refused_when_strict(
         'ConfigMap in version "v1" cannot be handled as a ConfigMap: '
         'strict decoding error: unknown field "dta"'
     )
+
+
+def test_unknown_nested_fields_in_workloads(kubesim: RunningKubeSim, namespace: str) -> None:
+    body = deployment("deep", replicas=0)
+    body["spec"]["replica"] = 3
+    body["spec"]["template"]["spec"]["containers"][0]["imagee"] = "typo"
+    url = f"{kubesim.url}/apis/apps/v1/namespaces/{namespace}/deployments"
+    strict = httpx.post(url, json=body, params={"fieldValidation": "Strict"})
+    assert strict.status_code == 400
+    assert strict.json()["message"].endswith(
+        'strict decoding error: unknown field "spec.replica", '
+        'unknown field "spec.template.spec.containers[0].imagee"'
+    )
+    created = httpx.post(url, json=body).json()
+    assert "replica" not in created["spec"]
+    assert "imagee" not in created["spec"]["template"]["spec"]["containers"][0]

@@ -16,9 +16,9 @@ from podium_kubesim import errors, eventsv1, patching, tables
 from podium_kubesim.fieldmanager import apply_fields, require_field_manager
 from podium_kubesim.objutil import deep_copy
 from podium_kubesim.resources import Resource
+from podium_kubesim.schema import drop_unknown_fields
 from podium_kubesim.selectors import make_predicate, selector_from_label_selector_object
 from podium_kubesim.sim import KubeSim
-from podium_kubesim.validation import drop_unknown_fields
 
 
 @dataclass
