@@ -3,6 +3,7 @@ revision history, and the real scale-down victim order (pod-deletion-cost)."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -322,3 +323,38 @@ def test_template_hash_is_stable_and_ignores_its_own_label() -> None:
     assert template_hash(t) == template_hash(labelled)
     assert template_hash(t) != template_hash(t, collision_count=1)
     assert set(template_hash(t)) <= set("bcdfghjklmnpqrstvwxz2456789")
+
+
+@pytest.mark.kubectl
+def test_kubectl_rollout_status_history_and_undo(kubesim: Any, ns: str, tmp_path: Path) -> None:
+    sim, api = kubesim
+    apps = client.AppsV1Api(api)
+    env = {"KUBECONFIG": str(sim.write_kubeconfig(tmp_path / "kubeconfig")), "PATH": "/usr/bin:/bin"}
+
+    def kubectl(*args: str) -> str:
+        done = subprocess.run(
+            ["/usr/bin/kubectl", "-n", ns, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    apps.create_namespaced_deployment(ns, deployment("roll", 3))
+    assert 'deployment "roll" successfully rolled out' in kubectl(
+        "rollout", "status", "deploy/roll", "--timeout=30s"
+    )
+    kubectl("set", "image", "deploy/roll", "web=nginx:1.28")
+    assert "successfully rolled out" in kubectl("rollout", "status", "deploy/roll", "--timeout=30s")
+    history = kubectl("rollout", "history", "deploy/roll")
+    assert "1 " in history
+    assert "2 " in history
+    kubectl("rollout", "undo", "deploy/roll")
+    assert "successfully rolled out" in kubectl("rollout", "status", "deploy/roll", "--timeout=30s")
+    d = wait_for(lambda: converged(apps, ns, "roll", 3), what="undo converged")
+    assert d.spec.template.spec.containers[0].image == "nginx:1.27"
+    assert d.metadata.annotations["deployment.kubernetes.io/revision"] == "3"
+    assert len(apps.list_namespaced_replica_set(ns).items) == 2  # the old set was reused, not duplicated

@@ -69,8 +69,8 @@ def surge_and_unavailable(deploy: Obj) -> tuple[int, int]:
 
 def templates_equal(rs_template: Obj, deploy_template: Obj) -> bool:
     """EqualIgnoreHash: compare templates without the pod-template-hash label."""
-    a = json_clone(rs_template)
-    b = json_clone(deploy_template)
+    a = drop_nulls(rs_template)
+    b = drop_nulls(deploy_template)
     for t in (a, b):
         labels = (t.get("metadata") or {}).get("labels")
         if labels:
@@ -80,6 +80,16 @@ def templates_equal(rs_template: Obj, deploy_template: Obj) -> bool:
         if t.get("metadata") == {}:
             t.pop("metadata")
     return bool(a == b)
+
+
+def drop_nulls(value: Any) -> Any:
+    """A copy without null fields: typed decoding on a real server drops them (kubectl sends
+    `metadata.creationTimestamp: null` inside templates, e.g. on `rollout undo`)."""
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value]
+    return value
 
 
 def revision_of(rs: Obj) -> int:
@@ -169,7 +179,7 @@ class DeploymentController(Controller):
         spec = d.get("spec") or {}
         replicas = int(spec.get("replicas", 1))
         collisions = int((d.get("status") or {}).get("collisionCount") or 0)
-        template = json_clone(spec.get("template") or {})
+        template = drop_nulls(spec.get("template") or {})
         while True:
             h = template_hash(template, collisions)
             name = f"{key[1]}-{h}"
