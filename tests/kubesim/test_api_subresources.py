@@ -161,3 +161,15 @@ def test_pause_and_state(faults: httpx.Client, kubesim: RunningKubeSim) -> None:
     assert int(state["resourceVersion"]) > 0
     assert faults.post("/resume").json() == {"paused": False}
     wait_for(lambda: not kubesim.sim.paused)
+
+
+def test_eviction_deletes_the_pod(core: client.CoreV1Api, namespace: str) -> None:
+    core.create_namespaced_pod(namespace, unscheduled_pod("evictee"))
+    core.create_namespaced_pod_eviction(
+        "evictee",
+        namespace,
+        {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "evictee", "namespace": namespace}},
+    )
+    with pytest.raises(ApiException) as exc:
+        core.read_namespaced_pod("evictee", namespace)
+    assert exc.value.status == 404

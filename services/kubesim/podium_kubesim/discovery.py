@@ -14,9 +14,10 @@ _SUBRESOURCE_VERBS: dict[str, list[str]] = {
     "status": ["get", "patch", "update"],
     "scale": ["get", "patch", "update"],
     "log": ["get"],
+    "eviction": ["create"],
     "proxy": ["create", "delete", "get", "patch", "update"],
 }
-_SUBRESOURCE_KINDS = {"scale": "Scale", "log": "Pod", "proxy": None}
+_SUBRESOURCE_KINDS = {"scale": "Scale", "log": "Pod", "proxy": None, "eviction": "Eviction"}
 _NO_DELETECOLLECTION = {"namespaces"}
 
 
@@ -74,6 +75,8 @@ def resource_list(group: str, version: str) -> dict[str, Any] | None:
             }
             if sub == "scale":
                 sub_entry.update(group="autoscaling", version="v1")
+            if sub == "eviction":
+                sub_entry.update(group="policy", version="v1")
             out.append(sub_entry)
     group_version = f"{group}/{version}" if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": out}

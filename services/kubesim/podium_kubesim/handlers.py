@@ -446,6 +446,18 @@ async def delete(sim: KubeSim, request: Request, t: Target) -> Response:
     )
 
 
+async def evict(sim: KubeSim, request: Request, t: Target) -> Response:
+    """policy/v1 Eviction: with no PodDisruptionBudgets in kubesim, an eviction is a graceful delete."""
+    assert t.name is not None
+    body = await read_body(request)
+    options = dict((body or {}).get("deleteOptions") or {}) if isinstance(body, dict) else {}
+    dry = dry_run(request, options)
+    _delete_one(sim, request, t, t.name, options, dry)
+    return json_response(
+        {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201
+    )
+
+
 async def delete_collection(sim: KubeSim, request: Request, t: Target) -> Response:
     if t.res.storage_key == "namespaces":
         raise errors.method_not_allowed()
