@@ -159,6 +159,13 @@ def test_export_csv_and_jsonl(fresh_client: TestClient, fresh_database_url: str)
     assert rows[-1]["outcome"] == "denied"
     assert all(len(row["hash"]) == 64 for row in rows)
 
+    with unit_of_work(session_factory(fresh_database_url)) as session:
+        record(session, actor="a", action="probe", outcome="succeeded", request_id="-2+3")
+    r = fresh_client.get(
+        "/api/v1/audit/export", headers=admin.headers, params={"format": "csv", "actor": "a"}
+    )
+    assert next(csv.DictReader(io.StringIO(r.text)))["request_id"] == "'-2+3"  # never a spreadsheet formula
+
     bad = fresh_client.get("/api/v1/audit/export", headers=admin.headers, params={"format": "xml"})
     assert bad.status_code == 422
 

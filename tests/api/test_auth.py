@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import itertools
+import os
+
 from fastapi.testclient import TestClient
 from podium_shared.auth import tokens
 from podium_shared.models.user import Role
 
 from api.fixtures import ApiSettings, ApiUser, create_app
 from api.helpers import audit_rows, scale
+
+_addresses = itertools.count(1)
 
 
 def test_create_user_returns_token_once_and_it_works(
@@ -113,3 +118,13 @@ def test_admin_updates_role_scope_and_disables(
     assert client.patch("/api/v1/users/nobody-here", headers=admin.headers, json={}).status_code == 404
     actions = [(r.action, r.outcome) for r in audit_rows(database_url, actor=admin.username)]
     assert actions == [("user.update", "succeeded"), ("user.update", "succeeded"), ("user.update", "invalid")]
+
+
+def test_unauthenticated_attempts_are_rate_limited_per_address(api_settings: ApiSettings) -> None:
+    limited = api_settings.model_copy(update={"rate_limit_per_second": 0.2, "rate_limit_burst": 3})
+    # An address of its own: buckets live in this worker's Redis for the whole session.
+    address = f"10.{os.getpid() % 250}.{next(_addresses)}.7"
+    with TestClient(create_app(limited), client=(address, 5000)) as c:
+        codes = [c.get("/api/v1/me", headers={"Authorization": "Bearer wrong"}).status_code for _ in range(5)]
+    assert codes[:3] == [401, 401, 401]
+    assert codes[3:] == [429, 429]

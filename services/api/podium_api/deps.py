@@ -12,7 +12,7 @@ from podium_shared.audit.attempts import audited
 from podium_shared.audit.service import record_in_own_transaction
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.auth.service import AuthFailure, authenticate
-from podium_shared.errors import Forbidden, RateLimited
+from podium_shared.errors import Forbidden, RateLimited, Unauthenticated
 from podium_shared.models.user import Role
 from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
@@ -105,19 +105,26 @@ def _audit_auth_failure(request: Request, exc: AuthFailure, meta: RequestMeta) -
     )
 
 
+def _too_many(retry_after: float) -> RateLimited:
+    return RateLimited("too many requests; slow down", details={"retry_after_seconds": round(retry_after, 3)})
+
+
 def get_principal(request: Request, session: SessionDep, meta: MetaDep) -> Principal:
+    limiter: RateLimiter = request.app.state.rate_limiter
     try:
         principal = authenticate(session, _bearer(request))
-    except AuthFailure as exc:
-        _audit_auth_failure(request, exc, meta)
+    except Unauthenticated as exc:
+        if isinstance(exc, AuthFailure):
+            _audit_auth_failure(request, exc, meta)
+        # Failed attempts spend the client address's bucket, so guessing tokens is slow and cheap to
+        # refuse; a client that authenticates never touches it.
+        decision = limiter.take(f"addr:{meta.client_addr}")
+        if not decision.allowed:
+            raise _too_many(decision.retry_after_seconds) from None
         raise
-    limiter: RateLimiter = request.app.state.rate_limiter
     decision = limiter.take(principal.username)
     if not decision.allowed:
-        limited = RateLimited(
-            "too many requests; slow down",
-            details={"retry_after_seconds": round(decision.retry_after_seconds, 3)},
-        )
+        limited = _too_many(decision.retry_after_seconds)
         if request.method in _MUTATING:
             audited(limited, principal, f"{request.method} {request.url.path}"[:64], "rate_limited")
         raise limited

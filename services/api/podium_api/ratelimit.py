@@ -48,6 +48,7 @@ class RateLimiter:
         self._burst = burst
         self._script = redis.register_script(_SCRIPT)
 
-    def take(self, user: str) -> Decision:
-        allowed, wait = self._script(keys=[f"podium:ratelimit:{user}"], args=[self._rate, self._burst])
+    def take(self, subject: str) -> Decision:
+        """One request by `subject` (a username, or `addr:<ip>` for unauthenticated attempts)."""
+        allowed, wait = self._script(keys=[f"podium:ratelimit:{subject}"], args=[self._rate, self._burst])
         return Decision(allowed=bool(int(allowed)), retry_after_seconds=float(wait))

@@ -6,9 +6,21 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from podium_shared.audit.schemas import CSV_COLUMNS, AuditEventOut
 from podium_shared.models.audit import AuditEvent
+
+# Spreadsheets run a cell starting with one of these as a formula; auditors open exports in spreadsheets.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def jsonl(rows: Iterable[AuditEvent]) -> Iterator[bytes]:
@@ -24,12 +36,7 @@ def csv_rows(rows: Iterable[AuditEvent], *, chunk: int = 200) -> Iterator[bytes]
     for row in rows:
         data = AuditEventOut.model_validate(row).model_dump(mode="json")
         writer.writerow(
-            [
-                json.dumps(data[c], sort_keys=True)
-                if c == "details"
-                else ("" if data[c] is None else data[c])
-                for c in CSV_COLUMNS
-            ]
+            [json.dumps(data[c], sort_keys=True) if c == "details" else _cell(data[c]) for c in CSV_COLUMNS]
         )
         pending += 1
         if pending >= chunk:
