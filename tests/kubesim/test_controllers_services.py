@@ -108,6 +108,18 @@ def test_endpoints_follow_readiness_and_labels(core: client.CoreV1Api, ns: str) 
     assert addr.node_name
     assert addr.target_ref.kind == "Pod"
 
+    (slice_,) = (
+        client.DiscoveryV1Api(core.api_client)
+        .list_namespaced_endpoint_slice(ns, label_selector="kubernetes.io/service-name=prod")
+        .items
+    )
+    assert slice_.address_type == "IPv4"
+    assert slice_.metadata.owner_references[0].kind == "Service"
+    conditions = {e.target_ref.name: e.conditions.ready for e in slice_.endpoints}
+    assert conditions == {"pool-0": True, "pool-1": True, "pool-2": True, "late": False}
+    assert all(e.zone and e.zone.startswith("us-west-2") for e in slice_.endpoints)
+    assert (slice_.ports[0].name, slice_.ports[0].port) == ("http", 8000)
+
     core.patch_namespaced_pod("pool-1", ns, {"metadata": {"labels": {"business": "test"}}})
     wait_for(lambda: endpoint_pods(core, ns, "prod")[0] == {"pool-0", "pool-2"}, what="pool-1 left prod")
     wait_for(lambda: endpoint_pods(core, ns, "test")[0] == {"pool-1"}, what="pool-1 joined test")

@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 from podium_kubesim.controllers.base import Controller, Key
+from podium_kubesim.controllers.endpointslices import build_slice, sync_slice
 from podium_kubesim.controllers.podutil import (
     Obj,
     annotations_of,
@@ -177,6 +178,8 @@ class EndpointsController(Controller):
             (p for p in self.cache.pods_in(key[0]) if labels_match(sel, labels_of(p))),
             key=lambda p: str(meta(p).get("name")),
         )
+        desired_slice = build_slice(svc, pods, self._zone, _resolve_port)
+        sync_slice(self.store, self.name, svc, desired_slice)
         subsets = endpoint_subsets(svc, pods)
         labels = dict(labels_of(svc))
         labels["endpointslice.kubernetes.io/skip-mirror"] = "true"
@@ -210,6 +213,10 @@ class EndpointsController(Controller):
                 o.pop("subsets", None)
 
         self.store.mutate(ENDPOINTS, key[0], key[1], put, manager=self.name)
+
+    def _zone(self, node: str) -> str | None:
+        found = self.cache.get("nodes", ("", node))
+        return labels_of(found).get("topology.kubernetes.io/zone") if found else None
 
     def _sync_load_balancer(self, svc: Obj, key: Key) -> None:
         spec = svc.get("spec") or {}
