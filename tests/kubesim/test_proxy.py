@@ -156,6 +156,10 @@ def test_completions_chat_models_health_and_pod_header(cluster: Any, ns: str) ->
     assert chat["choices"][0]["message"]["role"] == "assistant"
 
     assert proxy(api, ns, "prod", "health").status == 200
+    # The pod proxy answers the same way for one pod (the generated method returns the body as a string).
+    via_pod = client.CoreV1Api(api).connect_get_namespaced_pod_proxy_with_path("a-0:8000", ns, "v1/models")
+    assert "Qwen/Qwen3-0.6B" in via_pod
+    assert "a-0" in via_pod
     with pytest.raises(client.ApiException) as exc:
         proxy(api, ns, "prod", "v1/completions", method="POST", body={"model": "other", "prompt": "x"})
     assert exc.value.status == 404
