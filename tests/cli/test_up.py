@@ -62,7 +62,7 @@ class Up:
                     pytest.fail(f"no line matching {pattern!r}; output:\n" + "\n".join(self.lines))
                 self._changed.wait(min(remaining, 0.5))
 
-    def descendants(self) -> set[int]:
+    def descendants(self, *, direct: bool = False) -> set[int]:
         parents: dict[int, int] = {}
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
@@ -71,6 +71,8 @@ class Up:
                 except OSError:
                     continue
                 parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        if direct:
+            return {pid for pid, ppid in parents.items() if ppid == self.proc.pid}
         found, frontier = set(), {self.proc.pid}
         while frontier:
             children = {pid for pid, ppid in parents.items() if ppid in frontier}
@@ -83,9 +85,14 @@ class Up:
         return self.proc.wait(timeout)
 
     def kill(self) -> None:
+        """After a failed assertion: stop it the orderly way first, so no child outlives the test."""
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(90)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         self._reader.join(10)  # it closes the pipe at end of output
 
 
@@ -95,6 +102,17 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def podium_command(pid: int) -> str | None:
+    """`worker` for `python -m podium_cli worker ...`, None for any other process."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    if b"podium_cli" in argv and argv.index(b"podium_cli") + 1 < len(argv):
+        return argv[argv.index(b"podium_cli") + 1].decode()
+    return None
 
 
 def cli(url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -168,7 +186,8 @@ def test_up_reports_a_dead_child_and_shuts_down(tmp_path: Path) -> None:
     up = Up(tmp_path / "data", free_port(), env)
     try:
         up.wait_for(r"Console and API:")
-        worker = next(pid for pid in up.descendants() if "worker" in Path(f"/proc/{pid}/cmdline").read_text())
+        # The supervisor's own child: Celery's embedded beat is a forked process with the same command line.
+        worker = next(pid for pid in up.descendants(direct=True) if podium_command(pid) == "worker")
         os.kill(worker, signal.SIGKILL)
         up.wait_for(r"worker exited with code -9", timeout=30)
         assert up.proc.wait(90) == 1

@@ -11,6 +11,7 @@ import os
 import secrets
 import signal
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -83,6 +84,10 @@ def run_up(opts: UpOptions) -> int:
     except PodiumError as exc:
         say(f"error: {exc.message}")
         code = 1
+    except Exception:
+        # Unexpected: show the traceback, but still stop whatever was started.
+        say("error: start-up failed:\n" + traceback.format_exc())
+        code = 1
     finally:
         # A second Ctrl-C must not cut the orderly stop short; each step is bounded by its own timeout.
         for sig in previous:
@@ -151,7 +156,10 @@ def _start(opts: UpOptions, stack: Stack) -> None:
     _spawn(
         stack, "worker", ["worker", "--beat", "--concurrency", str(opts.worker_concurrency)], env, data_dir
     )
-    _spawn(stack, "watcher", ["watcher"], env, data_dir)
+    # The watcher's /metrics port is fixed by default; two local stacks (or a test run beside a dev
+    # run) must not collide on it.
+    watcher_env = {**env, "PODIUM_WATCHER_METRICS_PORT": str(free_port())}
+    _spawn(stack, "watcher", ["watcher"], watcher_env, data_dir)
 
     url = f"http://{'127.0.0.1' if opts.host in ('0.0.0.0', '::') else opts.host}:{opts.port}"  # noqa: S104
     _wait_ready(stack, url)
