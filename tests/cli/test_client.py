@@ -15,12 +15,11 @@ import pytest
 import uvicorn
 import yaml
 from api.fixtures import ApiUser
-from click.testing import Result
 from fastapi import FastAPI
 from podium_cli.client import ExitCode
 from podium_cli.main import app as podium_app
 from podium_shared.embedded import free_port
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 Podium = Callable[..., Result]
 
