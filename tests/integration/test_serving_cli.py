@@ -1,0 +1,116 @@
+"""The `podium` serving commands as a script uses them: a real API on a real port, the worker, the watcher
+and kubesim; output formats and exit codes checked."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from click.testing import Result
+from kubernetes import client as k8s
+from podium_api.app import create_app
+from podium_api.settings import ApiSettings
+from podium_cli.client import ExitCode
+from podium_cli.main import app as podium_app
+from podium_shared.embedded import free_port
+from typer.testing import CliRunner
+from worker.fixtures import Pipeline, wait_until
+
+from integration.serving_helpers import *  # noqa: F403  (serving_api, watcher, helpers)
+from integration.serving_helpers import ServingApi, ready_replicas
+
+pytestmark = pytest.mark.usefixtures("worker", "watcher")
+
+Podium = Callable[..., Result]
+
+
+@pytest.fixture(scope="module")
+def api_url(pipeline: Pipeline) -> Iterator[str]:
+    settings = ApiSettings(
+        **(pipeline.settings.model_dump() | {"rate_limit_per_second": 1000.0, "rate_limit_burst": 1000})
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="api", daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, 15, "uvicorn")
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def podium(api_url: str, serving_api: ServingApi, tmp_path: Path) -> Podium:
+    token = serving_api.headers["Authorization"].split()[1]
+
+    def run(*args: str) -> Result:
+        env = {"PODIUM_URL": api_url, "PODIUM_TOKEN": token, "PODIUM_CONFIG": str(tmp_path / "config.json")}
+        return CliRunner().invoke(podium_app, list(args), env=env)
+
+    return run
+
+
+def test_pool_workflow_from_the_cli(
+    podium: Podium, sim_cluster: str, kube: k8s.ApiClient, namespace: str
+) -> None:
+    where = ["-c", sim_cluster, "-n", namespace]
+    deployed = podium(
+        "-o",
+        "json",
+        "deploy",
+        "--pool",
+        "--replicas",
+        "2",
+        "--command-line",
+        "vllm serve Qwen/Qwen3-0.6B",
+        "--wait",
+        *where,
+    )
+    assert deployed.exit_code == 0, deployed.output
+    pool = json.loads(deployed.stdout)["result"]["name"]
+    ready_replicas(k8s.AppsV1Api(kube), namespace, pool, 2)
+
+    assert podium("service", "create", pool, "prod", "--wait", *where).exit_code == 0
+    distributed = podium("pool", "distribute", pool, "prod=1", "--counts", *where)
+    assert distributed.exit_code == 0, distributed.output
+
+    def status() -> dict | None:
+        r = podium("-o", "json", "pool", "status", pool, *where)
+        body = json.loads(r.stdout) if r.exit_code == 0 else None
+        return body if body and body["pods_per_business"] == {"prod": 1, "unassigned": 1} else None
+
+    assert wait_until(status, 20, "pool status")["available_for_scale_down"] == 1
+    table = podium("pool", "status", pool, *where)
+    assert table.exit_code == 0
+    assert "available for scale-down: 1" in table.output
+
+    listed = wait_until(
+        lambda: (
+            (r := podium("-o", "json", "service", "list", *where)).exit_code == 0 and json.loads(r.stdout)
+        ),
+        20,
+        "business services",
+    )
+    assert [s["business"] for s in listed] == ["prod"]
+
+    # Scale down by 2 with one unassigned pod: the operation fails, exit code 1, message says why.
+    refused = podium("scale", pool, "0", "--wait", *where)
+    assert refused.exit_code == ExitCode.failed
+    assert "need 2 unassigned pods, only 1 available" in refused.output
+
+    answered = podium("-o", "json", "invoke", f"{pool}-prod", "--path", "/v1/models", *where)
+    assert answered.exit_code == 0, answered.output
+    assert json.loads(answered.stdout)["curl"].startswith("curl ")
+
+    bad = podium("deploy", "--command-line", "vllm serve Qwen/Qwen3-0.6B; reboot", *where)
+    assert bad.exit_code == ExitCode.usage
+
+    in_use = podium("undeploy", pool, "--wait", *where)
+    assert in_use.exit_code == ExitCode.failed
+    assert podium("undeploy", pool, "--force", "--wait", *where).exit_code == 0
