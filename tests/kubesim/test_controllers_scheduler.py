@@ -209,3 +209,49 @@ def test_filters_pure() -> None:
         "0/5 nodes are available: 2 node(s) didn't match Pod's node affinity/selector, "
         "3 Insufficient nvidia.com/gpu."
     )
+
+
+def test_pods_of_a_deleted_node_are_garbage_collected_and_replaced(cluster: Any) -> None:
+    _, core = cluster
+    apps = client.AppsV1Api(core.api_client)
+    apps.create_namespaced_deployment(
+        "default",
+        {
+            "metadata": {"name": "svc"},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": {"app": "svc"}},
+                "template": {
+                    "metadata": {"labels": {"app": "svc"}},
+                    "spec": {
+                        "nodeSelector": {"node.kubernetes.io/instance-type": "ml.g5.12xlarge"},
+                        "containers": [
+                            {"name": "c", "image": "nginx", "resources": {"limits": {"nvidia.com/gpu": "4"}}}
+                        ],
+                    },
+                },
+            },
+        },
+    )
+
+    def placed() -> dict[str, str] | None:
+        pods = core.list_namespaced_pod("default", label_selector="app=svc").items
+        bound = {
+            p.metadata.name: p.spec.node_name
+            for p in pods
+            if p.spec.node_name and not p.metadata.deletion_timestamp
+        }
+        return bound if len(bound) == 2 else None
+
+    before = wait_for(placed, what="two pods on the two g5 nodes")
+    victim_pod, victim_node = sorted(before.items())[0]
+    core.delete_node(victim_node)
+
+    def replaced() -> bool:
+        pods = core.list_namespaced_pod("default", label_selector="app=svc").items
+        names = {p.metadata.name for p in pods}
+        pending = [p for p in pods if not p.spec.node_name]
+        return victim_pod not in names and len(pods) == 2 and len(pending) == 1
+
+    # The replacement has nowhere to go: the only other g5 node is full.
+    wait_for(replaced, what="orphaned pod removed and replaced")

@@ -159,6 +159,10 @@ class DeploymentController(Controller):
         old_rs = [rs for rs in all_rs if rs is not new_rs]
         created = False
         if spec.get("paused"):
+            # A paused Deployment starts no rollout but still follows spec.replicas (sync.go).
+            if new_rs is not None and not any(_replicas(r) for r in old_rs):
+                self._scale(d, key, new_rs, int(spec.get("replicas", 1)))
+                new_rs = self.cache.get("replicasets.apps", (key[0], meta(new_rs)["name"])) or new_rs
             self._update_status(d, key, new_rs, old_rs, created)
             return
         if new_rs is None:

@@ -81,6 +81,9 @@ class Kubelet(Controller):
         return self._now() + delay
 
     def on_event(self, kind: str, etype: str, obj: Obj, old: Obj | None) -> None:
+        if kind == "nodes" and etype == "DELETED":
+            self._orphaned(str(meta(obj).get("name")))
+            return
         if kind != "pods":
             return
         if etype == "DELETED":
@@ -101,6 +104,13 @@ class Kubelet(Controller):
         for key, pod in self.cache.objects["pods"].items():
             if (pod.get("spec") or {}).get("nodeName"):
                 self.queue.add(key)
+
+    def _orphaned(self, node: str) -> None:
+        """PodGC: pods bound to a node that no longer exists are force-deleted (no kubelet to stop them)."""
+        for pod in self.cache.pods_on(node):
+            ns, name = key_of(pod)
+            if self.store.peek(PODS, ns, name) is not None:
+                self.store.delete(PODS, ns, name, grace_period_seconds=0, manager="pod-garbage-collector")
 
     # --- state machine ------------------------------------------------------------------------
 

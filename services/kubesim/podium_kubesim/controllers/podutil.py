@@ -75,8 +75,8 @@ def fnv32a(data: bytes) -> int:
 
 
 def safe_encode(value: int) -> str:
-    """Encode an integer hash as the deployment controller does (digits mapped onto SAFE_ALPHABET)."""
-    return "".join(SAFE_ALPHABET[int(d) % len(SAFE_ALPHABET)] for d in str(value))
+    """rand.SafeEncodeString(fmt.Sprint(hash)): each byte of the decimal string mapped onto SAFE_ALPHABET."""
+    return "".join(SAFE_ALPHABET[ord(d) % len(SAFE_ALPHABET)] for d in str(value))
 
 
 def template_hash(template: Mapping[str, Any], collision_count: int = 0) -> str:
