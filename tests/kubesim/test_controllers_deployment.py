@@ -358,3 +358,18 @@ def test_kubectl_rollout_status_history_and_undo(kubesim: Any, ns: str, tmp_path
     assert d.spec.template.spec.containers[0].image == "nginx:1.27"
     assert d.metadata.annotations["deployment.kubernetes.io/revision"] == "3"
     assert len(apps.list_namespaced_replica_set(ns).items) == 2  # the old set was reused, not duplicated
+
+
+def test_paused_controllers_do_nothing_until_resumed(kubesim: Any, ns: str) -> None:
+    sim, api = kubesim
+    apps = client.AppsV1Api(api)
+    sim.call(lambda: setattr(sim.sim, "paused", True))
+    try:
+        apps.create_namespaced_deployment(ns, deployment("frozen", 2))
+        # A negative check needs a bounded wait: 0.3 s real is 12 simulated seconds at speed 40, far more
+        # than the few simulated seconds a rollout takes when controllers run.
+        time.sleep(0.3)
+        assert apps.list_namespaced_replica_set(ns).items == []
+    finally:
+        sim.call(lambda: setattr(sim.sim, "paused", False))
+    wait_for(lambda: converged(apps, ns, "frozen", 2), what="rollout after resume")
