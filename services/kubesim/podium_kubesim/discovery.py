@@ -19,6 +19,7 @@ _SUBRESOURCE_VERBS: dict[str, list[str]] = {
 }
 _SUBRESOURCE_KINDS = {"scale": "Scale", "log": "Pod", "proxy": None, "eviction": "Eviction"}
 _NO_DELETECOLLECTION = {"namespaces"}
+REVIEW_KEYS = {"selfsubjectaccessreviews.authorization.k8s.io"}
 
 
 def version_info() -> dict[str, str]:
@@ -36,6 +37,8 @@ def version_info() -> dict[str, str]:
 
 
 def verbs(res: Resource) -> list[str]:
+    if res.key in REVIEW_KEYS:
+        return ["create"]
     if res.storage_key in _NO_DELETECOLLECTION:
         return [v for v in ALL_VERBS if v != "deletecollection"]
     return list(ALL_VERBS)

@@ -446,6 +446,15 @@ async def delete(sim: KubeSim, request: Request, t: Target) -> Response:
     )
 
 
+async def access_review(request: Request, t: Target) -> Response:
+    """SelfSubjectAccessReview: every bearer token is an administrator in kubesim."""
+    review = _from_wire(t, await read_body(request))
+    review["apiVersion"], review["kind"] = t.res.api_version, t.res.kind
+    review.setdefault("metadata", {})["creationTimestamp"] = None
+    review["status"] = {"allowed": True, "reason": "kubesim authorizes every request"}
+    return json_response(review, 201)
+
+
 async def evict(sim: KubeSim, request: Request, t: Target) -> Response:
     """policy/v1 Eviction: with no PodDisruptionBudgets in kubesim, an eviction is a graceful delete."""
     assert t.name is not None

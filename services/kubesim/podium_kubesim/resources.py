@@ -116,6 +116,8 @@ _ALL: tuple[Resource, ...] = (
         ("status",),
         generation=True,
     ),
+    # Answered, never stored: kubesim authorizes everything (`kubectl auth can-i` says yes).
+    _r("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False),
     _r("kubeflow.org", "v1", "PyTorchJob", "pytorchjobs", True, (), ("status",), generation=True),
     _r(
         "sagemaker.amazonaws.com",

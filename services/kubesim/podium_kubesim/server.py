@@ -82,6 +82,10 @@ async def _resource_request(sim: KubeSim, request: Request, t: Target, verb: str
         if verb != "get":
             raise errors.method_not_allowed()
         return streams.pod_log(sim, request, t)
+    if t.res.key in discovery.REVIEW_KEYS:
+        if verb != "create":
+            raise errors.method_not_allowed()
+        return await handlers.access_review(request, t)
     if t.subresource == "eviction":
         if verb != "create":
             raise errors.method_not_allowed()
