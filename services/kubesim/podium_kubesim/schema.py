@@ -55,6 +55,10 @@ _TOP_FIELDS: dict[str, frozenset[str]] = {
     ),
     "serviceaccounts": frozenset({"secrets", "imagePullSecrets", "automountServiceAccountToken"}),
     "endpointslices.discovery.k8s.io": frozenset({"addressType", "endpoints", "ports"}),
+    "clusterroles.rbac.authorization.k8s.io": frozenset({"rules", "aggregationRule"}),
+    "roles.rbac.authorization.k8s.io": frozenset({"rules"}),
+    "clusterrolebindings.rbac.authorization.k8s.io": frozenset({"roleRef", "subjects"}),
+    "rolebindings.rbac.authorization.k8s.io": frozenset({"roleRef", "subjects"}),
 }
 # Custom resources keep whatever they are given (x-kubernetes-preserve-unknown-fields).
 _PRESERVE_UNKNOWN = frozenset({"pytorchjobs.kubeflow.org", "hyperpodpytorchjobs.sagemaker.amazonaws.com"})
