@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from podium_kubesim.runner import RunningKubeSim, start_kubesim
+from podium_shared.kube.resources import known_kinds, resource_type
 
 pytestmark = pytest.mark.kubectl
 
@@ -124,6 +125,12 @@ def test_rbac_is_least_privilege(rendered: tuple[str, list[dict[str, Any]]]) -> 
               for g in r["apiGroups"] for res in r["resources"]}  # fmt: skip
     assert {"patch", "update"} <= worker[("apps", "deployments/scale")]
     assert "delete" in worker[("", "pods")]
+    # Every kind the generic commands address is covered, at least for get and patch (label/annotate).
+    for kind in map(resource_type, known_kinds()):
+        assert {"get", "patch"} <= worker.get((kind.group, kind.plural), set()), kind.kind
+    # Namespaces and nodes can be labelled, never deleted through Podium.
+    assert "delete" not in worker[("", "namespaces")]
+    assert "delete" not in worker[("", "nodes")]
     # The worker writes the Secrets it creates but can never list (read) every Secret in the cluster.
     assert "list" not in worker[("", "secrets")]
     assert "watch" not in worker[("", "secrets")]
@@ -151,8 +158,10 @@ def test_eks_overlay_adds_irsa_to_the_worker_only() -> None:
     assert all(".dkr.ecr." in image for image in images), images
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def kubesim() -> Iterator[RunningKubeSim]:
+    # A cluster per overlay: a Job's pod template is immutable, so the EKS overlay (another image)
+    # cannot be applied over the base's Job, exactly as on a real cluster.
     with start_kubesim(speed=20.0) as running:
         yield running
 
