@@ -57,7 +57,7 @@ def podium(api_url: str, serving_api: ServingApi, tmp_path: Path) -> Podium:
 
 
 def test_pool_workflow_from_the_cli(
-    podium: Podium, sim_cluster: str, kube: k8s.ApiClient, namespace: str
+    podium: Podium, pipeline: Pipeline, sim_cluster: str, kube: k8s.ApiClient, namespace: str
 ) -> None:
     where = ["-c", sim_cluster, "-n", namespace]
     deployed = podium(
@@ -77,8 +77,24 @@ def test_pool_workflow_from_the_cli(
     ready_replicas(k8s.AppsV1Api(kube), namespace, pool, 2)
 
     assert podium("service", "create", pool, "prod", "--wait", *where).exit_code == 0
-    distributed = podium("pool", "distribute", pool, "prod=1", "--counts", *where)
+
+    listed = wait_until(
+        lambda: (
+            (r := podium("-o", "json", "service", "list", *where)).exit_code == 0 and json.loads(r.stdout)
+        ),
+        20,
+        "business services",
+    )
+    assert [s["business"] for s in listed] == ["prod"]
+
+    # Planned now from the watcher's view, applied as one bulk operation with a child per moved pod.
+    distributed = podium("-o", "json", "pool", "distribute", pool, "prod=1", "--counts", *where)
     assert distributed.exit_code == 0, distributed.output
+    parent = json.loads(distributed.stdout)
+    assert parent["kind"] == "assign_pods"
+    children = pipeline.children(parent["id"])
+    assert [c.kind for c in children] == ["assign_pod"]
+    assert parent["progress"]["succeeded"] == 1
 
     def status() -> dict | None:
         r = podium("-o", "json", "pool", "status", pool, *where)
@@ -89,15 +105,6 @@ def test_pool_workflow_from_the_cli(
     table = podium("pool", "status", pool, *where)
     assert table.exit_code == 0
     assert "available for scale-down: 1" in table.output
-
-    listed = wait_until(
-        lambda: (
-            (r := podium("-o", "json", "service", "list", *where)).exit_code == 0 and json.loads(r.stdout)
-        ),
-        20,
-        "business services",
-    )
-    assert [s["business"] for s in listed] == ["prod"]
 
     # Scale down by 2 with one unassigned pod: the operation fails, exit code 1, message says why.
     refused = podium("scale", pool, "0", "--wait", *where)

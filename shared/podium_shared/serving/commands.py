@@ -12,6 +12,7 @@ from podium_shared.operations.kinds import CommandKind, Target, register
 from podium_shared.serving import assign, business, deploy
 from podium_shared.serving.schemas import (
     AssignPodParams,
+    AssignPodsParams,
     CreateBusinessServiceParams,
     DeleteBusinessServiceParams,
     DeployModelParams,
@@ -67,6 +68,26 @@ def _distribute(ctx: ExecutionContext, params: Any) -> dict[str, Any]:
         progress=ctx.progress,
         check_cancelled=ctx.check_cancelled,
     )
+
+
+def _assign_pods_not_run(_ctx: ExecutionContext, _params: Any) -> dict[str, Any]:
+    # A bulk parent is orchestrated by operations.bulk (children are released and counted), never run.
+    raise RuntimeError("assign_pods is orchestrated, not executed")
+
+
+def _expand_assign_pods(p: AssignPodsParams) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (
+            "assign_pod",
+            {
+                "namespace": p.namespace,
+                "pod": m.pod,
+                "business": m.business,
+                "drain_timeout_seconds": p.drain_timeout_seconds,
+            },
+        )
+        for m in p.moves
+    ]
 
 
 def _deploy_target(p: DeployModelParams) -> Target:
@@ -126,5 +147,15 @@ register(
         min_role=Role.operator,
         queue="bulk",
         target=lambda p: Target(p.namespace, "Deployment", p.pool),
+    )
+)
+register(
+    CommandKind(
+        name="assign_pods",
+        params=AssignPodsParams,
+        handler=_assign_pods_not_run,
+        queue="bulk",
+        target=lambda p: Target(p.namespace, "Pod", None),
+        expands=_expand_assign_pods,
     )
 )

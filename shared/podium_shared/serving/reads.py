@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from podium_shared.auth.principal import Principal
@@ -13,7 +14,8 @@ from podium_shared.errors import Forbidden, Invalid, NotFound, Unavailable
 from podium_shared.realtime.state import read_snapshot, snapshot_age
 from podium_shared.serving import labels as L
 from podium_shared.serving.describe import describe_deployment, service_endpoint
-from podium_shared.serving.pool import PoolPod, status
+from podium_shared.serving.pool import PoolPod, plan_distribution, status
+from podium_shared.serving.schemas import DistributePoolParams
 
 
 def _authorise(session: Session, principal: Principal, cluster: str, namespace: str | None) -> None:
@@ -34,9 +36,9 @@ def _matches(labels: dict[str, str] | None, selector: dict[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
-def pool_status(
+def _pool(
     session: Session, redis: Any, principal: Principal, cluster: str, *, namespace: str, name: str
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[PoolPod], list[dict[str, Any]]]:
     _authorise(session, principal, cluster, namespace)
     objects = _snapshot(redis, cluster, ["deployments", "pods", "services"])
     dep = next(
@@ -60,10 +62,86 @@ def pool_status(
         and _matches((p.get("metadata") or {}).get("labels"), match)
     ]
     services = [s for s in objects["services"] if (s.get("metadata") or {}).get("namespace") == namespace]
+    return dep, pods, services
+
+
+def pool_status(
+    session: Session, redis: Any, principal: Principal, cluster: str, *, namespace: str, name: str
+) -> dict[str, Any]:
+    dep, pods, services = _pool(session, redis, principal, cluster, namespace=namespace, name=name)
+    return {"cluster": cluster, "deployment": describe_deployment(dep, services), **status(pods)}
+
+
+def parse_targets(text: str) -> dict[str, int]:
+    """`prod:3,test:1` → {"prod": 3, "test": 1} (query-string form of ratios or counts)."""
+    out: dict[str, int] = {}
+    for part in text.split(","):
+        business, sep, number = part.partition(":")
+        if not sep or not number.strip().isdigit() or not business.strip():
+            raise Invalid(f"{part[:40]!r} is not business:N", details={"field": "targets"})
+        out[business.strip()] = int(number)
+    return out
+
+
+def plan(
+    session: Session,
+    redis: Any,
+    principal: Principal,
+    cluster: str,
+    *,
+    namespace: str,
+    name: str,
+    ratios: str | None,
+    counts: str | None,
+    concurrency: int = 8,
+) -> dict[str, Any]:
+    """The fewest relabels from the snapshot, plus the `assign_pods` command that applies them as one bulk
+    operation with a child per pod. Planning at accept time from the snapshot keeps the moves visible and
+    cancellable one by one; each child re-checks its pod, so a plan gone stale fails item by item."""
+    if (ratios is None) == (counts is None):
+        raise Invalid("give exactly one of `ratios` or `counts`")
+    try:
+        params = DistributePoolParams.model_validate(
+            {
+                "namespace": namespace,
+                "pool": name,
+                "ratios": parse_targets(ratios) if ratios else None,
+                "counts": parse_targets(counts) if counts else None,
+                "concurrency": concurrency,
+            }
+        )
+    except ValidationError as exc:
+        raise Invalid(f"invalid distribution: {exc.errors()[0]['msg']}") from None
+    _dep, pods, services = _pool(session, redis, principal, cluster, namespace=namespace, name=name)
+    known = {
+        str(((s.get("metadata") or {}).get("labels") or {}).get(L.BUSINESS))
+        for s in services
+        if ((s.get("metadata") or {}).get("labels") or {}).get(L.SERVICE_TYPE) == L.BUSINESS_SERVICE
+    }
+    missing = sorted(
+        b for b in (params.ratios or params.counts or {}) if b not in L.RESERVED_BUSINESSES | known
+    )
+    if missing:
+        raise Invalid(
+            f"no business Service for {', '.join(missing)}; create it first",
+            code="no_business_service",
+            details={"missing": missing},
+        )
+    moves = plan_distribution(pods, ratios=params.ratios, counts=params.counts)
+    command = None
+    if moves:
+        command = {
+            "kind": "assign_pods",
+            "cluster": cluster,
+            "params": {
+                "namespace": namespace,
+                "moves": [{"pod": m.pod, "business": m.target} for m in moves],
+                "concurrency": concurrency,
+            },
+        }
     return {
-        "cluster": cluster,
-        "deployment": describe_deployment(dep, services),
-        **status(pods),
+        "moves": [{"pod": m.pod, "from": m.source, "to": m.target} for m in moves],
+        "command": command,
     }
 
 

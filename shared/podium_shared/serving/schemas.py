@@ -210,3 +210,35 @@ class DistributePoolParams(_Params):
         if self.ratios is not None and sum(self.ratios.values()) == 0:
             raise ValueError("ratios must not all be zero")
         return self
+
+
+class PodMove(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pod: str
+    business: str
+
+    @field_validator("pod")
+    @classmethod
+    def _pod(cls, value: str) -> str:
+        return _check(validate_pod_name, value)
+
+    @field_validator("business")
+    @classmethod
+    def _business(cls, value: str) -> str:
+        return value if value == "unassigned" else _check(validate_business, value)
+
+
+class AssignPodsParams(_Params):
+    """A planned distribution as one bulk operation: one `assign_pod` child per move."""
+
+    moves: list[PodMove] = Field(min_length=1, max_length=5000)
+    drain_timeout_seconds: float = Field(120.0, ge=0, le=3600)
+    concurrency: int = Field(8, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _unique(self) -> AssignPodsParams:
+        pods = [m.pod for m in self.moves]
+        if len(set(pods)) != len(pods):
+            raise ValueError("each pod may appear once")
+        return self

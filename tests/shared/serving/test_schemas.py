@@ -1,4 +1,7 @@
 import pytest
+from podium_shared.errors import Invalid
+from podium_shared.operations.kinds import get_kind
+from podium_shared.serving.reads import parse_targets
 from podium_shared.serving.schemas import (
     AssignPodParams,
     CreateBusinessServiceParams,
@@ -77,3 +80,31 @@ def test_other_params() -> None:
         DistributePoolParams.model_validate({"pool": "p", "ratios": {"a": 1}, "counts": {"a": 1}})
     with pytest.raises(ValidationError):
         DistributePoolParams.model_validate({"pool": "p", "ratios": {"a": 0}})
+
+
+def test_assign_pods_expands_into_one_assign_pod_child_per_move() -> None:
+    kind = get_kind("assign_pods")
+    params = kind.params.model_validate(
+        {
+            "namespace": "ns",
+            "moves": [{"pod": "p-1", "business": "prod"}, {"pod": "p-2", "business": "unassigned"}],
+        }
+    )
+    assert kind.expands is not None
+    children = kind.expands(params)
+    assert children == [
+        ("assign_pod", {"namespace": "ns", "pod": "p-1", "business": "prod", "drain_timeout_seconds": 120.0}),
+        (
+            "assign_pod",
+            {"namespace": "ns", "pod": "p-2", "business": "unassigned", "drain_timeout_seconds": 120.0},
+        ),
+    ]
+    with pytest.raises(ValidationError, match="once"):
+        kind.params.model_validate({"moves": [{"pod": "p", "business": "a"}, {"pod": "p", "business": "b"}]})
+
+
+def test_parse_targets() -> None:
+    assert parse_targets("prod:3, test:1") == {"prod": 3, "test": 1}
+    for bad in ("prod", "prod:x", ":3", "prod:-1"):
+        with pytest.raises(Invalid):
+            parse_targets(bad)

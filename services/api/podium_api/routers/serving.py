@@ -7,7 +7,7 @@ import json
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from podium_shared.auth.principal import Principal
 from podium_shared.errors import RateLimited
@@ -38,6 +38,27 @@ def pool_status(
 ) -> dict[str, Any]:
     """Total pods, pods per business, pods available for scale-down."""
     return reads.pool_status(session, redis, principal, cluster, namespace=namespace, name=name)
+
+
+@router.get("/clusters/{cluster}/pools/{namespace}/{name}/distribution")
+def plan_distribution(
+    *,
+    cluster: str,
+    namespace: str,
+    name: str,
+    session: SessionDep,
+    redis: RedisDep,
+    principal: ViewerDep,
+    ratios: Annotated[str | None, Query(description="e.g. prod:3,test:1")] = None,
+    counts: Annotated[str | None, Query(description="e.g. prod:3 (the rest unassigned)")] = None,
+    concurrency: Annotated[int, Query(ge=1, le=100)] = 8,
+) -> dict[str, Any]:
+    """The fewest relabels to reach a distribution, and the `assign_pods` command that applies them as one
+    bulk operation (submit it to `POST /commands`). Changes nothing."""
+    return reads.plan(
+        session, redis, principal, cluster, namespace=namespace, name=name, ratios=ratios, counts=counts,
+        concurrency=concurrency,
+    )  # fmt: skip
 
 
 @router.get("/clusters/{cluster}/business-services")

@@ -196,16 +196,40 @@ def pool_distribute(
     targets: Annotated[list[str], typer.Argument(help="business=N … (ratios, or counts with --counts)")],
     counts: Annotated[bool, typer.Option(help="N are pod counts (the rest unassigned), not ratios")] = False,
     concurrency: Annotated[int, typer.Option(min=1, max=64)] = 8,
+    server_plan: Annotated[
+        bool, typer.Option(help="let the worker plan on live pods (one operation, no per-pod children)")
+    ] = False,
     cluster: ClusterOpt = "local",
     namespace: NamespaceOpt = "default",
     wait: WaitOpt = True,
     timeout: TimeoutOpt = 0,
     output: OutputOpt = None,
 ) -> None:
-    """Relabel the fewest pods to reach a distribution, e.g. `podium pool distribute NAME prod=3 test=1`."""
-    params: dict[str, Any] = {"namespace": namespace, "pool": name, "concurrency": concurrency}
-    params["counts" if counts else "ratios"] = _targets(targets)
-    _submit(ctx, "distribute_pool", cluster, params, wait=wait, timeout=timeout, output=output)
+    """Relabel the fewest pods to reach a distribution, e.g. `podium pool distribute NAME prod=3 test=1`.
+
+    By default the plan is made now (from the watcher's view) and applied as one bulk operation with a
+    child per pod, whose progress is shown while it runs."""
+    wanted = _targets(targets)
+    if server_plan:
+        params: dict[str, Any] = {"namespace": namespace, "pool": name, "concurrency": concurrency}
+        params["counts" if counts else "ratios"] = wanted
+        _submit(ctx, "distribute_pool", cluster, params, wait=wait, timeout=timeout, output=output)
+        return
+    query = ",".join(f"{b}:{n}" for b, n in wanted.items())
+    with client(ctx) as api:
+        planned = api.get(
+            f"/clusters/{cluster}/pools/{namespace}/{name}/distribution",
+            counts=query if counts else None,
+            ratios=None if counts else query,
+            concurrency=concurrency,
+        )
+    if planned.get("command") is None:
+        info(f"{name} is already distributed as asked; nothing to move")
+        render(planned, output_format(ctx, output))
+        return
+    info(", ".join(f"{m['pod']}: {m['from']} → {m['to']}" for m in planned["moves"]))
+    command = planned["command"]
+    _submit(ctx, command["kind"], cluster, command["params"], wait=wait, timeout=timeout, output=output)
 
 
 BUSINESS_SERVICE_COLUMNS = [
