@@ -55,10 +55,10 @@ class HubTuning:
 async def read_after(
     redis: AsyncRedis[bytes], cluster: str, after: str, count: int
 ) -> tuple[WindowInfo, list[StreamEvent]]:
-    pipe = redis.pipeline(transaction=True)
-    await window_script(redis)(keys=[stream_key(cluster)], client=pipe)
-    await pipe.xrange(stream_key(cluster), min=f"({after}", max="+", count=count)
-    raw_window, entries = await pipe.execute()
+    async with redis.pipeline(transaction=True) as pipe:
+        await window_script(redis)(keys=[stream_key(cluster)], client=pipe)
+        await pipe.xrange(stream_key(cluster), min=f"({after}", max="+", count=count)
+        raw_window, entries = await pipe.execute()
     return parse_window(raw_window), [StreamEvent.from_entry(cluster, i, f) for i, f in entries]
 
 
@@ -66,11 +66,11 @@ async def read_snapshot(
     redis: AsyncRedis[bytes], cluster: str, kinds: tuple[str, ...]
 ) -> tuple[WindowInfo, dict[str, list[dict[str, Any]]]]:
     """Objects and their stream position in one MULTI: the events after that id are exactly what changed."""
-    pipe = redis.pipeline(transaction=True)
-    for kind in kinds:
-        await pipe.hgetall(state_key(cluster, kind))
-    await window_script(redis)(keys=[stream_key(cluster)], client=pipe)
-    results = await pipe.execute()
+    async with redis.pipeline(transaction=True) as pipe:
+        for kind in kinds:
+            await pipe.hgetall(state_key(cluster, kind))
+        await window_script(redis)(keys=[stream_key(cluster)], client=pipe)
+        results = await pipe.execute()
     return parse_window(results[-1]), {k: decode_hash(results[i]) for i, k in enumerate(kinds)}
 
 
