@@ -61,8 +61,24 @@ def test_pool_lifecycle(
 
     for business in ("prod", "test"):
         run("create_business_service", {"pool": pool, "business": business})
-    distributed = run("distribute_pool", {"pool": pool, "ratios": {"prod": 3, "test": 1}})
-    assert distributed.result["moves"] == 4
+
+    # Plan from the watcher's snapshot, apply as one bulk operation with a child per pod.
+    def planned() -> dict[str, Any] | None:
+        r = api.client.get(
+            f"/api/v1/clusters/{sim_cluster}/pools/{namespace}/{pool}/distribution",
+            params={"ratios": "prod:3,test:1"},
+            headers=api.headers,
+        )
+        return r.json() if r.status_code == 200 and len(r.json()["moves"]) == 4 else None
+
+    plan = wait_until(planned, 20, "a plan from the snapshot")
+    command = plan["command"]
+    distributed = succeeded(pipeline, _accepted(api, command["kind"], sim_cluster, command["params"]))
+    assert distributed.kind == "assign_pods"
+    assert distributed.progress["succeeded"] == 4
+    children = pipeline.children(distributed.id)
+    assert sorted(c.kind for c in children) == ["assign_pod"] * 4
+    assert all(c.status == OperationStatus.succeeded for c in children)
     labels = _business_of(core, namespace)
     prod = {p for p, b in labels.items() if b == "prod"}
     test = {p for p, b in labels.items() if b == "test"}
