@@ -11,6 +11,7 @@ from podium_kubesim.resources import RESOURCES
 from podium_kubesim.store import Store
 
 EVENTS = RESOURCES["events"]
+_MAX_REMEMBERED = 20_000
 
 
 class EventRecorder:
@@ -71,5 +72,7 @@ class EventRecorder:
             created = self._store.create(EVENTS, namespace, event, manager=component)
         except ApiError:
             return None  # the namespace is gone or going: real recorders drop such events too
+        if len(self._seen) >= _MAX_REMEMBERED:
+            self._seen.clear()  # forgetting only costs a new Event object instead of a count bump
         self._seen[key] = name
         return created

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import socket
 import threading
 import time
@@ -95,6 +96,10 @@ class RunningKubeSim:
         return self
 
     def stop(self) -> None:
+        # Open watches and log follows would otherwise hold the graceful shutdown for its whole timeout.
+        if self._loop is not None and self._thread.is_alive():
+            with contextlib.suppress(RuntimeError, TimeoutError):  # the loop may already be going down
+                self.call(self.sim.watches.close_all, timeout=5)
         self._server.should_exit = True
         self._thread.join(timeout=10)
 
