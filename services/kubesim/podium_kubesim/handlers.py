@@ -224,7 +224,8 @@ def list_objects(sim: KubeSim, request: Request, t: Target) -> Response:
     if limit and len(items) > limit:
         last = items[limit - 1]["metadata"]
         meta["continue"] = _encode_continue(rv, (last.get("namespace", ""), last["name"]))
-        meta["remainingItemCount"] = len(items) - limit
+        if predicate is None:  # like the real server: no count when a selector filters the list
+            meta["remainingItemCount"] = len(items) - limit
         items = items[:limit]
     if t.res.alias_of:
         items = [eventsv1.to_v1(o) for o in items]

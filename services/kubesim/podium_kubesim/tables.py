@@ -21,10 +21,10 @@ def wants_table(request: Request) -> bool:
     return "as=Table" in request.headers.get("accept", "")
 
 
-def age(ts: str | None) -> str:  # noqa: PLR0911 - kubectl's duration buckets
+def age(ts: str | None, now: datetime | None = None) -> str:  # noqa: PLR0911 - kubectl's duration buckets
     if not ts:
         return "<unknown>"
-    seconds = int((datetime.now(UTC) - parse_rfc3339(ts)).total_seconds())
+    seconds = int(((now or datetime.now(UTC)) - parse_rfc3339(ts)).total_seconds())
     if seconds < 0:
         return "0s"
     if seconds < 120:
