@@ -176,7 +176,7 @@ def test_timeout_seconds_ends_the_stream(kubesim: RunningKubeSim, namespace: str
     started = time.monotonic()
     events = list(raw_watch(kubesim, f"/api/v1/namespaces/{namespace}/configmaps", {"timeoutSeconds": "1"}))
     assert events == []
-    assert 0.9 <= time.monotonic() - started < 5
+    assert 0.9 <= time.monotonic() - started < 15  # generous: CI machines are busy
 
 
 def test_admin_can_close_every_watch(kubesim: RunningKubeSim, namespace: str) -> None:
