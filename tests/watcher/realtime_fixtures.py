@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from api.fixtures import unique
 from fastapi import FastAPI
 from kubernetes import client, config
 from podium_api.app import create_app
@@ -29,8 +30,6 @@ from podium_shared.realtime.kubeclient import api_client_from_kubeconfig
 from podium_shared.realtime.stream import compare_ids
 from redis import Redis
 from websockets.sync.client import ClientConnection, connect
-
-from api.fixtures import unique
 
 FAST_WATCH = WatchTuning(
     watch_timeout_min=2, watch_timeout_max=4, inactivity_timeout=3, connect_timeout=2, backoff_base=0.05,
@@ -126,7 +125,9 @@ def served_api(api_settings: ApiSettings, own_redis: EmbeddedRedis) -> Iterator[
     settings = ApiSettings(**(api_settings.model_dump() | {"redis_url": own_redis.url}))
     app = create_app(settings)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
     thread.start()
@@ -194,7 +195,11 @@ class WsClient:
 
     def of_type(self, kind: str, sid: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            return [m for m in self.messages if m["type"] == kind and (sid is None or m.get("subscription") == sid)]
+            return [
+                m
+                for m in self.messages
+                if m["type"] == kind and (sid is None or m.get("subscription") == sid)
+            ]
 
     def view(self, sid: str) -> dict[str, str]:
         """key -> resourceVersion, the comparable essence of what the client believes."""

@@ -10,6 +10,7 @@ import random
 from typing import Any
 
 import httpx
+from api.fixtures import ApiUser
 from kubernetes import client
 from podium_kubesim.runner import RunningKubeSim
 from podium_shared.embedded import EmbeddedRedis
@@ -17,7 +18,6 @@ from podium_shared.realtime.state import read_objects
 from podium_shared.realtime.stream import compare_ids, stream_key
 from redis import Redis
 
-from api.fixtures import ApiUser
 from watcher.realtime_fixtures import Watchers, WsClient, wait_until
 
 NS = "podium"
@@ -61,7 +61,9 @@ def deployment(name: str, replicas: int, tier: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def churn_step(rng: random.Random, apps: client.AppsV1Api, core: client.CoreV1Api, live: set[str], n: int) -> None:
+def churn_step(
+    rng: random.Random, apps: client.AppsV1Api, core: client.CoreV1Api, live: set[str], n: int
+) -> None:
     action = rng.choice(["create", "create", "scale", "label", "delete", "service"] if live else ["create"])
     if action == "create" or not live:
         name = f"d{n}"
@@ -115,12 +117,18 @@ def _churn_with_faults_then_compare(
     watchers.start("w1")
     watchers.start("w2")
     wait_until(lambda: watchers.leader() is not None, 10, "a leader")
-    wait_until(lambda: snapshot(redis, cluster, "nodes") == truth(kube, COMPARED["nodes"]), 10, "the first sync")
+    wait_until(
+        lambda: snapshot(redis, cluster, "nodes") == truth(kube, COMPARED["nodes"]), 10, "the first sync"
+    )
 
     ws: WsClient = ws_client(admin.token)
     for topic in WS_TOPICS:
         ws.subscribe(topic, cluster, topic)
-    wait_until(lambda: len(ws.of_type("snapshot")) == len(WS_TOPICS), 10, f"the initial snapshots {ws.messages[:5]} {ws.closed} {ws.error!r}")
+    wait_until(
+        lambda: len(ws.of_type("snapshot")) == len(WS_TOPICS),
+        10,
+        f"the initial snapshots {ws.messages[:5]} {ws.closed} {ws.error!r}",
+    )
 
     rng = random.Random(20261123)
     live: set[str] = set()
@@ -150,7 +158,9 @@ def _churn_with_faults_then_compare(
 
     wait_until(redis_converged, 30, "the Redis snapshot to equal kubesim", interval=0.3)
     truths = {t: truth(kube, COMPARED[t]) for t in WS_TOPICS}
-    wait_until(lambda: all(ws.view(t) == truths[t] for t in WS_TOPICS), 15, "the WebSocket view to equal kubesim")
+    wait_until(
+        lambda: all(ws.view(t) == truths[t] for t in WS_TOPICS), 15, "the WebSocket view to equal kubesim"
+    )
 
     assert ws.closed is None, f"the client was disconnected: {ws.closed}"
     assert ws.order_violations == []
@@ -161,7 +171,9 @@ def _churn_with_faults_then_compare(
             continue  # a resync replaces the state; the final equality above is what counts then
         start = ws.of_type("snapshot", topic)[0]["id"]
         expected = [
-            i.decode() for i, f in entries if f[b"topic"].decode() == topic and compare_ids(i.decode(), start) > 0
+            i.decode()
+            for i, f in entries
+            if f[b"topic"].decode() == topic and compare_ids(i.decode(), start) > 0
         ]
         received = [m["id"] for m in ws.of_type("event", topic)]
         assert received == expected, f"{topic}: {len(received)} received, {len(expected)} in the stream"

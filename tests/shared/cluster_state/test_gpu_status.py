@@ -29,7 +29,10 @@ def container(requests: int | None = None, limits: int | None = None) -> dict[st
 
 
 def pod(
-    node_name: str | None, phase: str, containers: list[dict[str, Any]], init: list[dict[str, Any]] | None = None
+    node_name: str | None,
+    phase: str,
+    containers: list[dict[str, Any]],
+    init: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {"containers": containers}
     if node_name:
@@ -45,10 +48,20 @@ def test_limits_imply_requests_for_extended_resources() -> None:
 
 
 def test_multi_container_sum_and_init_max() -> None:
-    p = pod("n", "Running", [container(requests=2), container(limits=1), container()], init=[container(requests=1)])
+    p = pod(
+        "n",
+        "Running",
+        [container(requests=2), container(limits=1), container()],
+        init=[container(requests=1)],
+    )
     assert pod_gpus(p) == 3
     # An init container needing more than all app containers together sets the pod's request.
-    assert pod_gpus(pod("n", "Pending", [container(requests=1)], init=[container(requests=4), container(limits=2)])) == 4
+    assert (
+        pod_gpus(
+            pod("n", "Pending", [container(requests=1)], init=[container(requests=4), container(limits=2)])
+        )
+        == 4
+    )
 
 
 def test_cluster_status_counts_running_and_pending_bound_pods_only() -> None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from podium_shared.cluster_state.selectors import parse_field_selector, parse_label_selector
 from podium_shared.errors import Invalid
 
@@ -36,7 +35,11 @@ def test_label_selector_rejects_garbage(bad: str) -> None:
 
 
 def test_field_selector_basics() -> None:
-    pod = {"metadata": {"name": "p1", "namespace": "ns"}, "status": {"phase": "Running"}, "spec": {"nodeName": "n1"}}
+    pod = {
+        "metadata": {"name": "p1", "namespace": "ns"},
+        "status": {"phase": "Running"},
+        "spec": {"nodeName": "n1"},
+    }
     assert parse_field_selector("metadata.name=p1").matches(pod)
     assert parse_field_selector("metadata.namespace==ns,status.phase!=Pending").matches(pod)
     assert not parse_field_selector("spec.nodeName=n2").matches(pod)

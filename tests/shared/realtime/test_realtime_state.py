@@ -8,13 +8,12 @@ import os
 from typing import Any
 
 import pytest
-from redis import Redis
-
 from podium_shared.embedded import EmbeddedRedis
 from podium_shared.realtime import stream
 from podium_shared.realtime.leader import LeaderLock
 from podium_shared.realtime.state import Fenced, StateWriter, read_objects, read_snapshot, snapshot_age
 from podium_shared.realtime.stream import compare_ids, read_after, window
+from redis import Redis
 
 _n = itertools.count()
 
@@ -47,7 +46,10 @@ def test_apply_updates_snapshot_and_stream_together(redis: Redis[bytes], cluster
     writer = StateWriter(redis, cluster, leader(redis, cluster))
     pubsub = redis.pubsub()
     pubsub.subscribe(stream.channel(cluster))
-    changes = [writer.plan("pods", "ADDED", pod("a", 1, {"app": "x"})), writer.plan("pods", "ADDED", pod("b", 2))]
+    changes = [
+        writer.plan("pods", "ADDED", pod("a", 1, {"app": "x"})),
+        writer.plan("pods", "ADDED", pod("b", 2)),
+    ]
     changes.append(writer.plan("pods", "MODIFIED", pod("a", 3, {"app": "y"})))
     changes.append(writer.plan("pods", "MODIFIED", pod("a", 3, {"app": "y"})))  # duplicate RV: nothing
     changes.append(writer.plan("pods", "DELETED", pod("b", 4)))
@@ -110,7 +112,9 @@ def test_window_tells_whether_a_replay_has_no_gap(redis: Redis[bytes], cluster: 
     assert info.covers("0-0") and info.covers(ids[0]) and info.covers(ids[-1])
     future = f"{int(ids[-1].split('-')[0]) + 10_000}-0"
     assert not info.covers(future)  # an id this stream never produced
-    redis.xtrim(stream.stream_key(cluster), maxlen=100, approximate=False)  # exact trim: ids[200] is the oldest left
+    redis.xtrim(
+        stream.stream_key(cluster), maxlen=100, approximate=False
+    )  # exact trim: ids[200] is the oldest left
     info = window(redis, cluster)
     assert not info.covers(ids[0]) and not info.covers("0-0") and not info.covers(ids[198])
     assert info.covers(ids[200]) and info.covers(ids[250])
