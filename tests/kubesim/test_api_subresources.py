@@ -168,8 +168,33 @@ def test_eviction_deletes_the_pod(core: client.CoreV1Api, namespace: str) -> Non
     core.create_namespaced_pod_eviction(
         "evictee",
         namespace,
-        {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "evictee", "namespace": namespace}},
+        {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": "evictee", "namespace": namespace},
+        },
     )
     with pytest.raises(ApiException) as exc:
         core.read_namespaced_pod("evictee", namespace)
     assert exc.value.status == 404
+
+
+def test_aggregated_discovery(kubesim: RunningKubeSim) -> None:
+    accept = (
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+        "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+    )
+    resp = httpx.get(kubesim.url + "/apis", headers={"Accept": accept})
+    assert (
+        resp.headers["content-type"] == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    )
+    apps = next(g for g in resp.json()["items"] if g["metadata"]["name"] == "apps")
+    deployments = next(r for r in apps["versions"][0]["resources"] if r["resource"] == "deployments")
+    assert deployments["scope"] == "Namespaced"
+    assert deployments["responseKind"] == {"group": "apps", "version": "v1", "kind": "Deployment"}
+    scale = next(s for s in deployments["subresources"] if s["subresource"] == "scale")
+    assert scale["responseKind"] == {"group": "autoscaling", "version": "v1", "kind": "Scale"}
+    core = httpx.get(kubesim.url + "/api", headers={"Accept": accept}).json()
+    assert [v["version"] for v in core["items"][0]["versions"]] == ["v1"]
+    # Clients that do not ask for it get the legacy documents.
+    assert httpx.get(kubesim.url + "/apis").json()["kind"] == "APIGroupList"

@@ -110,3 +110,83 @@ def group(group_name: str) -> dict[str, Any] | None:
     if not any(g == group_name for (g, _) in GROUP_VERSIONS):
         return None
     return {"kind": "APIGroup", "apiVersion": "v1", **group_entry(group_name)}
+
+
+# --- aggregated discovery (apidiscovery.k8s.io/v2), which kubectl 1.30+ asks for first ---------------
+
+AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str) -> bool:
+    """True when the client lists the v2 aggregated discovery document among what it accepts."""
+    for part in accept.split(","):
+        params = {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in part.split(";")[1:])}
+        if (
+            params.get("g") == "apidiscovery.k8s.io"
+            and params.get("v") == "v2"
+            and params.get("as") == ("APIGroupDiscoveryList")
+        ):
+            return True
+    return False
+
+
+def _gvk(group: str, version: str, kind: str) -> dict[str, str]:
+    return {"group": group, "version": version, "kind": kind}
+
+
+def _resource_discovery(res: Resource) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "resource": res.plural,
+        "responseKind": _gvk(res.group, res.version, res.kind),
+        "scope": "Namespaced" if res.namespaced else "Cluster",
+        "singularResource": res.singular,
+        "verbs": verbs(res),
+    }
+    if res.short_names:
+        entry["shortNames"] = list(res.short_names)
+    if res.categories:
+        entry["categories"] = list(res.categories)
+    subs = []
+    for sub in res.subresources:
+        kind = _SUBRESOURCE_KINDS.get(sub, res.kind) or _proxy_kind(res)
+        group, version = res.group, res.version
+        if sub == "scale":
+            group, version = "autoscaling", "v1"
+        elif sub == "eviction":
+            group, version = "policy", "v1"
+        subs.append(
+            {
+                "subresource": sub,
+                "responseKind": _gvk(group, version, kind),
+                "verbs": _SUBRESOURCE_VERBS.get(sub, ["get"]),
+            }
+        )
+    if subs:
+        entry["subresources"] = subs
+    return entry
+
+
+def aggregated(core: bool) -> dict[str, Any]:
+    """The APIGroupDiscoveryList for /api (core) or /apis (every named group)."""
+    items = []
+    groups = [""] if core else list(dict.fromkeys(g for (g, _) in GROUP_VERSIONS if g))
+    for group_name in groups:
+        versions = [
+            {
+                "version": version,
+                "resources": [_resource_discovery(r) for r in GROUP_VERSIONS[(g, version)]],
+                "freshness": "Current",
+            }
+            for (g, version) in GROUP_VERSIONS
+            if g == group_name
+        ]
+        meta: dict[str, Any] = (
+            {"name": group_name, "creationTimestamp": None} if group_name else {"creationTimestamp": None}
+        )
+        items.append({"metadata": meta, "versions": versions})
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    }

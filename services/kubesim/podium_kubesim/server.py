@@ -149,6 +149,9 @@ def create_app(sim: KubeSim, *, server_address: str = "127.0.0.1:6443") -> Starl
                 return json_response(discovery.version_info())
             if parts and parts[0] == "openapi":
                 return openapi.handle(request, parts[1:])
+            if parts in (["api"], ["apis"]) and discovery.wants_aggregated(request.headers.get("accept", "")):
+                body = handlers.dumps(discovery.aggregated(core=parts == ["api"]))
+                return Response(body, media_type=discovery.AGGREGATED_CONTENT_TYPE)
             if parts == ["api"]:
                 return json_response(discovery.core_versions(server_address))
             if parts == ["apis"]:
