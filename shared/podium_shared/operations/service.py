@@ -206,7 +206,11 @@ def accept_command(
         secret_names = frozenset(name for c in children for name in c.kind.secret_fields)
         plan.stored = _strip_named(plan.stored, secret_names)
         namespaces = {c.target.namespace for c in children}
-        plan.target = Target(namespace=namespaces.pop() if len(namespaces) == 1 else None)
+        plan.target = Target(
+            namespace=namespaces.pop() if len(namespaces) == 1 else None,
+            resource_kind=plan.target.resource_kind,
+            resource_name=plan.target.resource_name,
+        )
         extra = {
             "progress": {"total": len(children), "succeeded": 0, "failed": 0, "cancelled": 0},
             "concurrency": getattr(plan.model, "concurrency", None),
