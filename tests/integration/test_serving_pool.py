@@ -7,6 +7,8 @@ unassigned pod (exactly that pod goes); scale down by 2 (refused, nothing change
 
 from __future__ import annotations
 
+import json
+import shlex
 import threading
 from typing import Any
 
@@ -221,7 +223,31 @@ def test_each_engine_deploys_until_ready_and_answers(
 
     answered = wait_until(answer, 20, "the test console to answer")
     assert answered["curl"].startswith("curl ")
-    assert answered["body"]["data"]
+    model = answered["body"]["data"][0]["id"]
+    # Streaming passes the engine's server-sent events through, with the curl in a header.
+    hostile = "it's $(rm -rf /) `id`\n; --data @/etc/passwd"
+    with serving_api.client.stream(
+        "POST",
+        f"/api/v1/clusters/{sim_cluster}/services/{namespace}/{service}/invoke",
+        headers=serving_api.headers,
+        json={
+            "path": "/v1/chat/completions",
+            "body": {
+                "model": model,
+                "stream": True,
+                "max_tokens": 5,
+                "messages": [{"role": "user", "content": hostile}],
+            },
+        },
+    ) as streamed:
+        assert streamed.status_code == 200
+        assert streamed.headers["content-type"].startswith("text/event-stream")
+        events = [line for line in streamed.iter_lines() if line.startswith("data:")]
+        curl = json.loads(streamed.headers["x-podium-curl"])
+    assert len(events) >= 2
+    assert events[-1] == "data: [DONE]"
+    body = shlex.split(curl)[shlex.split(curl).index("--data-raw") + 1]
+    assert json.loads(body)["messages"][0]["content"] == hostile
     succeeded(
         pipeline,
         _accepted(serving_api, "undeploy_model", sim_cluster, {"namespace": namespace, "name": name}),
