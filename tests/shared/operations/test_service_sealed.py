@@ -6,12 +6,14 @@ import itertools
 import os
 from typing import Any
 
+import pytest
 from podium_shared.audit.service import verify
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.auth.service import create_user
 from podium_shared.clusters.service import register_cluster
-from podium_shared.crypto import open_sealed
+from podium_shared.crypto import open_sealed, seal
 from podium_shared.db.session import session_factory, unit_of_work
+from podium_shared.errors import PodiumError
 from podium_shared.models.audit import AuditEvent
 from podium_shared.models.operation import Operation
 from podium_shared.models.user import Role
@@ -75,3 +77,12 @@ def test_secret_fields_are_sealed_and_never_stored_or_audited(database_url: str)
         assert "hunter2" not in str(audit[0].details)
         assert audit[0].namespace == "ns"
         assert verify(session).ok
+
+
+def test_sealed_params_need_the_same_secret_key() -> None:
+    blob = seal({"hf_token": "hf_x"}, secret_key="key-one")
+    assert open_sealed(blob, secret_key="key-one") == {"hf_token": "hf_x"}
+    with pytest.raises(PodiumError) as info:
+        open_sealed(blob, secret_key="key-two")
+    assert info.value.code == "sealed_params_unreadable"
+    assert "hf_x" not in info.value.message
