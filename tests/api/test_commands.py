@@ -136,3 +136,13 @@ def test_apply_needs_admin(client: TestClient, operator: ApiUser, admin: ApiUser
     assert client.post(COMMANDS, headers=operator.headers, json=body).status_code == 403
     r = client.post(COMMANDS, headers=admin.headers, json=body)
     assert r.status_code == 202, r.text
+
+
+def test_kinds_are_described_with_their_schema(client: TestClient, viewer: ApiUser) -> None:
+    r = client.get("/api/v1/commands/kinds", headers=viewer.headers)
+    assert r.status_code == 200, r.text
+    kinds = {k["name"]: k for k in r.json()}
+    assert {"scale", "label", "annotate", "delete", "apply", "bulk"} <= set(kinds)
+    assert kinds["apply"]["min_role"] == "admin"
+    assert kinds["bulk"]["expands"] is True
+    assert set(kinds["scale"]["params_schema"]["required"]) == {"namespace", "name", "replicas"}

@@ -67,3 +67,12 @@ class OperationFilter(BaseModel):
     cluster: str | None = None
     requested_by: str | None = None
     parent_id: uuid.UUID | None = None
+
+
+class CommandKindOut(BaseModel):
+    name: str
+    min_role: str
+    queue: str
+    secret_fields: list[str]
+    expands: bool
+    params_schema: dict[str, Any]

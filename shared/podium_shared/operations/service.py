@@ -28,8 +28,8 @@ from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.models.user import Role
 from podium_shared.operations import bulk, dispatch, events, repository
 from podium_shared.operations.celery_app import QUEUE_BULK
-from podium_shared.operations.kinds import CommandKind, Target, get_kind
-from podium_shared.operations.schemas import OperationFilter
+from podium_shared.operations.kinds import CommandKind, Target, all_kinds, get_kind
+from podium_shared.operations.schemas import CommandKindOut, OperationFilter
 
 SECRET_PLACEHOLDER = REDACTED
 MAX_BULK_ITEMS = 5000
@@ -346,3 +346,17 @@ def cancel(session: Session, principal: Principal, meta: RequestMeta, op_id: uui
     )
     events.operation_changed(session, op)
     return op
+
+
+def describe_kinds() -> list[CommandKindOut]:
+    return [
+        CommandKindOut(
+            name=kind.name,
+            min_role=kind.min_role.value,
+            queue=kind.queue,
+            secret_fields=list(kind.secret_fields),
+            expands=kind.expands is not None,
+            params_schema=kind.params.model_json_schema(),
+        )
+        for kind in sorted(all_kinds().values(), key=lambda k: k.name)
+    ]

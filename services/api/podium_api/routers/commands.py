@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, status
 from podium_shared.operations import service
-from podium_shared.operations.schemas import CommandRequest, OperationOut
+from podium_shared.operations.schemas import CommandKindOut, CommandRequest, OperationOut
 
-from podium_api.deps import MetaDep, PrincipalDep, SessionDep, SettingsDep
+from podium_api.deps import MetaDep, PrincipalDep, SessionDep, SettingsDep, ViewerDep
 
 router = APIRouter(tags=["commands"])
 
@@ -33,3 +33,9 @@ def submit_command(
         max_bulk_items=settings.max_bulk_items,
     )
     return OperationOut.model_validate(op)
+
+
+@router.get("/commands/kinds")
+def list_kinds(_principal: ViewerDep) -> list[CommandKindOut]:
+    """Every command kind with its params' JSON Schema: what consoles and the CLI build forms from."""
+    return service.describe_kinds()
