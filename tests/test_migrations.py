@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-
 from podium_shared.audit.service import record
 from podium_shared.db.migrate import check
 from podium_shared.db.session import session_factory, unit_of_work
