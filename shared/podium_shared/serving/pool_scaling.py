@@ -62,6 +62,24 @@ def _refuse_if_controller_would_pick_assigned(views: list[PoolPod], chosen: list
         )
 
 
+def _refuse_during_rollout(deployment: dict[str, Any]) -> None:
+    """With two ReplicaSets alive the Deployment controller splits a scale-down between them by size, so
+    the deletion costs no longer decide alone. Retry (transient) once the rollout has finished."""
+    meta, spec, status = deployment["metadata"], deployment.get("spec") or {}, deployment.get("status") or {}
+    observed = int(status.get("observedGeneration") or 0)
+    updated = int(status.get("updatedReplicas") or 0)
+    total = int(status.get("replicas") or 0)
+    if (
+        observed < int(meta.get("generation") or 0)
+        or updated < total
+        or total > int(spec.get("replicas") or 0)
+    ):
+        raise TransientError(
+            f'deployment "{meta["name"]}" is rolling out; the pool scales down once it has finished',
+            code="rollout_in_progress",
+        )
+
+
 def scale_pool_with(
     kube: ClusterClients, deployment: dict[str, Any], replicas: int, *, log: Any = None
 ) -> dict[str, Any]:
@@ -74,6 +92,7 @@ def scale_pool_with(
             kube_ops.merge_patch(kube, "Deployment", ns, name, patch={"spec": {"replicas": replicas}})
         return {**result, "replicas_after": replicas, "added": replicas - current, "removed": []}
 
+    _refuse_during_rollout(deployment)
     pods = pool_pods(kube, deployment)
     views = [PoolPod.from_obj(p) for p in pods]
     chosen = plan_scale_down(views, current - replicas)  # 409 "need N unassigned pods, only M available"
