@@ -48,4 +48,17 @@ def start_all(sim: KubeSim) -> list[asyncio.Task[Any]]:
     hub = build(sim)
     sim_any: Any = sim
     sim_any.controller_hub = hub  # reachable for tests and the admin API (e.g. kubelet state)
-    return [asyncio.create_task(c.run(), name=f"kubesim-{c.name}") for c in hub.controllers]
+    tasks = [asyncio.create_task(c.run(), name=f"kubesim-{c.name}") for c in hub.controllers]
+    # Stopping the sim cancels these tasks; the last one to finish detaches the cache from the store (a
+    # done callback runs even for a task cancelled before it started).
+    remaining = len(tasks)
+
+    def finished(_: asyncio.Task[Any]) -> None:
+        nonlocal remaining
+        remaining -= 1
+        if remaining == 0:
+            hub.close()
+
+    for t in tasks:
+        t.add_done_callback(finished)
+    return tasks

@@ -239,6 +239,9 @@ class Hub:
             for obj in self.sim.store.list_raw(res):
                 self.cache.apply(kind, "ADDED", obj, None)
 
+    def close(self) -> None:
+        self.sim.store.remove_listener(self._on_event)
+
     def _kind(self, res: Resource) -> str | None:
         kind = self._kinds.get(res, "?")
         if kind == "?":
