@@ -58,9 +58,6 @@ async def serve(
     ]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        if client.slow.is_set():
-            with contextlib.suppress(Exception):
-                await ws.close(CLOSE_SLOW, "too slow: reconnect with since=<last id>")
         for task in done:
             exc = task.exception()
             if exc is not None and not _is_disconnect(exc):
@@ -72,6 +69,10 @@ async def serve(
             with contextlib.suppress(BaseException):
                 await task
         await hub.disconnect(client)
+    if client.slow.is_set():
+        # The client is not reading, so even the close frame may not get through: try briefly.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(ws.close(CLOSE_SLOW, "too slow: reconnect with since=<last id>"), 2.0)
 
 
 def _is_disconnect(exc: BaseException) -> bool:
