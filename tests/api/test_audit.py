@@ -153,11 +153,19 @@ def test_export_csv_and_jsonl(fresh_client: TestClient, fresh_database_url: str)
     assert r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert all(len(row["hash"]) == 64 for row in rows)
+    # Exports are audited too: the JSONL one above and this one (committed before the body streams).
+    exports = [row for row in rows if row["action"] == "audit.export"]
+    assert [(e["actor"], json.loads(e["details"])["format"]) for e in exports] == [
+        (admin.username, "jsonl"),
+        (admin.username, "csv"),
+    ]
+    assert json.loads(exports[0]["details"])["filters"] == {"actor": operator.username}
+    rows = [row for row in rows if row["action"] != "audit.export"]
     assert len(rows) == 4
     assert rows[0]["actor"] == operator.username
     assert json.loads(rows[0]["details"])["params"]["name"] == "web"
     assert rows[-1]["outcome"] == "denied"
-    assert all(len(row["hash"]) == 64 for row in rows)
 
     with unit_of_work(session_factory(fresh_database_url)) as session:
         record(session, actor="a", action="probe", outcome="succeeded", request_id="-2+3")

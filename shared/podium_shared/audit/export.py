@@ -8,7 +8,11 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from podium_shared.audit.schemas import CSV_COLUMNS, AuditEventOut
+from podium_shared.audit.service import AuditFilter, iter_events, record
+from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.models.audit import AuditEvent
 
 # Spreadsheets run a cell starting with one of these as a formula; auditors open exports in spreadsheets.
@@ -46,3 +50,34 @@ def csv_rows(rows: Iterable[AuditEvent], *, chunk: int = 200) -> Iterator[bytes]
             pending = 0
     if pending:
         yield buffer.getvalue().encode()
+
+
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+
+
+def start_export(
+    session: Session,
+    principal: Principal,
+    meta: RequestMeta,
+    *,
+    factory: sessionmaker[Session],
+    f: AuditFilter,
+    fmt: str,
+) -> Iterator[bytes]:
+    """Record who exported what (in the request's transaction), then hand back the lazy body: it reads
+    in batches from sessions of its own while the response streams."""
+    record(
+        session,
+        actor=principal.username,
+        role=principal.role.value,
+        action="audit.export",
+        outcome="succeeded",
+        request_id=meta.request_id,
+        client_addr=meta.client_addr,
+        details={
+            "format": fmt,
+            "filters": {k: v for k, v in vars(f).items() if v is not None and not k.startswith("scope_")},
+        },
+    )
+    rows = iter_events(factory, f)
+    return csv_rows(rows) if fmt == "csv" else jsonl(rows)

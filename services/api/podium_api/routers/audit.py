@@ -12,7 +12,7 @@ from podium_shared.auth.principal import Principal
 from podium_shared.errors import Invalid
 from sqlalchemy.orm import Session, sessionmaker
 
-from podium_api.deps import AdminDep, PrincipalDep, SessionDep, get_factory
+from podium_api.deps import AdminDep, MetaDep, PrincipalDep, SessionDep, get_factory
 
 router = APIRouter(tags=["audit"])
 
@@ -67,18 +67,18 @@ def list_audit(
 
 @router.get("/audit/export")
 def export_audit(
+    *,
     f: FilterDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    meta: MetaDep,
     factory: Annotated[sessionmaker[Session], Depends(get_factory)],
     format: Literal["csv", "jsonl"] = "jsonl",
 ) -> StreamingResponse:
-    rows = service.iter_events(factory, f)
-    if format == "csv":
-        body, media = export.csv_rows(rows), "text/csv; charset=utf-8"
-    else:
-        body, media = export.jsonl(rows), "application/x-ndjson"
+    body = export.start_export(session, principal, meta, factory=factory, f=f, fmt=format)
     return StreamingResponse(
         body,
-        media_type=media,
+        media_type=export.MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="podium-audit.{format}"'},
     )
 
