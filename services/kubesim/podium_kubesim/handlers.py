@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from podium_kubesim import errors, eventsv1, patching, tables
 from podium_kubesim.fieldmanager import apply_fields, require_field_manager
-from podium_kubesim.objutil import deep_copy
+from podium_kubesim.objutil import deep_copy, to_json
 from podium_kubesim.resources import Resource
 from podium_kubesim.schema import drop_unknown_fields
 from podium_kubesim.selectors import make_predicate, selector_from_label_selector_object
@@ -31,7 +31,7 @@ class Target:
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return to_json(obj)
 
 
 def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None) -> Response:

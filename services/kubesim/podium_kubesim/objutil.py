@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -18,6 +19,16 @@ def deep_copy(value: _T) -> _T:
     if isinstance(value, list):
         return cast(_T, [deep_copy(v) for v in value])
     return value
+
+
+# One compact encoder for every wire document: json.dumps(..., separators=...) builds a new encoder per
+# call, which is a third of the cost of serializing a pod.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
+
+
+def to_json(obj: Any) -> bytes:
+    """Compact JSON bytes, as the API server writes them."""
+    return _ENCODER.encode(obj).encode()
 
 
 def now_rfc3339() -> str:

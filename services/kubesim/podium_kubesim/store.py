@@ -8,7 +8,6 @@ references to past states and the server can serialize stored objects without co
 from __future__ import annotations
 
 import builtins
-import json
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ from podium_kubesim.defaults import apply_defaults
 from podium_kubesim.deletion import DeletionMixin
 from podium_kubesim.errors import ApiError
 from podium_kubesim.fieldmanager import record_update
-from podium_kubesim.objutil import deep_copy, now_rfc3339, random_suffix, spec_part
+from podium_kubesim.objutil import deep_copy, now_rfc3339, random_suffix, spec_part, to_json
 from podium_kubesim.resources import RESOURCES, Resource
 from podium_kubesim.selectors import make_predicate
 from podium_kubesim.validation import validate, validate_immutable
@@ -52,7 +51,7 @@ class WatchEvent:
     def object_json(self) -> bytes:
         """The object serialized once, shared by every watcher."""
         if self._json is None:
-            self._json = json.dumps(self.raw, separators=(",", ":")).encode()
+            self._json = to_json(self.raw)
         return self._json
 
     def __repr__(self) -> str:
@@ -138,7 +137,7 @@ class Store(DeletionMixin):
         cached = self._json_cache.get(id(obj))
         if cached is not None and cached[0] is obj:
             return cached[1]
-        data = json.dumps(obj, separators=(",", ":")).encode()
+        data = to_json(obj)
         if stored:
             self._json_cache[id(obj)] = (obj, data)
         return data

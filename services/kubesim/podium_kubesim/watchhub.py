@@ -7,11 +7,11 @@ Selector-filtered watches see what the real cacher sends: ADDED when an object s
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from podium_kubesim.objutil import to_json
 from podium_kubesim.resources import Resource
 from podium_kubesim.store import Store, WatchEvent
 
@@ -26,7 +26,7 @@ def envelope(type_: str, obj_json: bytes) -> bytes:
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return to_json(obj)
 
 
 class Watcher:
