@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import httpx
@@ -53,17 +52,14 @@ def test_logs_tail_and_follow(kubesim: RunningKubeSim, core: client.CoreV1Api, n
         "logger", namespace, follow=True, tail_lines=1, _preload_content=False
     )
     received: list[str] = []
-
-    def later() -> None:
-        kubesim.call(lambda: kubesim.sim.logs.append(namespace, "logger", "app", "live line"))
-        # The stream ends when the pod goes away.
-        core.delete_namespaced_pod("logger", namespace)
-
-    timer = threading.Timer(0.2, later)
-    timer.start()
     for chunk in resp.stream(1024):
         received.append(chunk.decode())
-    timer.join()
+        if "".join(received) == "line 4\n":
+            # The tail has arrived, so the follow is live: a new line must come through, and
+            # removing the pod must end the stream.
+            kubesim.call(lambda: kubesim.sim.logs.append(namespace, "logger", "app", "live line"))
+        elif "".join(received).endswith("live line\n"):
+            core.delete_namespaced_pod("logger", namespace)
     assert "".join(received) == "line 4\nlive line\n"
 
 
