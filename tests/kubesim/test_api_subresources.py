@@ -194,3 +194,15 @@ def test_aggregated_discovery(kubesim: RunningKubeSim) -> None:
     assert [v["version"] for v in core["items"][0]["versions"]] == ["v1"]
     # Clients that do not ask for it get the legacy documents.
     assert httpx.get(kubesim.url + "/apis").json()["kind"] == "APIGroupList"
+
+
+def test_log_previous_and_limit_bytes(
+    kubesim: RunningKubeSim, core: client.CoreV1Api, namespace: str
+) -> None:
+    core.create_namespaced_pod(namespace, unscheduled_pod("prev"))
+    kubesim.call(lambda: kubesim.sim.logs.append(namespace, "prev", "app", "0123456789"))
+    assert core.read_namespaced_pod_log("prev", namespace, limit_bytes=4) == "0123"
+    with pytest.raises(ApiException) as exc:
+        core.read_namespaced_pod_log("prev", namespace, previous=True)
+    assert exc.value.status == 400
+    assert 'previous terminated container "app" in pod "prev" not found' in exc.value.body

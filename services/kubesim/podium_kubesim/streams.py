@@ -162,17 +162,24 @@ def pod_log(sim: KubeSim, request: Request, t: Target) -> Response:
     waiting = (state.get("waiting") or {}).get("reason")
     if waiting and not sim.logs.read(t.namespace, t.name, container, tail_lines=1):
         raise errors.bad_request(f'container "{container}" in pod "{t.name}" is waiting to start: {waiting}')
+    if q_bool(request, "previous"):
+        restarts = next((int(s.get("restartCount", 0)) for s in statuses if s.get("name") == container), 0)
+        if not restarts:
+            raise errors.bad_request(
+                f'previous terminated container "{container}" in pod "{t.name}" not found'
+            )
     tail = q_int(request, "tailLines")
     since = q_int(request, "sinceSeconds")
     stamps = q_bool(request, "timestamps")
+    limit_bytes = q_int(request, "limitBytes")
     if not q_bool(request, "follow"):
         text = "".join(
             line + "\n"
             for line in sim.logs.read(
                 t.namespace, t.name, container, tail_lines=tail, since_seconds=since, timestamps=stamps
             )
-        )
-        return Response(text.encode(), media_type="text/plain")
+        ).encode()
+        return Response(text[:limit_bytes] if limit_bytes else text, media_type="text/plain")
     uid = pod["metadata"]["uid"]
     ns, name = t.namespace, t.name
 
