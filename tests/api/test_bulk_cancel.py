@@ -153,3 +153,16 @@ def test_cancel_one_child_counts_on_the_running_parent(
     done = client.get(f"/api/v1/operations/{parent['id']}", headers=operator.headers).json()
     assert done["progress"] == {"total": 2, "succeeded": 1, "failed": 0, "cancelled": 1}
     assert done["status"] == "failed"  # not every item succeeded, and the parent itself was not cancelled
+
+
+def test_cancel_with_idempotency_key_replays(client: TestClient, operator: ApiUser, cluster: str) -> None:
+    op = client.post(COMMANDS, headers=operator.headers, json=scale(cluster)).json()
+    headers = operator.headers | {"Idempotency-Key": f"cancel-{op['id']}"}
+    first = client.post(f"/api/v1/operations/{op['id']}/cancel", headers=headers)
+    again = client.post(f"/api/v1/operations/{op['id']}/cancel", headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert again.json()["status"] == "cancelled"
+    other = client.post(COMMANDS, headers=operator.headers, json=scale(cluster)).json()
+    reused = client.post(f"/api/v1/operations/{other['id']}/cancel", headers=headers)
+    assert reused.status_code == 409
+    assert reused.json()["code"] == "idempotency_key_reused"

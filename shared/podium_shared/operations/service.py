@@ -285,9 +285,27 @@ def _progress(session: Session, parent_id: uuid.UUID) -> dict[str, int]:
     }
 
 
-def cancel(session: Session, principal: Principal, meta: RequestMeta, op_id: uuid.UUID) -> Operation:
+def cancel(
+    session: Session,
+    principal: Principal,
+    meta: RequestMeta,
+    op_id: uuid.UUID,
+    *,
+    idempotency_key: str | None = None,
+) -> Operation:
     """Queued: cancelled at once. Running: `cancel_requested`, honoured by the handler at its next check.
-    A bulk parent: every child not yet started is cancelled; running children finish."""
+    A bulk parent: every child not yet started is cancelled; running children finish.
+
+    With an Idempotency-Key, a retried cancel answers like the first one instead of 409."""
+    body_hash = idempotency.request_hash({"cancel": str(op_id)})
+    if idempotency_key is not None:
+        try:
+            idempotency.validate_key(idempotency_key)
+            seen = idempotency.lookup(session, principal.username, idempotency_key, body_hash)
+        except PodiumError as exc:
+            raise audited(exc, principal, "operation.cancel", "invalid", operation_id=op_id) from None
+        if seen is not None:
+            return get(session, principal, op_id)
     op = repository.get(session, op_id, for_update=True)
     if op is None or not _visible(principal, op):
         raise NotFound(f"no operation {op_id}")
@@ -344,6 +362,8 @@ def cancel(session: Session, principal: Principal, meta: RequestMeta, op_id: uui
         details={"status": op.status.value, "cancelled_children": cancelled_children},
         **attempt,
     )
+    if idempotency_key is not None:
+        idempotency.remember(session, principal.username, idempotency_key, body_hash, op.id)
     events.operation_changed(session, op)
     return op
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Header, Query, status
 from podium_shared.models.operation import OperationStatus
 from podium_shared.operations import service
 from podium_shared.operations.schemas import OperationFilter, OperationOut, OperationPage
@@ -40,6 +40,12 @@ def get_operation(op_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 
 @router.post("/operations/{op_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
 def cancel_operation(
-    op_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, meta: MetaDep
+    op_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    meta: MetaDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> OperationOut:
-    return OperationOut.model_validate(service.cancel(session, principal, meta, op_id))
+    return OperationOut.model_validate(
+        service.cancel(session, principal, meta, op_id, idempotency_key=idempotency_key)
+    )
