@@ -78,6 +78,14 @@ class ClusterWatch(threading.Thread):
         token: str | None = None
         while not self.stop_event.is_set():
             try:
+                # A cluster we cannot even configure a client for must not hold the leadership.
+                self.api_factory().close()  # type: ignore[no-untyped-call]
+            except Exception as exc:
+                delay = max(1.0, backoff.next())
+                log.warning("watcher %s: cluster %s unusable: %r; retrying in %.1fs", self.holder, self.cluster, exc, delay)
+                self.stop_event.wait(delay)
+                continue
+            try:
                 # After a Redis error we may still hold the lock (it survived a restart): keep our token.
                 if token is None or not self.lock.renew(token):
                     token = self.lock.try_acquire()
