@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 import yaml
 from podium_kubesim.resources import resource
-from podium_kubesim.scenario import ScenarioError, parse_settings, read_scenario, settings_for
+from podium_kubesim.scenario import (
+    ScenarioError,
+    group_nodes,
+    parse_settings,
+    read_scenario,
+    resize_node_group,
+    settings_for,
+)
 from podium_kubesim.sim import KubeSim
 
 NODES = resource("nodes")
@@ -171,3 +178,34 @@ async def test_unknown_instance_type_without_sizes_is_rejected(tmp_path: Path) -
     with pytest.raises(ScenarioError, match=r"unknown instance type z9\.huge"):
         await sim.start()
     await sim.stop()
+
+
+async def test_resize_node_groups() -> None:
+    sim = KubeSim("small", speed=50)
+    await sim.start()
+    try:
+        before = [n["metadata"]["name"] for n in group_nodes(sim, "inference-g5")]
+        assert len(before) == 2
+        added = resize_node_group(sim, "inference-g5", 4)
+        assert len(added) == 2
+        assert not set(added) & set(before)
+        nodes = group_nodes(sim, "inference-g5")
+        assert len(nodes) == 4
+        assert all(
+            n["metadata"]["labels"]["node.kubernetes.io/instance-type"] == "ml.g5.12xlarge" for n in nodes
+        )
+        assert len({n["status"]["addresses"][0]["address"] for n in sim.store.list(NODES)}) == 7  # unique IPs
+        removed = resize_node_group(sim, "inference-g5", 1)
+        assert len(removed) == 3
+        assert [n["metadata"]["name"] for n in group_nodes(sim, "inference-g5")] == [before[0]]
+        # A group the scenario did not have, from a scenario-style spec.
+        new = resize_node_group(
+            sim, "cpu-spot", 2, {"kind": "eks", "instanceType": "m5.xlarge", "capacityType": "SPOT"}
+        )
+        assert len(new) == 2
+        labels = sim.store.get(NODES, None, new[0])["metadata"]["labels"]
+        assert labels["eks.amazonaws.com/capacityType"] == "SPOT"
+        with pytest.raises(ScenarioError, match="unknown node group 'nope'"):
+            resize_node_group(sim, "nope", 1)
+    finally:
+        await sim.stop()

@@ -10,6 +10,7 @@ import fnmatch
 import random
 import uuid
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,11 @@ class SimSettings:
     region: str = REGION
     timings: Timings = field(default_factory=Timings)
     faults: Faults = field(default_factory=Faults)
+    node_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> scenario entry
+    # Node naming state, kept so that groups resized later get fresh, unique names and IPs.
+    rng: random.Random = field(default_factory=lambda: random.Random(DEFAULT_SCENARIO))  # noqa: S311
+    ip_counter: Iterator[int] = field(default_factory=lambda: iter(range(10, 1 << 16)))
+    node_order: dict[str, int] = field(default_factory=dict)  # creation order (timestamps have 1 s steps)
 
 
 _SETTINGS: weakref.WeakKeyDictionary[Any, SimSettings] = weakref.WeakKeyDictionary()
@@ -176,19 +182,74 @@ def load(sim: KubeSim, name_or_path: str | Path | None = None) -> SimSettings:
     settings = parse_settings(data)
     _SETTINGS[sim] = settings
     # Seeded by the scenario name: the same scenario always yields the same node names and IPs.
-    rng = random.Random(settings.name)  # noqa: S311 - simulated ids, not security
+    settings.rng = rng = random.Random(settings.name)  # noqa: S311 - simulated ids, not security
     namespaces = ["default", "kube-system", "kube-public", "kube-node-lease"]
     namespaces += [str(n) for n in data.get("namespaces") or [] if str(n) not in namespaces]
     for ns in namespaces:
         _ensure(sim, "namespaces", None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     _ensure(sim, "services", "default", _kubernetes_service())
-    ip_counter = iter(range(10, 1 << 16))
     for group in data.get("nodeGroups") or []:
-        for node in build_node_group(group, settings.region, rng, ip_counter):
-            _ensure(sim, "nodes", None, node)
+        settings.node_groups[str(group.get("name") or "")] = dict(group)
+        for node in build_node_group(group, settings.region, rng, settings.ip_counter):
+            _add_node(sim, node)
     for obj in data.get("objects") or []:
         _create_manifest(sim, obj)
     return settings
+
+
+_GROUP_LABELS = ("eks.amazonaws.com/nodegroup", "sagemaker.amazonaws.com/instance-group-name")
+
+
+def group_nodes(sim: KubeSim, group: str) -> list[dict[str, Any]]:
+    """The nodes of an EKS node group or HyperPod instance group, oldest first."""
+    nodes = [
+        n
+        for n in sim.store.list_raw(resource("nodes"))
+        if any(n["metadata"].get("labels", {}).get(k) == group for k in _GROUP_LABELS)
+    ]
+    order = settings_for(sim).node_order
+    return sorted(
+        nodes,
+        key=lambda n: (
+            order.get(n["metadata"]["name"], len(order)),
+            n["metadata"].get("creationTimestamp", ""),
+            n["metadata"]["name"],
+        ),
+    )
+
+
+def resize_node_group(sim: KubeSim, group: str, count: int, spec: dict[str, Any] | None = None) -> list[str]:
+    """Grow or shrink a node group to `count` nodes, as an EKS/HyperPod scaling would; returns the names
+    of the nodes added or removed. `spec` (a scenario `nodeGroups` entry) defines a group the scenario
+    does not have. Removed nodes go newest first; their pods are deleted by the pod garbage collector."""
+    if count < 0:
+        raise ScenarioError("a node group cannot have a negative size")
+    settings = settings_for(sim)
+    entry = settings.node_groups.get(group) or (dict(spec, name=group) if spec else None)
+    if entry is None:
+        raise ScenarioError(f"unknown node group {group!r}")
+    settings.node_groups[group] = entry
+    current = group_nodes(sim, group)
+    if count > len(current):
+        added = build_node_group(
+            dict(entry, count=count - len(current), notReady=0),
+            settings.region,
+            settings.rng,
+            settings.ip_counter,
+        )
+        for node in added:
+            _add_node(sim, node)
+        return [n["metadata"]["name"] for n in added]
+    removed = [n["metadata"]["name"] for n in current[count:]][::-1]
+    for name in removed:
+        sim.store.delete(resource("nodes"), None, name, manager="kubesim-node-group")
+    return removed
+
+
+def _add_node(sim: KubeSim, node: dict[str, Any]) -> None:
+    order = settings_for(sim).node_order
+    order.setdefault(node["metadata"]["name"], len(order))
+    _ensure(sim, "nodes", None, node)
 
 
 def _ensure(sim: KubeSim, key: str, namespace: str | None, obj: dict[str, Any]) -> None:
@@ -240,7 +301,7 @@ def _kubernetes_service() -> dict[str, Any]:
 
 
 def build_node_group(
-    group: dict[str, Any], region: str, rng: random.Random, ip_counter: Any
+    group: dict[str, Any], region: str, rng: random.Random, ip_counter: Iterator[int]
 ) -> list[dict[str, Any]]:
     """Nodes for one `nodeGroups` entry; `kind: eks` (default) or `kind: hyperpod`."""
     name = str(group.get("name") or "")
