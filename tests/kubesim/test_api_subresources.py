@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -205,4 +206,5 @@ def test_log_previous_and_limit_bytes(
     with pytest.raises(ApiException) as exc:
         core.read_namespaced_pod_log("prev", namespace, previous=True)
     assert exc.value.status == 400
-    assert 'previous terminated container "app" in pod "prev" not found' in exc.value.body
+    message = json.loads(exc.value.body)["message"]
+    assert message == 'previous terminated container "app" in pod "prev" not found'
