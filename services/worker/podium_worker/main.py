@@ -12,9 +12,11 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
+from podium_shared.db.session import make_engine
 from podium_shared.operations.celery_app import ALL_QUEUES, configure
 from podium_shared.operations.kinds import load_all
 from podium_shared.settings import PodiumSettings, get_settings
+from sqlalchemy.orm import sessionmaker
 
 from podium_worker.heartbeat import Heartbeat
 from podium_worker.tasks import register_tasks
@@ -22,13 +24,16 @@ from podium_worker.tasks import register_tasks
 log = logging.getLogger(__name__)
 
 
-def create_worker_app(settings: PodiumSettings) -> Celery:
+def create_worker_app(settings: PodiumSettings, concurrency: int = 4) -> Celery:
     # Import every command kind (and the Kubernetes client behind them) now, so the first operation does
     # not pay seconds of imports inside its lease.
     load_all()
     app = configure(settings)
     if "operations.execute" not in app.tasks:
-        register_tasks(app)
+        # Each task thread holds up to two connections at once (its own transaction and its lease
+        # renewal); the default pool of 5 would make threads queue for connections, not for work.
+        engine = make_engine(settings.database_url, pool_size=2 * concurrency + 2, max_overflow=concurrency)
+        register_tasks(app, sessionmaker(engine, expire_on_commit=False))
     return app
 
 
@@ -48,7 +53,7 @@ def run_worker(
     with threads shares one rate limiter and one connection pool per cluster."""
     settings = settings or get_settings()
     logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_worker_app(settings)
+    app = create_worker_app(settings, concurrency)
     wanted = list(queues or ALL_QUEUES)
     unknown = sorted(set(wanted) - set(ALL_QUEUES))
     if unknown:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import sqlalchemy.exc
 import urllib3.exceptions
 from kubernetes.client.exceptions import ApiException
 
@@ -39,8 +40,11 @@ def classify(
         return TransientError(
             f"could not reach the Kubernetes API server: {type(exc).__name__}", code="unreachable"
         )
+    if isinstance(exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.TimeoutError):
+        # Podium's own database blinked (restart, failover, pool exhausted): the work itself is fine.
+        return TransientError(f"database unavailable: {type(exc).__name__}", code="database_unavailable")
     return PodiumError(
-        f"unexpected error while talking to Kubernetes: {type(exc).__name__}: {exc}",
+        f"unexpected error: {type(exc).__name__}: {exc}",
         code="internal_error",
         status=500,
     )

@@ -1,0 +1,232 @@
+"""Command-pipeline figures on real parts (embedded Postgres and Redis, the API under uvicorn, a Celery
+worker process, kubesim over HTTP). Prints numbers; asserts nothing.
+
+    .venv/bin/python bench/commands.py [--accepts 500] [--clients 8] [--items 1000] [--concurrency 32]
+                                       [--kubectl-items 1000]
+
+1. accept: `POST /api/v1/commands` (label) from `--clients` threads with no worker running; accepted
+   commands per second and p50/p99 latency (validate, authorise, insert operation + audit row, commit, send).
+2. bulk: one `bulk` of `--items` labels, from accept to the parent succeeded.
+3. the old tool's way: one `kubectl label` process per object, sequentially, against the same kubesim;
+   and the ratio to (2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from kubernetes import client, config
+from podium_api.app import create_app
+from podium_api.settings import ApiSettings
+from podium_kubesim.runner import start_kubesim
+from podium_shared.auth.service import create_user
+from podium_shared.clusters.service import register_cluster
+from podium_shared.db.migrate import upgrade
+from podium_shared.db.session import session_factory, unit_of_work
+from podium_shared.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
+from podium_shared.models.user import Role
+from podium_shared.settings import PodiumSettings
+
+NAMESPACE = "bench"
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+class Api:
+    def __init__(self, settings: PodiumSettings) -> None:
+        self.port = free_port()
+        # The per-user rate limit would measure itself; the benchmark measures the command path.
+        api_settings = ApiSettings(
+            **(settings.model_dump() | {"rate_limit_per_second": 1e6, "rate_limit_burst": 1_000_000})
+        )
+        config_ = uvicorn.Config(
+            create_app(api_settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config_)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        wait_for_port(self.port, 30)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def start_worker(settings: PodiumSettings, log: Path, concurrency: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    env.update(
+        PODIUM_DATABASE_URL=settings.database_url,
+        PODIUM_REDIS_URL=settings.redis_url,
+        PODIUM_KUBE_QPS=str(settings.kube_qps),
+        PODIUM_KUBE_BURST=str(settings.kube_burst),
+        PODIUM_SWEEP_INTERVAL_SECONDS="2",
+    )
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "podium_worker", "--beat", "--concurrency", str(concurrency),
+             "--loglevel", "WARNING"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
+def label_params(name: str, value: str) -> dict[str, Any]:
+    return {"namespace": NAMESPACE, "kind": "configmap", "name": name, "labels": {"bench": value}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accepts", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--worker-threads", type=int, default=32)
+    parser.add_argument("--kubectl-items", type=int, default=1000)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="podium-bench-"))
+    postgres = EmbeddedPostgres(work / "postgres").start()
+    redis = EmbeddedRedis(work / "redis").start()
+    sim = start_kubesim(speed=20.0)
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        upgrade(postgres.url)
+        settings = PodiumSettings(
+            environment="test", database_url=postgres.url, redis_url=redis.url, kube_qps=1000, kube_burst=1000
+        )
+        kubeconfig = sim.write_kubeconfig(work / "kubeconfig")
+        sessions = session_factory(settings.database_url)
+        with unit_of_work(sessions) as session:
+            register_cluster(session, "sim", kubeconfig_path=str(kubeconfig), context="kubesim")
+            _, token = create_user(session, "bench", Role.admin)
+        kube = config.new_client_from_config(config_file=str(kubeconfig))
+        core = client.CoreV1Api(kube)
+        core.create_namespace({"metadata": {"name": NAMESPACE}})
+        total = max(args.items, args.kubectl_items, args.accepts)
+        for i in range(total):
+            core.create_namespaced_config_map(NAMESPACE, {"metadata": {"name": f"cm-{i}"}})
+        headers = {"Authorization": f"Bearer {token}"}
+
+        with Api(settings) as url:
+            # 1. accept throughput and latency (no worker: the queue only fills).
+            http = httpx.Client(base_url=url, headers=headers, timeout=30)
+            latencies: list[float] = []
+
+            def accept(i: int) -> None:
+                body = {"kind": "label", "cluster": "sim",
+                        "params": label_params(f"cm-{i % total}", "single")}  # fmt: skip
+                start = time.perf_counter()
+                r = http.post("/api/v1/commands", json=body)
+                latencies.append(time.perf_counter() - start)
+                if r.status_code != 202:
+                    raise SystemExit(f"accept failed: {r.status_code} {r.text}")
+
+            for i in range(20):  # warm-up: imports, connection pools
+                accept(i)
+            latencies.clear()
+            start = time.perf_counter()
+            with ThreadPoolExecutor(args.clients) as pool:
+                list(pool.map(accept, range(args.accepts)))
+            elapsed = time.perf_counter() - start
+            print(f"accept: {args.accepts} label commands from {args.clients} clients in {elapsed:.2f}s")
+            print(f"  accepted commands/s: {args.accepts / elapsed:.0f}")
+            print(f"  accept latency p50: {percentile(latencies, 0.5) * 1000:.1f} ms, "
+                  f"p99: {percentile(latencies, 0.99) * 1000:.1f} ms")  # fmt: skip
+
+            # Drain the single commands (not part of the figures above).
+            worker = start_worker(settings, work / "worker.log", args.worker_threads)
+            drain_start = time.perf_counter()
+
+            def queued_left() -> int:
+                r = http.get("/api/v1/operations", params={"status": "queued", "limit": 1})
+                return len(r.json().get("items", []))
+
+            wait_until(lambda: queued_left() == 0 and _running(http) == 0, 600, "the single commands")
+            drained = time.perf_counter() - drain_start
+            print(
+                f"  (drained {args.accepts + 20} queued single commands in {drained:.1f}s, worker start included)"
+            )
+
+            # 2. one bulk of N labels.
+            items = [{"kind": "label", "params": label_params(f"cm-{i}", "bulk")} for i in range(args.items)]
+            start = time.perf_counter()
+            r = http.post("/api/v1/commands",
+                          json={"kind": "bulk", "cluster": "sim",
+                                "params": {"items": items, "concurrency": args.concurrency}})  # fmt: skip
+            if r.status_code != 202:
+                raise SystemExit(f"bulk accept failed: {r.status_code} {r.text[:500]}")
+            parent = r.json()["id"]
+            accepted = time.perf_counter() - start
+
+            def parent_done() -> bool:
+                return http.get(f"/api/v1/operations/{parent}").json()["status"] in ("succeeded", "failed")
+
+            wait_until(parent_done, 1800, "the bulk")
+            bulk_time = time.perf_counter() - start
+            final = http.get(f"/api/v1/operations/{parent}").json()
+            print(f"bulk: {args.items}-item label, concurrency {args.concurrency}: {final['status']} "
+                  f"{final['progress']} in {bulk_time:.1f}s (accept {accepted * 1000:.0f} ms), "
+                  f"{args.items / bulk_time:.0f} items/s")  # fmt: skip
+            for failure in (final.get("result") or {}).get("failures", [])[:5]:
+                print(f"  failed item {failure['name']}: {failure['error']}")
+            http.close()
+
+        # 3. the old tool's way: one kubectl process per object, sequentially.
+        n = args.kubectl_items
+        start = time.perf_counter()
+        for i in range(n):
+            subprocess.run(
+                ["kubectl", "--kubeconfig", str(kubeconfig), "-n", NAMESPACE, "label", "configmap",
+                 f"cm-{i}", "oldtool=yes", "--overwrite"],
+                check=True, capture_output=True,
+            )  # fmt: skip
+        kubectl_time = time.perf_counter() - start
+        per_item_kubectl = kubectl_time / n
+        per_item_bulk = bulk_time / args.items
+        print(f"kubectl: {n} sequential `kubectl label` processes in {kubectl_time:.1f}s "
+              f"({per_item_kubectl * 1000:.0f} ms each)")  # fmt: skip
+        print(
+            f"ratio: the bulk is {per_item_kubectl / per_item_bulk:.1f}x faster per item than one kubectl per item"
+        )
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
+        sim.stop()
+        redis.stop()
+        postgres.stop()
+
+
+def _running(http: httpx.Client) -> int:
+    r = http.get("/api/v1/operations", params={"status": "running", "limit": 1})
+    return len(r.json().get("items", []))
+
+
+if __name__ == "__main__":
+    main()
