@@ -12,6 +12,8 @@ from typing import Any
 def prepare(
     database_url: str,
     *,
+    admin_username: str = "admin",
+    admin_token: str | None = None,
     cluster: str | None = None,
     kubeconfig: Path | None = None,
     context: str | None = None,
@@ -19,14 +21,27 @@ def prepare(
     """Returns the admin token when this call created the admin, else None."""
     from podium_shared.auth.service import bootstrap_admin
     from podium_shared.db.session import session_factory, unit_of_work
-    from podium_shared.settings import get_settings
 
-    settings = get_settings()  # only the bootstrap fields are read from it; the URL is the caller's
-    wanted = settings.bootstrap_admin_token.get_secret_value() if settings.bootstrap_admin_token else None
     with unit_of_work(session_factory(database_url)) as session:
         if cluster:
             register_cluster(session, cluster, kubeconfig, context)
-        return bootstrap_admin(session, settings.bootstrap_admin_username, wanted)
+        return bootstrap_admin(session, admin_username, admin_token)
+
+
+def prepare_from_settings(
+    database_url: str,
+    *,
+    cluster: str | None = None,
+    kubeconfig: Path | None = None,
+    context: str | None = None,
+) -> str | None:
+    """`prepare` with the first admin's name and token from the settings (PODIUM_BOOTSTRAP_ADMIN_*)."""
+    from podium_shared.settings import get_settings
+
+    settings = get_settings()
+    token = settings.bootstrap_admin_token.get_secret_value() if settings.bootstrap_admin_token else None
+    return prepare(database_url, admin_username=settings.bootstrap_admin_username, admin_token=token,
+                   cluster=cluster, kubeconfig=kubeconfig, context=context)  # fmt: skip
 
 
 def register_cluster(session: Any, name: str, kubeconfig: Path | None, context: str | None) -> None:
@@ -65,12 +80,16 @@ def write_private(path: Path, value: str) -> None:
 
 
 def heartbeat_alive(redis_url: str, component: str, hostname: str) -> bool:
-    """True when a fresh heartbeat of `component` on this host exists (keys expire after 30 s)."""
-    from redis import Redis
+    """True when a fresh heartbeat of `component` on this host exists (keys expire after 30 s).
+    An unreachable Redis counts as not alive: the process cannot do its work without it either."""
+    from redis import Redis, RedisError
 
-    with Redis.from_url(redis_url, socket_timeout=3, socket_connect_timeout=3) as redis:
-        pattern = f"podium:heartbeat:{component}:{_glob_escape(hostname)}*"
-        return any(True for _ in redis.scan_iter(match=pattern, count=1000))
+    pattern = f"podium:heartbeat:{component}:{_glob_escape(hostname)}-*"
+    try:
+        with Redis.from_url(redis_url, socket_timeout=3, socket_connect_timeout=3) as redis:
+            return any(True for _ in redis.scan_iter(match=pattern, count=1000))
+    except RedisError:
+        return False
 
 
 def _glob_escape(text: str) -> str:

@@ -107,9 +107,10 @@ def bootstrap(
     cluster. Idempotent: prints the token only when it created the admin."""
     from podium_shared.settings import get_settings
 
-    from podium_cli.bootstrap import prepare
+    from podium_cli.bootstrap import prepare_from_settings
 
-    created = prepare(get_settings().database_url, cluster=cluster, kubeconfig=kubeconfig, context=context)
+    url = get_settings().database_url
+    created = prepare_from_settings(url, cluster=cluster, kubeconfig=kubeconfig, context=context)
     if created and not get_settings().bootstrap_admin_token:
         typer.echo(f"first admin created; token (shown once): {created}")
     elif created:
@@ -131,5 +132,7 @@ def probe(
     if component not in ("worker", "watcher"):
         raise typer.BadParameter("worker or watcher", param_hint="COMPONENT")
     if not heartbeat_alive(get_settings().redis_url, component, socket.gethostname()):
-        typer.echo(f"no fresh {component} heartbeat for {socket.gethostname()}", err=True)
+        typer.echo(
+            f"no fresh {component} heartbeat for {socket.gethostname()} (or Redis unreachable)", err=True
+        )
         raise typer.Exit(1)

@@ -22,7 +22,7 @@ import yaml
 from podium_shared.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
 from podium_shared.errors import PodiumError
 
-from podium_cli.bootstrap import prepare, write_private
+from podium_cli.bootstrap import prepare_from_settings, write_private
 from podium_cli.supervise import Child
 
 LOCAL_CLUSTER = "local"
@@ -242,7 +242,9 @@ def _current_context(kubeconfig: Path) -> str | None:
 def _prepare_database(database_url: str, kubeconfig: Path, context: str | None, data_dir: Path) -> str | None:
     """Registers the `local` cluster and bootstraps the first admin; returns the admin token if known."""
     token_file = data_dir / "admin-token"
-    created = prepare(database_url, cluster=LOCAL_CLUSTER, kubeconfig=kubeconfig, context=context)
+    created = prepare_from_settings(
+        database_url, cluster=LOCAL_CLUSTER, kubeconfig=kubeconfig, context=context
+    )
     if created:
         write_private(token_file, created)
         return created
