@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,7 +52,7 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class Api:
@@ -100,6 +99,87 @@ def label_params(name: str, value: str) -> dict[str, Any]:
     return {"namespace": NAMESPACE, "kind": "configmap", "name": name, "labels": {"bench": value}}
 
 
+def bench_accept(http: httpx.Client, accepts: int, clients: int, objects: int) -> None:
+    """Accepted commands/s and latency, with no worker running (the queue only fills)."""
+    latencies: list[float] = []
+
+    def accept(i: int) -> None:
+        body = {"kind": "label", "cluster": "sim", "params": label_params(f"cm-{i % objects}", "single")}
+        start = time.perf_counter()
+        r = http.post("/api/v1/commands", json=body)
+        latencies.append(time.perf_counter() - start)
+        if r.status_code != 202:
+            raise SystemExit(f"accept failed: {r.status_code} {r.text}")
+
+    for i in range(20):  # warm-up: imports, connection pools
+        accept(i)
+    latencies.clear()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(accept, range(accepts)))
+    elapsed = time.perf_counter() - start
+    print(f"accept: {accepts} label commands from {clients} clients in {elapsed:.2f}s")
+    print(f"  accepted commands/s: {accepts / elapsed:.0f}")
+    p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
+    print(f"  accept latency p50: {p50:.1f} ms, p99: {p99:.1f} ms")
+
+
+def drain(http: httpx.Client, count: int) -> None:
+    start = time.perf_counter()
+
+    def left(status: str) -> int:
+        r = http.get("/api/v1/operations", params={"status": status, "limit": 1})
+        return len(r.json().get("items", []))
+
+    wait_until(lambda: left("queued") == 0 and left("running") == 0, 600, "the single commands")
+    took = time.perf_counter() - start
+    print(f"  (drained {count} queued single commands in {took:.1f}s, worker start included)")
+
+
+def bench_bulk(http: httpx.Client, items: int, concurrency: int) -> float:
+    body = {
+        "kind": "bulk",
+        "cluster": "sim",
+        "params": {
+            "items": [{"kind": "label", "params": label_params(f"cm-{i}", "bulk")} for i in range(items)],
+            "concurrency": concurrency,
+        },
+    }
+    start = time.perf_counter()
+    r = http.post("/api/v1/commands", json=body)
+    if r.status_code != 202:
+        raise SystemExit(f"bulk accept failed: {r.status_code} {r.text[:500]}")
+    parent = r.json()["id"]
+    accepted = time.perf_counter() - start
+
+    def parent_done() -> bool:
+        return http.get(f"/api/v1/operations/{parent}").json()["status"] in ("succeeded", "failed")
+
+    wait_until(parent_done, 1800, "the bulk")
+    elapsed = time.perf_counter() - start
+    final = http.get(f"/api/v1/operations/{parent}").json()
+    print(f"bulk: {items}-item label, concurrency {concurrency}: {final['status']} {final['progress']} "
+          f"in {elapsed:.1f}s (accept {accepted * 1000:.0f} ms), {items / elapsed:.0f} items/s")  # fmt: skip
+    for failure in (final.get("result") or {}).get("failures", [])[:5]:
+        print(f"  failed item {failure['name']}: {failure['error']}")
+    return elapsed
+
+
+def bench_kubectl(kubeconfig: Path, n: int) -> float:
+    """The old tool's way: one kubectl process per object, sequentially."""
+    start = time.perf_counter()
+    for i in range(n):
+        subprocess.run(
+            ["kubectl", "--kubeconfig", str(kubeconfig), "-n", NAMESPACE, "label", "configmap",
+             f"cm-{i}", "oldtool=yes", "--overwrite"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    each = elapsed / n * 1000
+    print(f"kubectl: {n} sequential `kubectl label` processes in {elapsed:.1f}s ({each:.0f} ms each)")
+    return elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accepts", type=int, default=500)
@@ -121,99 +201,26 @@ def main() -> None:
             environment="test", database_url=postgres.url, redis_url=redis.url, kube_qps=1000, kube_burst=1000
         )
         kubeconfig = sim.write_kubeconfig(work / "kubeconfig")
-        sessions = session_factory(settings.database_url)
-        with unit_of_work(sessions) as session:
+        with unit_of_work(session_factory(settings.database_url)) as session:
             register_cluster(session, "sim", kubeconfig_path=str(kubeconfig), context="kubesim")
             _, token = create_user(session, "bench", Role.admin)
-        kube = config.new_client_from_config(config_file=str(kubeconfig))
-        core = client.CoreV1Api(kube)
+        core = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
         core.create_namespace({"metadata": {"name": NAMESPACE}})
-        total = max(args.items, args.kubectl_items, args.accepts)
-        for i in range(total):
+        objects = max(args.items, args.kubectl_items, args.accepts)
+        for i in range(objects):
             core.create_namespaced_config_map(NAMESPACE, {"metadata": {"name": f"cm-{i}"}})
-        headers = {"Authorization": f"Bearer {token}"}
 
-        with Api(settings) as url:
-            # 1. accept throughput and latency (no worker: the queue only fills).
-            http = httpx.Client(base_url=url, headers=headers, timeout=30)
-            latencies: list[float] = []
-
-            def accept(i: int) -> None:
-                body = {"kind": "label", "cluster": "sim",
-                        "params": label_params(f"cm-{i % total}", "single")}  # fmt: skip
-                start = time.perf_counter()
-                r = http.post("/api/v1/commands", json=body)
-                latencies.append(time.perf_counter() - start)
-                if r.status_code != 202:
-                    raise SystemExit(f"accept failed: {r.status_code} {r.text}")
-
-            for i in range(20):  # warm-up: imports, connection pools
-                accept(i)
-            latencies.clear()
-            start = time.perf_counter()
-            with ThreadPoolExecutor(args.clients) as pool:
-                list(pool.map(accept, range(args.accepts)))
-            elapsed = time.perf_counter() - start
-            print(f"accept: {args.accepts} label commands from {args.clients} clients in {elapsed:.2f}s")
-            print(f"  accepted commands/s: {args.accepts / elapsed:.0f}")
-            print(f"  accept latency p50: {percentile(latencies, 0.5) * 1000:.1f} ms, "
-                  f"p99: {percentile(latencies, 0.99) * 1000:.1f} ms")  # fmt: skip
-
-            # Drain the single commands (not part of the figures above).
+        with (
+            Api(settings) as url,
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
+        ):
+            bench_accept(http, args.accepts, args.clients, objects)
             worker = start_worker(settings, work / "worker.log", args.worker_threads)
-            drain_start = time.perf_counter()
-
-            def queued_left() -> int:
-                r = http.get("/api/v1/operations", params={"status": "queued", "limit": 1})
-                return len(r.json().get("items", []))
-
-            wait_until(lambda: queued_left() == 0 and _running(http) == 0, 600, "the single commands")
-            drained = time.perf_counter() - drain_start
-            print(
-                f"  (drained {args.accepts + 20} queued single commands in {drained:.1f}s, worker start included)"
-            )
-
-            # 2. one bulk of N labels.
-            items = [{"kind": "label", "params": label_params(f"cm-{i}", "bulk")} for i in range(args.items)]
-            start = time.perf_counter()
-            r = http.post("/api/v1/commands",
-                          json={"kind": "bulk", "cluster": "sim",
-                                "params": {"items": items, "concurrency": args.concurrency}})  # fmt: skip
-            if r.status_code != 202:
-                raise SystemExit(f"bulk accept failed: {r.status_code} {r.text[:500]}")
-            parent = r.json()["id"]
-            accepted = time.perf_counter() - start
-
-            def parent_done() -> bool:
-                return http.get(f"/api/v1/operations/{parent}").json()["status"] in ("succeeded", "failed")
-
-            wait_until(parent_done, 1800, "the bulk")
-            bulk_time = time.perf_counter() - start
-            final = http.get(f"/api/v1/operations/{parent}").json()
-            print(f"bulk: {args.items}-item label, concurrency {args.concurrency}: {final['status']} "
-                  f"{final['progress']} in {bulk_time:.1f}s (accept {accepted * 1000:.0f} ms), "
-                  f"{args.items / bulk_time:.0f} items/s")  # fmt: skip
-            for failure in (final.get("result") or {}).get("failures", [])[:5]:
-                print(f"  failed item {failure['name']}: {failure['error']}")
-            http.close()
-
-        # 3. the old tool's way: one kubectl process per object, sequentially.
-        n = args.kubectl_items
-        start = time.perf_counter()
-        for i in range(n):
-            subprocess.run(
-                ["kubectl", "--kubeconfig", str(kubeconfig), "-n", NAMESPACE, "label", "configmap",
-                 f"cm-{i}", "oldtool=yes", "--overwrite"],
-                check=True, capture_output=True,
-            )  # fmt: skip
-        kubectl_time = time.perf_counter() - start
-        per_item_kubectl = kubectl_time / n
-        per_item_bulk = bulk_time / args.items
-        print(f"kubectl: {n} sequential `kubectl label` processes in {kubectl_time:.1f}s "
-              f"({per_item_kubectl * 1000:.0f} ms each)")  # fmt: skip
-        print(
-            f"ratio: the bulk is {per_item_kubectl / per_item_bulk:.1f}x faster per item than one kubectl per item"
-        )
+            drain(http, args.accepts + 20)
+            bulk_time = bench_bulk(http, args.items, args.concurrency)
+        kubectl_time = bench_kubectl(kubeconfig, args.kubectl_items)
+        ratio = (kubectl_time / args.kubectl_items) / (bulk_time / args.items)
+        print(f"ratio: per item, the bulk is {ratio:.1f}x faster than one kubectl process per item")
     finally:
         if worker is not None:
             worker.terminate()
@@ -221,11 +228,6 @@ def main() -> None:
         sim.stop()
         redis.stop()
         postgres.stop()
-
-
-def _running(http: httpx.Client) -> int:
-    r = http.get("/api/v1/operations", params={"status": "running", "limit": 1})
-    return len(r.json().get("items", []))
 
 
 if __name__ == "__main__":
