@@ -111,6 +111,46 @@ def test_batch_job_completes(api: client.ApiClient, ns: str) -> None:
     assert reasons.count("SuccessfulCreate") == 2
 
 
+def test_model_download_job_logs_progress(api: client.ApiClient, ns: str) -> None:
+    batch = client.BatchV1Api(api)
+    core = client.CoreV1Api(api)
+    batch.create_namespaced_job(
+        ns,
+        {
+            "metadata": {"name": "dl"},
+            "spec": {
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [
+                            {
+                                "name": "hf",
+                                "image": "python:3.11-slim",
+                                "command": ["sh", "-c"],
+                                "args": [
+                                    "pip install -q huggingface_hub && huggingface-cli download Qwen/Qwen3-0.6B "
+                                    "--local-dir /s3/models/Qwen/Qwen3-0.6B"
+                                ],
+                            }
+                        ],
+                    }
+                }
+            },
+        },
+    )
+
+    def complete() -> Any:
+        job = batch.read_namespaced_job("dl", ns)
+        return job if job.status.succeeded == 1 else None
+
+    wait_for(complete, what="download job complete")
+    (pod,) = core.list_namespaced_pod(ns, label_selector="job-name=dl").items
+    lines = core.read_namespaced_pod_log(pod.metadata.name, ns).splitlines()
+    assert lines[0] == "Downloading 'Qwen/Qwen3-0.6B' to '/s3/models/Qwen/Qwen3-0.6B'"
+    assert any(line.startswith("Fetching 10 files:  50%|") for line in lines)
+    assert lines[-1] == "/s3/models/Qwen/Qwen3-0.6B"
+
+
 def test_batch_job_fails_after_backoff_limit(api: client.ApiClient, ns: str) -> None:
     batch = client.BatchV1Api(api)
     batch.create_namespaced_job(

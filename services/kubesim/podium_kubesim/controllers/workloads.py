@@ -15,7 +15,7 @@ from podium_kubesim import engines
 from podium_kubesim.controllers.base import wait_unpaused
 from podium_kubesim.controllers.podutil import Obj, annotations_of, labels_of, meta, run_to_completion
 from podium_kubesim.errors import ApiError
-from podium_kubesim.training import TrainingRun
+from podium_kubesim.training import TrainingRun, progress_bar
 
 if TYPE_CHECKING:
     from podium_kubesim.controllers.kubelet import Kubelet, PodRun
@@ -116,19 +116,40 @@ class WorkloadRunner:
 
     async def _job(self, pod: Obj, key: tuple[str, str], containers: list[Obj]) -> None:
         name = str(containers[0].get("name")) if containers else "main"
+        seconds = _number(annotations_of(pod).get(ANN + "run-seconds"), self.settings.timings.job_run_seconds)
+        download = hf_download(containers[0]) if containers else None
+        if download is not None:
+            await self._download(key, name, download, seconds)
+            await self._finish(key, self._exit_code(pod, key))
+            return
         engine = engines.Engine(engines.GENERIC, "", "", 80)
         for c in containers:
             for line in (
                 engines.startup_lines(engine, c)[:-1] if not _echo(c) else engines.startup_lines(engine, c)
             ):
                 self.sim.logs.append(key[0], key[1], str(c.get("name")), line)
-        seconds = _number(annotations_of(pod).get(ANN + "run-seconds"), self.settings.timings.job_run_seconds)
         await self.sim.clock.sleep(seconds)
         code = self._exit_code(pod, key)
         self.sim.logs.append(
             key[0], key[1], name, "done" if code == 0 else "Error: simulated failure; exiting 1"
         )
         await self._finish(key, code)
+
+    async def _download(
+        self, key: tuple[str, str], container: str, download: tuple[str, str], seconds: float
+    ) -> None:
+        """huggingface_hub progress (`Fetching 10 files:  30%|███       | 3/10 [...]`), then the path."""
+        model, local = download
+        files = 10
+        logs = self.sim.logs
+        logs.append(key[0], key[1], container, f"Downloading '{model}' to '{local}'")
+        for done in range(files + 1):
+            bar = progress_bar(done, files, done * seconds / files)
+            logs.append(key[0], key[1], container, f"Fetching {files} files: {bar}")
+            if done < files:
+                await self.sim.clock.sleep(seconds / files)
+                await wait_unpaused(self.sim)
+        logs.append(key[0], key[1], container, local)
 
     async def _train(self, pod: Obj, key: tuple[str, str]) -> None:
         containers = list((pod.get("spec") or {}).get("containers") or [])
@@ -184,6 +205,24 @@ class WorkloadRunner:
                 "simulated failure (kubesim.podium.dev/fail)",
             )
         await self._finish(key, code)
+
+
+def hf_download(container: Obj) -> tuple[str, str] | None:
+    """(model id, local dir) when the container runs a Hugging Face download (CLI or snapshot_download)."""
+    argv = [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
+    words = " ".join(argv).split()
+    if "snapshot_download" not in " ".join(words) and "download" not in words:
+        return None
+    env = _env(container)
+    model = env.get("HF_MODEL_ID") or env.get("MODEL_ID") or env.get("MODEL_NAME") or ""
+    if "download" in words:
+        i = words.index("download")
+        if i + 1 < len(words) and not words[i + 1].startswith("-"):
+            model = model or words[i + 1].strip("'\"")
+    local = next((words[i + 1] for i, w in enumerate(words[:-1]) if w == "--local-dir"), "")
+    if not model:
+        return None
+    return model, local or f"/models/{model}"
 
 
 def _echo(container: Obj) -> bool:
