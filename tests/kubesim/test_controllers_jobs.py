@@ -111,6 +111,12 @@ def test_batch_job_completes(api: client.ApiClient, ns: str) -> None:
     assert reasons.count("SuccessfulCreate") == 2
 
 
+SCRIPT = (
+    "pip install -q huggingface_hub && "
+    "huggingface-cli download Qwen/Qwen3-0.6B --local-dir /s3/models/Qwen/Qwen3-0.6B"
+)
+
+
 def test_model_download_job_logs_progress(api: client.ApiClient, ns: str) -> None:
     batch = client.BatchV1Api(api)
     core = client.CoreV1Api(api)
@@ -127,10 +133,7 @@ def test_model_download_job_logs_progress(api: client.ApiClient, ns: str) -> Non
                                 "name": "hf",
                                 "image": "python:3.11-slim",
                                 "command": ["sh", "-c"],
-                                "args": [
-                                    "pip install -q huggingface_hub && huggingface-cli download Qwen/Qwen3-0.6B "
-                                    "--local-dir /s3/models/Qwen/Qwen3-0.6B"
-                                ],
+                                "args": [SCRIPT],
                             }
                         ],
                     }
