@@ -1,0 +1,247 @@
+"""Realtime figures: event-to-client latency through kubesim → watcher → Redis → API → WebSocket,
+sustained events per second, the watcher's memory with many pods, and cluster status from the snapshot
+against the old tool's `kubectl get nodes` + one `kubectl describe node` per node. Prints; asserts nothing.
+
+    .venv/bin/python bench/realtime.py [--nodes 1000] [--pods 20000] [--clients 100,1000] [--rate 20]
+
+Every part is real and separate: kubesim in this process (controllers off, populated directly), the
+watcher and the API as child processes (`python -m podium_watcher`, uvicorn), embedded Postgres and
+Redis, and N WebSocket clients on one asyncio loop here. On a 2-core machine the clients, the API and
+the watcher compete for the same cores, so the latency figures are an upper bound."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from kubernetes import client, config
+from podium_kubesim.resources import RESOURCES
+from podium_kubesim.runner import RunningKubeSim, start_kubesim
+from podium_shared.auth.service import create_user
+from podium_shared.clusters.service import register_cluster
+from podium_shared.db.migrate import upgrade
+from podium_shared.db.session import session_factory, unit_of_work
+from podium_shared.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
+from podium_shared.models.user import Role
+from podium_shared.realtime.keys import state_key, stream_key
+from redis import Redis
+from websockets.asyncio.client import connect
+
+sys.path.insert(0, str(Path(__file__).parent))
+from kubesim import populate  # noqa: E402  (bench/kubesim.py: the same synthetic nodes and pods)
+
+CLUSTER = "bench"
+LAT_NS = "lat"
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wait(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+async def latency_run(api_url: str, token: str, n: int, rate: float, seconds: float, kube: client.ApiClient,
+                      redis: Redis[bytes]) -> dict[str, float]:  # fmt: skip
+    """N clients subscribed (from the current stream position) to pods in one namespace; one pod is
+    patched `rate` times per second with its send time; each client records now - send time."""
+    since = (redis.xrevrange(stream_key(CLUSTER), count=1) or [(b"0-0", {})])[0][0].decode()
+    latencies: list[float] = []
+    received = 0
+    url = api_url.replace("http", "ws", 1) + "/api/v1/ws"
+
+    async def one(i: int, ready: asyncio.Event, done: asyncio.Event) -> None:
+        nonlocal received
+        async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=None,
+                           open_timeout=60, ping_timeout=None) as ws:  # fmt: skip
+            await ws.send(json.dumps({"type": "subscribe", "id": "p", "cluster": CLUSTER, "topic": "pods",
+                                      "namespace": LAT_NS, "since": since}))  # fmt: skip
+            await ws.recv()  # subscribed
+            ready.set()
+            while not done.is_set():
+                try:
+                    msg = json.loads(await asyncio.wait_for(ws.recv(), 1.0))
+                except TimeoutError:
+                    continue
+                if msg.get("type") != "event":
+                    continue
+                t0 = (msg["object"]["metadata"].get("annotations") or {}).get("bench/t0")
+                if t0:
+                    latencies.append(time.time() - float(t0))
+                    received += 1
+
+    done = asyncio.Event()
+    readies = [asyncio.Event() for _ in range(n)]
+    tasks = []
+    for i in range(n):
+        tasks.append(asyncio.create_task(one(i, readies[i], done)))
+        if i % 50 == 49:
+            await asyncio.sleep(0.05)  # do not open a thousand TCP connections in one instant
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 180)
+    core = client.CoreV1Api(kube)
+    sent = 0
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        body = {"metadata": {"annotations": {"bench/t0": repr(time.time())}}}
+        await asyncio.to_thread(core.patch_namespaced_pod, "lat-pod", LAT_NS, body)
+        sent += 1
+        await asyncio.sleep(max(0.0, start + sent / rate - time.monotonic()))
+    deadline = time.monotonic() + 30
+    while received < sent * n and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    done.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return {"sent": sent, "expected": sent * n, "received": received, "p50": pct(latencies, 0.5),
+            "p99": pct(latencies, 0.99), "max": max(latencies, default=float("nan")),
+            "delivered_per_s": received / max(1e-9, time.monotonic() - start)}  # fmt: skip
+
+
+def kubectl_old_way(kubeconfig: Path, nodes: list[str]) -> float:
+    """Seconds for `kubectl get nodes` plus one `kubectl describe node` per node (the old tool's loop)."""
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    start = time.monotonic()
+    subprocess.run(["kubectl", "get", "nodes", "-o", "json"], env=env, check=True, capture_output=True)
+    for name in nodes:
+        subprocess.run(["kubectl", "describe", "node", name], env=env, check=True, capture_output=True)
+    return time.monotonic() - start
+
+
+def main() -> None:  # noqa: PLR0915 - a linear script of measurements
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nodes", type=int, default=1000)
+    ap.add_argument("--pods", type=int, default=20000)
+    ap.add_argument("--clients", default="100,1000")
+    ap.add_argument("--rate", type=float, default=20.0, help="changes per second during the latency runs")
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--describe-nodes", type=int, default=20, help="nodes kubectl describes (per-node cost)")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="podium-bench-rt-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    pg = EmbeddedPostgres(tmp / "pg").start()
+    rd = EmbeddedRedis(tmp / "redis").start()
+    ks: RunningKubeSim = start_kubesim(controllers=False, history_size=50_000)
+    try:
+        print(f"populating kubesim: {args.nodes} nodes, {args.pods} pods ...", flush=True)
+        namespaces = ["bench", "ml-training", "podium"]
+        ks.call(lambda: populate(ks.sim.store, namespaces, args.nodes, args.pods), timeout=900)
+        kubeconfig = ks.write_kubeconfig(tmp / "kubeconfig")
+        upgrade(pg.url)
+        with unit_of_work(session_factory(pg.url)) as s:
+            register_cluster(s, CLUSTER, kubeconfig_path=str(kubeconfig), context="kubesim")
+            _, token = create_user(s, "bench", Role.admin)
+        env = {**os.environ, "PODIUM_ENVIRONMENT": "development", "PODIUM_DATABASE_URL": pg.url,
+               "PODIUM_REDIS_URL": rd.url, "PODIUM_WATCHER_METRICS_PORT": "0"}  # fmt: skip
+        redis = Redis.from_url(rd.url)
+
+        t0 = time.monotonic()
+        watcher = spawn([sys.executable, "-m", "podium_watcher"], env, tmp / "watcher.log")
+        procs.append(watcher)
+        wait(lambda: redis.hlen(state_key(CLUSTER, "pods")) >= args.pods, 900, "the watcher's first sync")
+        sync_s = time.monotonic() - t0
+        events = redis.xlen(stream_key(CLUSTER))
+        time.sleep(2)
+        print(f"watcher first sync: {events} objects in {sync_s:.1f}s (incl. process start) "
+              f"= {events / sync_s:.0f} events/s; watcher RSS {rss_mib(watcher.pid):.0f} MiB "
+              f"with {args.pods} pods / {args.nodes} nodes")  # fmt: skip
+
+        # Sustained: a burst of creates straight into the store; time until all reached Redis.
+        burst = 5000
+        ks.call(lambda: ks.sim.store.create(RESOURCES["namespaces"], None, {"metadata": {"name": LAT_NS}}))
+        before = redis.xlen(stream_key(CLUSTER))
+        t0 = time.monotonic()
+        ks.call(lambda: [ks.sim.store.create(RESOURCES["pods"], LAT_NS, {
+            "metadata": {"name": f"burst-{i}"}, "spec": {"containers": [{"name": "c", "image": "x"}]}})
+            for i in range(burst)] and None, timeout=300)  # fmt: skip
+        wait(lambda: redis.xlen(stream_key(CLUSTER)) >= before + burst, 300, "the burst")
+        burst_s = time.monotonic() - t0
+        print(f"sustained watch → Redis: {burst} pod creations in {burst_s:.2f}s = {burst / burst_s:.0f} events/s "
+              f"(includes kubesim creating them)")  # fmt: skip
+
+        port = free_port()
+        api_code = ("import uvicorn; from podium_api.app import create_app; "
+                    f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning')")  # fmt: skip
+        procs.append(spawn([sys.executable, "-c", api_code], env, tmp / "api.log"))
+        wait_for_port(port, 120)
+        api_url = f"http://127.0.0.1:{port}"
+        headers = {"Authorization": f"Bearer {token}"}
+
+        with httpx.Client(base_url=api_url, headers=headers, timeout=120) as http:
+            timings = []
+            for _ in range(5):
+                t0 = time.monotonic()
+                r = http.get(f"/api/v1/clusters/{CLUSTER}/status")
+                r.raise_for_status()
+                timings.append(time.monotonic() - t0)
+            totals = r.json()["totals"]
+        status_s = statistics.median(timings)
+        names = [f"hyperpod-i-{i:017x}" for i in range(min(args.describe_nodes, args.nodes))]
+        old_s = kubectl_old_way(kubeconfig, names)
+        per_node = old_s / max(1, len(names))
+        print(f"cluster status from the snapshot ({totals['nodes']} nodes, {args.pods} pods): "
+              f"median {status_s * 1000:.0f} ms over 5 calls")  # fmt: skip
+        print(f"old way (kubectl get nodes + describe per node): {old_s:.1f}s for {len(names)} nodes = "
+              f"{per_node:.2f}s/node → ~{per_node * args.nodes:.0f}s for {args.nodes} nodes")  # fmt: skip
+
+        kube = config.new_client_from_config(config_file=str(kubeconfig))
+        client.CoreV1Api(kube).create_namespaced_pod(LAT_NS, {"metadata": {"name": "lat-pod"},
+                                                              "spec": {"containers": [{"name": "c", "image": "x"}]}})  # fmt: skip
+        for n in [int(x) for x in args.clients.split(",") if x]:
+            try:
+                res = asyncio.run(latency_run(api_url, token, n, args.rate, args.seconds, kube, redis))
+            except Exception as exc:  # report, don't hide: e.g. too many clients for this machine
+                print(f"N={n}: failed: {exc!r}")
+                continue
+            print(f"N={n} clients, {args.rate:g} changes/s for {args.seconds:g}s: delivered {res['received']}"
+                  f"/{res['expected']}; kubesim→client latency p50 {res['p50'] * 1000:.0f} ms, "
+                  f"p99 {res['p99'] * 1000:.0f} ms, max {res['max'] * 1000:.0f} ms; "
+                  f"{res['delivered_per_s']:.0f} messages/s delivered")  # fmt: skip
+        kube.close()
+        redis.close()
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        ks.stop()
+        rd.stop()
+        pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
