@@ -211,11 +211,14 @@ def hf_download(container: Obj) -> tuple[str, str] | None:
     """(model id, local dir) when the container runs a Hugging Face download (CLI or snapshot_download)."""
     argv = [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
     words = " ".join(argv).split()
-    if "snapshot_download" not in " ".join(words) and "download" not in words:
+    cli = any(
+        w in ("huggingface-cli", "hf") and nxt == "download" for w, nxt in zip(words, words[1:], strict=False)
+    )
+    if not cli and "snapshot_download" not in " ".join(words):
         return None
     env = _env(container)
     model = env.get("HF_MODEL_ID") or env.get("MODEL_ID") or env.get("MODEL_NAME") or ""
-    if "download" in words:
+    if cli:
         i = words.index("download")
         if i + 1 < len(words) and not words[i + 1].startswith("-"):
             model = model or words[i + 1].strip("'\"")
