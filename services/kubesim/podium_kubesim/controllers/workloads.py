@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -211,9 +212,7 @@ def hf_download(container: Obj) -> tuple[str, str] | None:
     """(model id, local dir) when the container runs a Hugging Face download (CLI or snapshot_download)."""
     argv = [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
     words = " ".join(argv).split()
-    cli = any(
-        w in ("huggingface-cli", "hf") and nxt == "download" for w, nxt in zip(words, words[1:], strict=False)
-    )
+    cli = any(w in ("huggingface-cli", "hf") and nxt == "download" for w, nxt in itertools.pairwise(words))
     if not cli and "snapshot_download" not in " ".join(words):
         return None
     env = _env(container)
