@@ -16,7 +16,7 @@ from podium_kubesim.training import TrainingRun, progress_bar
 T = TypeVar("T")
 
 
-def wait_for(fn: Callable[[], T | None], timeout: float = 20.0, what: str = "condition") -> T:
+def wait_for(fn: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
     deadline = time.monotonic() + timeout
     last: T | None = None
     while time.monotonic() < deadline:

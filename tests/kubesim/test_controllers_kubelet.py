@@ -15,7 +15,7 @@ T = TypeVar("T")
 SPEED = 40
 
 
-def wait_for(fn: Callable[[], T | None], timeout: float = 15.0, what: str = "condition") -> T:
+def wait_for(fn: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
     deadline = time.monotonic() + timeout
     last: T | None = None
     while time.monotonic() < deadline:

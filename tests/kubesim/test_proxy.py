@@ -18,7 +18,7 @@ from podium_kubesim.runner import RunningKubeSim, start_kubesim
 T = TypeVar("T")
 
 
-def wait_for(fn: Callable[[], T | None], timeout: float = 15.0, what: str = "condition") -> T:
+def wait_for(fn: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
     deadline = time.monotonic() + timeout
     last: T | None = None
     while time.monotonic() < deadline:

@@ -156,7 +156,7 @@ async def test_custom_scenario_file_with_taints_objects_and_faults(tmp_path: Pat
                     return pods[0]
                 await asyncio.sleep(0.02)
 
-        pod = await asyncio.wait_for(pod_on_node(), timeout=10)
+        pod = await asyncio.wait_for(pod_on_node(), timeout=30)
         assert pod["spec"]["nodeName"] == odd["metadata"]["name"]
     finally:
         await sim.stop()
