@@ -127,7 +127,7 @@ def test_sglang_and_ollama_logs(core: client.CoreV1Api, ns: str) -> None:
 
 
 def test_readiness_probe_initial_delay_is_honoured(core: client.CoreV1Api, ns: str) -> None:
-    delay = 8  # simulated seconds; 0.2 s real at speed 40
+    delay = 40  # simulated seconds: 1 s real at speed 40, a window the polling cannot miss
     core.create_namespaced_pod(
         ns,
         pod(
