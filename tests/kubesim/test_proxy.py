@@ -229,7 +229,7 @@ def test_no_ready_endpoints_is_503_status(cluster: Any, ns: str) -> None:
 
 def test_metrics_show_in_flight_requests(cluster: Any, ns: str) -> None:
     _, api = cluster
-    # 0.5 simulated s per token at speed 40: a 40-token answer stays in flight for about 0.5 s real.
+    # 0.5 simulated s per token at speed 40: a 120-token answer stays in flight for about 1.5 s real.
     setup_model(api, ns, {"m-0": "prod"}, token_seconds="0.5")
 
     def running() -> float:
@@ -248,7 +248,7 @@ def test_metrics_show_in_flight_requests(cluster: Any, ns: str) -> None:
                     "prod",
                     "v1/completions",
                     method="POST",
-                    body={"model": "Qwen/Qwen3-0.6B", "prompt": "drain", "max_tokens": 40},
+                    body={"model": "Qwen/Qwen3-0.6B", "prompt": "drain", "max_tokens": 120},
                 ).status
             )
         )
