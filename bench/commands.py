@@ -78,7 +78,9 @@ class Api:
         self.thread.join(10)
 
 
-def start_worker(settings: PodiumSettings, log: Path, concurrency: int) -> subprocess.Popen[bytes]:
+def start_worker(
+    settings: PodiumSettings, log: Path, concurrency: int, loglevel: str
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
     env.update(
         PODIUM_DATABASE_URL=settings.database_url,
@@ -90,7 +92,7 @@ def start_worker(settings: PodiumSettings, log: Path, concurrency: int) -> subpr
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "podium_worker", "--beat", "--concurrency", str(concurrency),
-             "--loglevel", "WARNING"],
+             "--loglevel", loglevel],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
@@ -188,6 +190,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--worker-threads", type=int, default=32)
     parser.add_argument("--kubectl-items", type=int, default=1000)
+    parser.add_argument("--worker-log-level", default="WARNING")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="podium-bench-"))
@@ -215,7 +218,7 @@ def main() -> None:
             httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
         ):
             bench_accept(http, args.accepts, args.clients, objects)
-            worker = start_worker(settings, work / "worker.log", args.worker_threads)
+            worker = start_worker(settings, work / "worker.log", args.worker_threads, args.worker_log_level)
             drain(http, args.accepts + 20)
             bulk_time = bench_bulk(http, args.items, args.concurrency)
         kubectl_time = bench_kubectl(kubeconfig, args.kubectl_items)

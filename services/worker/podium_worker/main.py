@@ -13,6 +13,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 from podium_shared.db.session import make_engine
+from podium_shared.kube.clients import warm_up
 from podium_shared.operations.celery_app import ALL_QUEUES, configure
 from podium_shared.operations.kinds import load_all
 from podium_shared.settings import PodiumSettings, get_settings
@@ -28,6 +29,7 @@ def create_worker_app(settings: PodiumSettings, concurrency: int = 4) -> Celery:
     # Import every command kind (and the Kubernetes client behind them) now, so the first operation does
     # not pay seconds of imports inside its lease.
     load_all()
+    warm_up()
     app = configure(settings)
     if "operations.execute" not in app.tasks:
         # Each task thread holds up to two connections at once (its own transaction and its lease

@@ -146,16 +146,24 @@ def _new_api_client(name: str, kubeconfig: str | None, context: str | None) -> k
     try:
         if kubeconfig:
             api_client: k8s.ApiClient = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
-                config_file=kubeconfig, context=context
+                config_file=kubeconfig, context=context, client_configuration=_configuration()
             )
             return api_client
-        configuration = k8s.Configuration()
+        configuration = _configuration()
         k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         return k8s.ApiClient(configuration)
     except (k8s_config.ConfigException, OSError) as exc:
         raise PodiumError(
             f'cannot load the kubeconfig of cluster "{name}": {exc}', code="cluster_config", status=500
         ) from exc
+
+
+def _configuration() -> k8s.Configuration:
+    configuration = k8s.Configuration()
+    # urllib3 keeps at most this many idle connections per host; the default (5 per CPU) is below a busy
+    # worker's thread count, and every discarded connection costs a new TCP (and TLS) handshake.
+    configuration.connection_pool_maxsize = 64
+    return configuration
 
 
 def _instrument(api_client: k8s.ApiClient, limiter: TokenBucket, timeout: tuple[float, float]) -> None:
@@ -170,6 +178,15 @@ def _instrument(api_client: k8s.ApiClient, limiter: TokenBucket, timeout: tuple[
         return original(method, url, *args, **kwargs)
 
     rest.request = request  # type: ignore[method-assign]  # the one choke point of every request
+
+
+def warm_up() -> None:
+    """Import the client's API classes now. The package loads them lazily on first attribute access, which
+    costs seconds (CoreV1Api alone is a very large module) and would otherwise land inside the first
+    operation's lease."""
+    for name in ("CoreV1Api", "AppsV1Api", "BatchV1Api", "CustomObjectsApi", "CoordinationV1Api",
+                 "V1Deployment", "V1Scale", "V1Pod"):  # fmt: skip
+        getattr(k8s, name)
 
 
 def reset_cache() -> None:
