@@ -258,17 +258,34 @@ class Scheduler(Controller):
 
     def reconcile(self, key: Any) -> None:
         if key == RETRY:
-            for k in sorted(self.waiting):
-                self.queue.add(k)
+            self._retry_waiting()
             return
         pod = self.cache.get("pods", key)
         if pod is None or not self._wants_scheduling(pod):
             self.waiting.discard(key)
             return
+        self._schedule(pod, key)
+
+    def _retry_waiting(self) -> None:
+        """One retry round after capacity changed. Pods with the same placement and requests as one that
+        just failed would fail the same way, so they keep waiting without another O(nodes) search."""
+        failed: set[tuple[str, tuple[tuple[str, float], ...]]] = set()
+        for key in sorted(self.waiting):
+            pod = self.cache.get("pods", key)
+            if pod is None or not self._wants_scheduling(pod):
+                self.waiting.discard(key)
+                continue
+            group = (self._signature(pod), tuple(sorted(self._req(pod).items())))
+            if group in failed:
+                continue
+            if not self._schedule(pod, key):
+                failed.add(group)
+
+    def _schedule(self, pod: Obj, key: Key) -> bool:
         node = self.pick_node(pod)
         if node is None:
             self._unschedulable(pod, key, fit_error(len(self.node_names), self.reasons(pod)))
-            return
+            return False
         self.waiting.discard(key)
 
         def bind(o: Obj) -> None:
@@ -283,6 +300,7 @@ class Scheduler(Controller):
 
         self.store.mutate(PODS, key[0], key[1], scheduled, subresource="status", manager=self.name)
         self.record(pod, "Scheduled", f"Successfully assigned {key[0]}/{key[1]} to {node}")
+        return True
 
     def _unschedulable(self, pod: Obj, key: Key, message: str) -> None:
         self.waiting.add(key)
@@ -300,13 +318,17 @@ class Scheduler(Controller):
         if prev is None or prev.get("message") != message or prev.get("status") != "False":
             self.record(pod, "FailedScheduling", message, "Warning")
 
+    @staticmethod
+    def _signature(pod: Obj) -> str:
+        spec = pod.get("spec") or {}
+        return json.dumps(
+            [spec.get("nodeSelector"), spec.get("affinity"), spec.get("tolerations")], sort_keys=True
+        )
+
     def _static_nodes(self, pod: Obj) -> list[str]:
         """Nodes passing the resource-independent filters; cached per placement signature (pods of one
         ReplicaSet share it), dropped whenever a node changes."""
-        spec = pod.get("spec") or {}
-        sig = json.dumps(
-            [spec.get("nodeSelector"), spec.get("affinity"), spec.get("tolerations")], sort_keys=True
-        )
+        sig = self._signature(pod)
         found = self._static.get(sig)
         if found is None:
             found = [n for n in self.node_names if not self._static_reason(pod, self.nodes[n])]
