@@ -103,7 +103,7 @@ def too_many_requests(retry_after: int = 1) -> ApiError:
     return ApiError(
         429,
         "TooManyRequests",
-        "the server has received too many requests and has asked us to try again later",
+        "Too many requests, please try again later.",
         {"retryAfterSeconds": retry_after},
         headers={"Retry-After": str(retry_after)},
     )
