@@ -14,42 +14,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from podium_shared.cluster_state.gpu import GPU_RESOURCES, TERMINATED_PHASES, pod_summary
 from podium_shared.cluster_state.quantity import parse_quantity
-from podium_shared.realtime.keys import meta_key, state_key
+from podium_shared.realtime.keys import meta_key, state_key, summary_key
 from podium_shared.realtime.state import decode_hash
 
-GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
 NODE_GROUP_LABELS = (
     ("eks", "eks.amazonaws.com/nodegroup"),
     ("hyperpod", "sagemaker.amazonaws.com/instance-group-name"),
 )
-TERMINATED_PHASES = frozenset({"Succeeded", "Failed"})
-
-
-def _container_request(container: Mapping[str, Any], resource: str) -> Decimal:
-    res = container.get("resources") or {}
-    requests = res.get("requests") or {}
-    if resource in requests:
-        return parse_quantity(requests[resource])
-    return parse_quantity((res.get("limits") or {}).get(resource))
-
-
-def pod_request(pod: Mapping[str, Any], resource: str) -> Decimal:
-    spec = pod.get("spec") or {}
-    app = sum((_container_request(c, resource) for c in spec.get("containers") or []), Decimal(0))
-    init = max(
-        (_container_request(c, resource) for c in spec.get("initContainers") or []), default=Decimal(0)
-    )
-    return max(app, init)
-
-
-def pod_gpus(pod: Mapping[str, Any]) -> int:
-    return int(sum((pod_request(pod, r) for r in GPU_RESOURCES), Decimal(0)))
-
-
-def holds_resources(pod: Mapping[str, Any]) -> bool:
-    return (pod.get("status") or {}).get("phase") not in TERMINATED_PHASES
 
 
 def _gpus(resources: Mapping[str, Any] | None) -> int:
@@ -96,15 +70,16 @@ class ClusterStatus(BaseModel):
 
 
 def node_status(node: Mapping[str, Any], pods_on_node: Iterable[Mapping[str, Any]]) -> NodeStatus:
+    """`pods_on_node` are pod summaries (`gpu.pod_summary`) of the pods bound to this node."""
     meta = node.get("metadata") or {}
     labels = meta.get("labels") or {}
     status = node.get("status") or {}
     group_kind, group = next(
         ((k, labels[label]) for k, label in NODE_GROUP_LABELS if label in labels), (None, None)
     )
-    active = [p for p in pods_on_node if holds_resources(p)]
+    active = [p for p in pods_on_node if p.get("phase") not in TERMINATED_PHASES]
     allocatable = _gpus(status.get("allocatable"))
-    requested = sum(pod_gpus(p) for p in active)
+    requested = sum(int(p.get("gpus") or 0) for p in active)
     return NodeStatus(
         name=meta.get("name", ""),
         instance_type=next((labels[label] for label in INSTANCE_TYPE_LABELS if label in labels), None),
@@ -120,17 +95,16 @@ def node_status(node: Mapping[str, Any], pods_on_node: Iterable[Mapping[str, Any
     )
 
 
-def cluster_status(
-    cluster: str, nodes: list[dict[str, Any]], pods: list[dict[str, Any]], snapshot_age: float | None
+def status_from_summaries(
+    cluster: str, nodes: list[dict[str, Any]], pods: Iterable[Mapping[str, Any]], snapshot_age: float | None
 ) -> ClusterStatus:
-    by_node: dict[str, list[dict[str, Any]]] = {}
+    by_node: dict[str, list[Mapping[str, Any]]] = {}
     unscheduled = 0
     for pod in pods:
-        node_name = (pod.get("spec") or {}).get("nodeName")
-        if node_name:
-            by_node.setdefault(node_name, []).append(pod)
-        elif holds_resources(pod):
-            unscheduled += pod_gpus(pod)
+        if pod.get("node"):
+            by_node.setdefault(str(pod["node"]), []).append(pod)
+        elif pod.get("phase") not in TERMINATED_PHASES:
+            unscheduled += int(pod.get("gpus") or 0)
     rows = [node_status(n, by_node.get((n.get("metadata") or {}).get("name", ""), [])) for n in nodes]
     rows.sort(key=lambda r: r.name)
     totals = ClusterTotals(
@@ -145,12 +119,18 @@ def cluster_status(
     return ClusterStatus(cluster=cluster, snapshot_age_seconds=snapshot_age, nodes=rows, totals=totals)
 
 
+def cluster_status(
+    cluster: str, nodes: list[dict[str, Any]], pods: list[dict[str, Any]], snapshot_age: float | None
+) -> ClusterStatus:
+    return status_from_summaries(cluster, nodes, (pod_summary(p) for p in pods), snapshot_age)
+
+
 def read_cluster_status(redis: Any, cluster: str) -> ClusterStatus:
-    """Nodes, pods and the snapshot's age in one round trip (one MULTI)."""
+    """Nodes, the pods' GPU summaries and the snapshot's age in one round trip (one MULTI)."""
     pipe = redis.pipeline(transaction=True)
     pipe.hgetall(state_key(cluster, "nodes"))
-    pipe.hgetall(state_key(cluster, "pods"))
+    pipe.hgetall(summary_key(cluster, "pods"))
     pipe.hget(meta_key(cluster), "fresh_at")
     nodes, pods, fresh = pipe.execute()
     age = None if fresh is None else max(0.0, time.time() - float(fresh))
-    return cluster_status(cluster, decode_hash(nodes), decode_hash(pods), age)
+    return status_from_summaries(cluster, decode_hash(nodes), decode_hash(pods), age)

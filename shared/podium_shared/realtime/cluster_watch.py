@@ -82,7 +82,13 @@ class ClusterWatch(threading.Thread):
                 self.api_factory().close()  # type: ignore[no-untyped-call]
             except Exception as exc:
                 delay = max(1.0, backoff.next())
-                log.warning("watcher %s: cluster %s unusable: %r; retrying in %.1fs", self.holder, self.cluster, exc, delay)
+                log.warning(
+                    "watcher %s: cluster %s unusable: %r; retrying in %.1fs",
+                    self.holder,
+                    self.cluster,
+                    exc,
+                    delay,
+                )
                 self.stop_event.wait(delay)
                 continue
             try:

@@ -8,6 +8,11 @@ def state_key(cluster: str, kind: str) -> str:
     return f"podium:state:{cluster}:{kind}"
 
 
+def summary_key(cluster: str, kind: str) -> str:
+    """Hash of compact per-object summaries (pods: node, phase, GPUs), written with the object itself."""
+    return f"podium:state:{cluster}:{kind}:summary"
+
+
 def meta_key(cluster: str) -> str:
     """Hash of snapshot metadata: `fresh_at` (epoch seconds the watcher last confirmed the state) and
     `synced:<kind>` (epoch seconds of the kind's last full list)."""

@@ -16,7 +16,8 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import ResponseError
 
-from podium_shared.realtime.keys import channel, leader_key, meta_key, state_key, stream_key
+from podium_shared.cluster_state.gpu import pod_summary
+from podium_shared.realtime.keys import channel, leader_key, meta_key, state_key, stream_key, summary_key
 from podium_shared.realtime.stream import STREAM_MAXLEN, WindowInfo, parse_window, window_script
 
 _APPLY_LUA = """
@@ -25,8 +26,10 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then
 end
 if ARGV[3] == 'DELETED' then
   redis.call('HDEL', KEYS[2], ARGV[2])
+  redis.call('HDEL', KEYS[5], ARGV[2])
 else
   redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
+  if ARGV[11] ~= '' then redis.call('HSET', KEYS[5], ARGV[2], ARGV[11]) end
 end
 local id
 if ARGV[10] ~= '' then
@@ -86,6 +89,13 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), sort_keys=True)
 
 
+def _summary(change: Change) -> str:
+    # Pods carry a compact summary so the cluster status reads bytes per pod, not the whole object.
+    if change.kind == "pods" and change.event != "DELETED":
+        return dumps(pod_summary(change.obj))
+    return ""
+
+
 @dataclass(frozen=True)
 class Change:
     kind: str
@@ -111,10 +121,10 @@ class StateWriter:
     def _args(self, change: Change, now: float) -> tuple[list[str], list[Any]]:
         key = object_key(change.obj)
         keys = [leader_key(self.cluster), state_key(self.cluster, change.kind), stream_key(self.cluster),
-                meta_key(self.cluster)]  # fmt: skip
+                meta_key(self.cluster), summary_key(self.cluster, change.kind)]  # fmt: skip
         prev = dumps(change.prev_labels) if change.prev_labels is not None else ""
         args = [self.token, key, change.event, dumps(change.obj), change.kind, self.maxlen,
-                channel(self.cluster), self.cluster, f"{now:.3f}", prev]  # fmt: skip
+                channel(self.cluster), self.cluster, f"{now:.3f}", prev, _summary(change)]  # fmt: skip
         return keys, args
 
     def plan(self, kind: str, event: str, obj: dict[str, Any]) -> Change | None:
