@@ -46,8 +46,6 @@ def build(sim: KubeSim) -> Hub:
 def start_all(sim: KubeSim) -> list[asyncio.Task[Any]]:
     """Start every controller on the running loop; cancel the returned tasks to stop them."""
     hub = build(sim)
-    sim_any: Any = sim
-    sim_any.controller_hub = hub  # reachable for tests and the admin API (e.g. kubelet state)
     tasks = [asyncio.create_task(c.run(), name=f"kubesim-{c.name}") for c in hub.controllers]
     # Stopping the sim cancels these tasks; the last one to finish detaches the cache from the store (a
     # done callback runs even for a task cancelled before it started).
