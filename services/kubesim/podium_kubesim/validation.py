@@ -326,4 +326,3 @@ def validate_immutable(res: Resource, old: Mapping[str, Any], new: Mapping[str, 
         causes.append(_immutable("spec.clusterIPs[0]", new_spec.get("clusterIP")))
     if causes:
         raise invalid(res, name, causes)
-
