@@ -6,6 +6,7 @@ the children in order; stopping the whole group also takes down what a child for
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -37,6 +38,7 @@ class Child:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - the supervisor starts no threads of its own
         )
         return self
 
@@ -67,6 +69,16 @@ class Child:
         except OSError:
             return ""
         return b"".join(tail).decode(errors="replace")
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when the supervisor dies, even by SIGKILL, so a
+    killed `podium up` leaves no API or worker running on its own. A no-op where prctl is unavailable."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
