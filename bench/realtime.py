@@ -39,7 +39,7 @@ from redis import Redis
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).parent))
-from kubesim import populate  # noqa: E402  (bench/kubesim.py: the same synthetic nodes and pods)
+from kubesim import populate
 
 CLUSTER = "bench"
 LAT_NS = "lat"
@@ -73,8 +73,9 @@ def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
         return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-async def latency_run(api_url: str, token: str, n: int, rate: float, seconds: float, kube: client.ApiClient,
-                      redis: Redis[bytes]) -> dict[str, float]:  # fmt: skip
+async def latency_run(  # noqa: PLR0917 - one measurement, all inputs explicit
+    api_url: str, token: str, n: int, rate: float, seconds: float, kube: client.ApiClient, redis: Redis[bytes]
+) -> dict[str, float]:
     """N clients subscribed (from the current stream position) to pods in one namespace; one pod is
     patched `rate` times per second with its send time; each client records now - send time."""
     since = (redis.xrevrange(stream_key(CLUSTER), count=1) or [(b"0-0", {})])[0][0].decode()
@@ -84,10 +85,25 @@ async def latency_run(api_url: str, token: str, n: int, rate: float, seconds: fl
 
     async def one(i: int, ready: asyncio.Event, done: asyncio.Event) -> None:
         nonlocal received
-        async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=None,
-                           open_timeout=60, ping_timeout=None) as ws:  # fmt: skip
-            await ws.send(json.dumps({"type": "subscribe", "id": "p", "cluster": CLUSTER, "topic": "pods",
-                                      "namespace": LAT_NS, "since": since}))  # fmt: skip
+        async with connect(
+            url,
+            additional_headers={"Authorization": f"Bearer {token}"},
+            max_size=None,
+            open_timeout=60,
+            ping_timeout=None,
+        ) as ws:
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "subscribe",
+                        "id": "p",
+                        "cluster": CLUSTER,
+                        "topic": "pods",
+                        "namespace": LAT_NS,
+                        "since": since,
+                    }
+                )
+            )
             await ws.recv()  # subscribed
             ready.set()
             while not done.is_set():
@@ -119,13 +135,19 @@ async def latency_run(api_url: str, token: str, n: int, rate: float, seconds: fl
         sent += 1
         await asyncio.sleep(max(0.0, start + sent / rate - time.monotonic()))
     deadline = time.monotonic() + 30
-    while received < sent * n and time.monotonic() < deadline:
+    while received < sent * n and time.monotonic() < deadline:  # noqa: ASYNC110 - counting, not signalling
         await asyncio.sleep(0.1)
     done.set()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return {"sent": sent, "expected": sent * n, "received": received, "p50": pct(latencies, 0.5),
-            "p99": pct(latencies, 0.99), "max": max(latencies, default=float("nan")),
-            "delivered_per_s": received / max(1e-9, time.monotonic() - start)}  # fmt: skip
+    return {
+        "sent": sent,
+        "expected": sent * n,
+        "received": received,
+        "p50": pct(latencies, 0.5),
+        "p99": pct(latencies, 0.99),
+        "max": max(latencies, default=float("nan")),
+        "delivered_per_s": received / max(1e-9, time.monotonic() - start),
+    }
 
 
 def kubectl_old_way(kubeconfig: Path, nodes: list[str]) -> float:
@@ -161,8 +183,13 @@ def main() -> None:  # noqa: PLR0915 - a linear script of measurements
         with unit_of_work(session_factory(pg.url)) as s:
             register_cluster(s, CLUSTER, kubeconfig_path=str(kubeconfig), context="kubesim")
             _, token = create_user(s, "bench", Role.admin)
-        env = {**os.environ, "PODIUM_ENVIRONMENT": "development", "PODIUM_DATABASE_URL": pg.url,
-               "PODIUM_REDIS_URL": rd.url, "PODIUM_WATCHER_METRICS_PORT": "0"}  # fmt: skip
+        env = {
+            **os.environ,
+            "PODIUM_ENVIRONMENT": "development",
+            "PODIUM_DATABASE_URL": pg.url,
+            "PODIUM_REDIS_URL": rd.url,
+            "PODIUM_WATCHER_METRICS_PORT": "0",
+        }
         redis = Redis.from_url(rd.url)
 
         t0 = time.monotonic()
@@ -172,26 +199,46 @@ def main() -> None:  # noqa: PLR0915 - a linear script of measurements
         sync_s = time.monotonic() - t0
         events = redis.xlen(stream_key(CLUSTER))
         time.sleep(2)
-        print(f"watcher first sync: {events} objects in {sync_s:.1f}s (incl. process start) "
-              f"= {events / sync_s:.0f} events/s; watcher RSS {rss_mib(watcher.pid):.0f} MiB "
-              f"with {args.pods} pods / {args.nodes} nodes")  # fmt: skip
+        print(
+            f"watcher first sync: {events} objects in {sync_s:.1f}s (incl. process start) "
+            f"= {events / sync_s:.0f} events/s; watcher RSS {rss_mib(watcher.pid):.0f} MiB "
+            f"with {args.pods} pods / {args.nodes} nodes"
+        )
 
         # Sustained: a burst of creates straight into the store; time until all reached Redis.
         burst = 5000
         ks.call(lambda: ks.sim.store.create(RESOURCES["namespaces"], None, {"metadata": {"name": LAT_NS}}))
         before = redis.xlen(stream_key(CLUSTER))
         t0 = time.monotonic()
-        ks.call(lambda: [ks.sim.store.create(RESOURCES["pods"], LAT_NS, {
-            "metadata": {"name": f"burst-{i}"}, "spec": {"containers": [{"name": "c", "image": "x"}]}})
-            for i in range(burst)] and None, timeout=300)  # fmt: skip
+        ks.call(
+            lambda: (
+                [
+                    ks.sim.store.create(
+                        RESOURCES["pods"],
+                        LAT_NS,
+                        {
+                            "metadata": {"name": f"burst-{i}"},
+                            "spec": {"containers": [{"name": "c", "image": "x"}]},
+                        },
+                    )
+                    for i in range(burst)
+                ]
+                and None
+            ),
+            timeout=300,
+        )
         wait(lambda: redis.xlen(stream_key(CLUSTER)) >= before + burst, 300, "the burst")
         burst_s = time.monotonic() - t0
-        print(f"sustained watch → Redis: {burst} pod creations in {burst_s:.2f}s = {burst / burst_s:.0f} events/s "
-              f"(includes kubesim creating them)")  # fmt: skip
+        print(
+            f"sustained watch → Redis: {burst} pod creations in {burst_s:.2f}s = "
+            f"{burst / burst_s:.0f} events/s (includes kubesim creating them)"
+        )
 
         port = free_port()
-        api_code = ("import uvicorn; from podium_api.app import create_app; "
-                    f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning')")  # fmt: skip
+        api_code = (
+            "import uvicorn; from podium_api.app import create_app; "
+            f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning')"
+        )
         procs.append(spawn([sys.executable, "-c", api_code], env, tmp / "api.log"))
         wait_for_port(port, 120)
         api_url = f"http://127.0.0.1:{port}"
@@ -209,24 +256,31 @@ def main() -> None:  # noqa: PLR0915 - a linear script of measurements
         names = [f"hyperpod-i-{i:017x}" for i in range(min(args.describe_nodes, args.nodes))]
         old_s = kubectl_old_way(kubeconfig, names)
         per_node = old_s / max(1, len(names))
-        print(f"cluster status from the snapshot ({totals['nodes']} nodes, {args.pods} pods): "
-              f"median {status_s * 1000:.0f} ms over 5 calls")  # fmt: skip
-        print(f"old way (kubectl get nodes + describe per node): {old_s:.1f}s for {len(names)} nodes = "
-              f"{per_node:.2f}s/node → ~{per_node * args.nodes:.0f}s for {args.nodes} nodes")  # fmt: skip
+        print(
+            f"cluster status from the snapshot ({totals['nodes']} nodes, {args.pods} pods): "
+            f"median {status_s * 1000:.0f} ms over 5 calls"
+        )
+        print(
+            f"old way (kubectl get nodes + describe per node): {old_s:.1f}s for {len(names)} nodes = "
+            f"{per_node:.2f}s/node → ~{per_node * args.nodes:.0f}s for {args.nodes} nodes"
+        )
 
         kube = config.new_client_from_config(config_file=str(kubeconfig))
-        client.CoreV1Api(kube).create_namespaced_pod(LAT_NS, {"metadata": {"name": "lat-pod"},
-                                                              "spec": {"containers": [{"name": "c", "image": "x"}]}})  # fmt: skip
+        client.CoreV1Api(kube).create_namespaced_pod(
+            LAT_NS, {"metadata": {"name": "lat-pod"}, "spec": {"containers": [{"name": "c", "image": "x"}]}}
+        )
         for n in [int(x) for x in args.clients.split(",") if x]:
             try:
                 res = asyncio.run(latency_run(api_url, token, n, args.rate, args.seconds, kube, redis))
             except Exception as exc:  # report, don't hide: e.g. too many clients for this machine
                 print(f"N={n}: failed: {exc!r}")
                 continue
-            print(f"N={n} clients, {args.rate:g} changes/s for {args.seconds:g}s: delivered {res['received']}"
-                  f"/{res['expected']}; kubesim→client latency p50 {res['p50'] * 1000:.0f} ms, "
-                  f"p99 {res['p99'] * 1000:.0f} ms, max {res['max'] * 1000:.0f} ms; "
-                  f"{res['delivered_per_s']:.0f} messages/s delivered")  # fmt: skip
+            print(
+                f"N={n} clients, {args.rate:g} changes/s for {args.seconds:g}s: delivered {res['received']}"
+                f"/{res['expected']}; kubesim→client latency p50 {res['p50'] * 1000:.0f} ms, "
+                f"p99 {res['p99'] * 1000:.0f} ms, max {res['max'] * 1000:.0f} ms; "
+                f"{res['delivered_per_s']:.0f} messages/s delivered"
+            )
         kube.close()
         redis.close()
     finally:

@@ -28,8 +28,17 @@ def obj(
 def gpu_pod(
     name: str, ns: str, node: str, gpus: int, phase: str = "Running", **labels: str
 ) -> dict[str, Any]:
-    return obj("Pod", name, ns, labels, spec={"nodeName": node, "containers": [
-        {"name": "c", "resources": {"limits": {"nvidia.com/gpu": str(gpus)}}}]}, status={"phase": phase})  # fmt: skip
+    return obj(
+        "Pod",
+        name,
+        ns,
+        labels,
+        spec={
+            "nodeName": node,
+            "containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": str(gpus)}}}],
+        },
+        status={"phase": phase},
+    )
 
 
 @pytest.fixture
@@ -40,28 +49,66 @@ def snapshot(settings: PodiumSettings, cluster: str) -> str:
     writer = StateWriter(redis, cluster, token)
     gpu = {"nvidia.com/gpu": "8"}
     ready = {"conditions": [{"type": "Ready", "status": "True"}], "capacity": gpu, "allocatable": gpu}
-    node_labels = {"node.kubernetes.io/instance-type": "ml.p4d.24xlarge",
-                   "sagemaker.amazonaws.com/instance-group-name": "training"}  # fmt: skip
+    node_labels = {
+        "node.kubernetes.io/instance-type": "ml.p4d.24xlarge",
+        "sagemaker.amazonaws.com/instance-group-name": "training",
+    }
     pool_template = {"metadata": {"labels": {"deployment-type": "model-pool", "model": "qwen"}}}
     changes = [
         writer.replace("nodes", [obj("Node", "n1", labels=node_labels, status=ready)]),
-        writer.replace("pods", [
-            gpu_pod("a-1", "team-a", "n1", 2, app="web", tier="front"),
-            gpu_pod("a-2", "team-a", "n1", 1, "Pending", app="web", tier="back"),
-            gpu_pod("a-3", "team-a", "n1", 4, "Succeeded", app="batch"),
-            gpu_pod("b-1", "team-b", "n1", 1, app="web"),
-        ]),
-        writer.replace("services", [obj("Service", "web", "team-a", spec={"type": "LoadBalancer", "ports": []},
-                                        status={"loadBalancer": {"ingress": [{"hostname": "web.elb.example"}]}})]),
-        writer.replace("endpoints", [obj("Endpoints", "web", "team-a", subsets=[
-            {"addresses": [{"ip": "10.0.0.1", "targetRef": {"name": "a-1"}}], "notReadyAddresses": [{"ip": "10.0.0.2"}]}])]),
-        writer.replace("deployments", [
-            obj("Deployment", "pool", "team-a", spec={"replicas": 3, "template": pool_template}, status={"readyReplicas": 2}),
-            obj("Deployment", "plain", "team-a", spec={"replicas": 1, "template": {}}, status={}),
-        ]),
+        writer.replace(
+            "pods",
+            [
+                gpu_pod("a-1", "team-a", "n1", 2, app="web", tier="front"),
+                gpu_pod("a-2", "team-a", "n1", 1, "Pending", app="web", tier="back"),
+                gpu_pod("a-3", "team-a", "n1", 4, "Succeeded", app="batch"),
+                gpu_pod("b-1", "team-b", "n1", 1, app="web"),
+            ],
+        ),
+        writer.replace(
+            "services",
+            [
+                obj(
+                    "Service",
+                    "web",
+                    "team-a",
+                    spec={"type": "LoadBalancer", "ports": []},
+                    status={"loadBalancer": {"ingress": [{"hostname": "web.elb.example"}]}},
+                )
+            ],
+        ),
+        writer.replace(
+            "endpoints",
+            [
+                obj(
+                    "Endpoints",
+                    "web",
+                    "team-a",
+                    subsets=[
+                        {
+                            "addresses": [{"ip": "10.0.0.1", "targetRef": {"name": "a-1"}}],
+                            "notReadyAddresses": [{"ip": "10.0.0.2"}],
+                        }
+                    ],
+                )
+            ],
+        ),
+        writer.replace(
+            "deployments",
+            [
+                obj(
+                    "Deployment",
+                    "pool",
+                    "team-a",
+                    spec={"replicas": 3, "template": pool_template},
+                    status={"readyReplicas": 2},
+                ),
+                obj("Deployment", "plain", "team-a", spec={"replicas": 1, "template": {}}, status={}),
+            ],
+        ),
         writer.replace("pytorchjobs", [obj("PyTorchJob", "train", "team-a")]),
         writer.replace("hyperpodpytorchjobs", [obj("HyperPodPyTorchJob", "hp", "team-b")]),
-    ]  # fmt: skip
+    ]
     for batch in changes:
         writer.write(batch)
     writer.touch()
@@ -88,7 +135,8 @@ def test_cluster_list_shows_snapshot_age(client: TestClient, viewer: ApiUser, sn
     r = client.get("/api/v1/clusters", headers=viewer.headers)
     assert r.status_code == 200
     row = next(c for c in r.json() if c["name"] == snapshot)
-    assert row["watched"] and row["snapshot_age_seconds"] < 10
+    assert row["watched"]
+    assert row["snapshot_age_seconds"] < 10
 
 
 def test_filters_and_pagination(client: TestClient, viewer: ApiUser, snapshot: str) -> None:
@@ -118,10 +166,12 @@ def test_services_deployments_and_training_jobs(client: TestClient, viewer: ApiU
         "summary"
     ]
     assert svc["externalAddress"] == "web.elb.example"
-    assert svc["readyEndpoints"] == [{"ip": "10.0.0.1", "pod": "a-1"}] and svc["notReadyEndpoints"] == 1
+    assert svc["readyEndpoints"] == [{"ip": "10.0.0.1", "pod": "a-1"}]
+    assert svc["notReadyEndpoints"] == 1
     deps = client.get(f"/api/v1/clusters/{snapshot}/deployments", headers=viewer.headers).json()["items"]
     summary = {d["name"]: d["summary"] for d in deps}
-    assert summary["pool"]["modelPool"] and (summary["pool"]["desired"], summary["pool"]["ready"]) == (3, 2)
+    assert summary["pool"]["modelPool"]
+    assert (summary["pool"]["desired"], summary["pool"]["ready"]) == (3, 2)
     assert not summary["plain"]["modelPool"]
     jobs = client.get(f"/api/v1/clusters/{snapshot}/trainingjobs", headers=viewer.headers).json()["items"]
     assert sorted((j["kind"], j["name"]) for j in jobs) == [
@@ -135,7 +185,8 @@ def test_namespace_scoped_users_see_only_their_namespaces(
 ) -> None:
     scoped = make_user(Role.viewer, namespaces=["team-a"])
     pods = client.get(f"/api/v1/clusters/{snapshot}/pods", headers=scoped.headers).json()
-    assert {p["namespace"] for p in pods["items"]} == {"team-a"} and pods["total"] == 3
+    assert {p["namespace"] for p in pods["items"]} == {"team-a"}
+    assert pods["total"] == 3
     r = client.get(
         f"/api/v1/clusters/{snapshot}/pods", params={"namespace": "team-b"}, headers=scoped.headers
     )
@@ -154,4 +205,5 @@ def test_unknown_cluster_kind_and_anonymous(client: TestClient, viewer: ApiUser,
 
 def test_metrics_endpoint(client: TestClient) -> None:
     r = client.get("/metrics")
-    assert r.status_code == 200 and "podium_ws_clients" in r.text
+    assert r.status_code == 200
+    assert "podium_ws_clients" in r.text

@@ -32,9 +32,14 @@ from redis import Redis
 from websockets.sync.client import ClientConnection, connect
 
 FAST_WATCH = WatchTuning(
-    watch_timeout_min=2, watch_timeout_max=4, inactivity_timeout=3, connect_timeout=2, backoff_base=0.05,
-    backoff_max=0.5, crd_recheck=1,
-)  # fmt: skip
+    watch_timeout_min=2,
+    watch_timeout_max=4,
+    inactivity_timeout=3,
+    connect_timeout=2,
+    backoff_base=0.05,
+    backoff_max=0.5,
+    crd_recheck=1,
+)
 FAST_LEADER = LeaderTuning(ttl_seconds=2.0, campaign_interval=0.2, touch_interval=0.5)
 
 
@@ -89,9 +94,13 @@ class Watchers:
 
     def start(self, holder: str) -> ClusterWatch:
         watch = ClusterWatch(
-            self.cluster, lambda: api_client_from_kubeconfig(self.kubeconfig, "kubesim"),
-            Redis.from_url(self.redis_url, socket_timeout=5), holder, watch=FAST_WATCH, leader=FAST_LEADER,
-        )  # fmt: skip
+            self.cluster,
+            lambda: api_client_from_kubeconfig(self.kubeconfig, "kubesim"),
+            Redis.from_url(self.redis_url, socket_timeout=5),
+            holder,
+            watch=FAST_WATCH,
+            leader=FAST_LEADER,
+        )
         watch.start()
         self.running.append(watch)
         return watch
@@ -143,9 +152,12 @@ class WsClient:
 
     def __init__(self, url: str, token: str) -> None:
         self.conn: ClientConnection = connect(
-            url.replace("http", "ws", 1) + "/api/v1/ws", additional_headers={"Authorization": f"Bearer {token}"},
-            max_size=None, open_timeout=10, legacy=True,
-        )  # fmt: skip
+            url.replace("http", "ws", 1) + "/api/v1/ws",
+            additional_headers={"Authorization": f"Bearer {token}"},
+            max_size=None,
+            open_timeout=10,
+            legacy=True,
+        )
         self.messages: list[dict[str, Any]] = []
         self.views: dict[str, dict[str, dict[str, Any]]] = {}  # subscription -> key -> object
         self.last_ids: dict[str, str] = {}

@@ -22,10 +22,15 @@ from watcher.realtime_fixtures import Watchers, WsClient, wait_until
 
 NS = "podium"
 COMPARED = {
-    "pods": "/api/v1/pods", "deployments": "/apis/apps/v1/deployments", "replicasets": "/apis/apps/v1/replicasets",
-    "services": "/api/v1/services", "endpoints": "/api/v1/endpoints", "nodes": "/api/v1/nodes",
-    "jobs": "/apis/batch/v1/jobs", "events": "/api/v1/events",
-}  # fmt: skip
+    "pods": "/api/v1/pods",
+    "deployments": "/apis/apps/v1/deployments",
+    "replicasets": "/apis/apps/v1/replicasets",
+    "services": "/api/v1/services",
+    "endpoints": "/api/v1/endpoints",
+    "nodes": "/api/v1/nodes",
+    "jobs": "/apis/batch/v1/jobs",
+    "events": "/api/v1/events",
+}
 WS_TOPICS = ("pods", "deployments", "services", "nodes")
 
 
@@ -54,11 +59,14 @@ def deployment(name: str, replicas: int, tier: str) -> dict[str, Any]:
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": {**labels, "tier": tier}},
-                "spec": {"containers": [{"name": "app", "image": "nginx:1.27",
-                                         "resources": {"requests": {"cpu": "100m"}}}]},
+                "spec": {
+                    "containers": [
+                        {"name": "app", "image": "nginx:1.27", "resources": {"requests": {"cpu": "100m"}}}
+                    ]
+                },
             },
         },
-    }  # fmt: skip
+    }
 
 
 def churn_step(
@@ -88,13 +96,16 @@ def churn_step(
         except client.ApiException as exc:
             if exc.status != 404:
                 raise
-            core.create_namespaced_service(NS, {
-                "metadata": {"name": svc},
-                "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
-            })  # fmt: skip
+            core.create_namespaced_service(
+                NS,
+                {
+                    "metadata": {"name": svc},
+                    "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
+                },
+            )
 
 
-def test_snapshot_and_websocket_converge_under_faults(
+def test_snapshot_and_websocket_converge_under_faults(  # noqa: PLR0917 - pytest fixtures
     kubesim: RunningKubeSim,
     kube: client.ApiClient,
     own_redis: EmbeddedRedis,
@@ -102,15 +113,19 @@ def test_snapshot_and_websocket_converge_under_faults(
     ws_client: Any,
     admin: ApiUser,
 ) -> None:
-    cluster = watchers.cluster
     with Redis.from_url(own_redis.url) as redis, httpx.Client(base_url=kubesim.url, timeout=10) as sim:
         _churn_with_faults_then_compare(kube, own_redis, watchers, ws_client, admin, redis, sim)
 
 
-def _churn_with_faults_then_compare(
-    kube: client.ApiClient, own_redis: EmbeddedRedis, watchers: Watchers, ws_client: Any, admin: ApiUser,
-    redis: Redis[bytes], sim: httpx.Client,
-) -> None:  # fmt: skip
+def _churn_with_faults_then_compare(  # noqa: PLR0917 - the fixtures, handed on
+    kube: client.ApiClient,
+    own_redis: EmbeddedRedis,
+    watchers: Watchers,
+    ws_client: Any,
+    admin: ApiUser,
+    redis: Redis[bytes],
+    sim: httpx.Client,
+) -> None:
     cluster = watchers.cluster
     apps, core = client.AppsV1Api(kube), client.CoreV1Api(kube)
 

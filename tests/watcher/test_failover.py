@@ -32,15 +32,23 @@ def spawn(database_url: str, own_redis: EmbeddedRedis, tmp_path: Path) -> Iterat
     def spawn_(watcher_id: str, metrics_port: int = 0) -> subprocess.Popen[bytes]:
         env = {
             **os.environ,
-            "PODIUM_ENVIRONMENT": "test", "PODIUM_DATABASE_URL": database_url, "PODIUM_REDIS_URL": own_redis.url,
-            "PODIUM_WATCHER_ID": watcher_id, "PODIUM_WATCHER_METRICS_PORT": str(metrics_port),
-            "PODIUM_WATCHER_LEADER_TTL_SECONDS": str(TTL), "PODIUM_WATCHER_CAMPAIGN_INTERVAL_SECONDS": "0.2",
-            "PODIUM_WATCHER_CLUSTER_REFRESH_SECONDS": "1", "PODIUM_WATCHER_HEARTBEAT_SECONDS": "0.5",
-            "PODIUM_WATCH_TIMEOUT_MIN_SECONDS": "2", "PODIUM_WATCH_TIMEOUT_MAX_SECONDS": "4",
+            "PODIUM_ENVIRONMENT": "test",
+            "PODIUM_DATABASE_URL": database_url,
+            "PODIUM_REDIS_URL": own_redis.url,
+            "PODIUM_WATCHER_ID": watcher_id,
+            "PODIUM_WATCHER_METRICS_PORT": str(metrics_port),
+            "PODIUM_WATCHER_LEADER_TTL_SECONDS": str(TTL),
+            "PODIUM_WATCHER_CAMPAIGN_INTERVAL_SECONDS": "0.2",
+            "PODIUM_WATCHER_CLUSTER_REFRESH_SECONDS": "1",
+            "PODIUM_WATCHER_HEARTBEAT_SECONDS": "0.5",
+            "PODIUM_WATCH_TIMEOUT_MIN_SECONDS": "2",
+            "PODIUM_WATCH_TIMEOUT_MAX_SECONDS": "4",
             "PODIUM_WATCH_INACTIVITY_TIMEOUT_SECONDS": "3",
-        }  # fmt: skip
+        }
         log = open(tmp_path / f"{watcher_id}.log", "wb")  # noqa: SIM115 - the child writes to it until killed
-        proc = subprocess.Popen([sys.executable, "-m", "podium_watcher"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "podium_watcher"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         log.close()
         procs.append(proc)
         return proc
@@ -61,7 +69,9 @@ def test_standby_takes_over_when_the_leader_dies(
     with Redis.from_url(own_redis.url) as redis:
         # Generous: two fresh interpreters import the Kubernetes client (seconds on a loaded machine).
         wait_until(lambda: redis.get(leader_key(cluster)) is not None, 90, "a leader")
-        wait_until(lambda: snapshot(redis, cluster, "nodes") == truth(kube, COMPARED["nodes"]), 20, "the first sync")
+        wait_until(
+            lambda: snapshot(redis, cluster, "nodes") == truth(kube, COMPARED["nodes"]), 20, "the first sync"
+        )
         for name in ports:
             wait_until(lambda n=name: redis.get(heartbeat_key(n)) is not None, 60, f"{name}'s heartbeat")
         first = redis.get(leader_key(cluster)).decode()  # type: ignore[union-attr]
@@ -69,7 +79,9 @@ def test_standby_takes_over_when_the_leader_dies(
 
         procs[leader].send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
-        wait_until(lambda: (redis.get(leader_key(cluster)) or b"").decode().endswith(f":{standby}"), 10, "a takeover")
+        wait_until(
+            lambda: (redis.get(leader_key(cluster)) or b"").decode().endswith(f":{standby}"), 10, "a takeover"
+        )
         takeover = time.monotonic() - killed_at
         assert takeover < TTL + 5, f"the standby took {takeover:.1f}s"
         second = redis.get(leader_key(cluster)).decode()  # type: ignore[union-attr]
@@ -77,9 +89,12 @@ def test_standby_takes_over_when_the_leader_dies(
 
         client.AppsV1Api(kube).create_namespaced_deployment("podium", deployment("after-failover", 1, "a"))
         wait_until(
-            lambda: any(d["metadata"]["name"] == "after-failover" for d in read_objects(redis, cluster, "deployments")),
-            10, "the new leader to stream changes",
-        )  # fmt: skip
+            lambda: any(
+                d["metadata"]["name"] == "after-failover" for d in read_objects(redis, cluster, "deployments")
+            ),
+            10,
+            "the new leader to stream changes",
+        )
         metrics = httpx.get(f"http://127.0.0.1:{ports[standby]}/metrics", timeout=5).text
         assert f'podium_watcher_leader{{cluster="{cluster}"}} 1.0' in metrics
 

@@ -52,3 +52,6 @@ TRAINING_KINDS = ("pytorchjobs", "hyperpodpytorchjobs")
 TOPICS: dict[str, tuple[str, ...]] = {r.name: (r.name,) for r in WATCHED}
 TOPICS["trainingjobs"] = TRAINING_KINDS
 TOPICS["operations"] = ("operations",)
+TOPICS["operation_logs"] = ("operation_logs",)
+# Topics published by the operation pipeline, not the watcher: no snapshot in Redis (Postgres has them).
+OPERATION_TOPICS = frozenset({"operations", "operation_logs"})

@@ -10,7 +10,7 @@ from typing import Any
 from podium_shared.auth.principal import Principal
 from podium_shared.cluster_state.selectors import LabelSelector, parse_label_selector
 from podium_shared.errors import Invalid
-from podium_shared.realtime.resources import TOPICS
+from podium_shared.realtime.resources import OPERATION_TOPICS, TOPICS
 from podium_shared.realtime.stream import StreamEvent, compare_ids
 
 
@@ -56,7 +56,7 @@ class Subscription:
 
     def sees_object(self, kind: str, obj: dict[str, Any]) -> bool:
         """Whether a snapshot object belongs to this subscription."""
-        if kind == "operations":
+        if kind in OPERATION_TOPICS:
             ns = _op_namespace(obj)
             return operation_visible(self.principal, obj) and (self.namespace is None or ns == self.namespace)
         meta = obj.get("metadata") or {}
@@ -73,8 +73,8 @@ class Subscription:
         matching as ADDED (the stream carries the previous labels when they changed)."""
         if ev.topic not in self.kinds:
             return None
-        if ev.topic == "operations":
-            return ev.event if self.sees_object("operations", ev.object) else None
+        if ev.topic in OPERATION_TOPICS:
+            return ev.event if self.sees_object(ev.topic, ev.object) else None
         meta = ev.object.get("metadata") or {}
         ns = meta.get("namespace")
         if not self.principal.can_access_namespace(ns) or (

@@ -15,9 +15,12 @@ def node(name: str, gpus: int, *, ready: bool = True, group: tuple[str, str] | N
     res = {"cpu": "8", "nvidia.com/gpu": str(gpus)} if gpus else {"cpu": "8"}
     return {
         "metadata": {"name": name, "labels": labels},
-        "status": {"capacity": res, "allocatable": res,
-                   "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
-    }  # fmt: skip
+        "status": {
+            "capacity": res,
+            "allocatable": res,
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+        },
+    }
 
 
 def container(requests: int | None = None, limits: int | None = None) -> dict[str, Any]:
@@ -83,8 +86,10 @@ def test_cluster_status_counts_running_and_pending_bound_pods_only() -> None:
     status = cluster_status("c", nodes, pods, snapshot_age=1.5)
     rows = {r.name: r for r in status.nodes}
     assert (rows["gpu-1"].gpu_capacity, rows["gpu-1"].gpu_requested, rows["gpu-1"].gpu_free) == (8, 5, 3)
-    assert rows["gpu-1"].node_group == "workers" and rows["gpu-1"].node_group_kind == "hyperpod"
-    assert rows["gpu-1"].instance_type == "ml.p5.48xlarge" and rows["gpu-1"].pods == 2
+    assert rows["gpu-1"].node_group == "workers"
+    assert rows["gpu-1"].node_group_kind == "hyperpod"
+    assert rows["gpu-1"].instance_type == "ml.p5.48xlarge"
+    assert rows["gpu-1"].pods == 2
     assert (rows["gpu-2"].ready, rows["gpu-2"].gpu_requested, rows["gpu-2"].gpu_free) == (False, 4, 0)
     assert rows["gpu-2"].node_group_kind == "eks"
     assert (rows["cpu-1"].gpu_capacity, rows["cpu-1"].gpu_requested, rows["cpu-1"].gpu_free) == (0, 0, 0)

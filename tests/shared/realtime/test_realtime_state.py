@@ -31,9 +31,15 @@ def cluster() -> str:
 def pod(name: str, rv: int, labels: dict[str, str] | None = None, ns: str = "default") -> dict[str, Any]:
     return {
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": ns, "resourceVersion": str(rv), "uid": f"uid-{name}",
-                     "labels": labels or {}, "managedFields": [{"manager": "kubectl"}]},
-    }  # fmt: skip
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "resourceVersion": str(rv),
+            "uid": f"uid-{name}",
+            "labels": labels or {},
+            "managedFields": [{"manager": "kubectl"}],
+        },
+    }
 
 
 def leader(redis: Redis[bytes], cluster: str, holder: str = "w1") -> str:
@@ -62,8 +68,11 @@ def test_apply_updates_snapshot_and_stream_together(redis: Redis[bytes], cluster
     assert "managedFields" not in objs[0]["metadata"]  # trimmed before storing
     _, events = read_after(redis, cluster, "0-0")
     assert [(e.event, e.object["metadata"]["name"]) for e in events] == [
-        ("ADDED", "a"), ("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b"),
-    ]  # fmt: skip
+        ("ADDED", "a"),
+        ("ADDED", "b"),
+        ("MODIFIED", "a"),
+        ("DELETED", "b"),
+    ]
     assert events[2].prev_labels == {"app": "x"}  # a label-filtered subscriber learns what it was
     live = [m for m in iter(lambda: pubsub.get_message(timeout=1), None) if m["type"] == "message"]
     assert [json.loads(m["data"])["id"] for m in live] == ids
@@ -71,7 +80,8 @@ def test_apply_updates_snapshot_and_stream_together(redis: Redis[bytes], cluster
     assert window_info.last_id == ids[-1]
     assert [o["metadata"]["name"] for o in snap["pods"]] == ["a"]
     age = snapshot_age(redis, cluster)
-    assert age is not None and age < 5
+    assert age is not None
+    assert age < 5
 
 
 def test_a_fenced_writer_cannot_write(redis: Redis[bytes], cluster: str) -> None:
@@ -97,8 +107,10 @@ def test_replace_emits_the_difference_with_redis(redis: Redis[bytes], cluster: s
     second = StateWriter(redis, cluster, token)
     changes = second.replace("pods", [pod("keep", 1), pod("change", 2, {"v": "2"}), pod("new", 3)])
     assert sorted((c.event, c.obj["metadata"]["name"]) for c in changes) == [
-        ("ADDED", "new"), ("DELETED", "gone"), ("MODIFIED", "change"),
-    ]  # fmt: skip
+        ("ADDED", "new"),
+        ("DELETED", "gone"),
+        ("MODIFIED", "change"),
+    ]
     second.write(changes)
     assert [o["metadata"]["name"] for o in read_objects(redis, cluster, "pods")] == ["change", "keep", "new"]
     # After a replace the writer's memory knows the objects: a re-sent ADDED is dropped.
@@ -109,15 +121,20 @@ def test_window_tells_whether_a_replay_has_no_gap(redis: Redis[bytes], cluster: 
     assert not window(redis, cluster).covers("0-0")  # no stream at all: resync
     ids = [stream.publish(redis, cluster, "operations", "MODIFIED", {"n": i}) for i in range(300)]
     info = window(redis, cluster)
-    assert info.covers("0-0") and info.covers(ids[0]) and info.covers(ids[-1])
+    assert info.covers("0-0")
+    assert info.covers(ids[0])
+    assert info.covers(ids[-1])
     future = f"{int(ids[-1].split('-')[0]) + 10_000}-0"
     assert not info.covers(future)  # an id this stream never produced
     redis.xtrim(
         stream.stream_key(cluster), maxlen=100, approximate=False
     )  # exact trim: ids[200] is the oldest left
     info = window(redis, cluster)
-    assert not info.covers(ids[0]) and not info.covers("0-0") and not info.covers(ids[198])
-    assert info.covers(ids[200]) and info.covers(ids[250])
+    assert not info.covers(ids[0])
+    assert not info.covers("0-0")
+    assert not info.covers(ids[198])
+    assert info.covers(ids[200])
+    assert info.covers(ids[250])
     _, events = read_after(redis, cluster, ids[200], count=1000)
     assert [e.object["n"] for e in events] == list(range(201, 300))
 
@@ -126,11 +143,13 @@ def test_leader_lock_renew_release_and_takeover(redis: Redis[bytes], cluster: st
     a = LeaderLock(redis, cluster, "a", ttl_seconds=30)
     b = LeaderLock(redis, cluster, "b", ttl_seconds=30)
     token = a.try_acquire()
-    assert token and token.endswith(":a")
+    assert token
+    assert token.endswith(":a")
     assert b.try_acquire() is None
     assert a.renew(token)
     assert not b.renew(token.replace(":a", ":b"))
     a.release(token)
     token_b = b.try_acquire()
-    assert token_b and not a.renew(token)
+    assert token_b
+    assert not a.renew(token)
     assert b.current() == token_b
