@@ -76,22 +76,13 @@ class ClusterWatch(threading.Thread):
     def run(self) -> None:
         backoff = Backoff(0.2, 5.0, self._rng)
         token: str | None = None
+        usable = False
         while not self.stop_event.is_set():
             try:
-                # A cluster we cannot even configure a client for must not hold the leadership.
-                self.api_factory().close()  # type: ignore[no-untyped-call]
-            except Exception as exc:
-                delay = max(1.0, backoff.next())
-                log.warning(
-                    "watcher %s: cluster %s unusable: %r; retrying in %.1fs",
-                    self.holder,
-                    self.cluster,
-                    exc,
-                    delay,
-                )
-                self.stop_event.wait(delay)
-                continue
-            try:
+                if not usable:
+                    # A cluster we cannot even configure a client for must not hold the leadership.
+                    self.api_factory().close()  # type: ignore[no-untyped-call]
+                    usable = True
                 # After a Redis error we may still hold the lock (it survived a restart): keep our token.
                 if token is None or not self.lock.renew(token):
                     token = self.lock.try_acquire()
@@ -109,6 +100,11 @@ class ClusterWatch(threading.Thread):
                     "watcher %s/%s: redis: %r; retrying in %.2fs", self.holder, self.cluster, exc, delay
                 )
                 self.stop_event.wait(delay)
+            except Exception:
+                # Never let one cluster's surprise kill its thread: the lock expires, a standby (or we) retry.
+                log.exception("watcher %s/%s: cannot stream the cluster", self.holder, self.cluster)
+                usable = False
+                self.stop_event.wait(max(1.0, backoff.next()))
 
     def _term(self, token: str) -> None:
         self.terms += 1

@@ -213,11 +213,15 @@ class Hub:
         feed = self._feed(sub.cluster)
         sub.pending = []
         feed.subs[id(sub)] = (client, sub)
-        await asyncio.wait_for(feed.ready.wait(), self.tuning.feed_ready_timeout)
-        if since is not None and await self._replay(feed, client, sub, since):
-            return "replay"
-        mode = "snapshot" if since is None else "resync"
-        await self._snapshot(feed, client, sub, mode)
+        try:
+            await asyncio.wait_for(feed.ready.wait(), self.tuning.feed_ready_timeout)
+            if since is not None and await self._replay(feed, client, sub, since):
+                return "replay"
+            mode = "snapshot" if since is None else "resync"
+            await self._snapshot(feed, client, sub, mode)
+        except BaseException:
+            await self.unsubscribe(client, sub.sid)  # half a subscription must not linger in the feed
+            raise
         return mode
 
     async def _replay(self, feed: ClusterFeed, client: ClientConn, sub: Subscription, since: str) -> bool:
