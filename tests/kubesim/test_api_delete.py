@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from podium_kubesim.runner import RunningKubeSim
 
 from kubesim.helpers import configmap, deployment, unscheduled_pod, wait_for
 
@@ -141,3 +143,9 @@ def test_namespace_deletion_removes_its_contents(core: client.CoreV1Api) -> None
     with pytest.raises(ApiException) as exc:
         core.create_namespaced_config_map("doomed-ns", configmap("late"))
     assert exc.value.status == 404
+
+
+def test_delete_collection_needs_a_namespace(kubesim: RunningKubeSim) -> None:
+    resp = httpx.delete(kubesim.url + "/api/v1/configmaps")
+    assert resp.status_code == 405
+    assert resp.json()["reason"] == "MethodNotAllowed"

@@ -469,7 +469,8 @@ async def evict(sim: KubeSim, request: Request, t: Target) -> Response:
 
 
 async def delete_collection(sim: KubeSim, request: Request, t: Target) -> Response:
-    if t.res.storage_key == "namespaces":
+    # Like the real server: no deletecollection of namespaces, nor of a namespaced kind across namespaces.
+    if t.res.storage_key == "namespaces" or (t.res.namespaced and not t.namespace):
         raise errors.method_not_allowed()
     options = await _delete_options(request)
     dry = dry_run(request, options)
