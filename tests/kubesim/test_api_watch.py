@@ -261,3 +261,26 @@ def test_events_v1_create_and_watch(
         assert ev["type"] == "ADDED"
         assert ev["object"].note == "from events.k8s.io"
         w.stop()
+
+
+def test_disconnected_watchers_are_released(kubesim: RunningKubeSim, namespace: str) -> None:
+    def open_watches() -> int:
+        return int(httpx.get(kubesim.url + "/_sim/state").json()["watches"])
+
+    # Watches of earlier tests on this server are released as their clients go; wait for quiet.
+    deadline = time.monotonic() + 10
+    while open_watches() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    before = open_watches()
+    assert before == 0
+    with httpx.stream(
+        "GET", f"{kubesim.url}/api/v1/namespaces/{namespace}/configmaps", params={"watch": "1"}
+    ):
+        deadline = time.monotonic() + 5
+        while open_watches() == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert open_watches() == before + 1
+    deadline = time.monotonic() + 10
+    while open_watches() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert open_watches() == before
