@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 import yaml
@@ -212,3 +215,31 @@ def test_login_stores_server_and_token_privately(
     env = {"PODIUM_CONFIG": str(config), "PODIUM_URL": None, "PODIUM_TOKEN": None}
     result = CliRunner().invoke(podium_app, ["ops", "list", "-o", "json"], env=env)
     assert result.exit_code == 0, result.output
+
+
+def test_watch_is_woken_by_the_operation_event(
+    podium: Podium, api_url: str, operator: ApiUser, cluster: str
+) -> None:
+    """`ops watch` subscribes to the WebSocket's operation events: with a 60 s poll interval it still
+    sees the cancellation at once, because the event (not the poll) wakes it."""
+    op = json.loads(podium("command", "label", "-c", cluster, *label_params("w"), "-o", "json",
+                           token=operator.token).stdout)  # fmt: skip
+    env = {**os.environ, "PODIUM_URL": api_url, "PODIUM_TOKEN": operator.token}
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "podium_cli", "ops", "watch", op["id"], "--interval", "60", "-o", "json"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert watch.stderr is not None
+        # The first status line is printed once the subscription is in place.
+        assert "queued" in watch.stderr.readline()
+        with httpx.Client(base_url=api_url, headers=operator.headers) as http:
+            assert http.post(f"/api/v1/operations/{op['id']}/cancel").status_code == 202
+        out, err = watch.communicate(timeout=20)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.communicate()
+    assert watch.returncode == ExitCode.failed, err
+    assert json.loads(out)["status"] == "cancelled"
+    assert "cancelled" in err

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from podium_cli.client import ApiClient, CliError, ExitCode, items_of
+from podium_cli.follow import SAFETY_REREAD_SECONDS, operation_events
 from podium_cli.output import Column, OutputFormat, info, render
 from podium_cli.state import OutputOpt, client, output_format
 
@@ -109,26 +110,39 @@ def watch_op(
 
 
 def wait_for(api: ApiClient, op_id: str, *, timeout: float, interval: float) -> dict[str, Any]:
-    """Polls until the operation is finished, printing each change of status or progress to stderr.
+    """Follows the operation until it is finished, printing each change of status or progress to stderr.
 
-    Polling the API (not the WebSocket) keeps this usable through any proxy that passes plain HTTP."""
+    Woken by the WebSocket's operation events when the server offers them, else polling every
+    `interval` seconds; every state shown is read from the REST API (see podium_cli.follow)."""
     deadline = time.monotonic() + timeout if timeout > 0 else None
-    last = ""
-    while True:
-        op: dict[str, Any] = api.get(f"/operations/{op_id}")
-        line = _describe(op)
-        if line != last:
-            info(line)
-            last = line
-        if op.get("status") in FINISHED:
-            return op
-        if deadline is not None and time.monotonic() >= deadline:
-            raise CliError(
-                f"operation {op_id} still {op.get('status')} after {timeout:g}s",
-                ExitCode.unavailable,
-                code="timeout",
-            )
-        time.sleep(interval)
+    op: dict[str, Any] = api.get(f"/operations/{op_id}")
+    if op.get("status") in FINISHED:
+        info(_describe(op))
+        return op
+    with operation_events(api.conn, str(op.get("cluster"))) as events:
+        last = ""
+        while True:
+            line = _describe(op)
+            if line != last:
+                info(line)
+                last = line
+            if op.get("status") in FINISHED:
+                return op
+            if deadline is not None and time.monotonic() >= deadline:
+                raise CliError(
+                    f"operation {op_id} still {op.get('status')} after {timeout:g}s",
+                    ExitCode.unavailable,
+                    code="timeout",
+                )
+            live = events is not None and events.alive
+            pause = max(interval, SAFETY_REREAD_SECONDS) if live else interval
+            if deadline is not None:
+                pause = min(pause, max(deadline - time.monotonic(), 0.0))
+            if events is not None and live:
+                events.wait(op_id, pause)
+            else:
+                time.sleep(pause)
+            op = api.get(f"/operations/{op_id}")
 
 
 def _describe(op: dict[str, Any]) -> str:
