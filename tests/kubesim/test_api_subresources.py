@@ -208,3 +208,19 @@ def test_log_previous_and_limit_bytes(
     assert exc.value.status == 400
     message = json.loads(exc.value.body)["message"]
     assert message == 'previous terminated container "app" in pod "prev" not found'
+
+
+def test_binding_places_a_pending_pod(core: client.CoreV1Api, namespace: str) -> None:
+    core.create_namespaced_pod(namespace, unscheduled_pod("bindme"))
+    node = core.list_node().items[0].metadata.name
+    binding = {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": "bindme"},
+        "target": {"kind": "Node", "name": node},
+    }
+    core.create_namespaced_pod_binding("bindme", namespace, binding, _preload_content=False)
+    assert core.read_namespaced_pod("bindme", namespace).spec.node_name == node
+    with pytest.raises(ApiException) as exc:
+        core.create_namespaced_pod_binding("bindme", namespace, binding, _preload_content=False)
+    assert exc.value.status == 409

@@ -15,9 +15,16 @@ _SUBRESOURCE_VERBS: dict[str, list[str]] = {
     "scale": ["get", "patch", "update"],
     "log": ["get"],
     "eviction": ["create"],
+    "binding": ["create"],
     "proxy": ["create", "delete", "get", "patch", "update"],
 }
-_SUBRESOURCE_KINDS = {"scale": "Scale", "log": "Pod", "proxy": None, "eviction": "Eviction"}
+_SUBRESOURCE_KINDS = {
+    "scale": "Scale",
+    "log": "Pod",
+    "proxy": None,
+    "eviction": "Eviction",
+    "binding": "Binding",
+}
 _NO_DELETECOLLECTION = {"namespaces"}
 REVIEW_KEYS = {"selfsubjectaccessreviews.authorization.k8s.io"}
 

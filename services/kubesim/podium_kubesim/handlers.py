@@ -456,6 +456,27 @@ async def access_review(request: Request, t: Target) -> Response:
     return json_response(review, 201)
 
 
+async def bind(sim: KubeSim, request: Request, t: Target) -> Response:
+    """pods/binding: what an external scheduler posts to place a pod on a node."""
+    assert t.name is not None
+    body = await read_body(request)
+    target = (body.get("target") or {}) if isinstance(body, dict) else {}
+    node = target.get("name")
+    if not node:
+        raise errors.bad_request("a Binding needs target.name (the node)")
+    pod = sim.store.get(t.res, t.namespace, t.name)
+    if pod.get("spec", {}).get("nodeName"):
+        raise errors.conflict(
+            t.res, t.name, f'pod {t.name} is already assigned to node "{pod["spec"]["nodeName"]}"'
+        )
+    pod["spec"]["nodeName"] = node
+    pod["metadata"]["resourceVersion"] = ""
+    sim.store.update(t.res, t.namespace, t.name, pod, manager=manager_name(request), dry_run=dry_run(request))
+    return json_response(
+        {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201
+    )
+
+
 async def evict(sim: KubeSim, request: Request, t: Target) -> Response:
     """policy/v1 Eviction: with no PodDisruptionBudgets in kubesim, an eviction is a graceful delete."""
     assert t.name is not None

@@ -86,7 +86,16 @@ def _r(  # noqa: PLR0917 - a compact table row builder
 _ALL: tuple[Resource, ...] = (
     _r("", "v1", "Namespace", "namespaces", False, ("ns",), ("status",)),
     _r("", "v1", "Node", "nodes", False, ("no",), ("status", "proxy")),
-    _r("", "v1", "Pod", "pods", True, ("po",), ("status", "log", "proxy", "eviction"), all_category=True),
+    _r(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        True,
+        ("po",),
+        ("status", "log", "proxy", "eviction", "binding"),
+        all_category=True,
+    ),
     _r("", "v1", "Service", "services", True, ("svc",), ("status", "proxy"), all_category=True),
     _r("", "v1", "Endpoints", "endpoints", True, ("ep",)),
     _r("", "v1", "Event", "events", True, ("ev",)),

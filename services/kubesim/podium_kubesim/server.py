@@ -75,6 +75,13 @@ def _verb(request: Request, t: Target, legacy_watch: bool) -> str:
     }.get(method, "unknown")
 
 
+# Subresources that only take a POST (policy/v1 Eviction, v1 Binding).
+_POST_SUBRESOURCES: dict[str, Callable[[KubeSim, Request, Target], Awaitable[Response]]] = {
+    "eviction": handlers.evict,
+    "binding": handlers.bind,
+}
+
+
 async def _resource_request(sim: KubeSim, request: Request, t: Target, verb: str) -> Response:
     if t.subresource == "proxy":
         return await _proxy(sim, request, t)
@@ -86,10 +93,11 @@ async def _resource_request(sim: KubeSim, request: Request, t: Target, verb: str
         if verb != "create":
             raise errors.method_not_allowed()
         return await handlers.access_review(request, t)
-    if t.subresource == "eviction":
+    post_only = _POST_SUBRESOURCES.get(t.subresource or "")
+    if post_only is not None:
         if verb != "create":
             raise errors.method_not_allowed()
-        return await handlers.evict(sim, request, t)
+        return await post_only(sim, request, t)
     table: dict[tuple[str, bool], Handler] = {
         ("get", True): handlers.get,
         ("list", False): handlers.list_objects,
