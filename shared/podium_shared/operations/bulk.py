@@ -36,12 +36,13 @@ def start_parent(session: Session, parent: Operation) -> None:
     progress = _count_children(session, parent.id)
     parent.progress = progress
     session.flush()
-    transition(session, parent, action="operation.running", outcome="running",
-               details={"items": progress["total"]})  # fmt: skip
     if _done(progress):
         finalise(session, parent)
         return
+    # Children rows first, the audit lock (taken by transition) last: see docs/pipeline.md, "Locks".
     release(session, parent.id, concurrency_of(parent))
+    transition(session, parent, action="operation.running", outcome="running",
+               details={"items": progress["total"]})  # fmt: skip
 
 
 def concurrency_of(parent: Operation) -> int:
