@@ -303,3 +303,16 @@ def test_unknown_nested_fields_in_workloads(kubesim: RunningKubeSim, namespace: 
     created = httpx.post(url, json=body).json()
     assert "replica" not in created["spec"]
     assert "imagee" not in created["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_null_fields_mean_unset(kubesim: RunningKubeSim) -> None:
+    body = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "nulls-ns", "labels": None},
+        "spec": None,
+    }
+    resp = httpx.post(kubesim.url + "/api/v1/namespaces", json=body)
+    assert resp.status_code == 201
+    assert resp.json()["metadata"]["labels"] == {"kubernetes.io/metadata.name": "nulls-ns"}
+    httpx.delete(kubesim.url + "/api/v1/namespaces/nulls-ns").raise_for_status()

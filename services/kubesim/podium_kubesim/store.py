@@ -261,9 +261,7 @@ class Store(DeletionMixin):
         obj = deep_copy(obj)
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
-        m = obj.setdefault("metadata", {})
-        if not isinstance(m, dict):
-            raise errors.bad_request("metadata must be an object")
+        m = _normalized(obj)
         ns = self._check_namespace(res, namespace, obj)
         if not m.get("name"):
             if m.get("generateName"):
@@ -349,7 +347,7 @@ class Store(DeletionMixin):
         if current is None:
             raise errors.not_found(res, name)
         new = deep_copy(obj)
-        m = new.setdefault("metadata", {})
+        m = _normalized(new)
         if m.get("name") and m["name"] != name:
             raise errors.bad_request(
                 f"the name of the object ({m['name']}) does not match the name on the URL ({name})"
@@ -465,3 +463,15 @@ class Store(DeletionMixin):
         fn(obj)
         obj["metadata"]["resourceVersion"] = ""
         return self.update(res, namespace, name, obj, subresource=subresource, manager=manager)
+
+
+def _normalized(obj: dict[str, Any]) -> dict[str, Any]:
+    """JSON null decodes to "unset" in a typed server: drop null fields at the top and in metadata."""
+    for key in [k for k, v in obj.items() if v is None]:
+        del obj[key]
+    meta = obj.setdefault("metadata", {})
+    if not isinstance(meta, dict):
+        raise errors.bad_request("metadata must be an object")
+    for key in [k for k, v in meta.items() if v is None]:
+        del meta[key]
+    return meta
