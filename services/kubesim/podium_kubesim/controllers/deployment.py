@@ -190,6 +190,15 @@ class DeploymentController(Controller):
             if self.cache.get("replicasets.apps", (key[0], name)) is None:
                 break
             collisions += 1  # a foreign ReplicaSet holds the name: the real controller bumps collisionCount
+        if collisions != int((d.get("status") or {}).get("collisionCount") or 0):
+            count = collisions
+
+            def put_collisions(o: Obj) -> None:
+                o.setdefault("status", {})["collisionCount"] = count
+
+            self.store.mutate(
+                DEPLOYMENTS, key[0], key[1], put_collisions, subresource="status", manager=self.name
+            )
         template.setdefault("metadata", {}).setdefault("labels", {})[POD_TEMPLATE_HASH] = h
         selector = json_clone(spec.get("selector") or {})
         selector.setdefault("matchLabels", {})[POD_TEMPLATE_HASH] = h
