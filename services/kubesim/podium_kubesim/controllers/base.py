@@ -169,6 +169,7 @@ class Controller:
         self.cache = cache
         self.settings = settings
         self.queue = WorkQueue()
+        self._failures: dict[Any, int] = {}
 
     def on_event(self, kind: str, etype: str, obj: Obj, old: Obj | None) -> None:
         raise NotImplementedError
@@ -215,12 +216,22 @@ class Controller:
             self.reconcile(key)
         except ApiError as exc:
             if exc.code == 404:
-                return  # the object went away under us; the DELETED event re-queues whatever depends on it
+                # The object went away under us; the DELETED event re-queues whatever depends on it.
+                self._failures.pop(key, None)
+                return
             log.info("%s: %s on %s, retrying", self.name, exc.message, key)
-            self.queue.add_after(key, 0.2)
+            self._retry(key)
         except Exception:
             log.exception("%s: reconcile of %s failed, retrying", self.name, key)
-            self.queue.add_after(key, 1.0)
+            self._retry(key)
+        else:
+            self._failures.pop(key, None)
+
+    def _retry(self, key: Any) -> None:
+        """Exponential back-off per key (0.2 s doubling to 10 s real), like client-go's rate-limited queue."""
+        n = self._failures.get(key, 0)
+        self._failures[key] = n + 1
+        self.queue.add_after(key, min(10.0, 0.2 * 2**n))
 
 
 class Hub:

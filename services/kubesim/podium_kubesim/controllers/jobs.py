@@ -21,6 +21,7 @@ from podium_kubesim.controllers.podutil import (
     phase,
     random_suffix,
 )
+from podium_kubesim.errors import ApiError
 from podium_kubesim.resources import resource
 
 PODS = resource("pods")
@@ -125,7 +126,11 @@ class JobController(Controller):
         }
         if tmeta.get("annotations"):
             pod["metadata"]["annotations"] = dict(tmeta["annotations"])
-        created = self.store.create(PODS, key[0], pod, manager=self.name)
+        try:
+            created = self.store.create(PODS, key[0], pod, manager=self.name)
+        except ApiError as exc:
+            self.record(job, "FailedCreate", f"Error creating: {exc.message}", "Warning")
+            raise
         self.record(job, "SuccessfulCreate", f"Created pod: {name}")
         return created
 

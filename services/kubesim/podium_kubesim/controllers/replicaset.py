@@ -18,6 +18,7 @@ from podium_kubesim.controllers.podutil import (
     random_suffix,
     rank_victims,
 )
+from podium_kubesim.errors import ApiError
 from podium_kubesim.resources import resource
 
 PODS = resource("pods")
@@ -97,7 +98,11 @@ class ReplicaSetController(Controller):
         }
         if tmeta.get("annotations"):
             pod["metadata"]["annotations"] = dict(tmeta["annotations"])
-        self.store.create(PODS, key[0], pod, manager=self.name)
+        try:
+            self.store.create(PODS, key[0], pod, manager=self.name)
+        except ApiError as exc:
+            self.record(rs, "FailedCreate", f"Error creating: {exc.message}", "Warning")
+            raise
         self.record(rs, "SuccessfulCreate", f"Created pod: {name}")
 
     def _update_status(self, rs: Obj, key: Key) -> None:
