@@ -66,7 +66,11 @@ class Watcher:
 
     def run(self) -> None:
         if self.settings.watcher_metrics_port:
-            start_http_server(self.settings.watcher_metrics_port, addr=self.settings.watcher_metrics_host)
+            try:
+                start_http_server(self.settings.watcher_metrics_port, addr=self.settings.watcher_metrics_host)
+            except OSError as exc:
+                # Metrics are not worth refusing to watch for (e.g. a second watcher on the same host).
+                log.warning("no /metrics on port %s: %s", self.settings.watcher_metrics_port, exc)
         next_refresh = 0.0
         interval = min(self.settings.watcher_heartbeat_seconds, self.settings.watcher_cluster_refresh_seconds)
         elapsed = 0.0
