@@ -316,3 +316,23 @@ def test_null_fields_mean_unset(kubesim: RunningKubeSim) -> None:
     assert resp.status_code == 201
     assert resp.json()["metadata"]["labels"] == {"kubernetes.io/metadata.name": "nulls-ns"}
     httpx.delete(kubesim.url + "/api/v1/namespaces/nulls-ns").raise_for_status()
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/namespaces/default/configmaps", {"metadata": {"name": 5}}),
+        ("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "l", "labels": {"k": 5}}}),
+        ("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "o", "ownerReferences": "x"}}),
+        ("/api/v1/namespaces/default/pods", {"metadata": {"name": "p"}, "spec": 7}),
+        (
+            "/apis/apps/v1/namespaces/default/deployments",
+            {"metadata": {"name": "d"}, "spec": {"template": 3}},
+        ),
+        ("/api/v1/namespaces/default/secrets", {"metadata": {"name": "s"}, "stringData": [1]}),
+    ],
+)
+def test_malformed_bodies_are_client_errors(kubesim: RunningKubeSim, path: str, body: dict) -> None:  # type: ignore[type-arg]
+    resp = httpx.post(kubesim.url + path, json=body)
+    assert 400 <= resp.status_code < 500
+    assert resp.json()["kind"] == "Status"

@@ -40,6 +40,8 @@ async def handle(sim: KubeSim, request: Request, path: str) -> Response:  # noqa
         if method == "POST":
             body = await _json(request)
             specs = body.get("rules") if "rules" in body else [body]
+            if not isinstance(specs, list):
+                raise errors.bad_request("rules must be a list")
             rules = [sim.faults.add(spec) for spec in specs or []]
             return json_response({"ids": [r.id for r in rules], **sim.faults.snapshot()}, 201)
         if method == "DELETE":
@@ -51,7 +53,10 @@ async def handle(sim: KubeSim, request: Request, path: str) -> Response:  # noqa
         return json_response(sim.faults.snapshot())
     if parts == ["latency"] and method in ("PUT", "POST"):
         body = await _json(request)
-        sim.faults.latency_seconds = max(0.0, float(body.get("seconds", 0.0)))
+        seconds = body.get("seconds", 0.0)
+        if not isinstance(seconds, int | float):
+            raise errors.bad_request("seconds must be a number")
+        sim.faults.latency_seconds = max(0.0, float(seconds))
         return json_response(sim.faults.snapshot())
     if parts == ["watches", "close"] and method == "POST":
         return json_response({"closed": sim.watches.close_all()})
@@ -68,6 +73,8 @@ async def handle(sim: KubeSim, request: Request, path: str) -> Response:  # noqa
         for key in ("namespace", "pod", "container", "lines"):
             if key not in body:
                 raise errors.bad_request(f"{key} is required")
+        if not isinstance(body["lines"], list):
+            raise errors.bad_request("lines must be a list of strings")
         for line in body["lines"]:
             sim.logs.append(str(body["namespace"]), str(body["pod"]), str(body["container"]), str(line))
         return json_response({"appended": len(body["lines"])})

@@ -44,6 +44,14 @@ class Faults:
         self.latency_seconds = 0.0  # added to every API request
 
     def add(self, spec: dict[str, Any]) -> FaultRule:
+        try:
+            return self._add(spec)
+        except (TypeError, ValueError) as exc:
+            raise errors.bad_request(f"invalid fault rule: {exc}") from None
+
+    def _add(self, spec: dict[str, Any]) -> FaultRule:
+        if not isinstance(spec, dict):
+            raise errors.bad_request("a fault rule must be a JSON object")
         status = spec.get("status")
         if status is not None and int(status) not in STATUSES:
             raise errors.bad_request(f"status must be one of {list(STATUSES)}")

@@ -182,7 +182,7 @@ def list_objects(sim: KubeSim, request: Request, t: Target) -> Response:
     store = sim.store
     params = request.query_params
     predicate = make_predicate(t.res, params.get("labelSelector"), params.get("fieldSelector"))
-    limit = q_int(request, "limit") or 0
+    limit = max(q_int(request, "limit") or 0, 0)  # zero or negative: no limit, as on a real server
     token = params.get("continue")
     if token:
         rv, start_after = _decode_continue(token)

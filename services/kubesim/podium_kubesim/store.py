@@ -8,6 +8,7 @@ references to past states and the server can serialize stored objects without co
 from __future__ import annotations
 
 import builtins
+import contextlib
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -307,8 +308,9 @@ class Store(DeletionMixin):
             m["generation"] = 1
         else:
             m.pop("generation", None)
-        apply_defaults(res.storage_key, obj, creating=True)
-        validate(res, obj, creating=True)
+        with _decoding(res):
+            apply_defaults(res.storage_key, obj, creating=True)
+            validate(res, obj, creating=True)
         if self.peek(res, ns, name) is not None:
             raise errors.already_exists(res, name)
         if managed_fields is not None:
@@ -382,11 +384,13 @@ class Store(DeletionMixin):
                     m.pop(key, None)
             if "managedFields" not in m and "managedFields" in cm:
                 m["managedFields"] = deep_copy(cm["managedFields"])
-            apply_defaults(res.storage_key, new, creating=False)
+            with _decoding(res):
+                apply_defaults(res.storage_key, new, creating=False)
             if res.tracks_generation:
                 changed = spec_part(new) != spec_part(current)
                 m["generation"] = int(cm.get("generation", 1)) + (1 if changed else 0)
-            validate(res, new, creating=False)
+            with _decoding(res):
+                validate(res, new, creating=False)
             if check_immutable:
                 validate_immutable(res, current, new)
             if cm.get("deletionTimestamp"):
@@ -474,4 +478,51 @@ def _normalized(obj: dict[str, Any]) -> dict[str, Any]:
         raise errors.bad_request("metadata must be an object")
     for key in [k for k, v in meta.items() if v is None]:
         del meta[key]
+    _check_meta_types(meta)
     return meta
+
+
+def _undecodable(field: str, want: str, value: Any) -> errors.ApiError:
+    got = {str: "string", int: "number", float: "number", bool: "bool", list: "array", dict: "object"}.get(
+        type(value), type(value).__name__
+    )
+    return errors.bad_request(
+        f"json: cannot unmarshal {got} into Go struct field ObjectMeta.{field} of type {want}"
+    )
+
+
+def _check_meta_types(meta: dict[str, Any]) -> None:
+    """What a typed decoder refuses before any strategy runs: wrong JSON types in metadata."""
+    for field in ("name", "generateName", "namespace", "resourceVersion", "uid"):
+        if field in meta and not isinstance(meta[field], str):
+            raise _undecodable(f"metadata.{field}", "string", meta[field])
+    for field in ("labels", "annotations"):
+        value = meta.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise _undecodable(f"metadata.{field}", "map[string]string", value)
+        for item in value.values():
+            if not isinstance(item, str):
+                raise _undecodable(f"metadata.{field}", "string", item)
+    finalizers = meta.get("finalizers")
+    if finalizers is not None and not (
+        isinstance(finalizers, list) and all(isinstance(f, str) for f in finalizers)
+    ):
+        raise _undecodable("metadata.finalizers", "[]string", finalizers)
+    refs = meta.get("ownerReferences")
+    if refs is not None and not (isinstance(refs, list) and all(isinstance(r, dict) for r in refs)):
+        raise _undecodable("metadata.ownerReferences", "[]v1.OwnerReference", refs)
+
+
+@contextlib.contextmanager
+def _decoding(res: Resource) -> Iterator[None]:
+    """A body of the wrong shape (a string where an object belongs, ...) is the client's error, as a
+    typed decoder would report it, not a server failure. Only defaulting and validation run here."""
+    try:
+        yield
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        raise errors.bad_request(
+            f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+            f"the request body has a field of the wrong type ({type(exc).__name__}: {exc})"
+        ) from None
