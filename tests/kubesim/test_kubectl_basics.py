@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -184,7 +187,7 @@ def test_logs_and_delete(kubectl_env: dict[str, str], namespace: str, kubesim: A
 
 
 def test_get_watch_streams_changes(kubectl_env: dict[str, str], namespace: str) -> None:
-    lines: list[list[str]] = []
+    lines: queue.Queue[str] = queue.Queue()
     with subprocess.Popen(
         [KUBECTL, "get", "configmaps", "-w", "-n", namespace, "--output-watch-events"],
         env=kubectl_env,
@@ -192,18 +195,22 @@ def test_get_watch_streams_changes(kubectl_env: dict[str, str], namespace: str) 
         stderr=subprocess.DEVNULL,
         text=True,
     ) as proc:
+        assert proc.stdout is not None
+        # A reader thread, so that waiting for output has a deadline even if kubectl prints nothing.
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True)  # type: ignore[union-attr]
+        reader.start()
         try:
             # Created before or after kubectl's initial list, w1 shows up as ADDED either way.
             kubectl(kubectl_env, "create", "configmap", "w1", "-n", namespace)
             kubectl(kubectl_env, "label", "configmap", "w1", "x=y", "-n", namespace)
-            assert proc.stdout is not None
+            events: list[tuple[str, str]] = []
             deadline = time.monotonic() + 15
-            while len(lines) < 3 and time.monotonic() < deadline:
-                line = proc.stdout.readline()
-                if line:
-                    lines.append(line.split())
+            while ("MODIFIED", "w1") not in events and time.monotonic() < deadline:
+                with contextlib.suppress(queue.Empty):
+                    parts = lines.get(timeout=0.2).split()
+                    if len(parts) > 1:
+                        events.append((parts[0], parts[1]))
         finally:
             proc.kill()
-    events = [(parts[0], parts[1]) for parts in lines if len(parts) > 1]
     assert ("ADDED", "w1") in events
     assert ("MODIFIED", "w1") in events
