@@ -12,7 +12,6 @@ from podium_shared.db.session import unit_of_work
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations.service import cancel
 from sqlalchemy import func, select
-
 from worker.fixtures import ADMIN, Faults, Pipeline, wait_until
 
 pytestmark = pytest.mark.usefixtures("worker")

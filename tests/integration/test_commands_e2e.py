@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,8 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from podium_shared.models.operation import Operation, OperationStatus
-from worker.fixtures import Pipeline, wait_until
+from podium_shared.realtime.stream import stream_key
+from worker.fixtures import SIM_CLUSTER, Pipeline, wait_until
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -63,6 +65,13 @@ def test_label_sets_and_removes_labels(
     assert done.result == {"kind": "pod", "namespace": namespace, "name": "p1",
                            "labels": {"team": "search", "old": None}}  # fmt: skip
     assert done.attempts == 1
+    # Every state change reached the cluster's event stream, in order, after its commit.
+    statuses = []
+    for _id, fields in pipeline.redis.xrange(stream_key(SIM_CLUSTER)):
+        obj = json.loads(fields[b"object"])
+        if fields[b"topic"] == b"operations" and obj["id"] == str(op.id):
+            statuses.append(obj["status"])
+    assert statuses == ["queued", "running", "succeeded"]
 
 
 def test_annotate_a_cluster_scoped_node(

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
+from podium_shared.auth.principal import RequestMeta
 from podium_shared.db.session import unit_of_work
 from podium_shared.embedded import EmbeddedRedis
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations.service import accept_command
-
 from worker.fixtures import ADMIN, SIM_CLUSTER, Faults, Pipeline, WorkerProcess, wait_until
 
 
@@ -33,7 +33,7 @@ def _label(namespace: str, name: str, value: str = "v") -> dict[str, object]:
     return {"namespace": namespace, "kind": "configmap", "name": name, "labels": {"mark": value}}
 
 
-def test_worker_killed_mid_task_completes_exactly_once(
+def test_worker_killed_mid_task_completes_exactly_once(  # noqa: PLR0917 - fixtures arrive as parameters
     pipeline: Pipeline,
     submit: Callable[..., Operation],
     worker: WorkerProcess,
@@ -64,7 +64,7 @@ def test_worker_killed_mid_task_completes_exactly_once(
 
 
 @pytest.mark.parametrize("keep_data", [True, False], ids=["redis-restarted", "redis-lost-its-data"])
-def test_operations_queued_across_a_redis_restart_all_complete(
+def test_operations_queued_across_a_redis_restart_all_complete(  # noqa: PLR0917 - fixtures as parameters
     pipeline: Pipeline,
     submit: Callable[..., Operation],
     worker: WorkerProcess,
@@ -103,9 +103,14 @@ def test_commit_without_dispatch_is_sent_by_the_sweep(
     _configmap(kube, namespace, "cm")
     with unit_of_work(pipeline.sessions) as session:
         op = accept_command(
-            session, ADMIN, _meta(), kind="label", cluster=SIM_CLUSTER, params=_label(namespace, "cm"),
+            session,
+            ADMIN,
+            RequestMeta(request_id="api-died"),
+            kind="label",
+            cluster=SIM_CLUSTER,
+            params=_label(namespace, "cm"),
             idempotency_key=None,
-        )  # fmt: skip
+        )
         op_id = op.id
         # The API process dies right after its commit: the after-commit send never happens.
         session.info.pop("podium_after_commit")
@@ -114,9 +119,3 @@ def test_commit_without_dispatch_is_sent_by_the_sweep(
     assert done.status == OperationStatus.succeeded
     assert done.dispatched_at is not None
     assert k8s.CoreV1Api(kube).read_namespaced_config_map("cm", namespace).metadata.labels == {"mark": "v"}
-
-
-def _meta():  # type: ignore[no-untyped-def]
-    from podium_shared.auth.principal import RequestMeta
-
-    return RequestMeta(request_id="api-died", client_addr="127.0.0.1")
