@@ -39,3 +39,4 @@ def test_app_role_may_only_append_to_the_audit_log(postgres: EmbeddedPostgres) -
             owner.execute("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_change")
     with session_factory(app_url)() as session:
         assert verify(session).ok
+    session_factory(app_url).kw["bind"].dispose()  # a throwaway database: close its pool now

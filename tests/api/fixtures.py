@@ -104,14 +104,21 @@ def cluster_in(database_url: str) -> str:
 
 
 @pytest.fixture
-def fresh_database_url(postgres: EmbeddedPostgres) -> str:
+def fresh_database_url(postgres: EmbeddedPostgres) -> Iterator[str]:
     """A database of its own, migrated from empty: for tests that need the whole audit chain to be
     theirs (verify, tampering) while other tests of this worker append to the shared one."""
     name = unique("podium_fresh").replace("-", "_")
     postgres.ensure_database(name)
     url = postgres.url.rsplit("/", 1)[0] + "/" + name
     upgrade(url)
-    return url
+    yield url
+    dispose_engine(url)
+
+
+def dispose_engine(url: str) -> None:
+    """Close the pooled connections of a throwaway database's engine now: the engine cache evicts old
+    engines, and a connection garbage-collected while open is a ResourceWarning (an error here)."""
+    session_factory(url).kw["bind"].dispose()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from podium_shared.audit.schemas import CSV_COLUMNS, AuditEventOut
-from podium_shared.audit.service import AuditFilter, iter_events, record
+from podium_shared.audit.service import AuditFilter, iter_events, last_id, record
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.models.audit import AuditEvent
 
@@ -65,7 +65,9 @@ def start_export(
     fmt: str,
 ) -> Iterator[bytes]:
     """Record who exported what (in the request's transaction), then hand back the lazy body: it reads
-    in batches from sessions of its own while the response streams."""
+    in batches from sessions of its own while the response streams, up to the last event committed
+    before this export (so it never contains its own record)."""
+    upto = last_id(session)
     record(
         session,
         actor=principal.username,
@@ -79,5 +81,5 @@ def start_export(
             "filters": {k: v for k, v in vars(f).items() if v is not None and not k.startswith("scope_")},
         },
     )
-    rows = iter_events(factory, f)
+    rows = iter_events(factory, f, upto=upto)
     return csv_rows(rows) if fmt == "csv" else jsonl(rows)

@@ -214,14 +214,22 @@ def list_events(
     return rows[:limit], next_before
 
 
-def iter_events(factory: sessionmaker[Session], f: AuditFilter, *, batch: int = 500) -> Iterator[AuditEvent]:
-    """Oldest first, in batches, each batch in a short read-only session (exports can be long)."""
+def last_id(session: Session) -> int:
+    return int(session.scalar(select(func.max(AuditEvent.id))) or 0)
+
+
+def iter_events(
+    factory: sessionmaker[Session], f: AuditFilter, *, batch: int = 500, upto: int | None = None
+) -> Iterator[AuditEvent]:
+    """Oldest first, in batches, each batch in a short read-only session (exports can be long). `upto`
+    pins the export to the log as it was when it started, however much is written meanwhile."""
     after = 0
     while True:
+        stmt = filtered(f).where(AuditEvent.id > after)
+        if upto is not None:
+            stmt = stmt.where(AuditEvent.id <= upto)
         with factory() as session:
-            rows = list(
-                session.scalars(filtered(f).where(AuditEvent.id > after).order_by(AuditEvent.id).limit(batch))
-            )
+            rows = list(session.scalars(stmt.order_by(AuditEvent.id).limit(batch)))
             session.expunge_all()
         if not rows:
             return

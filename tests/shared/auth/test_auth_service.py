@@ -49,25 +49,27 @@ def test_tokens_are_random_and_stored_hashed(database_url: str) -> None:
 
 
 def test_bootstrap_admin_only_on_first_run(postgres: EmbeddedPostgres) -> None:
-    db = f"boot_{os.getpid()}_{next(_n)}"
-    postgres.ensure_database(db)
-    url = postgres.url.rsplit("/", 1)[0] + "/" + db
-    upgrade(url)
-    factory = session_factory(url)
-    with unit_of_work(factory) as session, pytest.raises(Invalid):
-        bootstrap_admin(session, "admin", "short")
-    with unit_of_work(factory) as session:
-        token = bootstrap_admin(session, "admin", "automation-chosen-token-0123456789")
-    assert token == "automation-chosen-token-0123456789"
-    with factory() as session:
-        assert authenticate(session, token).role == Role.admin
-    with unit_of_work(factory) as session:
-        assert bootstrap_admin(session, "admin", None) is None
-    generated_db = f"{db}_gen"
-    postgres.ensure_database(generated_db)
-    gen_url = url.rsplit("/", 1)[0] + "/" + generated_db
-    upgrade(gen_url)
-    with unit_of_work(session_factory(gen_url)) as session:
-        generated = bootstrap_admin(session, "root", None)
-    assert generated is not None
-    assert tokens.looks_like_token(generated)
+    base = postgres.url.rsplit("/", 1)[0]
+    url, gen_url = (f"{base}/boot_{os.getpid()}_{next(_n)}{suffix}" for suffix in ("", "_gen"))
+    for each in (url, gen_url):
+        postgres.ensure_database(each.rsplit("/", 1)[1])
+        upgrade(each)
+    try:
+        factory = session_factory(url)
+        with unit_of_work(factory) as session, pytest.raises(Invalid):
+            bootstrap_admin(session, "admin", "short")
+        with unit_of_work(factory) as session:
+            token = bootstrap_admin(session, "admin", "automation-chosen-token-0123456789")
+        assert token == "automation-chosen-token-0123456789"
+        with factory() as session:
+            assert authenticate(session, token).role == Role.admin
+        with unit_of_work(factory) as session:
+            assert bootstrap_admin(session, "admin", None) is None
+        with unit_of_work(session_factory(gen_url)) as session:
+            generated = bootstrap_admin(session, "root", None)
+        assert generated is not None
+        assert tokens.looks_like_token(generated)
+    finally:
+        # Throwaway databases: close their pooled connections rather than leave them to the GC.
+        for each in (url, gen_url):
+            session_factory(each).kw["bind"].dispose()
