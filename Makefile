@@ -36,8 +36,9 @@ typecheck: setup
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11 -q
 
+# Each benchmark prints its figures; run one alone with e.g. `.venv/bin/python bench/commands.py --help`.
 bench: setup
-	$(BIN)/python bench/kubesim.py
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python "$$b" || exit 1; done
 
 clean:
 	rm -rf $(VENV) .podium .pytest_cache .mypy_cache .ruff_cache
