@@ -42,6 +42,8 @@ class Heartbeat:
             self._redis.delete(self.key)
         except Exception:
             log.debug("could not delete heartbeat key", exc_info=True)
+        finally:
+            self._redis.close()
 
     def _beat(self) -> None:
         try:

@@ -173,3 +173,33 @@ def test_sweep_gives_up_on_an_operation_that_keeps_losing_its_worker(
     assert done.error is not None
     assert done.error["code"] == "worker_lost"
     pipeline.verify_audit()
+
+
+def test_sweep_repairs_a_bulk_whose_releases_were_lost(
+    pipeline: Pipeline, submit: Callable[..., Operation], namespace: str
+) -> None:
+    items = [{"kind": "label", "params": _label(namespace, f"cm-{i}")} for i in range(5)]
+    parent = submit("bulk", {"items": items, "concurrency": 2})
+    assert _run(pipeline, parent.id) == OperationStatus.running  # claims the parent, releases two children
+    children = pipeline.children(parent.id)
+    released = [c.id for c in children if c.dispatched_at is not None]
+    assert len(released) == 2
+    # Both releases "lost" (as if the transaction that stamped them never committed).
+    with unit_of_work(pipeline.sessions) as session:
+        session.execute(update(Operation).where(Operation.id.in_(released)).values(dispatched_at=None))
+    report = sweep.sweep(pipeline.settings, pipeline.sessions)
+    assert report.released == 2
+    assert report.sent == 0  # waiting children are not "never sent" top-level operations
+    assert sum(c.dispatched_at is not None for c in pipeline.children(parent.id)) == 2
+
+    # Children finished behind the parent's back (cancelled in SQL): the sweep finalises the parent.
+    with unit_of_work(pipeline.sessions) as session:
+        session.execute(
+            update(Operation)
+            .where(Operation.parent_id == parent.id)
+            .values(status=OperationStatus.cancelled, finished_at=func.now())
+        )
+    assert sweep.sweep(pipeline.settings, pipeline.sessions).finalised == 1
+    done = pipeline.get(parent.id)
+    assert done.status == OperationStatus.failed
+    assert done.progress == {"total": 5, "succeeded": 0, "failed": 0, "cancelled": 5}
