@@ -224,3 +224,17 @@ def test_binding_places_a_pending_pod(core: client.CoreV1Api, namespace: str) ->
     with pytest.raises(ApiException) as exc:
         core.create_namespaced_pod_binding("bindme", namespace, binding, _preload_content=False)
     assert exc.value.status == 409
+
+
+def test_injected_conflict_names_the_object(
+    faults: httpx.Client, core: client.CoreV1Api, namespace: str
+) -> None:
+    core.create_namespaced_config_map(namespace, {"metadata": {"name": "cf"}, "data": {}})
+    faults.post("/faults", json={"verb": "patch", "resource": "configmaps", "status": 409, "count": 1})
+    with pytest.raises(ApiException) as exc:
+        core.patch_namespaced_config_map("cf", namespace, {"data": {"a": "b"}})
+    assert exc.value.status == 409
+    assert json.loads(exc.value.body)["message"].startswith(
+        'Operation cannot be fulfilled on configmaps "cf": '
+    )
+    core.patch_namespaced_config_map("cf", namespace, {"data": {"a": "b"}})  # the retry succeeds

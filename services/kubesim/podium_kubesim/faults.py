@@ -85,7 +85,9 @@ class Faults:
         self.rules.clear()
         self.latency_seconds = 0.0
 
-    def check(self, verb: str, resource_key: str, namespace: str | None) -> tuple[float, ApiError | None]:
+    def check(
+        self, verb: str, resource_key: str, namespace: str | None, name: str | None = None
+    ) -> tuple[float, ApiError | None]:
         """Latency to add and the error to answer with (if any) for one request."""
         latency = self.latency_seconds
         error: ApiError | None = None
@@ -103,14 +105,14 @@ class Faults:
                 rule.count -= 1
                 if rule.count <= 0:
                     self.rules.remove(rule)
-            error = _error_for(rule.status, rule.retry_after, resource_key)
+            error = _error_for(rule.status, rule.retry_after, resource_key, name)
         return latency, error
 
     def snapshot(self) -> dict[str, Any]:
         return {"latency_seconds": self.latency_seconds, "rules": [asdict(r) for r in self.rules]}
 
 
-def _error_for(status: int, retry_after: int, resource_key: str) -> ApiError:
+def _error_for(status: int, retry_after: int, resource_key: str, name: str | None) -> ApiError:
     if status == 429:
         return errors.too_many_requests(retry_after)
     if status == 503:
@@ -119,7 +121,7 @@ def _error_for(status: int, retry_after: int, resource_key: str) -> ApiError:
         return ApiError(
             409,
             "Conflict",
-            f"Operation cannot be fulfilled on {resource_key}: the object has been modified; "
-            "please apply your changes to the latest version and try again",
+            f'Operation cannot be fulfilled on {resource_key} "{name or ""}": '
+            "the object has been modified; please apply your changes to the latest version and try again",
         )
     return errors.internal_error("Internal error occurred: injected fault")

@@ -180,7 +180,7 @@ def create_app(sim: KubeSim, *, server_address: str = "127.0.0.1:6443") -> Starl
                 return json_response(doc)
             t, legacy_watch = _target(group, version, rest)
             verb = _verb(request, t, legacy_watch)
-            latency, fault = sim.faults.check(verb, t.res.key, t.namespace)
+            latency, fault = sim.faults.check(verb, t.res.key, t.namespace, t.name)
             if latency > 0:
                 await asyncio.sleep(latency)
             if fault is not None:
