@@ -217,6 +217,10 @@ def _apply(
             # Our lease ran out and the sweep handed the operation to another attempt: its result wins.
             log.warning("operation %s: claim lost before the outcome was applied; dropping it", claim.op.id)
             return None
+        if outcome.status == OperationStatus.queued and op.cancel_requested:
+            # Cancelled while this attempt ran into a retryable error: do not queue it again.
+            _finish(session, op, OperationStatus.cancelled, error=error_dict(Cancelled()))
+            return OperationStatus.cancelled
         if outcome.status == OperationStatus.queued:
             assert isinstance(outcome.error, TransientError)
             if op.attempts < settings.operation_max_attempts:

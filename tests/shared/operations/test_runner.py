@@ -203,3 +203,20 @@ def test_sweep_repairs_a_bulk_whose_releases_were_lost(
     done = pipeline.get(parent.id)
     assert done.status == OperationStatus.failed
     assert done.progress == {"total": 5, "succeeded": 0, "failed": 0, "cancelled": 5}
+
+
+def test_a_cancel_during_a_failing_attempt_is_not_retried(
+    pipeline: Pipeline, submit: Callable[..., Operation], kube: k8s.ApiClient, namespace: str, faults: Faults
+) -> None:
+    _configmap(kube, namespace)
+    faults.add(verb="patch", resource="configmaps", namespace=namespace, status=503, latency_seconds=1.0)
+    op = submit("label", _label(namespace))
+    outcome: list[OperationStatus | None] = []
+    t = threading.Thread(target=lambda: outcome.append(_run(pipeline, op.id)))
+    t.start()
+    wait_until(lambda: pipeline.get(op.id).status == OperationStatus.running, 10, "the claim")
+    with unit_of_work(pipeline.sessions) as session:
+        cancel(session, ADMIN, RequestMeta(request_id="c"), op.id)
+    t.join(30)
+    assert outcome == [OperationStatus.cancelled]
+    assert pipeline.get(op.id).status == OperationStatus.cancelled
