@@ -85,14 +85,20 @@ def _expired_leases(sessions: sessionmaker[Session], settings: PodiumSettings, r
         for op in ops:
             op.lock_token = None
             op.lease_expires_at = None
-            if op.attempts >= settings.operation_max_attempts:
-                op.status = OperationStatus.failed
+            gave_up = op.attempts >= settings.operation_max_attempts
+            if gave_up or op.cancel_requested:
+                # Not worth another attempt: it keeps killing its worker, or nobody wants it any more.
+                op.status = OperationStatus.cancelled if op.cancel_requested else OperationStatus.failed
                 op.finished_at = session.scalar(select(func.now()))
                 op.sealed_params = None
-                op.error = {
-                    "code": "worker_lost",
-                    "message": f"the worker running it stopped responding {op.attempts} times; giving up",
-                }
+                op.error = (
+                    {"code": "cancelled", "message": "cancelled while its worker was lost"}
+                    if op.cancel_requested
+                    else {
+                        "code": "worker_lost",
+                        "message": f"the worker running it stopped responding {op.attempts} times; giving up",
+                    }
+                )
                 session.flush()
                 if op.parent_id is not None:
                     bulk.child_finished(session, op)
@@ -105,10 +111,9 @@ def _expired_leases(sessions: sessionmaker[Session], settings: PodiumSettings, r
                 report.requeued += 1
         session.flush()
         for op in ops:
-            if op.status == OperationStatus.failed:
-                transition(
-                    session, op, action="operation.failed", outcome="failed", details={"error": op.error}
-                )
+            if op.status.finished:
+                transition(session, op, action=f"operation.{op.status.value}", outcome=op.status.value,
+                           details={"error": op.error})  # fmt: skip
             else:
                 transition(session, op, action="operation.requeued", outcome="requeued",
                            details={"reason": "lease expired (worker lost)"})  # fmt: skip
