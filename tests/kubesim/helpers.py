@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def wait_for(predicate: Callable[[], T | None], timeout: float = 10.0, interval: float = 0.02) -> T:
+def wait_for(predicate: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.02) -> T:
     """Poll `predicate` until it returns something truthy; fail with a clear message at the deadline."""
     deadline = time.monotonic() + timeout
     last: Any = None
