@@ -336,3 +336,17 @@ def test_malformed_bodies_are_client_errors(kubesim: RunningKubeSim, path: str, 
     resp = httpx.post(kubesim.url + path, json=body)
     assert 400 <= resp.status_code < 500
     assert resp.json()["kind"] == "Status"
+
+
+def test_secrets_string_data_and_base64(core: client.CoreV1Api, namespace: str) -> None:
+    created = core.create_namespaced_secret(
+        namespace, {"metadata": {"name": "tok"}, "stringData": {"token": "hf_x"}}
+    )
+    assert created.data == {"token": "aGZfeA=="}
+    assert created.string_data is None
+    assert created.type == "Opaque"
+    with pytest.raises(ApiException) as exc:
+        core.create_namespaced_secret(
+            namespace, {"metadata": {"name": "bad"}, "data": {"token": "not base64!"}}
+        )
+    assert exc.value.status == 400

@@ -41,8 +41,22 @@ def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None
     return Response(dumps(obj), status_code=status, media_type="application/json", headers=headers)
 
 
+def _check_secret_data(t: Target, obj: dict[str, Any]) -> None:
+    """Secret `data` is base64 on the wire; the real decoder refuses anything else."""
+    if t.res.storage_key != "secrets" or not isinstance(obj.get("data"), dict):
+        return
+    for value in obj["data"].values():
+        try:
+            base64.b64decode(str(value), validate=True)
+        except ValueError as exc:
+            raise errors.bad_request(
+                f'Secret in version "v1" cannot be handled as a Secret: illegal base64 data ({exc})'
+            ) from None
+
+
 def _known_fields(request: Request, t: Target, obj: dict[str, Any]) -> list[str]:
     """Drop fields the kind does not have, as decoding into typed structs does; Strict refuses them."""
+    _check_secret_data(t, obj)
     unknown = drop_unknown_fields(t.res, obj)
     if not unknown:
         return []
