@@ -116,11 +116,11 @@ async def read_body(request: Request) -> Any:
         raise errors.bad_request(f"error decoding request body: {exc}") from None
 
 
-def _to_wire(t: Target, obj: dict[str, Any]) -> dict[str, Any]:
+def to_wire(t: Target, obj: dict[str, Any]) -> dict[str, Any]:
     return eventsv1.to_v1(obj) if t.res.alias_of else obj
 
 
-def _from_wire(t: Target, obj: Any) -> dict[str, Any]:
+def from_wire(t: Target, obj: Any) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise errors.bad_request("the request body must be a JSON object")
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
@@ -144,7 +144,7 @@ def get(sim: KubeSim, request: Request, t: Target) -> Response:
         raise errors.not_found(t.res, t.name)
     if t.subresource == "scale":
         return json_response(scale_of(t.res, obj))
-    wire = _to_wire(t, obj)
+    wire = to_wire(t, obj)
     if tables.wants_table(request):
         return json_response(tables.table(sim, t.res, [wire], request, single=True))
     return json_response(wire)
@@ -257,17 +257,17 @@ def list_objects(sim: KubeSim, request: Request, t: Target) -> Response:
 
 
 async def create(sim: KubeSim, request: Request, t: Target) -> Response:
-    body = _from_wire(t, await read_body(request))
+    body = from_wire(t, await read_body(request))
     warnings = _known_fields(request, t, body)
     created = sim.store.create(
         t.res, t.namespace, body, manager=manager_name(request), dry_run=dry_run(request)
     )
-    return json_response(_to_wire(t, created), 201, warnings)
+    return json_response(to_wire(t, created), 201, warnings)
 
 
 async def update(sim: KubeSim, request: Request, t: Target) -> Response:
     assert t.name is not None
-    body = _from_wire(t, await read_body(request))
+    body = from_wire(t, await read_body(request))
     if t.subresource == "scale":
         return json_response(_write_scale(sim, request, t, body))
     if sim.store.peek(t.res, t.namespace, t.name) is None:
@@ -283,7 +283,7 @@ async def update(sim: KubeSim, request: Request, t: Target) -> Response:
         dry_run=dry_run(request),
         check_immutable=True,
     )
-    return json_response(_to_wire(t, updated), warnings=warnings)
+    return json_response(to_wire(t, updated), warnings=warnings)
 
 
 async def patch(sim: KubeSim, request: Request, t: Target) -> Response:
@@ -303,8 +303,8 @@ async def patch(sim: KubeSim, request: Request, t: Target) -> Response:
     if t.subresource == "scale":
         patched_scale = _patch_doc(ctype, scale_of(t.res, current), body)
         return json_response(_write_scale(sim, request, t, patched_scale))
-    wire = _to_wire(t, current)
-    patched = _from_wire(t, _patch_doc(ctype, wire, body))
+    wire = to_wire(t, current)
+    patched = from_wire(t, _patch_doc(ctype, wire, body))
     warnings = _known_fields(request, t, patched)
     # A patch without a resourceVersion is unconditional; with one, update() checks it.
     if not (isinstance(body, dict) and (body.get("metadata") or {}).get("resourceVersion")):
@@ -319,7 +319,7 @@ async def patch(sim: KubeSim, request: Request, t: Target) -> Response:
         dry_run=dry,
         check_immutable=True,
     )
-    return json_response(_to_wire(t, updated), warnings=warnings)
+    return json_response(to_wire(t, updated), warnings=warnings)
 
 
 def _patch_doc(ctype: str, doc: dict[str, Any], body: Any) -> dict[str, Any]:
@@ -336,7 +336,7 @@ def _apply(sim: KubeSim, request: Request, t: Target, body: Any, dry: bool) -> d
     assert t.name is not None
     manager = require_field_manager(request.query_params.get("fieldManager"))
     force = q_bool(request, "force")
-    config = _from_wire(t, body)
+    config = from_wire(t, body)
     _known_fields(request, t, config)
     if not config.get("apiVersion") or not config.get("kind"):
         raise errors.bad_request("apiVersion and kind must be set in an apply configuration")
@@ -361,7 +361,7 @@ def _apply(sim: KubeSim, request: Request, t: Target, body: Any, dry: bool) -> d
             subresource=None,
             force=force,
         )
-        return _to_wire(
+        return to_wire(
             t,
             sim.store.create(
                 t.res,
@@ -396,7 +396,7 @@ def _apply(sim: KubeSim, request: Request, t: Target, body: Any, dry: bool) -> d
         managed_fields_hook=_keep_managed_fields(merged["metadata"].get("managedFields")),
         check_immutable=True,
     )
-    return _to_wire(t, updated)
+    return to_wire(t, updated)
 
 
 def _keep_managed_fields(entries: list[dict[str, Any]] | None) -> Any:
@@ -429,7 +429,7 @@ async def _delete_options(request: Request) -> dict[str, Any]:
     return options
 
 
-def _delete_one(  # noqa: PLR0917 - internal helper mirroring the delete handler's inputs
+def delete_one(  # noqa: PLR0917 - internal helper mirroring the delete handler's inputs
     sim: KubeSim, request: Request, t: Target, name: str, options: dict[str, Any], dry: bool
 ) -> dict[str, Any]:
     pre = options.get("preconditions") or {}
@@ -450,56 +450,14 @@ async def delete(sim: KubeSim, request: Request, t: Target) -> Response:
     assert t.name is not None
     options = await _delete_options(request)
     dry = dry_run(request, options)
-    last = _delete_one(sim, request, t, t.name, options, dry)
+    last = delete_one(sim, request, t, t.name, options, dry)
     if dry or sim.store.exists(t.res, t.namespace, t.name) or t.res.storage_key == "pods":
-        return json_response(_to_wire(t, last))
+        return json_response(to_wire(t, last))
     details: dict[str, Any] = {"name": t.name, "kind": t.res.plural, "uid": last["metadata"]["uid"]}
     if t.res.group:
         details["group"] = t.res.group
     return json_response(
         {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
-    )
-
-
-async def access_review(request: Request, t: Target) -> Response:
-    """SelfSubjectAccessReview: every bearer token is an administrator in kubesim."""
-    review = _from_wire(t, await read_body(request))
-    review["apiVersion"], review["kind"] = t.res.api_version, t.res.kind
-    review.setdefault("metadata", {})["creationTimestamp"] = None
-    review["status"] = {"allowed": True, "reason": "kubesim authorizes every request"}
-    return json_response(review, 201)
-
-
-async def bind(sim: KubeSim, request: Request, t: Target) -> Response:
-    """pods/binding: what an external scheduler posts to place a pod on a node."""
-    assert t.name is not None
-    body = await read_body(request)
-    target = (body.get("target") or {}) if isinstance(body, dict) else {}
-    node = target.get("name")
-    if not node:
-        raise errors.bad_request("a Binding needs target.name (the node)")
-    pod = sim.store.get(t.res, t.namespace, t.name)
-    if pod.get("spec", {}).get("nodeName"):
-        raise errors.conflict(
-            t.res, t.name, f'pod {t.name} is already assigned to node "{pod["spec"]["nodeName"]}"'
-        )
-    pod["spec"]["nodeName"] = node
-    pod["metadata"]["resourceVersion"] = ""
-    sim.store.update(t.res, t.namespace, t.name, pod, manager=manager_name(request), dry_run=dry_run(request))
-    return json_response(
-        {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201
-    )
-
-
-async def evict(sim: KubeSim, request: Request, t: Target) -> Response:
-    """policy/v1 Eviction: with no PodDisruptionBudgets in kubesim, an eviction is a graceful delete."""
-    assert t.name is not None
-    body = await read_body(request)
-    options = dict((body or {}).get("deleteOptions") or {}) if isinstance(body, dict) else {}
-    dry = dry_run(request, options)
-    _delete_one(sim, request, t, t.name, options, dry)
-    return json_response(
-        {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201
     )
 
 
@@ -516,7 +474,7 @@ async def delete_collection(sim: KubeSim, request: Request, t: Target) -> Respon
         m = obj["metadata"]
         target = Target(t.res, m.get("namespace") or None, m["name"], None, "")
         try:
-            deleted.append(_to_wire(t, _delete_one(sim, request, target, m["name"], options, dry)))
+            deleted.append(to_wire(t, delete_one(sim, request, target, m["name"], options, dry)))
         except errors.ApiError as exc:
             if exc.code != 404:
                 raise

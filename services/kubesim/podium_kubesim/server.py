@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from podium_kubesim import admin, discovery, errors, handlers, openapi, streams
+from podium_kubesim import admin, discovery, errors, handlers, openapi, streams, subresources
 from podium_kubesim.errors import ApiError
 from podium_kubesim.handlers import Target, json_response, q_bool
 from podium_kubesim.resources import by_path
@@ -77,8 +77,8 @@ def _verb(request: Request, t: Target, legacy_watch: bool) -> str:
 
 # Subresources that only take a POST (policy/v1 Eviction, v1 Binding).
 _POST_SUBRESOURCES: dict[str, Callable[[KubeSim, Request, Target], Awaitable[Response]]] = {
-    "eviction": handlers.evict,
-    "binding": handlers.bind,
+    "eviction": subresources.evict,
+    "binding": subresources.bind,
 }
 
 
@@ -92,7 +92,7 @@ async def _resource_request(sim: KubeSim, request: Request, t: Target, verb: str
     if t.res.key in discovery.REVIEW_KEYS:
         if verb != "create":
             raise errors.method_not_allowed()
-        return await handlers.access_review(request, t)
+        return await subresources.access_review(request, t)
     post_only = _POST_SUBRESOURCES.get(t.subresource or "")
     if post_only is not None:
         if verb != "create":
