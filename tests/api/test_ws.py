@@ -3,13 +3,17 @@ exactly as the watcher and the operation pipeline write them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from podium_shared.embedded import EmbeddedRedis
+import uvicorn
+from podium_api.app import create_app
+from podium_shared.embedded import EmbeddedRedis, free_port
 from podium_shared.models.user import Role
 from podium_shared.realtime import stream
 from podium_shared.realtime.hub import Hub, HubTuning
@@ -240,3 +244,32 @@ def test_a_slow_client_is_dropped_without_delaying_others(
             10,
             "the slow client to be dropped",
         )
+
+
+def test_two_api_replicas_each_serve_their_clients(
+    served_api: ServedApi, own_redis: EmbeddedRedis, admin: ApiUser, k8s: Cluster
+) -> None:
+    """Replicas share nothing but Redis: a client on each sees the same events, in the same order."""
+    second = create_app(served_api.app.state.settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(second, host="127.0.0.1", port=port, log_level="warning"))
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, 10, "the second replica")
+        clients = [WsClient(served_api.url, admin.token), WsClient(f"http://127.0.0.1:{port}", admin.token)]
+        for c in clients:
+            c.subscribe("p", k8s.name, "pods")
+        wait_until(lambda: all(c.of_type("snapshot", "p") for c in clients), 5, "both snapshots")
+        ids = [k8s.change("pods", "ADDED", pod(f"r{i}", 0)) for i in range(25)]
+        wait_until(
+            lambda: all(len(c.of_type("event", "p")) == 25 for c in clients), 5, "both replicas' events"
+        )
+        for c in clients:
+            assert [m["id"] for m in c.of_type("event", "p")] == ids
+            c.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        loop.close()
