@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from podium_shared.db.migrate import upgrade
 from podium_shared.embedded import EmbeddedPostgres, EmbeddedRedis
 from podium_shared.settings import PodiumSettings

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import psycopg
+from psycopg import sql
+
 from podium_shared.errors import PodiumError
 
 
@@ -93,7 +96,7 @@ class EmbeddedPostgres:
                 if not mode & 0o001:
                     os.chmod(parent, mode | 0o001)
         if not (pgdata / "PG_VERSION").exists():
-            subprocess.run(
+            subprocess.run(  # noqa: S603 - fixed argv of a local server binary, no user input
                 [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", self.user,
                  "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
                 check=True, capture_output=True, cwd=self.data_dir, **_run_as(),
@@ -102,7 +105,7 @@ class EmbeddedPostgres:
         sock_dir.mkdir(exist_ok=True)
         _chown_for_server(sock_dir)
         self._log = log = open(self.data_dir / "postgres.log", "ab")  # noqa: SIM115 - closed in stop()
-        self._proc = subprocess.Popen(
+        self._proc = subprocess.Popen(  # noqa: S603 - fixed argv of a local server binary
             [str(bin_dir / "postgres"), "-D", str(pgdata), "-p", str(self.port),
              "-h", "127.0.0.1", "-k", str(sock_dir), "-c", "fsync=off", "-c", "max_connections=300",
              "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
@@ -116,9 +119,10 @@ class EmbeddedPostgres:
     def _wait_ready(self, bin_dir: Path, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            r = subprocess.run(
+            r = subprocess.run(  # noqa: S603 - fixed argv of a local server binary, no user input
                 [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user],
                 capture_output=True,
+                check=False,
             )
             if r.returncode == 0:
                 return
@@ -126,14 +130,12 @@ class EmbeddedPostgres:
         raise PodiumError("postgres did not become ready")
 
     def ensure_database(self, name: str) -> None:
-        import psycopg
-
         with psycopg.connect(
             host="127.0.0.1", port=self.port, user=self.user, dbname="postgres", autocommit=True
         ) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
             if not exists:
-                conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
     def stop(self) -> None:
         if self._proc and self._proc.poll() is None:
@@ -172,7 +174,7 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = log = open(self.data_dir / "redis.log", "ab")  # noqa: SIM115 - closed in stop()
         # appendonly: a restart keeps queued Celery messages and the event stream, as a real deployment would.
-        self._proc = subprocess.Popen(
+        self._proc = subprocess.Popen(  # noqa: S603 - fixed argv of a local server binary
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
              "--appendonly", "yes", "--appendfsync", "no", "--save", "", "--protected-mode", "no"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

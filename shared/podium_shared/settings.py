@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "podium-dev-secret-change-me"
+DEV_SECRET = "podium-dev-secret-change-me"  # noqa: S105 - the development default production refuses
 
 
 class PodiumSettings(BaseSettings):
@@ -26,9 +26,7 @@ class PodiumSettings(BaseSettings):
         "redis://127.0.0.1:6379/0",
         validation_alias=AliasChoices("PODIUM_REDIS_URL", "REDIS_URL"),
     )
-    kubeconfig: Path | None = Field(
-        None, validation_alias=AliasChoices("PODIUM_KUBECONFIG", "KUBECONFIG")
-    )
+    kubeconfig: Path | None = Field(None, validation_alias=AliasChoices("PODIUM_KUBECONFIG", "KUBECONFIG"))
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias=AliasChoices("PODIUM_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI")
     )

@@ -12,17 +12,20 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from podium_shared.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 _AFTER_COMMIT = "podium_after_commit"
 
 
-def make_engine(url: str, **kwargs: object) -> Engine:
-    return create_engine(url, pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
 @lru_cache(maxsize=8)
@@ -32,8 +35,6 @@ def _factory(url: str) -> sessionmaker[Session]:
 
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
     if url is None:
-        from podium_shared.settings import get_settings
-
         url = get_settings().database_url
     return _factory(url)
 

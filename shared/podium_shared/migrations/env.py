@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from podium_shared.models import Base
+from podium_shared.settings import get_settings
 
 config = context.config
 target_metadata = Base.metadata
@@ -12,8 +13,6 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     if not url:
-        from podium_shared.settings import get_settings
-
         url = get_settings().database_url
     connectable = config.attributes.get("connection")
     if connectable is not None:

@@ -26,7 +26,8 @@ class AuditEvent(Base):
     namespace: Mapped[str | None] = mapped_column(String(63), default=None)
     resource_kind: Mapped[str | None] = mapped_column(String(64), default=None)
     resource_name: Mapped[str | None] = mapped_column(String(253), default=None, index=True)
-    outcome: Mapped[str] = mapped_column(String(16), index=True)  # accepted|succeeded|failed|denied|invalid|...
+    # accepted | running | succeeded | failed | cancelled | denied | invalid | rate_limited | ...
+    outcome: Mapped[str] = mapped_column(String(16), index=True)
     operation_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
     request_id: Mapped[str | None] = mapped_column(String(64), default=None)
     client_addr: Mapped[str | None] = mapped_column(INET, default=None)
