@@ -1,0 +1,107 @@
+"""The informer's watch rules against kubesim over HTTP: 429 + Retry-After, 410 → relist, bookmarks
+advance the resourceVersion, CRDs only where served."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from kubernetes import client
+from podium_kubesim.runner import RunningKubeSim
+from podium_shared.realtime.informer import Informer, Item
+from podium_shared.realtime.kubeclient import api_client_from_kubeconfig
+from podium_shared.realtime.metrics import RELISTS
+from podium_shared.realtime.resources import BY_NAME, WatchedResource
+
+from watcher.realtime_fixtures import FAST_WATCH
+
+
+class Running:
+    def __init__(self, kubeconfig: Path, resource: WatchedResource) -> None:
+        self.items: queue.Queue[Item] = queue.Queue(maxsize=1000)
+        self.stop = threading.Event()
+        self.api = api_client_from_kubeconfig(kubeconfig, "kubesim")
+        self.informer = Informer("t", self.api, resource, self.items, self.stop, FAST_WATCH)
+
+    def next(self, event: str, timeout: float = 10.0) -> Item:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                item = self.items.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item.event == event:
+                return item
+        raise AssertionError(f"no {event} within {timeout}s")
+
+
+@pytest.fixture
+def run(kubeconfig: Path) -> Iterator[object]:
+    started: list[Running] = []
+
+    def run_(resource: WatchedResource, *, start: bool = True) -> Running:
+        r = Running(kubeconfig, resource)
+        started.append(r)
+        if start:
+            r.informer.start()
+        return r
+
+    yield run_
+    for r in started:
+        r.stop.set()
+        r.informer.abort()
+        r.informer.join(timeout=10)
+        r.api.close()
+
+
+def sample(counter: object, **labels: str) -> float:
+    return float(counter.labels(**labels)._value.get())  # type: ignore[attr-defined]
+
+
+def test_a_429_waits_for_its_retry_after(kubesim: RunningKubeSim, run: object) -> None:
+    # urllib3 under the official client honours Retry-After itself (and the informer does when the
+    # client's retries are exhausted); either way the list must not come back before the server's delay.
+    httpx.post(
+        f"{kubesim.url}/_sim/faults",
+        json={"verb": "list", "resource": "pods", "status": 429, "count": 1, "retry_after": 1},
+    ).raise_for_status()
+    t0 = time.monotonic()
+    r = run(BY_NAME["pods"])  # type: ignore[operator]
+    r.next("REPLACE")
+    assert time.monotonic() - t0 >= 0.9  # not the ~50 ms backoff: the server asked for a second
+    assert httpx.get(f"{kubesim.url}/_sim/faults").json()["rules"] == []  # the 429 was served
+
+
+def test_gone_relists_and_bookmarks_advance_the_version(
+    kubesim: RunningKubeSim, run: object, kube: client.ApiClient
+) -> None:
+    r = run(BY_NAME["pods"])  # type: ignore[operator]
+    r.next("REPLACE")
+    core = client.CoreV1Api(kube)
+    # Changes elsewhere move the store's version; the pods watch learns it from BOOKMARKs alone.
+    seen = r.informer.resource_version
+    core.create_namespaced_config_map("podium", {"metadata": {"name": "bump"}})
+    deadline = time.monotonic() + 10
+    while r.informer.resource_version == seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert r.informer.resource_version != seen
+
+    gone = sample(RELISTS, cluster="t", kind="pods", reason="gone")
+    r.informer.resource_version = "1"  # as if we had been away while the history was compacted
+    httpx.post(f"{kubesim.url}/_sim/compact").raise_for_status()
+    httpx.post(f"{kubesim.url}/_sim/watches/close").raise_for_status()
+    r.next("REPLACE")
+    assert sample(RELISTS, cluster="t", kind="pods", reason="gone") == gone + 1
+
+
+def test_custom_resources_only_where_served(run: object) -> None:
+    r = run(WatchedResource("widgets", "Widget", "example.com", "v1", custom=True))  # type: ignore[operator]
+    served = run(BY_NAME["pytorchjobs"])  # type: ignore[operator]
+    served.next("REPLACE")  # kubesim serves the Kubeflow CRD
+    assert r.items.empty()
+    assert not r.informer.synced.is_set()
