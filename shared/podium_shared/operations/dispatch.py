@@ -37,9 +37,15 @@ def dispatch_after_commit(session: Session, op: Operation) -> None:
 
 
 def send_after_commit(
-    session: Session, op_ids: Iterable[uuid.UUID], queue: str, countdown: float | None = None
+    session: Session,
+    op_ids: Iterable[uuid.UUID],
+    queue: str,
+    countdown: float | None = None,
+    *,
+    stamp: bool = False,
 ) -> None:
-    """Like `dispatch_after_commit` for ids the caller already marked (children, retries, the sweep)."""
+    """Send ids once `session` commits. Callers that set `dispatched_at` in their own transaction (bulk
+    releases, the sweep) leave `stamp` off and save a round trip; a retry, which clears it, stamps."""
     engine = _engine(session)
     ids = list(op_ids)
     if not ids:
@@ -47,12 +53,14 @@ def send_after_commit(
 
     def _send_all() -> None:
         for op_id in ids:
-            send(engine, op_id, queue, countdown=countdown)
+            send(engine, op_id, queue, countdown=countdown, stamp=stamp)
 
     after_commit(session, _send_all)
 
 
-def send(engine: Engine, op_id: uuid.UUID, queue: str, countdown: float | None = None) -> bool:
+def send(
+    engine: Engine, op_id: uuid.UUID, queue: str, countdown: float | None = None, *, stamp: bool = True
+) -> bool:
     """Publish one execute message and stamp `dispatched_at`; False (and logged) if the broker refused."""
     try:
         get_app().send_task(
@@ -61,6 +69,8 @@ def send(engine: Engine, op_id: uuid.UUID, queue: str, countdown: float | None =
     except Exception:
         log.warning("could not send operation %s; the sweep will resend it", op_id, exc_info=True)
         return False
+    if not stamp:
+        return True
     try:
         with engine.begin() as conn:
             conn.execute(

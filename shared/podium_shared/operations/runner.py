@@ -32,7 +32,7 @@ from podium_shared.errors import Invalid, PodiumError
 from podium_shared.kube.errors import classify
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations import bulk
-from podium_shared.operations.celery_app import current_settings
+from podium_shared.operations.celery_app import QUEUE_BULK, current_settings
 from podium_shared.operations.context import ExecutionContext
 from podium_shared.operations.dispatch import queue_for, send_after_commit
 from podium_shared.operations.kinds import CommandKind, get_kind
@@ -155,7 +155,7 @@ def _not_claimed(session: Session, op_id: uuid.UUID) -> None:
     status, not_before, parent_id, queue, now = row
     if status == OperationStatus.queued and not_before is not None and not_before > now:
         remaining = (not_before - now).total_seconds()
-        send_after_commit(session, [op_id], "bulk" if parent_id else queue, countdown=remaining)
+        send_after_commit(session, [op_id], QUEUE_BULK if parent_id else queue, countdown=remaining)
 
 
 def _open_secrets(op: Operation, settings: PodiumSettings) -> dict[str, Any]:
@@ -252,7 +252,7 @@ def _retry_later(session: Session, op: Operation, exc: TransientError, settings:
         outcome="retrying",
         details={"error": op.error, "retry_in_seconds": round(delay, 3)},
     )
-    send_after_commit(session, [op.id], queue_for(op), countdown=delay)
+    send_after_commit(session, [op.id], queue_for(op), countdown=delay, stamp=True)
 
 
 def _finish(
