@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -28,7 +28,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-@lru_cache(maxsize=8)
+# Unbounded on purpose: an evicted engine would be garbage-collected with its pooled connections still
+# open. A process talks to one database (tests to a few dozen throwaway ones), so the cache stays small.
+@cache
 def _factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(make_engine(url), expire_on_commit=False)
 
