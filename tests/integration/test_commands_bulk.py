@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 
@@ -11,8 +12,9 @@ from podium_shared.auth.principal import RequestMeta
 from podium_shared.db.session import unit_of_work
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations.service import cancel
+from podium_shared.realtime.stream import stream_key
 from sqlalchemy import func, select
-from worker.fixtures import ADMIN, Faults, Pipeline, wait_until
+from worker.fixtures import ADMIN, SIM_CLUSTER, Faults, Pipeline, wait_until
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -114,6 +116,14 @@ def test_bulk_that_fully_succeeds(
     assert done.status == OperationStatus.succeeded
     assert done.progress == {"total": 12, "succeeded": 12, "failed": 0, "cancelled": 0}
     assert done.result == {"total": 12, "succeeded": 12, "failed": 0, "cancelled": 0, "failures": []}
+    # The consoles saw the parent's progress move item by item.
+    seen = []
+    for _id, fields in pipeline.redis.xrange(stream_key(SIM_CLUSTER)):
+        obj = json.loads(fields[b"object"])
+        if fields[b"topic"] == b"operations" and obj["id"] == str(parent.id):
+            seen.append(obj["progress"]["succeeded"])
+    assert seen == sorted(seen)
+    assert len(set(seen)) == 13  # 0 (accepted), 1, 2, …, 12
 
 
 def test_cancel_of_a_bulk_stops_the_rest(

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from podium_shared.models.operation import Operation, OperationStatus
+from podium_shared.operations import events
 from podium_shared.operations.celery_app import QUEUE_BULK
 from podium_shared.operations.dispatch import send_after_commit
 from podium_shared.operations.lifecycle import transition
@@ -95,9 +96,12 @@ def child_finished(session: Session, child: Operation) -> None:
     assert parent is not None
     if parent.progress is not None and _done(parent.progress):
         finalise(session, parent)
-    elif not cancel_requested and child.dispatched_at is not None:
+        return
+    if not cancel_requested and child.dispatched_at is not None:
         # It held a slot; hand the slot on. (A child cancelled while still waiting held none.)
         release(session, parent.id, 1)
+    # Live progress for the consoles (not audited: the parent's state did not change, only its counters).
+    events.operation_changed(session, parent)
 
 
 def finalise(session: Session, parent: Operation) -> None:
