@@ -72,7 +72,7 @@ def test_a_429_waits_for_its_retry_after(kubesim: RunningKubeSim, run: object) -
     ).raise_for_status()
     t0 = time.monotonic()
     r = run(BY_NAME["pods"])  # type: ignore[operator]
-    r.next("REPLACE")
+    r.next("LIST_END")
     assert time.monotonic() - t0 >= 0.9  # not the ~50 ms backoff: the server asked for a second
     assert httpx.get(f"{kubesim.url}/_sim/faults").json()["rules"] == []  # the 429 was served
 
@@ -81,7 +81,7 @@ def test_gone_relists_and_bookmarks_advance_the_version(
     kubesim: RunningKubeSim, run: object, kube: client.ApiClient
 ) -> None:
     r = run(BY_NAME["pods"])  # type: ignore[operator]
-    r.next("REPLACE")
+    r.next("LIST_END")
     core = client.CoreV1Api(kube)
     # Changes elsewhere move the store's version; the pods watch learns it from BOOKMARKs alone.
     seen = r.informer.resource_version
@@ -95,13 +95,13 @@ def test_gone_relists_and_bookmarks_advance_the_version(
     r.informer.resource_version = "1"  # as if we had been away while the history was compacted
     httpx.post(f"{kubesim.url}/_sim/compact").raise_for_status()
     httpx.post(f"{kubesim.url}/_sim/watches/close").raise_for_status()
-    r.next("REPLACE")
+    r.next("LIST_END")
     assert sample(RELISTS, cluster="t", kind="pods", reason="gone") == gone + 1
 
 
 def test_custom_resources_only_where_served(run: object) -> None:
     r = run(WatchedResource("widgets", "Widget", "example.com", "v1", custom=True))  # type: ignore[operator]
     served = run(BY_NAME["pytorchjobs"])  # type: ignore[operator]
-    served.next("REPLACE")  # kubesim serves the Kubeflow CRD
+    served.next("LIST_END")  # kubesim serves the Kubeflow CRD
     assert r.items.empty()
     assert not r.informer.synced.is_set()

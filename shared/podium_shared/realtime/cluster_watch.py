@@ -159,13 +159,17 @@ class ClusterWatch(threading.Thread):
             QUEUE_DEPTH.labels(self.cluster).set(items.qsize())
             changes: list[Change] = []
             for item in batch:
-                if item.event == "REPLACE":
-                    # Changes before the list must be in Redis before the list is compared with Redis.
-                    self._write(writer, changes)
-                    changes = writer.replace(item.resource, item.items or [])
-                    synced.append(item.resource)
+                if item.event.startswith("LIST_"):
+                    # Changes before a list page must be in Redis before the page is compared with Redis.
                     self._write(writer, changes)
                     changes = []
+                    if item.event == "LIST_START":
+                        writer.begin_list(item.resource)
+                    elif item.event == "LIST_PAGE":
+                        self._write(writer, writer.list_page(item.resource, item.items or []))
+                    else:
+                        self._write(writer, writer.end_list(item.resource))
+                        synced.append(item.resource)
                     continue
                 assert item.obj is not None
                 change = writer.plan(item.resource, item.event, item.obj)

@@ -49,10 +49,10 @@ class WatchTuning:
 
 @dataclass
 class Item:
-    """What an informer hands the writer: one watch event, or a full list that replaces the kind."""
+    """What an informer hands the writer: one watch event, or one step of a relist that replaces the kind."""
 
     resource: str
-    event: str  # ADDED | MODIFIED | DELETED | REPLACE
+    event: str  # ADDED | MODIFIED | DELETED, or LIST_START | LIST_PAGE | LIST_END (a relist)
     obj: dict[str, Any] | None = None
     items: list[dict[str, Any]] | None = None
     read_at: float = field(default_factory=time.monotonic)
@@ -184,8 +184,19 @@ class Informer(threading.Thread):
             raise
         return any(r.get("name") == self.resource.name for r in doc.get("resources", []))
 
+    def _put(self, item: Item) -> None:
+        """Blocking put, used only while no watch is open (so no server buffer fills while we wait)."""
+        while not self.stop_event.is_set():
+            try:
+                self.out.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
     def _list_and_queue(self) -> None:
-        items: list[dict[str, Any]] = []
+        """A paginated list, handed on page by page (LIST_START, LIST_PAGE…, LIST_END) so no one holds
+        the whole list of a big cluster; every page is the same snapshot as the first."""
+        self._put(Item(self.resource.name, "LIST_START"))
         cont: str | None = None
         rv = ""
         while True:
@@ -197,28 +208,23 @@ class Informer(threading.Thread):
             except KubeHTTPError as exc:
                 if exc.status == 410 and cont:
                     # The continue token outlived the history it points into: start the list over.
-                    items, cont = [], None
+                    cont = None
+                    self._put(Item(self.resource.name, "LIST_START"))
                     continue
                 raise
             meta = page.get("metadata") or {}
             if not cont:
-                rv = str(meta.get("resourceVersion", ""))  # every page is the first page's snapshot
-            for obj in page.get("items") or []:
+                rv = str(meta.get("resourceVersion", ""))
+            items = page.get("items") or []
+            for obj in items:
                 obj.setdefault("kind", self.resource.kind)
                 obj.setdefault("apiVersion", self.resource.api_version)
-                items.append(obj)
+            self._put(Item(self.resource.name, "LIST_PAGE", items=items))
             cont = meta.get("continue") or None
             if not cont:
                 break
         self.resource_version = rv
-        # Blocking here is fine: no watch is open, so no server buffer fills up while we wait.
-        item = Item(self.resource.name, "REPLACE", items=items)
-        while not self.stop_event.is_set():
-            try:
-                self.out.put(item, timeout=0.5)
-                break
-            except queue.Full:
-                continue
+        self._put(Item(self.resource.name, "LIST_END"))
         self.synced.set()
 
     def _lines(self, resp: urllib3.BaseHTTPResponse) -> Iterator[bytes]:

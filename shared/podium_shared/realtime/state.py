@@ -117,6 +117,7 @@ class StateWriter:
         self._apply = redis.register_script(_APPLY_LUA)
         self._touch = redis.register_script(_TOUCH_LUA)
         self._known: dict[str, dict[str, tuple[str, dict[str, str]]]] = {}
+        self._listing: dict[str, dict[str, tuple[str, dict[str, str]]]] = {}
 
     def _args(self, change: Change, now: float) -> tuple[list[str], list[Any]]:
         key = object_key(change.obj)
@@ -170,33 +171,51 @@ class StateWriter:
         return ids
 
     def replace(self, kind: str, items: list[dict[str, Any]]) -> list[Change]:
-        """A full list of `kind` replaces the snapshot: compared with what Redis holds (not with memory, so
-        a new leader or a restarted Redis converges too), it yields ADDED/MODIFIED for what differs and a
-        synthesised DELETED for every object that vanished while nobody watched."""
-        stored = {
-            k.decode(): json.loads(v) for k, v in self.redis.hgetall(state_key(self.cluster, kind)).items()
-        }
-        known: dict[str, tuple[str, dict[str, str]]] = {}
+        """A full list of `kind` replaces the snapshot (see `begin_list`); one page, for callers that
+        already hold the whole list. The changes are returned, not written."""
+        self.begin_list(kind)
+        changes = self.list_page(kind, items)
+        return changes + self.end_list(kind)
+
+    # A relist arrives page by page, so neither the informer nor the writer ever holds every object of a
+    # big cluster at once: each page is compared with what *Redis* holds for those keys (not with memory,
+    # so a new leader or a restarted Redis converges too) and yields ADDED/MODIFIED for what differs;
+    # the end of the list yields a synthesised DELETED for every stored object the list did not contain.
+
+    def begin_list(self, kind: str) -> None:
+        self._listing[kind] = {}
+
+    def list_page(self, kind: str, items: list[dict[str, Any]]) -> list[Change]:
+        listing = self._listing.setdefault(kind, {})
+        objs = [trim(raw) for raw in items]
+        keys = [object_key(o) for o in objs]
+        stored = self.redis.hmget(state_key(self.cluster, kind), keys) if keys else []
         changes: list[Change] = []
-        seen: set[str] = set()
-        for raw in items:
-            obj = trim(raw)
-            key = object_key(obj)
-            seen.add(key)
+        for obj, key, raw_old in zip(objs, keys, stored, strict=True):
             meta = obj.get("metadata") or {}
             labels = dict(meta.get("labels") or {})
             rv = str(meta.get("resourceVersion", ""))
-            known[key] = (rv, labels)
-            old = stored.get(key)
-            if old is None:
+            listing[key] = (rv, labels)
+            if raw_old is None:
                 changes.append(Change(kind, "ADDED", obj))
                 continue
-            old_meta = old.get("metadata") or {}
+            old_meta = json.loads(raw_old).get("metadata") or {}
             if str(old_meta.get("resourceVersion", "")) != rv or old_meta.get("uid") != meta.get("uid"):
                 old_labels = dict(old_meta.get("labels") or {})
                 changes.append(Change(kind, "MODIFIED", obj, old_labels if old_labels != labels else None))
-        changes.extend(Change(kind, "DELETED", old) for key, old in stored.items() if key not in seen)
-        self._known[kind] = known
+        return changes
+
+    def end_list(self, kind: str) -> list[Change]:
+        listing = self._listing.pop(kind, {})
+        key = state_key(self.cluster, kind)
+        vanished = [k for k in (raw.decode() for raw in self.redis.hkeys(key)) if k not in listing]
+        changes: list[Change] = []
+        for start in range(0, len(vanished), 500):
+            chunk = vanished[start : start + 500]
+            for old in self.redis.hmget(key, chunk):
+                if old is not None:
+                    changes.append(Change(kind, "DELETED", json.loads(old)))
+        self._known[kind] = listing
         return changes
 
     def touch(self, synced_kinds: Iterable[str] = ()) -> None:
