@@ -153,3 +153,22 @@ def test_leader_lock_renew_release_and_takeover(redis: Redis[bytes], cluster: st
     assert token_b
     assert not a.renew(token)
     assert b.current() == token_b
+
+
+def test_a_relist_page_by_page_converges_like_a_whole_list(redis: Redis[bytes], cluster: str) -> None:
+    token = leader(redis, cluster)
+    first = StateWriter(redis, cluster, token)
+    first.write(first.replace("pods", [pod(f"p{i}", 1) for i in range(10)]))
+    second = StateWriter(redis, cluster, token)
+    second.begin_list("pods")
+    page1 = second.list_page("pods", [pod(f"p{i}", 1) for i in range(0, 4)])
+    page2 = second.list_page("pods", [pod("p5", 2), pod("fresh", 1)])
+    assert page1 == []  # unchanged objects cost nothing
+    assert [(c.event, c.obj["metadata"]["name"]) for c in page2] == [("MODIFIED", "p5"), ("ADDED", "fresh")]
+    second.write(page2)
+    gone = second.end_list("pods")
+    assert sorted(c.obj["metadata"]["name"] for c in gone) == ["p4", "p6", "p7", "p8", "p9"]
+    assert all(c.event == "DELETED" for c in gone)
+    second.write(gone)
+    names = [o["metadata"]["name"] for o in read_objects(redis, cluster, "pods")]
+    assert names == ["fresh", "p0", "p1", "p2", "p3", "p5"]
