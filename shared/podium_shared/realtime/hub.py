@@ -85,21 +85,22 @@ class ClientConn:
         self.slow = asyncio.Event()
         self.tasks: set[asyncio.Task[None]] = set()
 
-    def offer(self, msg: dict[str, Any]) -> None:
-        """Live delivery: never waits. A full outbox marks the client slow; the session disconnects it."""
+    def offer(self, msg: dict[str, Any] | str) -> None:
+        """Live delivery: never waits. A full outbox marks the client slow; the session disconnects it.
+        `msg` is a message, or an event already serialised by `Subscription.message`."""
         if self.slow.is_set():
             return
         try:
-            self.outbox.put_nowait(json.dumps(msg, separators=(",", ":")))
-            WS_SENT.labels(msg["type"]).inc()
+            self.outbox.put_nowait(msg if isinstance(msg, str) else json.dumps(msg, separators=(",", ":")))
+            WS_SENT.labels("event" if isinstance(msg, str) else msg["type"]).inc()
         except asyncio.QueueFull:
             WS_SLOW.inc()
             self.slow.set()
 
-    async def put(self, msg: dict[str, Any]) -> None:
+    async def put(self, msg: dict[str, Any] | str) -> None:
         """Replay/snapshot delivery: waits for this client only."""
-        await self.outbox.put(json.dumps(msg, separators=(",", ":")))
-        WS_SENT.labels(msg["type"]).inc()
+        await self.outbox.put(msg if isinstance(msg, str) else json.dumps(msg, separators=(",", ":")))
+        WS_SENT.labels("event" if isinstance(msg, str) else msg["type"]).inc()
 
 
 class ClusterFeed:

@@ -80,12 +80,9 @@ class StreamEvent:
     event: str
     object: dict[str, Any]
     prev_labels: dict[str, str] | None = field(default=None)
-
-    def message(self) -> dict[str, Any]:
-        return {
-            "type": "event", "id": self.id, "cluster": self.cluster, "topic": self.topic,
-            "event": self.event, "object": self.object,
-        }  # fmt: skip
+    # The object's JSON as it was stored: fan-out splices it into each client's message instead of
+    # serialising the same object again for every subscriber.
+    raw_object: str = field(default="", compare=False, repr=False)
 
     @classmethod
     def from_entry(cls, cluster: str, entry_id: Any, fields: dict[Any, Any]) -> StreamEvent:
@@ -94,14 +91,19 @@ class StreamEvent:
         return cls(
             id=_s(entry_id), cluster=cluster, topic=f["topic"], event=f["event"],
             object=json.loads(f["object"]), prev_labels=json.loads(prev) if prev else None,
+            raw_object=f["object"],
         )  # fmt: skip
 
     @classmethod
     def from_published(cls, raw: str | bytes) -> StreamEvent:
-        d = json.loads(raw)
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        d = json.loads(text)
+        # The scripts put the object last, after fields that cannot contain this marker.
+        marker = text.find(',"object":')
         return cls(
             id=d["id"], cluster=d["cluster"], topic=d["topic"], event=d["event"],
             object=d["object"], prev_labels=d.get("prev_labels"),
+            raw_object=text[marker + len(',"object":') : -1] if marker >= 0 else "",
         )  # fmt: skip
 
 

@@ -4,6 +4,7 @@ snapshots all filter the same way."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,15 +92,17 @@ class Subscription:
             return "DELETED"
         return ev.event if now else None
 
-    def message(self, ev: StreamEvent) -> dict[str, Any] | None:
-        """The message for `ev`, or None; advances last_id (so each event is sent at most once)."""
+    def message(self, ev: StreamEvent) -> str | None:
+        """The serialised message for `ev`, or None; advances last_id (each event is sent at most once)."""
         if compare_ids(ev.id, self.last_id) <= 0:
             return None
         self.last_id = ev.id
         event = self.classify(ev)
         if event is None:
             return None
-        return {
-            "type": "event", "subscription": self.sid, "id": ev.id, "cluster": ev.cluster,
-            "topic": self.topic, "kind": ev.topic, "event": event, "object": ev.object,
-        }  # fmt: skip
+        head = json.dumps(
+            {"type": "event", "subscription": self.sid, "id": ev.id, "cluster": ev.cluster,
+             "topic": self.topic, "kind": ev.topic, "event": event},
+            separators=(",", ":"),
+        )  # fmt: skip
+        return head[:-1] + ',"object":' + (ev.raw_object or json.dumps(ev.object)) + "}"
