@@ -27,9 +27,9 @@ def pod(name: str, rv: int) -> dict[str, Any]:
     return {"kind": "Pod", "metadata": {"name": name, "namespace": "ns", "resourceVersion": str(rv)}}
 
 
-async def drain(client: ClientConn, until: Any, timeout: float = 5.0) -> list[dict[str, Any]]:
+async def drain(client: ClientConn, until: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(5.0):
         while not until(out):
             out.append(json.loads(await client.outbox.get()))
     return out
