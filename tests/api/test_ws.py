@@ -67,6 +67,7 @@ def k8s(own_redis: EmbeddedRedis, cluster: str) -> Iterator[Cluster]:
 def test_token_is_required_header_or_query(served_api: ServedApi, admin: ApiUser) -> None:
     url = served_api.url.replace("http", "ws") + "/api/v1/ws"
     with connect(url, open_timeout=5) as ws:
+        ws.send(json.dumps({"type": "ping"}))  # anything but an auth message
         assert json.loads(ws.recv(timeout=5))["code"] == "unauthenticated"
         with pytest.raises(Exception):  # noqa: B017, PT011 - the library's ConnectionClosed* hierarchy
             ws.recv(timeout=5)
@@ -74,6 +75,13 @@ def test_token_is_required_header_or_query(served_api: ServedApi, admin: ApiUser
     with connect(f"{url}?token={admin.token}", open_timeout=5) as ws:
         ws.send(json.dumps({"type": "ping"}))
         assert json.loads(ws.recv(timeout=5))["type"] == "pong"
+    with connect(url, open_timeout=5) as ws:  # a browser that keeps the token out of URLs and logs
+        ws.send(json.dumps({"type": "auth", "token": admin.token}))
+        ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(ws.recv(timeout=5))["type"] == "pong"
+    with connect(url, open_timeout=5) as ws:
+        ws.send(json.dumps({"type": "auth", "token": "wrong"}))
+        assert json.loads(ws.recv(timeout=5))["code"] == "unauthenticated"
 
 
 def test_snapshot_then_live_events_in_order(

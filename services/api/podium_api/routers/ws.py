@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 from fastapi import APIRouter, FastAPI, WebSocket
 from podium_shared.auth.principal import Principal
 from podium_shared.auth.service import authenticate
@@ -26,12 +29,24 @@ def hub(app: FastAPI) -> Hub:
     return existing
 
 
-def _token(ws: WebSocket) -> str:
+AUTH_MESSAGE_TIMEOUT = 10.0
+
+
+async def _token(ws: WebSocket) -> str:
     scheme, _, token = ws.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    # Browsers cannot set headers on a WebSocket: they pass the token as a query parameter.
-    return ws.query_params.get("token", "")
+    # Browsers cannot set headers on a WebSocket: they pass the token as a query parameter, or (kept out
+    # of every access log) as the first message, {"type": "auth", "token": "..."}.
+    if ws.query_params.get("token"):
+        return ws.query_params["token"]
+    try:
+        first = json.loads(await asyncio.wait_for(ws.receive_text(), AUTH_MESSAGE_TIMEOUT))
+    except (TimeoutError, ValueError):
+        return ""
+    if isinstance(first, dict) and first.get("type") == "auth" and isinstance(first.get("token"), str):
+        return str(first["token"])
+    return ""
 
 
 def _authenticate(app: FastAPI, token: str) -> Principal:
@@ -49,7 +64,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
     app: FastAPI = websocket.app
     try:
-        principal = await run_in_threadpool(_authenticate, app, _token(websocket))
+        principal = await run_in_threadpool(_authenticate, app, await _token(websocket))
     except PodiumError as exc:
         await websocket.send_json({"type": "error", **exc.to_dict()})
         await websocket.close(CLOSE_UNAUTHENTICATED, exc.message)
