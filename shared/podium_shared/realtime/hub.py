@@ -107,7 +107,10 @@ class ClusterFeed:
     def __init__(self, hub: Hub, cluster: str) -> None:
         self.hub = hub
         self.cluster = cluster
-        self.redis: AsyncRedis[bytes] = AsyncRedis.from_url(hub.redis_url)
+        # Keepalive + health checks: a silently dead connection must not leave the feed listening forever.
+        self.redis: AsyncRedis[bytes] = AsyncRedis.from_url(
+            hub.redis_url, socket_keepalive=True, health_check_interval=15
+        )
         self.subs: dict[int, tuple[ClientConn, Subscription]] = {}
         self.last_id: str | None = None
         self.ready = asyncio.Event()
