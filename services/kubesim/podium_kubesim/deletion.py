@@ -105,7 +105,7 @@ class DeletionMixin:
         elif propagation == "Foreground":
             for dep in list(self._dependents.get(cm["uid"], ())):
                 self._delete_dependent(dep, "Foreground")
-        return result
+        return deep_copy(result)
 
     def remove(self, res: Resource, namespace: str | None, name: str) -> None:
         """Final removal (the kubelet after graceful termination); finalizers still hold the object."""

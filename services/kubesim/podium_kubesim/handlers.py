@@ -259,8 +259,9 @@ def list_objects(sim: KubeSim, request: Request, t: Target) -> Response:
 async def create(sim: KubeSim, request: Request, t: Target) -> Response:
     body = from_wire(t, await read_body(request))
     warnings = _known_fields(request, t, body)
+    # The decoded body belongs to this request alone: hand it over instead of copying it again.
     created = sim.store.create(
-        t.res, t.namespace, body, manager=manager_name(request), dry_run=dry_run(request)
+        t.res, t.namespace, body, manager=manager_name(request), dry_run=dry_run(request), owned=True
     )
     return json_response(to_wire(t, created), 201, warnings)
 
@@ -282,6 +283,7 @@ async def update(sim: KubeSim, request: Request, t: Target) -> Response:
         manager=manager_name(request),
         dry_run=dry_run(request),
         check_immutable=True,
+        owned=True,  # the decoded body belongs to this request alone
     )
     return json_response(to_wire(t, updated), warnings=warnings)
 

@@ -69,7 +69,8 @@ class EventRecorder:
             "reportingInstance": host or "",
         }
         try:
-            created = self._store.create(EVENTS, namespace, event, manager=component)
+            # `event` is built here from strings: hand it over uncopied (the result is read-only).
+            created = self._store.create(EVENTS, namespace, event, manager=component, owned=True)
         except ApiError:
             return None  # the namespace is gone or going: real recorders drop such events too
         if len(self._seen) >= _MAX_REMEMBERED:

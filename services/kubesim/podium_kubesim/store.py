@@ -3,6 +3,12 @@
 Everything runs on one asyncio loop, so there are no locks; every method is synchronous. Stored objects are
 copy-on-write: a write stores a new dict and never mutates the old one, so watch history can keep
 references to past states and the server can serialize stored objects without copying them.
+
+Copies: `create`/`update` copy their input and their result by default, so a caller can neither change a
+stored object through a dict it still holds nor through the one it gets back. A caller that built the
+input for this one write (a freshly decoded request body, a controller's new pod) passes `owned=True`: the
+store takes the dict as it is (defaulting fills it in place) and returns the stored object itself, which
+the caller must only read. `mutate` works that way internally, so a controller write costs one copy.
 """
 
 from __future__ import annotations
@@ -257,9 +263,14 @@ class Store(DeletionMixin):
         manager: str = "kubesim",
         dry_run: bool = False,
         managed_fields: builtins.list[dict[str, Any]] | None = None,
+        owned: bool = False,
     ) -> dict[str, Any]:
-        """Create an object; `managed_fields` (server-side apply) replaces the Update entry of `manager`."""
-        obj = deep_copy(obj)
+        """Create an object; `managed_fields` (server-side apply) replaces the Update entry of `manager`.
+
+        `owned=True` hands `obj` over (see the module docstring): no copy in, the stored object out.
+        """
+        if not owned:
+            obj = deep_copy(obj)
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
         m = _normalized(obj)
@@ -325,7 +336,7 @@ class Store(DeletionMixin):
         self._put(res, obj)
         self._index_owners(res, obj, add=True)
         self._emit("ADDED", res, obj, None, rv)
-        return deep_copy(obj)
+        return obj if owned else deep_copy(obj)
 
     def update(  # noqa: PLR0912, PLR0915 - the steps of the real update path, in order
         self,
@@ -340,15 +351,17 @@ class Store(DeletionMixin):
         operation: str = "Update",
         managed_fields_hook: Callable[[dict[str, Any] | None, dict[str, Any]], None] | None = None,
         check_immutable: bool = False,
+        owned: bool = False,
     ) -> dict[str, Any]:
         """Replace an object (PUT). 409 on a stale resourceVersion; an empty one means unconditional.
 
         `managed_fields_hook` lets server-side apply record its own managedFields instead of Update's.
+        `owned=True` hands `obj` over (see the module docstring): no copy in, the stored object out.
         """
         current = self.peek(res, namespace, name)
         if current is None:
             raise errors.not_found(res, name)
-        new = deep_copy(obj)
+        new = obj if owned else deep_copy(obj)
         m = _normalized(new)
         if m.get("name") and m["name"] != name:
             raise errors.bad_request(
@@ -364,17 +377,21 @@ class Store(DeletionMixin):
         new["kind"] = res.kind
         if subresource == "status":
             # Status writes change only status (ResetObjectMetaForStatus and the status strategies).
+            # A shallow copy is enough: everything below replaces fields of `new` and of its metadata (and
+            # record_update builds a new managedFields list), so the stored object's subtrees are shared,
+            # never changed.
             status = new.get("status")
-            new = deep_copy(current)
+            new = dict(current)
+            new["metadata"] = dict(current["metadata"])
             if status is None:
                 new.pop("status", None)
             else:
-                new["status"] = status
+                new["status"] = status  # already private: the input was copied above or handed over
             m = new["metadata"]
         else:
             if res.has_status:
                 if "status" in current:
-                    new["status"] = deep_copy(current["status"])
+                    new["status"] = current["status"]  # shared, never mutated (copy-on-write)
                 else:
                     new.pop("status", None)
             for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
@@ -383,7 +400,7 @@ class Store(DeletionMixin):
                 else:
                     m.pop(key, None)
             if "managedFields" not in m and "managedFields" in cm:
-                m["managedFields"] = deep_copy(cm["managedFields"])
+                m["managedFields"] = cm["managedFields"]  # record_update replaces the list, never edits it
             with _decoding(res):
                 apply_defaults(res.storage_key, new, creating=False)
             if res.tracks_generation:
@@ -408,10 +425,11 @@ class Store(DeletionMixin):
                 operation=operation,
             )
         if new == current:
-            return deep_copy(current)  # no-op: no new resourceVersion, no event
+            return current if owned else deep_copy(current)  # no-op: no new resourceVersion, no event
         if dry_run:
             return new
-        return self._store_update(res, current, new)
+        stored = self._store_update(res, current, new)
+        return stored if owned else deep_copy(stored)
 
     def _check_no_new_finalizers(
         self, res: Resource, name: str, cm: dict[str, Any], m: dict[str, Any]
@@ -441,7 +459,7 @@ class Store(DeletionMixin):
         m = new["metadata"]
         if m.get("deletionTimestamp") and not m.get("finalizers") and self._removable(res, new):
             self._remove(res, new)
-        return deep_copy(new)
+        return new
 
     def _removable(self, res: Resource, obj: dict[str, Any]) -> bool:
         """A deleting object without finalizers goes, except a pod still being terminated by its kubelet."""
@@ -462,11 +480,14 @@ class Store(DeletionMixin):
         subresource: str | None = None,
         manager: str = "kubesim",
     ) -> dict[str, Any]:
-        """Read-modify-write for controllers; a no-op when `fn` changes nothing."""
+        """Read-modify-write for controllers; a no-op when `fn` changes nothing.
+
+        `fn` edits the one private copy made here; the result is the stored object (read-only).
+        """
         obj = self.get(res, namespace, name)
         fn(obj)
         obj["metadata"]["resourceVersion"] = ""
-        return self.update(res, namespace, name, obj, subresource=subresource, manager=manager)
+        return self.update(res, namespace, name, obj, subresource=subresource, manager=manager, owned=True)
 
 
 def _normalized(obj: dict[str, Any]) -> dict[str, Any]:

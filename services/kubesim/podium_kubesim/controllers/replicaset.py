@@ -64,7 +64,7 @@ class ReplicaSetController(Controller):
                 name = meta(victim)["name"]
                 self.store.delete(PODS, key[0], name, manager=self.name)
                 self.record(rs, "SuccessfulDelete", f"Deleted pod: {name}")
-        self._update_status(rs, key)
+        self._update_status(rs, key, active if diff == 0 else None)
 
     def _related_pods(self, rs: Obj) -> list[Obj]:
         """Active pods of every ReplicaSet of the same Deployment (getPodsRankedByRelatedPodsOnSameNode)."""
@@ -99,20 +99,30 @@ class ReplicaSetController(Controller):
         if tmeta.get("annotations"):
             pod["metadata"]["annotations"] = dict(tmeta["annotations"])
         try:
-            self.store.create(PODS, key[0], pod, manager=self.name)
+            # `pod` is built from a clone of the template for this write alone: hand it over uncopied.
+            self.store.create(PODS, key[0], pod, manager=self.name, owned=True)
         except ApiError as exc:
             self.record(rs, "FailedCreate", f"Error creating: {exc.message}", "Warning")
             raise
         self.record(rs, "SuccessfulCreate", f"Created pod: {name}")
 
-    def _update_status(self, rs: Obj, key: Key) -> None:
+    def _update_status(self, rs: Obj, key: Key, active: list[Obj] | None = None) -> None:
+        """`active`: the set's active pods when the caller has them and wrote none since."""
         spec = rs.get("spec") or {}
         min_ready = int(spec.get("minReadySeconds") or 0)
         template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
-        active = [p for p in self.cache.owned_by("pods", meta(rs)["uid"]) if is_active(p)]
-        ready = sum(1 for p in active if is_ready(p))
-        available = sum(1 for p in active if is_available(p, min_ready))
-        fully = sum(1 for p in active if all(labels_of(p).get(k) == v for k, v in template_labels.items()))
+        if active is None:
+            active = [p for p in self.cache.owned_by("pods", meta(rs)["uid"]) if is_active(p)]
+        # One pass: this runs after every batch of pod changes and a set may have thousands of pods.
+        ready = available = fully = 0
+        for p in active:
+            if is_ready(p):
+                ready += 1
+                if not min_ready or is_available(p, min_ready):
+                    available += 1
+            pod_labels = labels_of(p)
+            if all(pod_labels.get(k) == v for k, v in template_labels.items()):
+                fully += 1
         generation = meta(rs).get("generation", 1)
 
         def put(o: Obj) -> None:
