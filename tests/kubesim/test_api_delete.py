@@ -149,3 +149,33 @@ def test_delete_collection_needs_a_namespace(kubesim: RunningKubeSim) -> None:
     resp = httpx.delete(kubesim.url + "/api/v1/configmaps")
     assert resp.status_code == 405
     assert resp.json()["reason"] == "MethodNotAllowed"
+
+
+def test_delete_answers_like_the_real_registries(core: client.CoreV1Api, namespace: str) -> None:
+    # Services (like pods, service accounts, PVs, PVCs) answer the deleted object; the typed client needs it.
+    core.create_namespaced_service(
+        namespace, {"metadata": {"name": "svc"}, "spec": {"ports": [{"port": 80}], "selector": {"a": "b"}}}
+    )
+    deleted_svc = core.delete_namespaced_service("svc", namespace)
+    assert isinstance(deleted_svc, client.V1Service)
+    assert deleted_svc.metadata.name == "svc"
+    sa = core.create_namespaced_service_account(namespace, {"metadata": {"name": "robot"}})
+    assert core.delete_namespaced_service_account("robot", namespace).metadata.uid == sa.metadata.uid
+
+    # Other kinds gone at once answer a Status Success naming the object.
+    cm = core.create_namespaced_config_map(namespace, configmap("plain"))
+    status = core.delete_namespaced_config_map("plain", namespace)
+    assert status["kind"] == "Status"
+    assert status["status"] == "Success"
+    assert status["details"] == {"name": "plain", "kind": "configmaps", "uid": cm.metadata.uid}
+
+    # A delete held by a finalizer answers the object as it now is, with its deletionTimestamp.
+    held = configmap("held")
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    core.create_namespaced_config_map(namespace, held)
+    answer = core.delete_namespaced_config_map("held", namespace)
+    assert answer["kind"] == "ConfigMap"
+    assert answer["metadata"]["deletionTimestamp"]
+    assert answer["metadata"]["finalizers"] == ["example.com/hold"]
+    core.patch_namespaced_config_map("held", namespace, {"metadata": {"finalizers": None}})
+    assert not _exists(core, namespace, "held")

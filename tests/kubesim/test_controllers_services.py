@@ -127,9 +127,8 @@ def test_endpoints_follow_readiness_and_labels(core: client.CoreV1Api, ns: str) 
     core.delete_namespaced_pod("pool-0", ns)  # terminating pods leave the endpoints at once
     wait_for(lambda: endpoint_pods(core, ns, "prod")[0] == {"pool-2"}, what="terminating pod removed")
 
-    # The real API returns the deleted Service; kubesim answers a Status for now (reported to the API owner),
-    # which the generated client cannot parse as V1Service, so skip deserialising.
-    core.delete_namespaced_service("test", ns, _preload_content=False)
+    deleted = core.delete_namespaced_service("test", ns)  # the real API answers the deleted Service
+    assert deleted.metadata.name == "test"
 
     def endpoints_gone() -> bool:
         try:

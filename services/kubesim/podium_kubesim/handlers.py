@@ -448,12 +448,23 @@ def delete_one(  # noqa: PLR0917 - internal helper mirroring the delete handler'
     )
 
 
+# Kinds whose registry sets `ReturnDeletedObject: true` (pod, service, serviceaccount, PV and PVC storage in
+# kubernetes/pkg/registry): a delete answers the deleted object. Every other generic registry answers a
+# Status Success once the object is gone (`finalizeDelete`); the generated clients type the response
+# accordingly (`delete_namespaced_service` -> V1Service, `delete_namespaced_deployment` -> V1Status).
+RETURNS_DELETED_OBJECT = frozenset(
+    {"pods", "services", "serviceaccounts", "persistentvolumes", "persistentvolumeclaims"}
+)
+
+
 async def delete(sim: KubeSim, request: Request, t: Target) -> Response:
     assert t.name is not None
     options = await _delete_options(request)
     dry = dry_run(request, options)
     last = delete_one(sim, request, t, t.name, options, dry)
-    if dry or sim.store.exists(t.res, t.namespace, t.name) or t.res.storage_key == "pods":
+    # An object that is still there (finalizers, foreground deletion, a terminating pod or namespace) is
+    # answered as it now is, with its deletionTimestamp, whatever the kind.
+    if dry or sim.store.exists(t.res, t.namespace, t.name) or t.res.storage_key in RETURNS_DELETED_OBJECT:
         return json_response(to_wire(t, last))
     details: dict[str, Any] = {"name": t.name, "kind": t.res.plural, "uid": last["metadata"]["uid"]}
     if t.res.group:
