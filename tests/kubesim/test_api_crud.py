@@ -318,6 +318,29 @@ def test_null_fields_mean_unset(kubesim: RunningKubeSim) -> None:
     httpx.delete(kubesim.url + "/api/v1/namespaces/nulls-ns").raise_for_status()
 
 
+def test_nested_nulls_are_dropped_on_every_write(kubesim: RunningKubeSim, namespace: str) -> None:
+    # kubectl sends `creationTimestamp: null` inside pod templates; the real server never stores a null.
+    url = f"{kubesim.url}/apis/apps/v1/namespaces/{namespace}/deployments"
+    body = deployment("nully")
+    body["spec"]["template"]["metadata"]["creationTimestamp"] = None
+    body["spec"]["template"]["spec"]["containers"][0]["command"] = None
+    created = httpx.post(url, json=body).json()
+    template = created["spec"]["template"]
+    assert "creationTimestamp" not in template["metadata"]
+    assert "command" not in template["spec"]["containers"][0]
+
+    created["spec"]["template"]["metadata"]["creationTimestamp"] = None
+    del created["metadata"]["resourceVersion"]  # unconditional: the controller writes status meanwhile
+    updated = httpx.put(f"{url}/nully", json=created).json()
+    assert "creationTimestamp" not in updated["spec"]["template"]["metadata"]
+
+    patch = [{"op": "add", "path": "/spec/template/spec/containers/0/args", "value": None}]
+    patched = httpx.patch(
+        f"{url}/nully", content=json.dumps(patch), headers={"Content-Type": "application/json-patch+json"}
+    ).json()
+    assert "args" not in patched["spec"]["template"]["spec"]["containers"][0]
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from podium_kubesim import errors, eventsv1, patching, tables
 from podium_kubesim.fieldmanager import apply_fields, require_field_manager
-from podium_kubesim.objutil import deep_copy, to_json
+from podium_kubesim.objutil import deep_copy, drop_nulls, to_json
 from podium_kubesim.resources import Resource
 from podium_kubesim.schema import drop_unknown_fields
 from podium_kubesim.selectors import make_predicate, selector_from_label_selector_object
@@ -257,9 +257,10 @@ def list_objects(sim: KubeSim, request: Request, t: Target) -> Response:
 
 
 async def create(sim: KubeSim, request: Request, t: Target) -> Response:
-    body = from_wire(t, await read_body(request))
+    # Nulls are dropped once here (typed decoding never stores them); the cleaned copy belongs to this
+    # request alone, so the store takes it over instead of copying it again.
+    body = drop_nulls(from_wire(t, await read_body(request)))
     warnings = _known_fields(request, t, body)
-    # The decoded body belongs to this request alone: hand it over instead of copying it again.
     created = sim.store.create(
         t.res, t.namespace, body, manager=manager_name(request), dry_run=dry_run(request), owned=True
     )
@@ -273,6 +274,7 @@ async def update(sim: KubeSim, request: Request, t: Target) -> Response:
         return json_response(_write_scale(sim, request, t, body))
     if sim.store.peek(t.res, t.namespace, t.name) is None:
         raise errors.not_found(t.res, t.name)
+    body = drop_nulls(body)
     warnings = _known_fields(request, t, body)
     updated = sim.store.update(
         t.res,
@@ -283,7 +285,7 @@ async def update(sim: KubeSim, request: Request, t: Target) -> Response:
         manager=manager_name(request),
         dry_run=dry_run(request),
         check_immutable=True,
-        owned=True,  # the decoded body belongs to this request alone
+        owned=True,  # the cleaned body belongs to this request alone
     )
     return json_response(to_wire(t, updated), warnings=warnings)
 
@@ -306,7 +308,9 @@ async def patch(sim: KubeSim, request: Request, t: Target) -> Response:
         patched_scale = _patch_doc(ctype, scale_of(t.res, current), body)
         return json_response(_write_scale(sim, request, t, patched_scale))
     wire = to_wire(t, current)
-    patched = from_wire(t, _patch_doc(ctype, wire, body))
+    # The patched document shares unchanged parts with the stored object; drop_nulls makes it this
+    # request's own (and drops nulls a JSON patch may have added), so the store can take it over.
+    patched = drop_nulls(from_wire(t, _patch_doc(ctype, wire, body)))
     warnings = _known_fields(request, t, patched)
     # A patch without a resourceVersion is unconditional; with one, update() checks it.
     if not (isinstance(body, dict) and (body.get("metadata") or {}).get("resourceVersion")):
@@ -320,6 +324,7 @@ async def patch(sim: KubeSim, request: Request, t: Target) -> Response:
         manager=manager,
         dry_run=dry,
         check_immutable=True,
+        owned=True,
     )
     return json_response(to_wire(t, updated), warnings=warnings)
 

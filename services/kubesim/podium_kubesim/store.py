@@ -4,11 +4,12 @@ Everything runs on one asyncio loop, so there are no locks; every method is sync
 copy-on-write: a write stores a new dict and never mutates the old one, so watch history can keep
 references to past states and the server can serialize stored objects without copying them.
 
-Copies: `create`/`update` copy their input and their result by default, so a caller can neither change a
-stored object through a dict it still holds nor through the one it gets back. A caller that built the
-input for this one write (a freshly decoded request body, a controller's new pod) passes `owned=True`: the
-store takes the dict as it is (defaulting fills it in place) and returns the stored object itself, which
-the caller must only read. `mutate` works that way internally, so a controller write costs one copy.
+Copies: `create`/`update` copy their input (dropping null fields, as typed decoding does) and their result
+by default, so a caller can neither change a stored object through a dict it still holds nor through the
+one it gets back. A caller that built the input for this one write (a request body already cleaned by the
+handler, a controller's new pod) passes `owned=True`: the store takes the dict as it is (defaulting fills
+it in place) and returns the stored object itself, which the caller must only read. `mutate` works that
+way internally, so a controller write costs one copy.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from podium_kubesim.defaults import apply_defaults
 from podium_kubesim.deletion import DeletionMixin
 from podium_kubesim.errors import ApiError
 from podium_kubesim.fieldmanager import record_update
-from podium_kubesim.objutil import deep_copy, now_rfc3339, random_suffix, spec_part, to_json
+from podium_kubesim.objutil import deep_copy, drop_nulls, now_rfc3339, random_suffix, spec_part, to_json
 from podium_kubesim.resources import RESOURCES, Resource
 from podium_kubesim.selectors import make_predicate
 from podium_kubesim.validation import validate, validate_immutable
@@ -270,7 +271,7 @@ class Store(DeletionMixin):
         `owned=True` hands `obj` over (see the module docstring): no copy in, the stored object out.
         """
         if not owned:
-            obj = deep_copy(obj)
+            obj = drop_nulls(obj)  # the copy at the boundary also drops nulls, as typed decoding does
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
         m = _normalized(obj)
@@ -361,7 +362,7 @@ class Store(DeletionMixin):
         current = self.peek(res, namespace, name)
         if current is None:
             raise errors.not_found(res, name)
-        new = obj if owned else deep_copy(obj)
+        new = obj if owned else drop_nulls(obj)  # the copy also drops nulls, as typed decoding does
         m = _normalized(new)
         if m.get("name") and m["name"] != name:
             raise errors.bad_request(

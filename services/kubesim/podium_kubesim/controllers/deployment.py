@@ -23,6 +23,7 @@ from podium_kubesim.controllers.podutil import (
     parse_ts,
     template_hash,
 )
+from podium_kubesim.objutil import deep_copy
 from podium_kubesim.resources import resource
 
 DEPLOYMENTS = resource("deployments.apps")
@@ -69,8 +70,8 @@ def surge_and_unavailable(deploy: Obj) -> tuple[int, int]:
 
 def templates_equal(rs_template: Obj, deploy_template: Obj) -> bool:
     """EqualIgnoreHash: compare templates without the pod-template-hash label."""
-    a = drop_nulls(rs_template)
-    b = drop_nulls(deploy_template)
+    a = deep_copy(rs_template)  # stored objects hold no nulls: the API drops them on every write
+    b = deep_copy(deploy_template)
     for t in (a, b):
         labels = (t.get("metadata") or {}).get("labels")
         if labels:
@@ -80,16 +81,6 @@ def templates_equal(rs_template: Obj, deploy_template: Obj) -> bool:
         if t.get("metadata") == {}:
             t.pop("metadata")
     return bool(a == b)
-
-
-def drop_nulls(value: Any) -> Any:
-    """A copy without null fields: typed decoding on a real server drops them (kubectl sends
-    `metadata.creationTimestamp: null` inside templates, e.g. on `rollout undo`)."""
-    if isinstance(value, dict):
-        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [drop_nulls(v) for v in value]
-    return value
 
 
 def revision_of(rs: Obj) -> int:
@@ -183,7 +174,7 @@ class DeploymentController(Controller):
         spec = d.get("spec") or {}
         replicas = int(spec.get("replicas", 1))
         collisions = int((d.get("status") or {}).get("collisionCount") or 0)
-        template = drop_nulls(spec.get("template") or {})
+        template = deep_copy(spec.get("template") or {})
         while True:
             h = template_hash(template, collisions)
             name = f"{key[1]}-{h}"
