@@ -86,3 +86,23 @@ def test_custom_resources_with_kubectl(kubectl_env: dict[str, str], namespace: s
     assert names.strip() == "pytorchjob.kubeflow.org/ptj"
     crds = kubectl(kubectl_env, "get", "crd", "-o", "name").stdout.split()
     assert "customresourcedefinition.apiextensions.k8s.io/pytorchjobs.kubeflow.org" in crds
+
+
+def test_apply_a_list(kubectl_env: dict[str, str], namespace: str, tmp_path: Path) -> None:
+    # kubectl validates a `kind: List` client-side against /openapi/v2, then applies each item.
+    manifest = tmp_path / "list.yaml"
+    items = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n}, "data": {"k": n}} for n in "ab"
+    ]
+    items.append(deployment("listed"))
+    manifest.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
+    ns = ("-n", namespace)
+    out = kubectl(kubectl_env, "apply", "-f", str(manifest), *ns).stdout
+    assert out.split("\n")[:3] == [
+        "configmap/a created",
+        "configmap/b created",
+        "deployment.apps/listed created",
+    ]
+    assert "configmap/a unchanged" in kubectl(kubectl_env, "apply", "-f", str(manifest), *ns).stdout
+    names = kubectl(kubectl_env, "get", "configmap,deployment", "-o", "name", *ns).stdout.split()
+    assert {"configmap/a", "configmap/b", "deployment.apps/listed"} <= set(names)

@@ -4,8 +4,12 @@ kubectl reads /openapi/v3 to learn that PATCH of each kind accepts `fieldValidat
 validation to the server instead of downloading schemas), and whether the PATCH accepts strategic merge
 patches with a schema it can use. We list only JSON and merge patch bodies there, so `kubectl apply` falls
 back to the patch metadata compiled into kubectl for built-in kinds (exact merge keys) and to JSON merge
-patch for custom resources, which is what a real server's CRDs get too. /openapi/v2 answers 404, which
-kubectl tolerates once v3 is present.
+patch for custom resources, which is what a real server's CRDs get too.
+
+/openapi/v2 is a document without definitions (protobuf, as client-go asks for it, or JSON). kubectl
+fetches it only to validate a `kind: List` client-side (its v3 query-param check refuses v1/List by
+design); with no schemas there it skips item validation, and each item is then sent with
+`fieldValidation=Strict` as usual.
 """
 
 from __future__ import annotations
@@ -98,7 +102,34 @@ def _index() -> bytes:
     return json.dumps({"paths": paths}, separators=(",", ":")).encode()
 
 
+# What kube-openapi answers to client-go's `...spec.v2@v1.0+protobuf` Accept: Go's mime parser refuses
+# the `@`, so the response type spells it with a dot.
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+
+
+def _pb_field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field (all lengths here are below 128: a one-byte varint)."""
+    assert len(payload) < 128
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+@lru_cache(maxsize=1)
+def _v2_protobuf() -> bytes:
+    # gnostic openapi_v2.Document: swagger = 1, info = 2 (title = 1, version = 2), paths = 8 (empty).
+    info = _pb_field(1, b"Kubernetes") + _pb_field(2, GIT_VERSION.encode())
+    return _pb_field(1, b"2.0") + _pb_field(2, info) + _pb_field(8, b"")
+
+
+def _v2(request: Request) -> Response:
+    if "protobuf" in request.headers.get("accept", ""):
+        return Response(_v2_protobuf(), media_type=OPENAPI_V2_PROTOBUF)
+    doc = {"swagger": "2.0", "info": {"title": "Kubernetes", "version": GIT_VERSION}, "paths": {}}
+    return Response(json.dumps(doc, separators=(",", ":")).encode(), media_type="application/json")
+
+
 def handle(request: Request, parts: list[str]) -> Response:
+    if parts == ["v2"]:
+        return _v2(request)
     if parts == ["v3"]:
         return Response(_index(), media_type="application/json")
     if len(parts) >= 3 and parts[0] == "v3":
