@@ -214,3 +214,33 @@ def test_get_watch_streams_changes(kubectl_env: dict[str, str], namespace: str) 
             proc.kill()
     assert ("ADDED", "w1") in events
     assert ("MODIFIED", "w1") in events
+
+
+def test_get_wide_shows_node_and_pod_details(kubectl_env: dict[str, str], namespace: str) -> None:
+    header, *rows = kubectl(kubectl_env, "get", "nodes", "-o", "wide").stdout.splitlines()
+    assert header.split() == [
+        "NAME",
+        "STATUS",
+        "ROLES",
+        "AGE",
+        "VERSION",
+        "INTERNAL-IP",
+        "EXTERNAL-IP",
+        "OS-IMAGE",
+        "KERNEL-VERSION",
+        "CONTAINER-RUNTIME",
+    ]
+    assert rows
+    for row in rows:
+        assert "<none>" in row  # EKS nodes here have no external IP
+        assert "Amazon Linux 2" in row
+        assert "containerd://" in row
+        assert row.split()[5].startswith("10.")
+
+    ns = ("-n", namespace)
+    kubectl(kubectl_env, "run", "wide", "--image=nginx:1.27", *ns)
+    kubectl(kubectl_env, "wait", "--for=condition=Ready", "pod/wide", "--timeout=60s", *ns)
+    pod = json.loads(kubectl(kubectl_env, "get", "pod", "wide", "-o", "json", *ns).stdout)
+    header, row = kubectl(kubectl_env, "get", "pod", "wide", "-o", "wide", *ns).stdout.splitlines()
+    assert header.split()[5:8] == ["IP", "NODE", "NOMINATED"]
+    assert row.split()[5:7] == [pod["status"]["podIP"], pod["spec"]["nodeName"]]

@@ -155,6 +155,18 @@ def _event_object(o: dict[str, Any]) -> str:
     return f"{str(inv.get('kind', '')).lower()}/{inv.get('name', '')}"
 
 
+def _node_info(o: dict[str, Any], key: str) -> str:
+    return str((_st(o, "nodeInfo", {}) or {}).get(key, ""))
+
+
+def _node_address(o: dict[str, Any], kind: str) -> str:
+    """The first address of that type, `<none>` without one (the node printer's getNodeExternalIP)."""
+    for a in _st(o, "addresses", []) or []:
+        if a.get("type") == kind:
+            return str(a.get("address", ""))
+    return "<none>"
+
+
 _NAME: Column = ("Name", "string", 0, _name)
 _AGE: Column = ("Age", "string", 0, _age)
 
@@ -204,7 +216,12 @@ COLUMNS: dict[str, list[Column]] = {
         ("Status", "string", 0, _node_status),
         ("Roles", "string", 0, _node_roles),
         _AGE,
-        ("Version", "string", 0, lambda o: (_st(o, "nodeInfo", {}) or {}).get("kubeletVersion", "")),
+        ("Version", "string", 0, lambda o: _node_info(o, "kubeletVersion")),
+        ("Internal-IP", "string", 1, lambda o: _node_address(o, "InternalIP")),
+        ("External-IP", "string", 1, lambda o: _node_address(o, "ExternalIP")),
+        ("OS-Image", "string", 1, lambda o: _node_info(o, "osImage")),
+        ("Kernel-Version", "string", 1, lambda o: _node_info(o, "kernelVersion")),
+        ("Container-Runtime", "string", 1, lambda o: _node_info(o, "containerRuntimeVersion")),
     ],
     "namespaces": [_NAME, ("Status", "string", 0, lambda o: _st(o, "phase", "Active")), _AGE],
     "jobs.batch": [
