@@ -4,6 +4,7 @@ advance the resourceVersion, CRDs only where served."""
 from __future__ import annotations
 
 import queue
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 from kubernetes import client
-from podium_kubesim.runner import RunningKubeSim
+from podium_kubesim.runner import RunningKubeSim, write_kubeconfig
 from podium_shared.realtime.informer import Informer, Item
 from podium_shared.realtime.kubeclient import api_client_from_kubeconfig
-from podium_shared.realtime.metrics import RELISTS
+from podium_shared.realtime.metrics import RELISTS, WATCH_RESTARTS
 from podium_shared.realtime.resources import BY_NAME, WatchedResource
 
 from watcher.realtime_fixtures import FAST_WATCH
@@ -105,3 +106,84 @@ def test_custom_resources_only_where_served(run: object) -> None:
     served.next("LIST_END")  # kubesim serves the Kubeflow CRD
     assert r.items.empty()
     assert not r.informer.synced.is_set()
+
+
+class SilentProxy:
+    """A TCP proxy to kubesim that can go silent: connections stay open, nothing is forwarded — the
+    network failure that hangs a watch without a client-side deadline."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.silent = threading.Event()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.sockets: list[socket.socket] = [self.server]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                downstream, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            self.sockets += [downstream, upstream]
+            threading.Thread(target=self._pump, args=(downstream, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, downstream), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                if not self.silent.is_set():
+                    dst.sendall(data)
+        except OSError:
+            return
+
+    def close(self) -> None:
+        for s in self.sockets:
+            s.close()
+
+
+def test_a_silent_network_does_not_hang_the_watch(
+    kubesim: RunningKubeSim, tmp_path: Path, kube: client.ApiClient
+) -> None:
+    proxy = SilentProxy(kubesim.port)
+    kubeconfig = write_kubeconfig(tmp_path / "via-proxy", f"http://127.0.0.1:{proxy.port}")
+    items: queue.Queue[Item] = queue.Queue()
+    stop = threading.Event()
+    api = api_client_from_kubeconfig(kubeconfig, "kubesim")
+    informer = Informer("silent", api, BY_NAME["pods"], items, stop, FAST_WATCH)
+    informer.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not informer.synced.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert informer.synced.is_set()
+        before = sample(WATCH_RESTARTS, cluster="silent", kind="pods", reason="ReadTimeoutError")
+        proxy.silent.set()  # no bytes, no FIN, no RST: only the read deadline can notice
+        deadline = time.monotonic() + FAST_WATCH.inactivity_timeout + 5
+        while sample(WATCH_RESTARTS, cluster="silent", kind="pods", reason="ReadTimeoutError") == before:
+            assert time.monotonic() < deadline, "the watch hung on a silent connection"
+            time.sleep(0.1)
+        proxy.silent.clear()  # the network comes back: the reopened watch delivers again
+        client.CoreV1Api(kube).create_namespaced_pod(
+            "podium",
+            {"metadata": {"name": "after-silence"}, "spec": {"containers": [{"name": "c", "image": "x"}]}},
+        )
+        deadline = time.monotonic() + 15
+        names: list[str] = []
+        while "after-silence" not in names:
+            assert time.monotonic() < deadline, "no event after the network came back"
+            try:
+                item = items.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            names += [
+                (o.get("metadata") or {}).get("name") for o in ([item.obj] if item.obj else item.items or [])
+            ]
+    finally:
+        stop.set()
+        informer.abort()
+        informer.join(timeout=10)
+        api.close()
+        proxy.close()
