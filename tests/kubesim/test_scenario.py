@@ -6,9 +6,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from podium_kubesim.resources import resource
+from podium_kubesim.runner import RunningKubeSim
 from podium_kubesim.scenario import (
     ScenarioError,
     group_nodes,
@@ -209,3 +211,25 @@ async def test_resize_node_groups() -> None:
             resize_node_group(sim, "nope", 1)
     finally:
         await sim.stop()
+
+
+def test_resize_node_groups_over_the_admin_api(kubesim: RunningKubeSim) -> None:
+    url = f"{kubesim.url}/_sim/nodegroups"
+    before = httpx.get(url).json()["nodeGroups"]["inference-g5"]
+    grown = httpx.post(f"{url}/inference-g5", json={"count": len(before) + 2})
+    assert grown.status_code == 200
+    body = grown.json()
+    assert body["count"] == len(before) + 2
+    assert len(body["added"]) == 2
+    assert body["removed"] == []
+    nodes = {n["metadata"]["name"] for n in httpx.get(f"{kubesim.url}/api/v1/nodes").json()["items"]}
+    assert set(body["added"]) <= nodes
+
+    shrunk = httpx.post(f"{url}/inference-g5", json={"count": len(before)}).json()
+    assert sorted(shrunk["removed"]) == sorted(body["added"])  # newest first: the ones just added
+    assert shrunk["nodes"] == before
+
+    assert httpx.post(f"{url}/nope", json={"count": 1}).status_code == 404
+    bad = httpx.post(f"{url}/inference-g5", json={"count": -1})
+    assert bad.status_code == 400
+    assert bad.json()["message"] == "count must be a non-negative integer"

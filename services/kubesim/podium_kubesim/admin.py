@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from podium_kubesim import errors
 from podium_kubesim.handlers import json_response
+from podium_kubesim.scenario import ScenarioError, group_nodes, resize_node_group, settings_for
 from podium_kubesim.sim import KubeSim
 
 
@@ -78,4 +79,34 @@ async def handle(sim: KubeSim, request: Request, path: str) -> Response:  # noqa
         for line in body["lines"]:
             sim.logs.append(str(body["namespace"]), str(body["pod"]), str(body["container"]), str(line))
         return json_response({"appended": len(body["lines"])})
+    if parts == ["nodegroups"] and method == "GET":
+        groups = settings_for(sim).node_groups
+        return json_response({"nodeGroups": {g: _node_names(sim, g) for g in sorted(groups)}})
+    if len(parts) == 2 and parts[0] == "nodegroups" and method == "POST":
+        return json_response(_resize(sim, parts[1], await _json(request)))
     raise errors.ApiError(404, "NotFound", f"no admin endpoint {method} /_sim/{path}")
+
+
+def _node_names(sim: KubeSim, group: str) -> list[str]:
+    return [n["metadata"]["name"] for n in group_nodes(sim, group)]
+
+
+def _resize(sim: KubeSim, group: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Scale a node group (EKS node group / HyperPod instance group) to `count` nodes."""
+    count = body.get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise errors.bad_request("count must be a non-negative integer")
+    spec = body.get("spec")
+    if spec is not None and not isinstance(spec, dict):
+        raise errors.bad_request("spec must be a scenario nodeGroups entry (an object)")
+    before = set(_node_names(sim, group))
+    try:
+        changed = resize_node_group(sim, group, count, spec)
+    except ScenarioError as exc:
+        if group not in settings_for(sim).node_groups:
+            raise errors.ApiError(404, "NotFound", str(exc)) from None
+        raise errors.bad_request(str(exc)) from None
+    nodes = _node_names(sim, group)
+    added = [n for n in changed if n not in before]
+    removed = [n for n in changed if n in before]
+    return {"group": group, "count": len(nodes), "added": added, "removed": removed, "nodes": nodes}
