@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shlex
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -254,16 +255,19 @@ def test_each_engine_deploys_until_ready_and_answers(
     )
 
 
-def test_a_replica_larger_than_any_node_is_refused(
-    pipeline: Pipeline, serving_api: ServingApi, sim_cluster: str, namespace: str
+def test_the_worker_still_refuses_a_replica_larger_than_any_node(
+    pipeline: Pipeline, submit: Callable[..., Operation], sim_cluster: str, namespace: str
 ) -> None:
-    op_id = _accepted(
-        serving_api,
+    # Accepted without a snapshot (no Redis handed to accept_command), so only the worker's check runs:
+    # it stays the safety net behind the API's accept-time refusal (test_serving_precheck.py).
+    op = submit(
         "deploy_model",
-        sim_cluster,
         {"namespace": namespace, "engine": "vllm", "model": "big/model", "gpus_per_replica": 64},
+        cluster=sim_cluster,
     )
-    done = pipeline.wait_finished(op_id)
+    assert op.result is not None
+    assert "no snapshot" in op.result["accept_warnings"][0]
+    done = pipeline.wait_finished(op.id)
     assert done.status == OperationStatus.failed
     assert done.error["code"] == "does_not_fit"
 

@@ -3,7 +3,8 @@
 Each domain registers its kinds (core Kubernetes verbs here in `podium_shared.kube.commands`, model serving
 in `podium_shared.serving.commands`, …). The API uses a kind's `params` model to validate (422), its
 `min_role` to authorise, `target` to fill the audit record and `secret_fields` to redact; the worker calls
-`handler` with the operation's params. Handlers must be idempotent: they are called again after a crash."""
+`handler` with the operation's params; an optional `precheck` refuses or warns at accept time. Handlers
+must be idempotent: they are called again after a crash."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from podium_shared.models.user import Role
 
 if TYPE_CHECKING:
     from podium_shared.operations.context import ExecutionContext
+    from podium_shared.operations.precheck import PrecheckContext
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class CommandKind:
     secret_fields: tuple[str, ...] = ()
     # Bulk-like kinds expand into child operations at accept time.
     expands: Callable[[Any], list[tuple[str, dict[str, Any]]]] | None = None
+    # Called at accept time, after validation and authorisation, with the validated params: returns
+    # warnings (stored on the operation and returned in the 202) or raises Invalid to refuse with 422.
+    # It reads the watcher's snapshot only; the handler must still check against the cluster.
+    precheck: Callable[[PrecheckContext, Any], list[str]] | None = None
 
 
 _KINDS: dict[str, CommandKind] = {}

@@ -38,6 +38,7 @@ from podium_shared.operations.dispatch import queue_for, send_after_commit
 from podium_shared.operations.kinds import CommandKind, get_kind
 from podium_shared.operations.lifecycle import error_dict, transition
 from podium_shared.operations.outcomes import Cancelled, TransientError
+from podium_shared.operations.precheck import ACCEPT_WARNINGS
 from podium_shared.settings import PodiumSettings
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,9 @@ def _finish(
     error: dict[str, Any] | None = None,
 ) -> None:
     op.status = status
-    op.result = result
+    accepted = (op.result or {}).get(ACCEPT_WARNINGS)
+    # The accept-time warnings (operations.precheck) stay next to whatever the handler returned.
+    op.result = {ACCEPT_WARNINGS: accepted, **(result or {})} if accepted else result
     op.error = error
     op.finished_at = session.scalar(select(func.now()))
     op.lock_token = None

@@ -29,6 +29,7 @@ from podium_shared.models.user import Role
 from podium_shared.operations import bulk, dispatch, events, repository
 from podium_shared.operations.celery_app import QUEUE_BULK
 from podium_shared.operations.kinds import CommandKind, Target, all_kinds, get_kind
+from podium_shared.operations.precheck import ACCEPT_WARNINGS, PrecheckContext, SnapshotMissing
 from podium_shared.operations.schemas import CommandKindOut, OperationFilter
 
 SECRET_PLACEHOLDER = REDACTED
@@ -154,6 +155,25 @@ def _plan_children(principal: Principal, parent: _Planned, max_items: int) -> li
     return children
 
 
+def _precheck(kind: CommandKind, model: BaseModel, cluster: str, redis: Any | None) -> list[str]:
+    if kind.precheck is None:
+        return []
+    ctx = PrecheckContext(cluster=cluster, redis=redis)
+    try:
+        return kind.precheck(ctx, model)
+    except SnapshotMissing:
+        return [ctx.no_snapshot_warning()]
+
+
+def _accepted_details(op: Operation, items: int, warnings: list[str]) -> dict[str, Any]:
+    details: dict[str, Any] = {"params": op.params}
+    if items:
+        details["items"] = items
+    if warnings:
+        details["warnings"] = warnings
+    return details
+
+
 def accept_command(
     session: Session,
     principal: Principal,
@@ -164,7 +184,10 @@ def accept_command(
     params: dict[str, Any],
     idempotency_key: str | None,
     max_bulk_items: int = MAX_BULK_ITEMS,
+    redis: Any | None = None,
 ) -> Operation:
+    """`redis`: the watcher's snapshot for kinds with a `precheck`; without it their check is skipped
+    (with a warning) and left to the worker."""
     action = f"command.{kind}"[:64]
     attempt: dict[str, Any] = {
         "cluster": cluster,
@@ -191,6 +214,8 @@ def accept_command(
         children = _plan_children(principal, plan, max_bulk_items) if command.expands else []
         if not children:
             _authorise(principal, command, plan.target)
+        # After authorisation: someone who may not deploy learns nothing about the cluster's capacity.
+        warnings = _precheck(command, plan.model, cluster, redis)
     except Forbidden as exc:
         raise audited(exc, principal, action, "denied", **attempt) from None
     except NotFound as exc:
@@ -215,6 +240,9 @@ def accept_command(
             "progress": {"total": len(children), "succeeded": 0, "failed": 0, "cancelled": 0},
             "concurrency": getattr(plan.model, "concurrency", None),
         }
+    if warnings:
+        # The worker keeps this key when it writes its own result (operations.runner._finish).
+        extra["result"] = {ACCEPT_WARNINGS: warnings}
     op = plan.build(cluster=cluster, principal=principal, meta=meta, **extra)
     session.add(op)
     session.flush()
@@ -241,7 +269,7 @@ def accept_command(
         operation_id=op.id,
         request_id=meta.request_id,
         client_addr=meta.client_addr,
-        details={"params": op.params, "items": len(children)} if children else {"params": op.params},
+        details=_accepted_details(op, len(children), warnings),
     )
     events.operation_changed(session, op, "ADDED")
     dispatch.dispatch_after_commit(session, op)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from podium_shared.errors import Invalid
@@ -23,11 +24,6 @@ def _node_usable(node: dict[str, Any]) -> bool:
     return ready and not spec.get("unschedulable")
 
 
-def _matches(node: dict[str, Any], selector: dict[str, str]) -> bool:
-    labels = (node.get("metadata") or {}).get("labels") or {}
-    return all(labels.get(k) == v for k, v in selector.items())
-
-
 def free_gpus(nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
     """node name → (allocatable, free) GPUs, counting requests of pods that still hold their GPUs."""
     used: dict[str, int] = {}
@@ -47,6 +43,17 @@ def free_gpus(nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> dict[s
     return out
 
 
+@dataclass(frozen=True)
+class NodeGpus:
+    """One node as the fit check sees it, from the cluster (worker) or the watcher's snapshot (API)."""
+
+    name: str
+    labels: dict[str, str]
+    usable: bool  # Ready and schedulable
+    allocatable: int
+    free: int
+
+
 def check_fit(
     *,
     nodes: list[dict[str, Any]],
@@ -55,13 +62,29 @@ def check_fit(
     replicas: int,
     node_selector: dict[str, str],
 ) -> list[str]:
+    """The worker-side check on node and pod objects read from the cluster."""
+    per_node = free_gpus(nodes, pods)
+    views = []
+    for n in nodes:
+        meta = n.get("metadata") or {}
+        allocatable, free = per_node[str(meta.get("name"))]
+        views.append(
+            NodeGpus(
+                str(meta.get("name")), dict(meta.get("labels") or {}), _node_usable(n), allocatable, free
+            )
+        )
+    return judge_fit(views, gpus_per_replica=gpus_per_replica, replicas=replicas, node_selector=node_selector)
+
+
+def judge_fit(
+    nodes: list[NodeGpus], *, gpus_per_replica: int, replicas: int, node_selector: dict[str, str]
+) -> list[str]:
     """Raise Invalid when no node could ever hold one replica; return warnings when all replicas will not
     fit in what is free now (they would stay Pending until capacity frees up)."""
     if gpus_per_replica <= 0 or replicas <= 0:
         return []
-    eligible = [n for n in nodes if _node_usable(n) and _matches(n, node_selector)]
-    per_node = free_gpus(eligible, pods)
-    largest = max((a for a, _ in per_node.values()), default=0)
+    eligible = [n for n in nodes if n.usable and all(n.labels.get(k) == v for k, v in node_selector.items())]
+    largest = max((n.allocatable for n in eligible), default=0)
     if gpus_per_replica > largest:
         where = f" matching {node_selector}" if node_selector else ""
         raise Invalid(
@@ -70,7 +93,7 @@ def check_fit(
             code="does_not_fit",
             details={"gpus_per_replica": gpus_per_replica, "largest_node_gpus": largest},
         )
-    slots = sum(free // gpus_per_replica for _, free in per_node.values())
+    slots = sum(n.free // gpus_per_replica for n in eligible)
     if slots < replicas:
         return [
             f"only {slots} of {replicas} replicas fit in the GPUs free now "

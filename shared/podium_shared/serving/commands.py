@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from podium_shared.models.user import Role
 from podium_shared.operations.kinds import CommandKind, Target, register
 from podium_shared.serving import assign, business, deploy
+from podium_shared.serving.precheck import deploy_precheck
 from podium_shared.serving.schemas import (
     AssignPodParams,
     AssignPodsParams,
@@ -105,6 +106,7 @@ register(
         handler=_deploy,
         target=_deploy_target,
         secret_fields=("hf_token",),
+        precheck=deploy_precheck,
     )
 )
 register(

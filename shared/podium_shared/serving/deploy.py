@@ -23,7 +23,7 @@ from podium_shared.serving.schemas import DeployModelParams, UndeployModelParams
 from podium_shared.serving.spec import ServingSpec, resolve
 
 
-def _node_selector(spec: ServingSpec) -> dict[str, str]:
+def node_selector(spec: ServingSpec) -> dict[str, str]:
     out = {}
     if spec.instance_type:
         out[INSTANCE_TYPE_LABEL] = spec.instance_type
@@ -49,7 +49,7 @@ def precheck(kube: ClusterClients, spec: ServingSpec) -> list[str]:
         pods=pods,
         gpus_per_replica=spec.gpus_per_replica,
         replicas=spec.replicas,
-        node_selector=_node_selector(spec),
+        node_selector=node_selector(spec),
     )
 
 

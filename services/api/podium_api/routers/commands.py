@@ -1,14 +1,22 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, Depends, Header, Request, status
 from podium_shared.operations import service
 from podium_shared.operations.schemas import CommandKindOut, CommandRequest, OperationOut
 
 from podium_api.deps import MetaDep, PrincipalDep, SessionDep, SettingsDep, ViewerDep
 
 router = APIRouter(tags=["commands"])
+
+
+def _redis(request: Request) -> Any:
+    # deps.RedisDep's return annotation (Redis[bytes]) cannot be evaluated at runtime by FastAPI.
+    return request.app.state.redis
+
+
+SnapshotRedis = Annotated[Any, Depends(_redis)]
 
 
 @router.post("/commands", status_code=status.HTTP_202_ACCEPTED)
@@ -19,9 +27,11 @@ def submit_command(
     principal: PrincipalDep,
     meta: MetaDep,
     settings: SettingsDep,
+    redis: SnapshotRedis,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> OperationOut:
-    """Validate, authorise and queue a command; the answer is the queued Operation (202)."""
+    """Validate, authorise, pre-check against the cluster snapshot and queue a command; the answer is
+    the queued Operation (202), with any accept-time warnings in `result.accept_warnings`."""
     op = service.accept_command(
         session,
         principal,
@@ -31,6 +41,7 @@ def submit_command(
         params=body.params,
         idempotency_key=idempotency_key,
         max_bulk_items=settings.max_bulk_items,
+        redis=redis,
     )
     return OperationOut.model_validate(op)
 
