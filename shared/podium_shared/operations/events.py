@@ -38,6 +38,8 @@ def operation_dict(op: Operation) -> dict[str, Any]:
         "id": str(op.id),
         "kind": op.kind,
         "cluster": op.cluster,
+        # The WebSocket layer shows an operation only to users who may see its namespace.
+        "namespace": op.namespace,
         "params": op.params,
         "status": str(op.status),
         "attempts": op.attempts,
@@ -49,6 +51,7 @@ def operation_dict(op: Operation) -> dict[str, Any]:
         "finished_at": ts(op.finished_at),
         "parent_id": str(op.parent_id) if op.parent_id else None,
         "progress": op.progress,
+        "cancel_requested": bool(op.cancel_requested),
     }
 
 
