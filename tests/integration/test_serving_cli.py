@@ -115,6 +115,15 @@ def test_pool_workflow_from_the_cli(
     assert answered.exit_code == 0, answered.output
     assert json.loads(answered.stdout)["curl"].startswith("curl ")
 
+    # Streaming: server-sent events printed as they arrive, through the client's stream_post.
+    body = {"model": "Qwen/Qwen3-0.6B", "prompt": "hi", "max_tokens": 3, "stream": True}
+    streamed = podium("invoke", f"{pool}-prod", "--path", "/v1/completions", "-d", json.dumps(body), *where)
+    assert streamed.exit_code == 0, streamed.output
+    events = [line for line in streamed.stdout.splitlines() if line.startswith("data: ")]
+    assert len(events) >= 2, streamed.stdout
+    assert events[-1] == "data: [DONE]"
+    assert json.loads(events[0].removeprefix("data: "))["object"] == "text_completion"
+
     bad = podium("deploy", "--command-line", "vllm serve Qwen/Qwen3-0.6B; reboot", *where)
     assert bad.exit_code == ExitCode.usage
 

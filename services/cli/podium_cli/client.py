@@ -149,9 +149,33 @@ class ApiClient:
 
     @contextmanager
     def stream(self, path: str, **params: Any) -> Iterator[httpx.Response]:
-        clean = {k: v for k, v in params.items() if v is not None}
+        """GET whose answer is read as it arrives (logs, events); error answers raise as in `request`."""
+        with self._stream("GET", path, params=params) as resp:
+            yield resp
+
+    @contextmanager
+    def stream_post(
+        self, path: str, body: Any = None, *, timeout: float | None = None
+    ) -> Iterator[httpx.Response]:
+        """POST whose answer is read as it arrives (server-sent events from a model). `timeout`: the read
+        timeout between chunks, for answers slower than the client's default."""
+        with self._stream("POST", path, json_body=body, timeout=timeout) as resp:
+            yield resp
+
+    @contextmanager
+    def _stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        timeout: float | None = None,
+    ) -> Iterator[httpx.Response]:
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         try:
-            with self._http.stream("GET", path, params=clean) as resp:
+            with self._http.stream(method, path, params=clean, json=json_body, **extra) as resp:
                 if resp.status_code >= 400:
                     resp.read()
                 check(resp)

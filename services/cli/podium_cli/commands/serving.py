@@ -11,10 +11,9 @@ import json
 import sys
 from typing import Annotated, Any
 
-import httpx
 import typer
 
-from podium_cli.client import API_PREFIX, CliError, ExitCode, check
+from podium_cli.client import ApiClient, CliError, ExitCode
 from podium_cli.commands.ops import finish, wait_for
 from podium_cli.output import Column, OutputFormat, info, render
 from podium_cli.state import OutputOpt, client, output_format
@@ -314,7 +313,7 @@ def invoke(
     fmt = output_format(ctx, output)
     with client(ctx) as api:
         if isinstance(body, dict) and body.get("stream") is True:
-            _stream(api.conn.server, api.conn.token, url, request, request_timeout)
+            _stream(api, url, request, request_timeout)
             return
         answer = api.post(url, request)
     if fmt is not OutputFormat.table:
@@ -324,21 +323,13 @@ def invoke(
     render(answer.get("body"), OutputFormat.json)
 
 
-def _stream(server: str, token: str | None, url: str, request: dict[str, Any], timeout: float) -> None:
+def _stream(api: ApiClient, url: str, request: dict[str, Any], timeout: float) -> None:
     """Print server-sent events as they arrive (the API passes them through unbuffered)."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        with httpx.stream(
-            "POST", server + API_PREFIX + url, json=request, headers=headers, timeout=timeout + 10
-        ) as resp:
-            if resp.status_code >= 400:
-                resp.read()
-            check(resp)
-            curl = resp.headers.get("X-Podium-Curl")
-            if curl:
-                info(json.loads(curl))
-            for chunk in resp.iter_text():
-                sys.stdout.write(chunk)
-                sys.stdout.flush()
-    except httpx.HTTPError as exc:
-        raise CliError(f"cannot reach the Podium server at {server}: {exc}", ExitCode.unavailable) from None
+    # The model may think for up to the request's own timeout before its first chunk.
+    with api.stream_post(url, request, timeout=timeout + 10) as resp:
+        curl = resp.headers.get("X-Podium-Curl")
+        if curl:
+            info(json.loads(curl))
+        for chunk in resp.iter_text():
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
