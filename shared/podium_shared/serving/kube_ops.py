@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
 from podium_shared.errors import NotFound
@@ -66,6 +67,42 @@ def list_objects(
     with kube_call("list", kind=kind, namespace=namespace):
         body = kube.request("GET", _COLLECTIONS[kind], path_params={"namespace": namespace}, query=query)
     return list(body.get("items") or [])
+
+
+def list_with_version(
+    kube: ClusterClients, kind: str, namespace: str, *, selector: str | None = None
+) -> tuple[list[dict[str, Any]], str]:
+    """The items and the list's resourceVersion, to watch for changes from that point on."""
+    query = [("labelSelector", selector)] if selector else []
+    with kube_call("list", kind=kind, namespace=namespace):
+        body = kube.request("GET", _COLLECTIONS[kind], path_params={"namespace": namespace}, query=query)
+    return list(body.get("items") or []), str((body.get("metadata") or {}).get("resourceVersion") or "")
+
+
+def wait_pod_change(
+    kube: ClusterClients, namespace: str, *, selector: str, resource_version: str, timeout: int
+) -> bool:
+    """Block until a pod matching `selector` changes after `resource_version`, or `timeout` seconds pass;
+    True when something changed. A 410 (the version is too old) counts as a change: the caller relists."""
+    watcher = watch.Watch()  # type: ignore[no-untyped-call]
+    try:
+        with kube_call("watch", kind="Pod", namespace=namespace):
+            try:
+                for _event in watcher.stream(  # type: ignore[no-untyped-call]
+                    kube.core.list_namespaced_pod,
+                    namespace,
+                    label_selector=selector,
+                    resource_version=resource_version,
+                    timeout_seconds=max(1, timeout),
+                ):
+                    return True
+            except ApiException as exc:
+                if exc.status == 410:
+                    return True
+                raise
+    finally:
+        watcher.stop()  # type: ignore[no-untyped-call]
+    return False
 
 
 def list_cluster(kube: ClusterClients, path: str) -> list[dict[str, Any]]:

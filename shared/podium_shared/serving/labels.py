@@ -44,6 +44,9 @@ GPUS_ANNOTATION: Final = "podium.dev/gpus-per-replica"
 POOL_ANNOTATION: Final = "podium.dev/pool"
 
 POD_DELETION_COST: Final = "controller.kubernetes.io/pod-deletion-cost"
+# On a pool's Deployment: the scale-down in flight (operation, target, chosen and assigned pods), written
+# with the replica count so a retried attempt can verify what the first one started (pool_scaling.py).
+SCALE_DOWN_PLAN: Final = "podium.dev/scale-down"
 # The ReplicaSet controller removes the lowest cost first; these bracket every cost Podium sets.
 DELETION_COST_LOW: Final = "-1000"
 DELETION_COST_HIGH: Final = "1000"

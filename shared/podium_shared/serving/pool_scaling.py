@@ -6,10 +6,16 @@ The ReplicaSet controller removes pods in this order: unscheduled, pending, not 
 assigned pod is less ready than a chosen one (the controller would take it before any cost is looked at),
 (3) sets a low cost on the chosen pods and a high one on all others, (4) drains the chosen, (5) scales,
 (6) waits until the chosen are gone, and (7) verifies no assigned pod was deleted. The old tool skipped
-2, 3 and 7 and could kill an assigned pod."""
+2, 3 and 7 and could kill an assigned pod.
+
+Step 5 writes the plan (operation, target, chosen and assigned pods) on the Deployment in the same patch as
+the replica count. An attempt that fails after that patch (a lost connection while waiting, a crash) is
+retried: the retry finds the replica count already at the target, and instead of returning at once it
+reads the plan back and does 6 and 7 for it, so the result always says whether an assigned pod went."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -27,14 +33,14 @@ if TYPE_CHECKING:
 
 DRAIN_TIMEOUT = 60.0
 REMOVAL_TIMEOUT = 300.0
-POLL_SECONDS = 0.2
+WATCH_SECONDS = 5
 
 
 def scale_pool(ctx: ExecutionContext, deployment: Any, replicas: int) -> dict[str, Any]:
     """`deployment`: the dict form, or the official client's V1Deployment (the scale kind reads it typed)."""
     if not isinstance(deployment, dict):
         deployment = ctx.kube.api_client.sanitize_for_serialization(deployment)  # type: ignore[no-untyped-call]
-    return scale_pool_with(ctx.kube, deployment, replicas, log=ctx.log)
+    return scale_pool_with(ctx.kube, deployment, replicas, log=ctx.log, operation_id=str(ctx.operation_id))
 
 
 def _set_costs(kube: ClusterClients, pods: list[dict[str, Any]], chosen: set[str]) -> None:
@@ -80,13 +86,41 @@ def _refuse_during_rollout(deployment: dict[str, Any]) -> None:
         )
 
 
+def _recorded_plan(deployment: dict[str, Any], operation_id: str | None) -> dict[str, Any] | None:
+    """The plan an earlier attempt of this same operation wrote, if any."""
+    raw = (deployment["metadata"].get("annotations") or {}).get(L.SCALE_DOWN_PLAN)
+    if operation_id is None or not raw:
+        return None
+    try:
+        plan = json.loads(raw)
+    except ValueError:
+        return None
+    return plan if isinstance(plan, dict) and plan.get("operation") == operation_id else None
+
+
 def scale_pool_with(
-    kube: ClusterClients, deployment: dict[str, Any], replicas: int, *, log: Any = None
+    kube: ClusterClients,
+    deployment: dict[str, Any],
+    replicas: int,
+    *,
+    log: Any = None,
+    operation_id: str | None = None,
 ) -> dict[str, Any]:
     meta = deployment["metadata"]
     ns, name = meta["namespace"], meta["name"]
     current = int((deployment.get("spec") or {}).get("replicas") or 0)
     result: dict[str, Any] = {"deployment": name, "namespace": ns, "replicas_before": current}
+
+    plan = _recorded_plan(deployment, operation_id)
+    if plan is not None and int(plan.get("replicas", -1)) == replicas == current:
+        # A retry: an earlier attempt already scaled. Verify its effect rather than report a no-op.
+        chosen, assigned = list(plan.get("chosen") or []), set(plan.get("assigned") or [])
+        if log:
+            log(f"verifying the earlier scale-down of {name}: removing {', '.join(chosen)}")
+        result["replicas_before"] = int(plan.get("from", current))
+        _await_removal(kube, deployment, chosen, assigned, {**result, "replicas_after": replicas})
+        return _removed(result, replicas, chosen, assigned, drains=plan.get("drain") or [], retried=True)
+
     if replicas >= current:
         if replicas != current:
             kube_ops.merge_patch(kube, "Deployment", ns, name, patch={"spec": {"replicas": replicas}})
@@ -111,28 +145,28 @@ def scale_pool_with(
 
     if log:
         log(f"scaling {name} from {current} to {replicas}, removing {', '.join(chosen)}")
-    kube_ops.merge_patch(kube, "Deployment", ns, name, patch={"spec": {"replicas": replicas}})
+    record = {
+        "operation": operation_id, "from": current, "replicas": replicas,
+        "chosen": chosen, "assigned": sorted(assigned_before),
+    }  # fmt: skip
+    patch = {
+        "metadata": {"annotations": {L.SCALE_DOWN_PLAN: json.dumps(record, separators=(",", ":"))}},
+        "spec": {"replicas": replicas},
+    }
+    kube_ops.merge_patch(kube, "Deployment", ns, name, patch=patch)
+    _await_removal(kube, deployment, chosen, assigned_before, {**result, "replicas_after": replicas})
+    return _removed(result, replicas, chosen, assigned_before, drains=drains, retried=False)
 
-    deadline = time.monotonic() + REMOVAL_TIMEOUT
-    while True:
-        now = {p["metadata"]["name"]: p for p in pool_pods(kube, deployment)}
-        remaining = [n for n in chosen if n in now and not now[n]["metadata"].get("deletionTimestamp")]
-        lost = sorted(
-            n for n in assigned_before if n not in now or now[n]["metadata"].get("deletionTimestamp")
-        )
-        if lost:
-            raise PodiumError(
-                f"assigned pod(s) {', '.join(lost)} were removed during the scale-down",
-                code="assigned_pod_deleted",
-                status=500,
-                details={**result, "replicas_after": replicas, "lost": lost, "chosen": chosen},
-            )
-        if not remaining:
-            break
-        if time.monotonic() >= deadline:
-            raise TransientError(f"pods {', '.join(remaining)} not removed yet; checking again")
-        # The ReplicaSet controller acts asynchronously; poll its effect until the deadline.
-        time.sleep(POLL_SECONDS)
+
+def _removed(
+    result: dict[str, Any],
+    replicas: int,
+    chosen: list[str],
+    assigned: set[str],
+    *,
+    drains: list[Any],
+    retried: bool,
+) -> dict[str, Any]:
     return {
         **result,
         "replicas_after": replicas,
@@ -140,4 +174,41 @@ def scale_pool_with(
         "removed": chosen,
         "assigned_pods_kept": True,
         "drain": drains,
+        # What step 7 checked, and whether it did so for an earlier attempt's scale (a retry).
+        "verification": {"retried": retried, "chosen_removed": chosen, "assigned_checked": sorted(assigned)},
     }
+
+
+def _await_removal(
+    kube: ClusterClients,
+    deployment: dict[str, Any],
+    chosen: list[str],
+    assigned: set[str],
+    context: dict[str, Any],
+) -> None:
+    """Wait until the chosen pods are gone (or terminating); fail at once if an assigned pod went."""
+    ns = deployment["metadata"]["namespace"]
+    match = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    selector = L.label_selector(match)
+    deadline = time.monotonic() + REMOVAL_TIMEOUT
+    while True:
+        items, version = kube_ops.list_with_version(kube, "Pod", ns, selector=selector)
+        now = {p["metadata"]["name"]: p for p in items}
+        remaining = [n for n in chosen if n in now and not now[n]["metadata"].get("deletionTimestamp")]
+        lost = sorted(n for n in assigned if n not in now or now[n]["metadata"].get("deletionTimestamp"))
+        if lost:
+            raise PodiumError(
+                f"assigned pod(s) {', '.join(lost)} were removed during the scale-down",
+                code="assigned_pod_deleted",
+                status=500,
+                details={**context, "lost": lost, "chosen": chosen},
+            )
+        if not remaining:
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TransientError(f"pods {', '.join(remaining)} not removed yet; checking again")
+        # The ReplicaSet controller acts asynchronously: wait for the pool's next pod change, then relist.
+        kube_ops.wait_pod_change(
+            kube, ns, selector=selector, resource_version=version, timeout=int(min(WATCH_SECONDS, left)) or 1
+        )
