@@ -127,10 +127,12 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     env = {**os.environ, "PODIUM_BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN}
     up = Up(data_dir, port, env)
     try:
-        url = up.wait_for(r"Console and API: (http://\S+?)/?$").group(1)
+        url = up.wait_for(r"API:\s+(http://\S+?)/api/v1 \(docs: ").group(1)
         assert url == f"http://127.0.0.1:{port}"
         assert up.wait_for(r"Admin token:\s+(\S+)").group(1) == ADMIN_TOKEN
         assert httpx.get(url + "/readyz", timeout=5).status_code == 200
+        # The printed address works: `/` leads to the API docs (there is no web console yet).
+        assert httpx.get(url + "/", timeout=5, follow_redirects=True).status_code == 200
         token_file = data_dir / "admin-token"
         assert token_file.read_text().strip() == ADMIN_TOKEN
         assert token_file.stat().st_mode & 0o077 == 0
@@ -171,7 +173,7 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     port = free_port()
     again = Up(data_dir, port, env)
     try:
-        url = again.wait_for(r"Console and API: (http://\S+?)/?$").group(1)
+        url = again.wait_for(r"API:\s+(http://\S+?)/api/v1 \(docs: ").group(1)
         assert again.wait_for(r"Admin token:\s+(\S+)").group(1) == ADMIN_TOKEN
         got_op = cli(url, ADMIN_TOKEN, "ops", "get", op["id"], "-o", "json")
         assert got_op.returncode == 0, got_op.stderr
@@ -185,7 +187,7 @@ def test_up_reports_a_dead_child_and_shuts_down(tmp_path: Path) -> None:
     env = {**os.environ, "PODIUM_BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN}
     up = Up(tmp_path / "data", free_port(), env)
     try:
-        up.wait_for(r"Console and API:")
+        up.wait_for(r"API:\s+http://")
         # The supervisor's own child: Celery's embedded beat is a forked process with the same command line.
         worker = next(pid for pid in up.descendants(direct=True) if podium_command(pid) == "worker")
         os.kill(worker, signal.SIGKILL)

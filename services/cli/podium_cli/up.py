@@ -163,7 +163,8 @@ def _start(opts: UpOptions, stack: Stack) -> None:
 
     url = f"http://{'127.0.0.1' if opts.host in ('0.0.0.0', '::') else opts.host}:{opts.port}"  # noqa: S104
     _wait_ready(stack, url)
-    print(f"\nPodium is ready.\n  Console and API: {url}/", flush=True)
+    # No web console yet: name what exists (the API and its docs; `/` redirects to the docs).
+    print(f"\nPodium is ready.\n  API:             {url}/api/v1 (docs: {url}/api/v1/docs)", flush=True)
     print(
         f"  Admin token:     {token}" if token else "  Admin token:     shown on the first run only",
         flush=True,
