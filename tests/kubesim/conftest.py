@@ -1,4 +1,9 @@
-"""kubesim over real HTTP for the kubesim tests: one server per test worker, a fresh namespace per test."""
+"""kubesim over real HTTP for the kubesim tests.
+
+`kubesim` (+ `api_client`, `core`, `apps`, `namespace`): one bare-scenario server per test worker and a
+fresh namespace per test. `small_cluster` (+ `ns`): the `small` scenario with every controller, one per test
+module (at the module's `SPEED`, default 40), for the controller tests.
+"""
 
 from __future__ import annotations
 
@@ -64,3 +69,23 @@ def custom(api_client: client.ApiClient) -> client.CustomObjectsApi:
 @pytest.fixture
 def kubectl_env(kubeconfig: Path) -> dict[str, str]:
     return {**os.environ, "KUBECONFIG": str(kubeconfig)}
+
+
+@pytest.fixture(scope="module")
+def small_cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[RunningKubeSim, client.ApiClient]]:
+    speed = float(getattr(request.module, "SPEED", 40.0))
+    with start_kubesim("small", speed=speed) as running:
+        path = running.write_kubeconfig(tmp_path_factory.mktemp("kube") / "config")
+        api = config.new_client_from_config(config_file=str(path))
+        yield running, api
+        api.close()
+
+
+@pytest.fixture
+def ns(small_cluster: tuple[RunningKubeSim, client.ApiClient], request: pytest.FixtureRequest) -> str:
+    """A namespace named after the test in the module's `small_cluster`."""
+    name = request.node.name.replace("_", "-")[:50].lower().strip("-")
+    client.CoreV1Api(small_cluster[1]).create_namespace({"metadata": {"name": name}})
+    return name

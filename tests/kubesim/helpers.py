@@ -6,11 +6,22 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from kubernetes import watch
+
 T = TypeVar("T")
 
 
-def wait_for(predicate: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.02) -> T:
-    """Poll `predicate` until it returns something truthy; fail with a clear message at the deadline."""
+def wait_for(
+    predicate: Callable[[], T | None],
+    timeout: float = 30.0,
+    what: str = "condition",
+    interval: float = 0.02,
+) -> T:
+    """Poll `predicate` until it returns something truthy; fail with a clear message at the deadline.
+
+    Deadlines are generous on purpose (a loaded 2-core CI machine runs everything several times slower);
+    a passing test returns as soon as the condition holds.
+    """
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
@@ -18,7 +29,26 @@ def wait_for(predicate: Callable[[], T | None], timeout: float = 30.0, interval:
         if last:
             return last  # type: ignore[no-any-return]
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last value: {last!r})")
+
+
+def watch_until(
+    list_fn: Callable[..., Any],
+    *args: Any,
+    until: Callable[[dict[str, Any]], bool],
+    timeout: int = 30,
+    **kwargs: Any,
+) -> list[dict[str, Any]]:
+    """Watch with the official client (from `resource_version=` in kwargs) until `until(event)` holds;
+    returns every event seen, the last one matching. Events cannot be missed the way polled states can."""
+    seen: list[dict[str, Any]] = []
+    w = watch.Watch()
+    for ev in w.stream(list_fn, *args, timeout_seconds=timeout, **kwargs):
+        seen.append(ev)
+        if until(ev):
+            w.stop()
+            return seen
+    raise AssertionError(f"watch ended after {timeout}s without the awaited event; saw {seen!r}")
 
 
 def deployment(name: str, replicas: int = 1, labels: dict[str, str] | None = None) -> dict[str, Any]:

@@ -4,46 +4,18 @@ revision history, and the real scale-down victim order (pod-deletion-cost)."""
 from __future__ import annotations
 
 import subprocess
-import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from podium_kubesim.controllers.podutil import rank_victims, template_hash
-from podium_kubesim.runner import RunningKubeSim, start_kubesim
+from podium_kubesim.runner import RunningKubeSim
+
+from kubesim.helpers import wait_for
 
 T = TypeVar("T")
-
-
-def wait_for(fn: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
-    """Poll a condition until it holds or the deadline passes (no fixed sleeps)."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
-
-
-@pytest.fixture(scope="module")
-def kubesim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningKubeSim, client.ApiClient]]:
-    with start_kubesim("small", speed=40) as sim:
-        path = sim.write_kubeconfig(Path(tmp_path_factory.mktemp("kube")) / "config")
-        api = config.new_client_from_config(config_file=str(path))
-        yield sim, api
-        api.close()
-
-
-@pytest.fixture
-def ns(kubesim: tuple[RunningKubeSim, client.ApiClient], request: pytest.FixtureRequest) -> str:
-    name = request.node.name.replace("_", "-")[:50].lower()
-    client.CoreV1Api(kubesim[1]).create_namespace({"metadata": {"name": name}})
-    return name
 
 
 def deployment(
@@ -103,8 +75,8 @@ def pod_history(sim: RunningKubeSim, ns: str) -> list[tuple[str, dict[str, Any]]
     return sim.call(read)
 
 
-def test_rollout_creates_new_replicaset_and_scales_old_to_zero(kubesim: Any, ns: str) -> None:
-    sim, api = kubesim
+def test_rollout_creates_new_replicaset_and_scales_old_to_zero(small_cluster: Any, ns: str) -> None:
+    sim, api = small_cluster
     apps = client.AppsV1Api(api)
     core = client.CoreV1Api(api)
     apps.create_namespaced_deployment(ns, deployment("web", 4))
@@ -163,8 +135,8 @@ def test_rollout_creates_new_replicaset_and_scales_old_to_zero(kubesim: Any, ns:
     assert any(m.startswith(f"Scaled down replica set {rs1.metadata.name}") for m in messages)
 
 
-def test_recreate_waits_for_old_pods_before_new_ones(kubesim: Any, ns: str) -> None:
-    sim, api = kubesim
+def test_recreate_waits_for_old_pods_before_new_ones(small_cluster: Any, ns: str) -> None:
+    sim, api = small_cluster
     apps = client.AppsV1Api(api)
     apps.create_namespaced_deployment(ns, deployment("batch", 3, strategy={"type": "Recreate"}))
     wait_for(lambda: converged(apps, ns, "batch", 3), what="first rollout")
@@ -192,8 +164,8 @@ def test_recreate_waits_for_old_pods_before_new_ones(kubesim: Any, ns: str) -> N
             live.add(name)
 
 
-def test_scale_up_and_down_and_revision_history_limit(kubesim: Any, ns: str) -> None:
-    _, api = kubesim
+def test_scale_up_and_down_and_revision_history_limit(small_cluster: Any, ns: str) -> None:
+    _, api = small_cluster
     apps = client.AppsV1Api(api)
     body = deployment("hist", 2)
     body["spec"]["revisionHistoryLimit"] = 1
@@ -212,8 +184,8 @@ def test_scale_up_and_down_and_revision_history_limit(kubesim: Any, ns: str) -> 
     assert d.metadata.annotations["deployment.kubernetes.io/revision"] == "4"
 
 
-def test_scale_down_removes_exactly_the_lowest_deletion_cost_pods(kubesim: Any, ns: str) -> None:
-    _, api = kubesim
+def test_scale_down_removes_exactly_the_lowest_deletion_cost_pods(small_cluster: Any, ns: str) -> None:
+    _, api = small_cluster
     apps = client.AppsV1Api(api)
     core = client.CoreV1Api(api)
     apps.create_namespaced_deployment(ns, deployment("pool", 6))
@@ -326,8 +298,8 @@ def test_template_hash_is_stable_and_ignores_its_own_label() -> None:
 
 
 @pytest.mark.kubectl
-def test_kubectl_rollout_status_history_and_undo(kubesim: Any, ns: str, tmp_path: Path) -> None:
-    sim, api = kubesim
+def test_kubectl_rollout_status_history_and_undo(small_cluster: Any, ns: str, tmp_path: Path) -> None:
+    sim, api = small_cluster
     apps = client.AppsV1Api(api)
     env = {"KUBECONFIG": str(sim.write_kubeconfig(tmp_path / "kubeconfig")), "PATH": "/usr/bin:/bin"}
 
@@ -360,15 +332,18 @@ def test_kubectl_rollout_status_history_and_undo(kubesim: Any, ns: str, tmp_path
     assert len(apps.list_namespaced_replica_set(ns).items) == 2  # the old set was reused, not duplicated
 
 
-def test_paused_controllers_do_nothing_until_resumed(kubesim: Any, ns: str) -> None:
-    sim, api = kubesim
+def test_paused_controllers_do_nothing_until_resumed(small_cluster: Any, ns: str) -> None:
+    sim, api = small_cluster
     apps = client.AppsV1Api(api)
     sim.call(lambda: setattr(sim.sim, "paused", True))
     try:
         apps.create_namespaced_deployment(ns, deployment("frozen", 2))
-        # A negative check needs a bounded wait: 0.3 s real is 12 simulated seconds at speed 40, far more
-        # than the few simulated seconds a rollout takes when controllers run.
-        time.sleep(0.3)
+        # No fixed sleep: wait until the deployment controller has the work queued, which proves the event
+        # reached it; paused, it must still not have acted on it.
+        hub = sim.sim.hub
+        assert hub is not None
+        controller = next(c for c in hub.controllers if c.name == "deployment-controller")
+        wait_for(lambda: sim.call(lambda: (ns, "frozen") in controller.queue), what="deployment queued")
         assert apps.list_namespaced_replica_set(ns).items == []
     finally:
         sim.call(lambda: setattr(sim.sim, "paused", False))

@@ -3,44 +3,21 @@
 from __future__ import annotations
 
 import ast
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from kubernetes import client, config
-from podium_kubesim.runner import start_kubesim
+from kubernetes import client
+from podium_kubesim.runner import RunningKubeSim
 from podium_kubesim.training import TrainingRun, progress_bar
 
-T = TypeVar("T")
+from kubesim.helpers import wait_for, watch_until
 
-
-def wait_for(fn: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[client.ApiClient]:
-    with start_kubesim("small", speed=50) as sim:
-        path = sim.write_kubeconfig(Path(tmp_path_factory.mktemp("kube")) / "config")
-        api = config.new_client_from_config(config_file=str(path))
-        yield api
-        api.close()
+SPEED = 50
 
 
 @pytest.fixture
-def ns(api: client.ApiClient, request: pytest.FixtureRequest) -> str:
-    name = request.node.name.replace("_", "-")[:50].lower()
-    client.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
-    return name
+def api(small_cluster: tuple[RunningKubeSim, client.ApiClient]) -> client.ApiClient:
+    return small_cluster[1]
 
 
 def container(**extra: Any) -> dict[str, Any]:
@@ -191,7 +168,7 @@ def test_pytorchjob_runs_master_and_workers_and_logs_training(api: client.ApiCli
         "metadata": {"annotations": {"kubesim.podium.dev/train-steps": "12"}},
         "spec": {"containers": [container(env=[{"name": "LEARNING_RATE", "value": "0.0001"}])]},
     }
-    custom.create_namespaced_custom_object(
+    created = custom.create_namespaced_custom_object(
         "kubeflow.org",
         "v1",
         ns,
@@ -212,7 +189,21 @@ def test_pytorchjob_runs_master_and_workers_and_logs_training(api: client.ApiCli
     def get() -> dict[str, Any]:
         return custom.get_namespaced_custom_object("kubeflow.org", "v1", ns, "pytorchjobs", "sft")  # type: ignore[no-any-return]
 
-    wait_for(lambda: condition(get(), "Running"), what="PyTorchJob running")
+    # Running lasts only a few real milliseconds at this speed: watch every state rather than poll for it.
+    states = [
+        ev["object"]
+        for ev in watch_until(
+            custom.list_namespaced_custom_object,
+            "kubeflow.org",
+            "v1",
+            ns,
+            "pytorchjobs",
+            field_selector="metadata.name=sft",
+            resource_version=created["metadata"]["resourceVersion"],
+            until=lambda ev: condition(ev["object"], "Succeeded") is not None,
+        )
+    ]
+    assert any(condition(s, "Running") for s in states), "the job was never Running"
     pods = {
         p.metadata.name: p
         for p in core.list_namespaced_pod(ns, label_selector="training.kubeflow.org/job-name=sft").items
@@ -224,7 +215,6 @@ def test_pytorchjob_runs_master_and_workers_and_logs_training(api: client.ApiCli
     assert (env["MASTER_ADDR"], env["WORLD_SIZE"], env["RANK"]) == ("sft-master-0", "3", "2")
     assert core.read_namespaced_service("sft-master-0", ns).spec.cluster_ip == "None"
 
-    wait_for(lambda: condition(get(), "Succeeded"), what="PyTorchJob succeeded")
     # The master's success decides the job; the workers finish their last step just after it.
     job = wait_for(
         lambda: (j := get())["status"]["replicaStatuses"]["Worker"].get("succeeded") == 2 and j,

@@ -2,44 +2,20 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from kubernetes import client, config
-from podium_kubesim.runner import start_kubesim
+from kubernetes import client
+from podium_kubesim.runner import RunningKubeSim
 
-T = TypeVar("T")
+from kubesim.helpers import wait_for, watch_until
+
 SPEED = 40
 
 
-def wait_for(fn: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
-
-
-@pytest.fixture(scope="module")
-def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[client.CoreV1Api]:
-    with start_kubesim("small", speed=SPEED) as sim:
-        path = sim.write_kubeconfig(Path(tmp_path_factory.mktemp("kube")) / "config")
-        api = config.new_client_from_config(config_file=str(path))
-        yield client.CoreV1Api(api)
-        api.close()
-
-
 @pytest.fixture
-def ns(core: client.CoreV1Api, request: pytest.FixtureRequest) -> str:
-    name = request.node.name.replace("_", "-")[:50].lower()
-    core.create_namespace({"metadata": {"name": name}})
-    return name
+def core(small_cluster: tuple[RunningKubeSim, client.ApiClient]) -> client.CoreV1Api:
+    return client.CoreV1Api(small_cluster[1])
 
 
 def pod(
@@ -127,8 +103,8 @@ def test_sglang_and_ollama_logs(core: client.CoreV1Api, ns: str) -> None:
 
 
 def test_readiness_probe_initial_delay_is_honoured(core: client.CoreV1Api, ns: str) -> None:
-    delay = 40  # simulated seconds: 1 s real at speed 40, a window the polling cannot miss
-    core.create_namespaced_pod(
+    delay = 40  # simulated seconds: 1 s real at speed 40
+    created = core.create_namespaced_pod(
         ns,
         pod(
             "slow",
@@ -136,16 +112,29 @@ def test_readiness_probe_initial_delay_is_honoured(core: client.CoreV1Api, ns: s
             readinessProbe={"httpGet": {"path": "/", "port": 80}, "initialDelaySeconds": delay},
         ),
     )
-    running = wait_for(
-        lambda: (p := core.read_namespaced_pod("slow", ns)).status.phase == "Running" and p, what="running"
-    )
-    started = running.status.container_statuses[0].state.running.started_at
-    p = wait_for(lambda: ready(core, ns, "slow"), what="ready after the probe delay")
-    ready_at = next(c.last_transition_time for c in p.status.conditions if c.type == "Ready")
-    # Timestamps have second precision; the wait is delay/speed real seconds, so only check the order and
-    # that readiness was not reported before the pod ran.
-    assert ready_at >= started
+
+    def is_ready(p: Any) -> bool:
+        return any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+
+    # Every state from the create on, from a watch: however slow the machine, the Running-but-not-Ready
+    # state cannot be skipped over the way a poll could skip it.
+    seen = [
+        ev["object"]
+        for ev in watch_until(
+            core.list_namespaced_pod,
+            ns,
+            field_selector="metadata.name=slow",
+            resource_version=created.metadata.resource_version,
+            until=lambda ev: is_ready(ev["object"]),
+        )
+    ]
+    running = next(p for p in seen if p.status.phase == "Running")
+    assert not is_ready(running)
     assert not running.status.container_statuses[0].ready
+    started = running.status.container_statuses[0].state.running.started_at
+    ready_at = next(c.last_transition_time for c in seen[-1].status.conditions if c.type == "Ready")
+    # Timestamps have second precision; the wait is delay/speed real seconds, so only check the order.
+    assert ready_at >= started
 
 
 def test_crash_annotation_gives_crash_loop_back_off(core: client.CoreV1Api, ns: str) -> None:
@@ -178,21 +167,25 @@ def test_crash_annotation_gives_crash_loop_back_off(core: client.CoreV1Api, ns: 
 def test_graceful_deletion_kills_then_removes(core: client.CoreV1Api, ns: str) -> None:
     core.create_namespaced_pod(ns, pod("victim", "nginx:1.27"))
     wait_for(lambda: ready(core, ns, "victim"), what="ready")
-    core.delete_namespaced_pod("victim", ns)
-    p = core.read_namespaced_pod("victim", ns)  # graceful: still there, with a deletionTimestamp
-    assert p.metadata.deletion_timestamp is not None
+    # The delete answers the pod as it is then: graceful, so still there with a deletionTimestamp. (Reading
+    # it afterwards would race the kubelet, which may already have removed it on a slow machine.)
+    deleted = core.delete_namespaced_pod("victim", ns)
+    assert deleted.metadata.deletion_timestamp is not None
+    assert deleted.metadata.deletion_grace_period_seconds == 30
 
-    def gone() -> bool:
-        try:
-            core.read_namespaced_pod("victim", ns)
-        except client.ApiException as exc:
-            return exc.status == 404
-        return False
-
-    wait_for(gone, what="pod removed by the kubelet")
+    # Every change after the delete, in order, from a watch: no state can be missed between two polls.
+    seen = watch_until(
+        core.list_namespaced_pod,
+        ns,
+        field_selector="metadata.name=victim",
+        resource_version=deleted.metadata.resource_version,
+        until=lambda ev: ev["type"] == "DELETED",
+    )
+    removed_rv = int(seen[-1]["object"].metadata.resource_version)
+    assert all(ev["object"].metadata.deletion_timestamp is not None for ev in seen)
     kills = core.list_namespaced_event(ns, field_selector="involvedObject.name=victim,reason=Killing").items
-    assert kills
-    assert kills[0].message == "Stopping container main"
+    assert [k.message for k in kills] == ["Stopping container main"]
+    assert int(kills[0].metadata.resource_version) < removed_rv  # killed first, then removed
 
 
 def test_generic_job_container_echo_and_completion(core: client.CoreV1Api, ns: str) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,18 +11,9 @@ from kubernetes import client, config
 from podium_kubesim.controllers.scheduler import fit_error, matches_node, tolerates
 from podium_kubesim.runner import RunningKubeSim, start_kubesim
 
+from kubesim.helpers import wait_for
+
 T = TypeVar("T")
-
-
-def wait_for(fn: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
 
 
 @pytest.fixture

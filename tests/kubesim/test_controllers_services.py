@@ -3,43 +3,18 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from kubernetes import client, config
-from podium_kubesim.runner import start_kubesim
+from kubernetes import client
+from podium_kubesim.runner import RunningKubeSim
 
-T = TypeVar("T")
-
-
-def wait_for(fn: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
-
-
-@pytest.fixture(scope="module")
-def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[client.CoreV1Api]:
-    with start_kubesim("small", speed=40) as sim:
-        path = sim.write_kubeconfig(Path(tmp_path_factory.mktemp("kube")) / "config")
-        api = config.new_client_from_config(config_file=str(path))
-        yield client.CoreV1Api(api)
-        api.close()
+from kubesim.helpers import wait_for
 
 
 @pytest.fixture
-def ns(core: client.CoreV1Api, request: pytest.FixtureRequest) -> str:
-    name = request.node.name.replace("_", "-")[:50].lower()
-    core.create_namespace({"metadata": {"name": name}})
-    return name
+def core(small_cluster: tuple[RunningKubeSim, client.ApiClient]) -> client.CoreV1Api:
+    return client.CoreV1Api(small_cluster[1])
 
 
 def model_pod(name: str, business: str, **extra: Any) -> dict[str, Any]:

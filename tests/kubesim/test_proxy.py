@@ -6,43 +6,14 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from kubernetes import client, config
-from podium_kubesim.runner import RunningKubeSim, start_kubesim
+from kubernetes import client
+
+from kubesim.helpers import wait_for
 
 T = TypeVar("T")
-
-
-def wait_for(fn: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningKubeSim, client.ApiClient]]:
-    with start_kubesim("small", speed=40) as sim:
-        path = sim.write_kubeconfig(Path(tmp_path_factory.mktemp("kube")) / "config")
-        api = config.new_client_from_config(config_file=str(path))
-        yield sim, api
-        api.close()
-
-
-@pytest.fixture
-def ns(cluster: Any, request: pytest.FixtureRequest) -> str:
-    name = request.node.name.replace("_", "-")[:50].lower()
-    client.CoreV1Api(cluster[1]).create_namespace({"metadata": {"name": name}})
-    return name
 
 
 def proxy(
@@ -118,8 +89,8 @@ def ready_pods(core: client.CoreV1Api, ns: str, svc: str) -> set[str]:
     return {a.target_ref.name for s in ep.subsets or [] for a in s.addresses or []}
 
 
-def test_completions_chat_models_health_and_pod_header(cluster: Any, ns: str) -> None:
-    _, api = cluster
+def test_completions_chat_models_health_and_pod_header(small_cluster: Any, ns: str) -> None:
+    _, api = small_cluster
     setup_model(api, ns, {"a-0": "prod"})
     r = proxy(api, ns, "prod", "v1/models")
     assert r.status == 200
@@ -165,8 +136,8 @@ def test_completions_chat_models_health_and_pod_header(cluster: Any, ns: str) ->
     assert exc.value.status == 404
 
 
-def test_streaming_sse_ends_with_done(cluster: Any, ns: str) -> None:
-    _, api = cluster
+def test_streaming_sse_ends_with_done(small_cluster: Any, ns: str) -> None:
+    _, api = small_cluster
     setup_model(api, ns, {"s-0": "prod"})
     r = proxy(
         api,
@@ -192,8 +163,8 @@ def test_streaming_sse_ends_with_done(cluster: Any, ns: str) -> None:
     assert all(c["object"] == "chat.completion.chunk" and c["kubesim_pod"] == "s-0" for c in chunks)
 
 
-def test_round_robin_and_traffic_moves_after_relabel(cluster: Any, ns: str) -> None:
-    _, api = cluster
+def test_round_robin_and_traffic_moves_after_relabel(small_cluster: Any, ns: str) -> None:
+    _, api = small_cluster
     core = client.CoreV1Api(api)
     setup_model(api, ns, {"p-0": "prod", "p-1": "prod", "p-2": "prod", "t-0": "test"})
 
@@ -208,8 +179,8 @@ def test_round_robin_and_traffic_moves_after_relabel(cluster: Any, ns: str) -> N
     assert set(who("test", 6)) == {"t-0", "p-2"}
 
 
-def test_no_ready_endpoints_is_503_status(cluster: Any, ns: str) -> None:
-    _, api = cluster
+def test_no_ready_endpoints_is_503_status(small_cluster: Any, ns: str) -> None:
+    _, api = small_cluster
     core = client.CoreV1Api(api)
     core.create_namespaced_service(
         ns, {"metadata": {"name": "empty"}, "spec": {"selector": {"app": "nothing"}, "ports": [{"port": 80}]}}
@@ -227,8 +198,8 @@ def test_no_ready_endpoints_is_503_status(cluster: Any, ns: str) -> None:
     assert json.loads(exc.value.body)["message"] == 'services "missing" not found'
 
 
-def test_metrics_show_in_flight_requests(cluster: Any, ns: str) -> None:
-    _, api = cluster
+def test_metrics_show_in_flight_requests(small_cluster: Any, ns: str) -> None:
+    _, api = small_cluster
     # 0.5 simulated s per token at speed 40: a 120-token answer stays in flight for about 1.5 s real.
     setup_model(api, ns, {"m-0": "prod"}, token_seconds="0.5")
 

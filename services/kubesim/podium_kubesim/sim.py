@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium_kubesim.clock import Clock
 from podium_kubesim.faults import Faults
@@ -15,6 +15,9 @@ from podium_kubesim.recorder import EventRecorder
 from podium_kubesim.resources import CUSTOM_RESOURCE_KEYS, RESOURCES, crd_object
 from podium_kubesim.store import Store, WatchEvent
 from podium_kubesim.watchhub import WatchHub
+
+if TYPE_CHECKING:
+    from podium_kubesim.controllers.base import Hub
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,9 @@ class KubeSim:
         self.paused = False
         self.started = False
         self._tasks: list[asyncio.Task[Any]] = []
+        # The controllers' shared cache and queues once started (tests look at queues to prove that a
+        # paused controller received work and did not act on it).
+        self.hub: Hub | None = None
         self.store.add_listener(self._namespace_controller)
         for name in SYSTEM_NAMESPACES:
             self.store.create(

@@ -46,6 +46,7 @@ def build(sim: KubeSim) -> Hub:
 def start_all(sim: KubeSim) -> list[asyncio.Task[Any]]:
     """Start every controller on the running loop; cancel the returned tasks to stop them."""
     hub = build(sim)
+    sim.hub = hub
     tasks = [asyncio.create_task(c.run(), name=f"kubesim-{c.name}") for c in hub.controllers]
     # Stopping the sim cancels these tasks; the last one to finish detaches the cache from the store (a
     # done callback runs even for a task cancelled before it started).

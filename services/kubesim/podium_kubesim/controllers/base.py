@@ -157,6 +157,9 @@ class WorkQueue:
     def __len__(self) -> int:
         return len(self._items)
 
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
+
 
 class Controller:
     """Base: subclasses implement `on_event` (map a change to keys) and `reconcile(key)` (synchronous)."""
