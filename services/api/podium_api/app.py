@@ -13,7 +13,7 @@ from podium_shared.operations import celery_app
 from podium_shared.settings import PodiumSettings, get_settings
 from redis import Redis
 
-from podium_api import errors
+from podium_api import errors, logredact
 from podium_api.middleware import BodySizeLimit, RequestContext
 from podium_api.ratelimit import RateLimiter
 from podium_api.routers import (  # realtime (W), serving (S)
@@ -62,6 +62,7 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     )
 
     errors.install(app)
+    logredact.install()
     # Added last = outermost: every response, even a 413 or a 500, carries the request id.
     app.add_middleware(BodySizeLimit, max_bytes=cfg.max_body_bytes)
     app.add_middleware(RequestContext)

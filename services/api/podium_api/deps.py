@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from podium_shared.audit.attempts import audited
@@ -14,7 +14,6 @@ from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.auth.service import AuthFailure, authenticate
 from podium_shared.errors import Forbidden, RateLimited, Unauthenticated
 from podium_shared.models.user import Role
-from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from podium_api.ratelimit import RateLimiter
@@ -43,9 +42,10 @@ def get_settings(request: Request) -> ApiSettings:
     return settings
 
 
-def get_redis(request: Request) -> Redis[bytes]:
-    redis: Redis[bytes] = request.app.state.redis
-    return redis
+def get_redis(request: Request) -> Any:
+    # Typed as Any on purpose: FastAPI evaluates dependency annotations at runtime, and `Redis[bytes]`
+    # (a typing-only subscript) fails there. Callers get the app's shared `Redis` client.
+    return request.app.state.redis
 
 
 def get_factory(request: Request) -> sessionmaker[Session]:
@@ -75,7 +75,7 @@ def get_meta(request: Request) -> RequestMeta:
 
 
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
-RedisDep = Annotated[Redis, Depends(get_redis)]
+RedisDep = Annotated[Any, Depends(get_redis)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 MetaDep = Annotated[RequestMeta, Depends(get_meta)]
 

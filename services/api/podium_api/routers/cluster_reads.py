@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from podium_shared.cluster_state import service
 from podium_shared.cluster_state.reads import MAX_LIMIT, ObjectPage
 from podium_shared.cluster_state.service import ClusterSummary
 from podium_shared.cluster_state.status import ClusterStatus
 
-from podium_api.deps import SessionDep, ViewerDep
+from podium_api.deps import RedisDep, SessionDep, ViewerDep
 
 router = APIRouter(tags=["cluster state"])
 
-
-def _redis(request: Request) -> Any:
-    # deps.RedisDep's return annotation (Redis[bytes]) cannot be evaluated at runtime by FastAPI.
-    return request.app.state.redis
-
-
-RedisDep = Annotated[Any, Depends(_redis)]
 
 Kind = Literal["pods", "services", "deployments", "jobs", "trainingjobs", "events", "nodes"]
 
