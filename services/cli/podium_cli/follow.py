@@ -22,19 +22,27 @@ SAFETY_REREAD_SECONDS = 5.0
 OPEN_TIMEOUT = 5.0
 
 
+def ws_url(conn: Connection) -> str:
+    return conn.server.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + API_PREFIX + "/ws"
+
+
+def open_socket(conn: Connection) -> ClientConnection:
+    """Opens `/api/v1/ws` authenticated with the CLI's token. Raises OSError, WebSocketException or
+    TimeoutError when the server cannot be reached or offers no WebSocket; callers decide what that means
+    (operation following falls back to polling, `podium get --watch` reconnects)."""
+    headers = {"Authorization": f"Bearer {conn.token}"} if conn.token else None
+    return connect(
+        ws_url(conn), additional_headers=headers, open_timeout=OPEN_TIMEOUT, max_size=2**26, proxy=None
+    )
+
+
 @contextmanager
 def operation_events(conn: Connection, cluster: str) -> Iterator[OperationEvents | None]:
     """Subscribes to the cluster's operation events; yields None when the server offers no WebSocket."""
-    url = conn.server.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + API_PREFIX + "/ws"
-    headers = {"Authorization": f"Bearer {conn.token}"} if conn.token else None
     with ExitStack() as stack:
         ws: ClientConnection | None = None
         with contextlib.suppress(OSError, WebSocketException, TimeoutError):
-            ws = stack.enter_context(
-                connect(
-                    url, additional_headers=headers, open_timeout=OPEN_TIMEOUT, max_size=2**26, proxy=None
-                )
-            )
+            ws = stack.enter_context(open_socket(conn))
         if ws is None:
             yield None
             return

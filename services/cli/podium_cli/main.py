@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "podium_cli.commands.ops",
     "podium_cli.commands.users",
     "podium_cli.commands.clusters",
+    "podium_cli.commands.get",
     "podium_cli.commands.audit",
     "podium_cli.commands.serving",
 )
