@@ -115,6 +115,17 @@ def test_more_replicas_than_free_gpus_is_accepted_with_a_warning(
     assert done.result["accept_warnings"] == [warning]
     assert done.result["name"] == "wide"
     assert done.result["warnings"]
+
+    # A redeploy: the pods it replaces hold GPUs now but give them back, so they do not count against it.
+    def placed() -> bool:
+        r = serving_api.client.get(f"/api/v1/clusters/{sim_cluster}/status", headers=serving_api.headers)
+        return r.status_code == 200 and r.json()["totals"]["gpu_free"] <= free - 4 * slots
+
+    wait_until(placed, 30, "the snapshot to show the pool's pods on their nodes")
+    again = serving_api.command("deploy_model", sim_cluster, {**params, "replicas": slots})
+    assert again.status_code == 202, again.text
+    assert again.json()["result"] is None
+    succeeded(pipeline, again.json()["id"])
     succeeded(
         pipeline,
         serving_api.command("undeploy_model", sim_cluster, {"namespace": namespace, "name": "wide"}).json()[

@@ -70,5 +70,24 @@ class PrecheckContext:
         except RedisError as exc:
             raise SnapshotMissing from exc
 
+    def pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        """Pod objects in `namespace` matching `label_selector`, from the snapshot (all pages)."""
+        if self.redis is None:
+            raise SnapshotMissing
+        out: list[dict[str, Any]] = []
+        token: str | None = None
+        try:
+            while True:
+                page = list_objects(
+                    self.redis, self.cluster, "pods", namespace=namespace,
+                    label_selector=label_selector, limit=MAX_LIMIT, continue_token=token,
+                )  # fmt: skip
+                out.extend(item["object"] for item in page.items)
+                token = page.continue_
+                if token is None:
+                    return out
+        except RedisError as exc:
+            raise SnapshotMissing from exc
+
     def no_snapshot_warning(self) -> str:
         return NO_SNAPSHOT_WARNING.format(cluster=self.cluster)

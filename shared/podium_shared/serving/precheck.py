@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from podium_shared.cluster_state.gpu import holds_resources, pod_gpus
 from podium_shared.operations.precheck import PrecheckContext
+from podium_shared.serving import labels as L
 from podium_shared.serving.capacity import NodeGpus, judge_fit
 from podium_shared.serving.deploy import node_selector
 from podium_shared.serving.schemas import DeployModelParams
@@ -19,13 +21,19 @@ def deploy_precheck(ctx: PrecheckContext, params: Any) -> list[str]:
         return []
     status = ctx.cluster_status()  # SnapshotMissing: the service skips the check and warns
     labels = ctx.node_labels()
+    # A redeploy's own pods give their GPUs back when they are replaced; do not count them against it.
+    own: dict[str, int] = {}
+    for pod in ctx.pods(spec.namespace, f"{L.APP_INSTANCE}={spec.name}"):
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node and holds_resources(pod):
+            own[node] = own.get(node, 0) + pod_gpus(pod)
     nodes = [
         NodeGpus(
             name=n.name,
             labels=labels.get(n.name, {}),
             usable=n.ready and not n.unschedulable,
             allocatable=n.gpu_allocatable,
-            free=n.gpu_free,
+            free=min(n.gpu_allocatable, n.gpu_free + own.get(n.name, 0)),
         )
         for n in status.nodes
     ]
