@@ -33,7 +33,7 @@ NS = "podium"
 Podium = Callable[..., Result]
 
 
-def deployment(name: str, replicas: int, labels: dict[str, str]) -> dict[str, Any]:
+def deployment(name: str, replicas: int, labels: dict[str, str]) -> Any:  # the client takes plain dicts
     return {
         "metadata": {"name": name, "labels": {"app": name}},
         "spec": {
