@@ -1,22 +1,14 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Header, status
 from podium_shared.operations import service
 from podium_shared.operations.schemas import CommandKindOut, CommandRequest, OperationOut
 
-from podium_api.deps import MetaDep, PrincipalDep, SessionDep, SettingsDep, ViewerDep
+from podium_api.deps import MetaDep, PrincipalDep, RedisDep, SessionDep, SettingsDep, ViewerDep
 
 router = APIRouter(tags=["commands"])
-
-
-def _redis(request: Request) -> Any:
-    # deps.RedisDep's return annotation (Redis[bytes]) cannot be evaluated at runtime by FastAPI.
-    return request.app.state.redis
-
-
-SnapshotRedis = Annotated[Any, Depends(_redis)]
 
 
 @router.post("/commands", status_code=status.HTTP_202_ACCEPTED)
@@ -27,7 +19,7 @@ def submit_command(
     principal: PrincipalDep,
     meta: MetaDep,
     settings: SettingsDep,
-    redis: SnapshotRedis,
+    redis: RedisDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> OperationOut:
     """Validate, authorise, pre-check against the cluster snapshot and queue a command; the answer is

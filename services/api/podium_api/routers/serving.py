@@ -7,14 +7,14 @@ import json
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from podium_shared.auth.principal import Principal
 from podium_shared.errors import RateLimited
 from podium_shared.kube.clients import clients_for
 from podium_shared.serving import invoke, reads
 
-from podium_api.deps import SessionDep, SettingsDep, ViewerDep
+from podium_api.deps import RedisDep, SessionDep, SettingsDep, ViewerDep
 from podium_api.ratelimit import RateLimiter
 
 router = APIRouter(tags=["model serving"])
@@ -23,13 +23,6 @@ log = logging.getLogger("podium_api.invoke")
 # Requests through the test console reach GPUs; a tighter per-user bucket than the API's general one.
 INVOKE_PER_SECOND = 2.0
 INVOKE_BURST = 10
-
-
-def _redis(request: Request) -> Any:
-    return request.app.state.redis
-
-
-RedisDep = Annotated[Any, Depends(_redis)]
 
 
 @router.get("/clusters/{cluster}/pools/{namespace}/{name}")
