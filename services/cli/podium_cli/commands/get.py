@@ -43,6 +43,7 @@ MODEL_LABEL = "model"
 INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
 DEFAULT_NAMESPACE = "default"  # like kubectl: without -n or -A, namespaced kinds read `default`
 RECONNECT_MIN, RECONNECT_MAX = 0.5, 5.0
+GPU_REFRESH_SECONDS = 2.0  # at most one status read per this many seconds while watching nodes
 
 
 class Kind(StrEnum):
@@ -310,6 +311,7 @@ class Watch:
     printer: Printer | None
     since: str | None = None
     field_filter: Callable[[Obj], bool] = lambda _obj: True
+    gpu_read_at: float = 0.0
 
     def run(self) -> None:
         delay = RECONNECT_MIN
@@ -394,8 +396,11 @@ class Watch:
         else:
             event = "ADDED" if key not in self.known and event == "MODIFIED" else event
             self.known[key] = _rv(obj)
-        if self.q.kind is Kind.nodes:
+        if self.q.kind is Kind.nodes and time.monotonic() - self.gpu_read_at >= GPU_REFRESH_SECONDS:
+            # Node heartbeats make many events on a big cluster, and a status read costs ~0.3 s there
+            # (docs/realtime.md): the GPU column may lag by this much rather than flood the API.
             self.ctx.gpu_by_node = _gpu_map(self.api, self.q.cluster)
+            self.gpu_read_at = time.monotonic()
         self._emit(event, obj)
 
     def _emit(self, event: str, obj: Obj) -> None:
