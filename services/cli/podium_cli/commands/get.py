@@ -30,6 +30,7 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from podium_shared.serving import labels as pool_labels
 from websockets.exceptions import WebSocketException
 
 from podium_cli.client import ApiClient, CliError, ExitCode
@@ -37,9 +38,9 @@ from podium_cli.follow import open_socket
 from podium_cli.output import OutputFormat, info, render
 from podium_cli.state import OutputOpt, client, output_format
 
-# The pool marker on a Deployment's pod template (SPEC A2; the server's summary uses the same pair).
-POOL_LABEL = ("deployment-type", "model-pool")
-MODEL_LABEL = "model"
+# The pool contract's label keys are defined once (SPEC A2); that module is plain constants.
+POOL_LABEL = (pool_labels.DEPLOYMENT_TYPE, pool_labels.MODEL_POOL)
+MODEL_LABEL = pool_labels.MODEL
 INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
 DEFAULT_NAMESPACE = "default"  # like kubectl: without -n or -A, namespaced kinds read `default`
 RECONNECT_MIN, RECONNECT_MAX = 0.5, 5.0
