@@ -2,7 +2,7 @@
 Prints numbers; asserts nothing.
 
     .venv/bin/python bench/kubesim.py [--nodes 1000] [--pods 20000] [--watches 200] [--events 500]
-                                      [--ready-pods 1000] [--only-ready]
+                                      [--ready-pods 1000] [--ready-deployments 1] [--only-ready]
 
 The server runs in-process (a background thread with its own event loop, as in the tests). The state,
 list and watch figures run with the controllers off, so they measure the API server and store; the
@@ -183,43 +183,47 @@ nodeGroups:
 """
 
 
-def bench_ready(pods: int) -> None:
-    """Time for a Deployment of `pods` replicas to become Ready with every controller running."""
+def bench_ready(pods: int, deployments: int = 1) -> None:
+    """Time for `deployments` Deployments of `pods` replicas each to become Ready (controllers on)."""
+    total = pods * deployments
     with tempfile.TemporaryDirectory() as tmp:
         scenario = Path(tmp) / "bench-ready.yaml"
-        nodes = max(20, pods // 50)
+        nodes = max(20, total // 50)
         scenario.write_text(READY_SCENARIO.format(nodes=nodes))
         with start_kubesim(scenario=scenario, speed=1000) as ks:
             apps = client.AppsV1Api(
                 config.new_client_from_config(config_file=str(ks.write_kubeconfig(Path(tmp) / "kc")))
             )
-            labels = {"app": "ready-bench"}
-            body = {
-                "metadata": {"name": "ready-bench"},
-                "spec": {
-                    "replicas": pods,
-                    "selector": {"matchLabels": labels},
-                    "template": {
-                        "metadata": {"labels": labels},
-                        "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
-                    },
-                },
-            }
             rv0 = ks.call(lambda: ks.sim.store.resource_version)
             started = time.perf_counter()
-            apps.create_namespaced_deployment("bench", body)
+            names = [f"ready-bench-{i}" for i in range(deployments)]
+            for name in names:
+                labels = {"app": name}
+                body = {
+                    "metadata": {"name": name},
+                    "spec": {
+                        "replicas": pods,
+                        "selector": {"matchLabels": labels},
+                        "template": {
+                            "metadata": {"labels": labels},
+                            "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
+                        },
+                    },
+                }
+                apps.create_namespaced_deployment("bench", body)
             ready = 0
-            while ready < pods:
-                time.sleep(0.05)
-                status = apps.read_namespaced_deployment_status("ready-bench", "bench").status
-                ready = status.ready_replicas or 0
+            while ready < total:
+                time.sleep(0.1)
+                items = apps.list_namespaced_deployment("bench").items
+                ready = sum(d.status.ready_replicas or 0 for d in items if d.status)
                 if time.perf_counter() - started > 1800:
-                    raise TimeoutError(f"only {ready}/{pods} pods Ready after 30 minutes")
+                    raise TimeoutError(f"only {ready}/{total} pods Ready after 30 minutes")
             took = time.perf_counter() - started
             writes = ks.call(lambda: ks.sim.store.resource_version) - rv0
             print(
-                f"deployment of {pods} pods Ready (controllers on, speed 1000, {nodes} nodes): {took:.1f}s, "
-                f"{writes:,} store writes ({writes / pods:.1f} per pod, {writes / took:,.0f} writes/s)"
+                f"{deployments} deployment(s) x {pods} pods Ready (controllers on, speed 1000, "
+                f"{nodes} nodes): {took:.1f}s, {writes:,} store writes ({writes / total:.1f} per pod, "
+                f"{writes / took:,.0f} writes/s)"
             )
             apps.api_client.close()
 
@@ -230,11 +234,12 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=20000)
     parser.add_argument("--watches", type=int, default=200)
     parser.add_argument("--events", type=int, default=500)
-    parser.add_argument("--ready-pods", type=int, default=1000)
+    parser.add_argument("--ready-pods", type=int, default=1000, help="pods per Deployment")
+    parser.add_argument("--ready-deployments", type=int, default=1)
     parser.add_argument("--only-ready", action="store_true", help="run only the --ready-pods figure")
     args = parser.parse_args()
 
-    bench_ready(args.ready_pods)
+    bench_ready(args.ready_pods, args.ready_deployments)
     if args.only_ready:
         return
 

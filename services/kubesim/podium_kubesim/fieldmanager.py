@@ -35,10 +35,13 @@ _SERVER_META = {
 }
 
 
-def _owned_leaves(obj: dict[str, Any] | None, *, subresource: str | None) -> dict[Path, Any]:
+def _owned_leaves(
+    obj: dict[str, Any] | None, *, subresource: str | None, only: set[str] | None = None
+) -> dict[Path, Any]:
+    """Leaf paths and values a manager can own; `only` limits the walk to those top-level fields."""
     if obj is None:
         return {}
-    body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+    body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind") and (only is None or k in only)}
     if subresource == "status":
         body = {"status": body.get("status")} if "status" in body else {}
     out = leaves(body)
@@ -81,8 +84,11 @@ def record_update(
     operation: str = "Update",
 ) -> None:
     """Give `manager` the fields this write changed, and take them from everyone else."""
-    before = _owned_leaves(old, subresource=subresource)
-    after = _owned_leaves(new, subresource=subresource)
+    # Only top-level fields that differ can hold changed leaves; comparing them is far cheaper than
+    # walking them (a controller's status write leaves spec and metadata alone).
+    only = None if old is None else {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+    before = _owned_leaves(old, subresource=subresource, only=only)
+    after = _owned_leaves(new, subresource=subresource, only=only)
     changed = {p for p in after if p not in before or before[p] != after[p]}
     removed = {p for p in before if p not in after}
     if old is None and subresource is None:

@@ -29,6 +29,23 @@ class ReplicaSetController(Controller):
     name = "replicaset-controller"
     component = "replicaset-controller"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # id(stored pod version) -> (that version, active, ready). Stored versions never change, so the
+        # flags stay true for as long as the version lives; a set of thousands of pods is re-counted after
+        # every batch of pod changes, and this makes each unchanged pod a dict lookup.
+        self._flags: dict[int, tuple[Obj, bool, bool]] = {}
+
+    def _pod_flags(self, pod: Obj) -> tuple[bool, bool]:
+        hit = self._flags.get(id(pod))
+        if hit is not None and hit[0] is pod:
+            return hit[1], hit[2]
+        if len(self._flags) > 4 * max(1024, len(self.cache.objects["pods"])):
+            self._flags.clear()  # drop entries (and references) of versions long replaced
+        active, ready = is_active(pod), is_ready(pod)
+        self._flags[id(pod)] = (pod, active, ready)
+        return active, ready
+
     def on_event(self, kind: str, etype: str, obj: Obj, old: Obj | None) -> None:
         if kind == "replicasets.apps":
             self.queue.add((meta(obj).get("namespace"), meta(obj).get("name")))
@@ -51,8 +68,7 @@ class ReplicaSetController(Controller):
         if rs is None or meta(rs).get("deletionTimestamp"):
             return
         uid = meta(rs)["uid"]
-        pods = list(self.cache.owned_by("pods", uid))
-        active = [p for p in pods if is_active(p)]
+        active = [p for p in self.cache.owned_by("pods", uid) if self._pod_flags(p)[0]]
         want = int((rs.get("spec") or {}).get("replicas", 1))
         diff = len(active) - want
         if diff < 0:
@@ -112,11 +128,11 @@ class ReplicaSetController(Controller):
         min_ready = int(spec.get("minReadySeconds") or 0)
         template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
         if active is None:
-            active = [p for p in self.cache.owned_by("pods", meta(rs)["uid"]) if is_active(p)]
+            active = [p for p in self.cache.owned_by("pods", meta(rs)["uid"]) if self._pod_flags(p)[0]]
         # One pass: this runs after every batch of pod changes and a set may have thousands of pods.
         ready = available = fully = 0
         for p in active:
-            if is_ready(p):
+            if self._pod_flags(p)[1]:
                 ready += 1
                 if not min_ready or is_available(p, min_ready):
                     available += 1
