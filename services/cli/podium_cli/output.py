@@ -16,6 +16,8 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from podium_cli.client import items_of
+
 
 class OutputFormat(StrEnum):
     table = "table"
@@ -65,6 +67,17 @@ def render(data: Any, fmt: OutputFormat, columns: Sequence[Column] | None = None
         _render_object(data)
     else:
         sys.stdout.write(cell(data) + "\n")
+
+
+def render_page(page: Any, fmt: OutputFormat, columns: Sequence[Column]) -> None:
+    """A list answer: as-is for scripts; for people, its rows and the hint to fetch the next page."""
+    if fmt is not OutputFormat.table:
+        render(page, fmt)
+        return
+    rows, next_cursor = items_of(page)
+    render(rows, fmt, columns)
+    if next_cursor:
+        info(f"more: --cursor {next_cursor}")
 
 
 def _plain(data: Any) -> Any:

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from podium_cli.client import CliError, ExitCode, items_of
-from podium_cli.output import Column, OutputFormat, info, render
+from podium_cli.client import CliError, ExitCode
+from podium_cli.output import Column, render, render_page
 from podium_cli.state import OutputOpt, client, output_format
 
 app = typer.Typer(help="Query, export and verify the audit log.", no_args_is_help=True)
@@ -41,6 +41,19 @@ def _filters(**kw: Any) -> dict[str, Any]:
     return {k: v for k, v in kw.items() if v is not None}
 
 
+AUDIT_COLUMNS = [
+    Column("TIME", "ts"),
+    Column("ACTOR", "actor"),
+    Column("ROLE", "role"),
+    Column("ACTION", "action"),
+    Column("OUTCOME", "outcome"),
+    Column("CLUSTER", "cluster"),
+    Column("NAMESPACE", "namespace"),
+    Column("RESOURCE", "resource_name"),
+    Column("OPERATION", "operation_id"),
+]
+
+
 @app.command("list")
 def list_events(
     ctx: typer.Context,
@@ -61,28 +74,7 @@ def list_events(
                        cursor=cursor)  # fmt: skip
     with client(ctx) as api:
         page = api.get("/audit", **filters)
-    fmt = output_format(ctx, output)
-    if fmt is not OutputFormat.table:
-        render(page, fmt)
-        return
-    rows, next_cursor = items_of(page)
-    render(
-        rows,
-        fmt,
-        [
-            Column("TIME", "ts"),
-            Column("ACTOR", "actor"),
-            Column("ROLE", "role"),
-            Column("ACTION", "action"),
-            Column("OUTCOME", "outcome"),
-            Column("CLUSTER", "cluster"),
-            Column("NAMESPACE", "namespace"),
-            Column("RESOURCE", "resource_name"),
-            Column("OPERATION", "operation_id"),
-        ],
-    )
-    if next_cursor:
-        info(f"more: --cursor {next_cursor}")
+    render_page(page, output_format(ctx, output), AUDIT_COLUMNS)
 
 
 @app.command("export")

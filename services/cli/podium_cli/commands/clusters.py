@@ -9,8 +9,7 @@ from typing import Annotated
 
 import typer
 
-from podium_cli.client import items_of
-from podium_cli.output import Column, OutputFormat, render
+from podium_cli.output import Column, render, render_page
 from podium_cli.state import OutputOpt, client, output_format
 
 app = typer.Typer(help="The clusters Podium manages.", no_args_is_help=True)
@@ -46,24 +45,18 @@ def _age(value: object) -> str:
     return "-" if value is None else f"{float(value):.1f}"  # type: ignore[arg-type]
 
 
+CLUSTER_COLUMNS = [
+    Column("NAME", "name"),
+    Column("CONTEXT", "context"),
+    Column("EKS CLUSTER", "eks_cluster_name"),
+    Column("REGION", "region"),
+    Column("WATCHED", "watched"),
+    Column("SNAPSHOT AGE (S)", "snapshot_age_seconds", _age),
+]
+
+
 @app.command("list")
 def list_clusters(ctx: typer.Context, output: OutputOpt = None) -> None:
     with client(ctx) as api:
         page = api.get("/clusters")
-    fmt = output_format(ctx, output)
-    if fmt is not OutputFormat.table:
-        render(page, fmt)
-        return
-    rows, _ = items_of(page)
-    render(
-        rows,
-        fmt,
-        [
-            Column("NAME", "name"),
-            Column("CONTEXT", "context"),
-            Column("EKS CLUSTER", "eks_cluster_name"),
-            Column("REGION", "region"),
-            Column("WATCHED", "watched"),
-            Column("SNAPSHOT AGE (S)", "snapshot_age_seconds", _age),
-        ],
-    )
+    render_page(page, output_format(ctx, output), CLUSTER_COLUMNS)

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from podium_cli.client import ApiClient, CliError, ExitCode, items_of
+from podium_cli.client import ApiClient, CliError, ExitCode
 from podium_cli.follow import SAFETY_REREAD_SECONDS, operation_events
-from podium_cli.output import Column, OutputFormat, info, render
+from podium_cli.output import Column, OutputFormat, info, render, render_page
 from podium_cli.state import OutputOpt, client, output_format
 
 app = typer.Typer(help="List, inspect, cancel and follow operations.", no_args_is_help=True)
@@ -72,14 +72,7 @@ def list_ops(
             limit=limit,
             cursor=cursor,
         )
-    fmt = output_format(ctx, output)
-    if fmt is not OutputFormat.table:
-        render(page, fmt)
-        return
-    rows, next_cursor = items_of(page)
-    render(rows, fmt, OPERATION_COLUMNS)
-    if next_cursor:
-        info(f"more: --cursor {next_cursor}")
+    render_page(page, output_format(ctx, output), OPERATION_COLUMNS)
 
 
 @app.command("get")

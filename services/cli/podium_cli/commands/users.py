@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from podium_cli.client import items_of
-from podium_cli.output import Column, OutputFormat, info, render
+from podium_cli.output import Column, OutputFormat, info, render, render_page
 from podium_cli.state import OutputOpt, client, output_format
 
 app = typer.Typer(help="Manage users and their API tokens (admin).", no_args_is_help=True)
@@ -37,22 +36,16 @@ def create_user(
         info("The token is shown only once; store it now.")
 
 
+USER_COLUMNS = [
+    Column("USERNAME", "username"),
+    Column("ROLE", "role"),
+    Column("NAMESPACES", "namespaces"),
+    Column("CREATED", "created_at"),
+]
+
+
 @app.command("list")
 def list_users(ctx: typer.Context, output: OutputOpt = None) -> None:
     with client(ctx) as api:
         page = api.get("/users")
-    fmt = output_format(ctx, output)
-    if fmt is not OutputFormat.table:
-        render(page, fmt)
-        return
-    rows, _ = items_of(page)
-    render(
-        rows,
-        fmt,
-        [
-            Column("USERNAME", "username"),
-            Column("ROLE", "role"),
-            Column("NAMESPACES", "namespaces"),
-            Column("CREATED", "created_at"),
-        ],
-    )
+    render_page(page, output_format(ctx, output), USER_COLUMNS)
