@@ -71,12 +71,14 @@ def release(session: Session, parent_id: uuid.UUID, how_many: int) -> list[uuid.
     return ids
 
 
-def child_finished(session: Session, child: Operation) -> None:
-    """Count a finished child on its parent, release the next one, finalise the parent after the last."""
+def child_finished(session: Session, child: Operation) -> Operation | None:
+    """Count a finished child on its parent and release the next one. Returns the parent (row locked) when
+    this was its last child: the caller passes it to `finalise` once it has taken all its row locks, since
+    finalising audits, and the audit lock must come after every row lock (docs/pipeline.md, "Locks")."""
     assert child.parent_id is not None
     counter = child.status.value
     if counter not in _COUNTERS:
-        return
+        return None
     row = session.execute(
         text(
             "UPDATE operations SET progress = jsonb_set("
@@ -88,20 +90,20 @@ def child_finished(session: Session, child: Operation) -> None:
         {"counter": counter, "parent": child.parent_id},
     ).one_or_none()
     if row is None:
-        return
+        return None
     status, cancel_requested = row
     if status != OperationStatus.running.value:
-        return
+        return None
     parent = session.get(Operation, child.parent_id, populate_existing=True)
     assert parent is not None
     if parent.progress is not None and _done(parent.progress):
-        finalise(session, parent)
-        return
+        return parent
     if not cancel_requested and child.dispatched_at is not None:
         # It held a slot; hand the slot on. (A child cancelled while still waiting held none.)
         release(session, parent.id, 1)
     # Live progress for the consoles (not audited: the parent's state did not change, only its counters).
     events.operation_changed(session, parent)
+    return None
 
 
 def finalise(session: Session, parent: Operation) -> None:

@@ -276,8 +276,8 @@ def _finish(
     op.sealed_params = None  # secrets live only as long as the operation can still run
     session.flush()
     # Bulk bookkeeping first: it locks the parent row, and the audit lock must always come last.
-    if op.parent_id is not None:
-        bulk.child_finished(session, op)
+    if op.parent_id is not None and (parent := bulk.child_finished(session, op)) is not None:
+        bulk.finalise(session, parent)
     details: dict[str, Any] = {"error": error} if error else {}
     transition(session, op, action=f"operation.{status.value}", outcome=status.value, details=details)
 

@@ -375,9 +375,9 @@ def cancel(
         op.status, op.finished_at = OperationStatus.cancelled, utcnow()
         op.error = {"code": "cancelled", "message": f"cancelled by {principal.username}"}
         session.flush()
-        if op.parent_id is not None:
-            # One item of a bulk: its parent counts it, hands its slot on, finishes after the last one.
-            bulk.child_finished(session, op)
+        # One item of a bulk: its parent counts it, hands its slot on, finishes after the last one.
+        if op.parent_id is not None and (parent := bulk.child_finished(session, op)) is not None:
+            bulk.finalise(session, parent)
     session.flush()
     record(
         session,

@@ -82,6 +82,10 @@ def _expired_leases(sessions: sessionmaker[Session], settings: PodiumSettings, r
             .with_for_update(skip_locked=True)
         ).all()
         by_queue: dict[str, list[Operation]] = {}
+        # Parents whose last child this sweep gave up on. Finalised after the loop: finalising audits, and
+        # a later child's parent row must not be locked while this transaction holds the audit lock (a
+        # worker finishing that parent's child holds its row and waits for the audit lock: deadlock).
+        complete: list[Operation] = []
         for op in ops:
             op.lock_token = None
             op.lease_expires_at = None
@@ -100,8 +104,8 @@ def _expired_leases(sessions: sessionmaker[Session], settings: PodiumSettings, r
                     }
                 )
                 session.flush()
-                if op.parent_id is not None:
-                    bulk.child_finished(session, op)
+                if op.parent_id is not None and (parent := bulk.child_finished(session, op)) is not None:
+                    complete.append(parent)
                 report.failed += 1
             else:
                 op.status = OperationStatus.queued
@@ -110,6 +114,8 @@ def _expired_leases(sessions: sessionmaker[Session], settings: PodiumSettings, r
                 by_queue.setdefault(queue_for(op), []).append(op)
                 report.requeued += 1
         session.flush()
+        for parent in complete:
+            bulk.finalise(session, parent)
         for op in ops:
             if op.status.finished:
                 transition(session, op, action=f"operation.{op.status.value}", outcome=op.status.value,

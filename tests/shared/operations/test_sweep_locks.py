@@ -1,0 +1,114 @@
+# ruff: noqa: F811 - the fixtures imported from worker.fixtures are requested by parameters of the same name
+"""Lock order in the sweep: every row lock of a transaction comes before the audit chain's advisory lock.
+
+A worker finishing a bulk child locks the parent row, then takes the audit lock. A sweep that took the audit
+lock (finalising one parent) and then waited for another parent's row would deadlock against it. Checked on
+the SQL the sweep sends, so the test does not depend on winning a race."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from podium_shared.db.session import unit_of_work
+from podium_shared.models.operation import Operation, OperationStatus
+from podium_shared.operations import runner, sweep
+from sqlalchemy import Engine, create_engine, event, func, update
+from sqlalchemy.orm import Session, sessionmaker
+from worker.fixtures import (  # noqa: F401 - fixtures used by name
+    Pipeline,
+    kube,
+    kubesim,
+    namespace,
+    pipeline,
+    sim_cluster,
+    sim_kubeconfig,
+    submit,
+)
+
+pytestmark = pytest.mark.usefixtures("sim_cluster")
+
+
+class _Trace:
+    """The statements of each transaction, in the order the sweep sent them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.transactions: list[list[str]] = [[]]
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "commit", self._end)
+        event.listen(engine, "rollback", self._end)
+
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.transactions[-1].append(" ".join(statement.split()))
+
+    def _end(self, _conn: Any) -> None:
+        self.transactions.append([])
+
+    def row_locks_after_the_audit_lock(self) -> list[str]:
+        late: list[str] = []
+        for statements in self.transactions:
+            locked = False
+            for sql in statements:
+                if "pg_advisory_xact_lock" in sql:
+                    locked = True
+                elif locked and ("jsonb_set" in sql or "FOR UPDATE" in sql):
+                    # A parent's progress UPDATE, or a SELECT … FOR UPDATE: a lock on a row not yet held.
+                    # (Writes to rows the sweep already locked with its first SELECT wait on nobody.)
+                    late.append(sql)
+        return late
+
+
+@pytest.fixture
+def traced(pipeline: Pipeline) -> Iterator[tuple[sessionmaker[Session], _Trace]]:
+    engine = create_engine(pipeline.settings.database_url)
+    yield sessionmaker(engine, expire_on_commit=False), _Trace(engine)
+    engine.dispose()
+
+
+def _bulk_whose_only_child_lost_its_worker(
+    pipeline: Pipeline, submit: Callable[..., Operation], namespace: str, name: str, lost_seconds_ago: int
+) -> uuid.UUID:
+    item = {"kind": "label", "params": {"namespace": namespace, "kind": "configmap", "name": name,
+                                        "labels": {"k": "v"}}}  # fmt: skip
+    parent = submit("bulk", {"items": [item], "concurrency": 1})
+    assert runner.execute(parent.id, settings=pipeline.settings, sessions=pipeline.sessions) == (
+        OperationStatus.running
+    )
+    with unit_of_work(pipeline.sessions) as session:
+        session.execute(
+            update(Operation)
+            .where(Operation.parent_id == parent.id)
+            .values(
+                status=OperationStatus.running,
+                attempts=pipeline.settings.operation_max_attempts,
+                lock_token=uuid.uuid4(),
+                lease_expires_at=func.now() - timedelta(seconds=lost_seconds_ago),
+            )
+        )
+    return parent.id
+
+
+def test_sweep_giving_up_on_children_of_two_bulks_locks_both_parents_before_auditing(
+    pipeline: Pipeline,
+    submit: Callable[..., Operation],
+    namespace: str,
+    traced: tuple[sessionmaker[Session], _Trace],
+) -> None:
+    first = _bulk_whose_only_child_lost_its_worker(pipeline, submit, namespace, "a", 20)
+    second = _bulk_whose_only_child_lost_its_worker(pipeline, submit, namespace, "b", 10)
+    sessions, trace = traced
+
+    report = sweep.sweep(pipeline.settings, sessions)
+
+    assert report.errors == []
+    assert report.failed >= 2
+    assert trace.row_locks_after_the_audit_lock() == []
+    for parent_id in (first, second):
+        done = pipeline.get(parent_id)
+        assert done.status == OperationStatus.failed
+        assert done.progress == {"total": 1, "succeeded": 0, "failed": 1, "cancelled": 0}
+        assert len(pipeline.audit(parent_id, "operation.failed")) == 1
+    pipeline.verify_audit()
