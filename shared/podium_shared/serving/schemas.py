@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from podium_shared.errors import Invalid
 from podium_shared.serving.cmdline import ARG_MAX, _check_extras, parse_command_line
@@ -160,21 +160,20 @@ class DeleteBusinessServiceParams(_Params):
         return _check(validate_name, value, field="name", max_len=63)
 
 
+def _business_or_unassigned(value: str) -> str:
+    return value if value == "unassigned" else _check(validate_business, value)
+
+
+# A pod move's two halves, validated the same wherever a move is given (one pod or a planned batch).
+PodName = Annotated[str, AfterValidator(lambda value: _check(validate_pod_name, value))]
+BusinessOrUnassigned = Annotated[str, AfterValidator(_business_or_unassigned)]
+
+
 class AssignPodParams(_Params):
-    pod: str
-    business: str
+    pod: PodName
+    business: BusinessOrUnassigned
     # Upper bound on waiting for in-flight requests when a pod leaves a business.
     drain_timeout_seconds: float = Field(120.0, ge=0, le=3600)
-
-    @field_validator("pod")
-    @classmethod
-    def _pod(cls, value: str) -> str:
-        return _check(validate_pod_name, value)
-
-    @field_validator("business")
-    @classmethod
-    def _business(cls, value: str) -> str:
-        return value if value == "unassigned" else _check(validate_business, value)
 
 
 class DistributePoolParams(_Params):
@@ -197,8 +196,7 @@ class DistributePoolParams(_Params):
         if not value or len(value) > 64:
             raise ValueError("give between 1 and 64 businesses")
         for business, n in value.items():
-            if business != "unassigned":
-                _check(validate_business, business)
+            _business_or_unassigned(business)
             if n < 0 or n > 10_000:
                 raise ValueError(f"{business}: must be between 0 and 10000")
         return value
@@ -215,18 +213,8 @@ class DistributePoolParams(_Params):
 class PodMove(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pod: str
-    business: str
-
-    @field_validator("pod")
-    @classmethod
-    def _pod(cls, value: str) -> str:
-        return _check(validate_pod_name, value)
-
-    @field_validator("business")
-    @classmethod
-    def _business(cls, value: str) -> str:
-        return value if value == "unassigned" else _check(validate_business, value)
+    pod: PodName
+    business: BusinessOrUnassigned
 
 
 class AssignPodsParams(_Params):
