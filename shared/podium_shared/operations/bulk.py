@@ -34,16 +34,13 @@ def start_parent(session: Session, parent: Operation) -> None:
     """Called in the claim transaction of a bulk parent (its row is locked by the claim's UPDATE)."""
     parent.lease_expires_at = None  # no worker holds it; the sweep must not re-queue it
     parent.lock_token = None
-    progress = _count_children(session, parent.id)
-    parent.progress = progress
-    session.flush()
-    if _done(progress):
-        finalise(session, parent)
+    if recount(session, parent):
         return
+    assert parent.progress is not None
     # Children rows first, the audit lock (taken by transition) last: see docs/pipeline.md, "Locks".
     release(session, parent.id, concurrency_of(parent))
     transition(session, parent, action="operation.running", outcome="running",
-               details={"items": progress["total"]})  # fmt: skip
+               details={"items": parent.progress["total"]})  # fmt: skip
 
 
 def concurrency_of(parent: Operation) -> int:
@@ -106,9 +103,22 @@ def child_finished(session: Session, child: Operation) -> Operation | None:
     return None
 
 
+def recount(session: Session, parent: Operation) -> bool:
+    """Set the parent's progress from its children (the truth, whatever the counters say) and finalise it
+    if none is left to run; True if it was finalised. Used by the claim, the cancel and the sweep; the
+    parent's row must already be locked."""
+    progress = count_children(session, parent.id)
+    if _done(progress):
+        finalise(session, parent)
+        return True
+    parent.progress = progress
+    session.flush()
+    return False
+
+
 def finalise(session: Session, parent: Operation) -> None:
     """Succeeded if every item succeeded; cancelled if a cancel stopped it; failed otherwise."""
-    progress = _count_children(session, parent.id)
+    progress = count_children(session, parent.id)
     failures = _failures(session, parent.id)
     if progress["failed"] == 0 and progress["cancelled"] == 0:
         status, error = OperationStatus.succeeded, None
@@ -157,7 +167,7 @@ def _done(progress: dict[str, Any]) -> bool:
     return sum(int(progress.get(k, 0)) for k in _COUNTERS) >= int(progress.get("total", 0))
 
 
-def _count_children(session: Session, parent_id: uuid.UUID) -> dict[str, int]:
+def count_children(session: Session, parent_id: uuid.UUID) -> dict[str, int]:
     counts = dict(
         session.execute(
             select(Operation.status, func.count())

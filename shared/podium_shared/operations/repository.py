@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from podium_shared.auth.principal import Principal
@@ -93,17 +93,3 @@ def cancel_queued_children(session: Session, parent_id: uuid.UUID) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def count_unfinished_children(session: Session, parent_id: uuid.UUID) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Operation)
-            .where(
-                Operation.parent_id == parent_id,
-                Operation.status.in_([OperationStatus.queued, OperationStatus.running]),
-            )
-        )
-        or 0
-    )

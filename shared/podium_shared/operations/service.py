@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from podium_shared import crypto
@@ -297,22 +296,6 @@ def list_operations(
     return repository.page(session, principal, f, limit=limit, cursor=cursor)
 
 
-def _progress(session: Session, parent_id: uuid.UUID) -> dict[str, int]:
-    counts = dict(
-        session.execute(
-            select(Operation.status, func.count())
-            .where(Operation.parent_id == parent_id)
-            .group_by(Operation.status)
-        ).all()
-    )
-    return {
-        "total": sum(counts.values()),
-        "succeeded": counts.get(OperationStatus.succeeded, 0),
-        "failed": counts.get(OperationStatus.failed, 0),
-        "cancelled": counts.get(OperationStatus.cancelled, 0),
-    }
-
-
 def cancel(
     session: Session,
     principal: Principal,
@@ -367,10 +350,7 @@ def cancel(
         # and a finishing child only ever waits on the parent, never the other way round.
         cancelled_children = repository.cancel_queued_children(session, op.id)
         session.flush()
-        if repository.count_unfinished_children(session, op.id) == 0:
-            bulk.finalise(session, op)
-        else:
-            op.progress = _progress(session, op.id)
+        bulk.recount(session, op)
     elif op.status == OperationStatus.queued:
         op.status, op.finished_at = OperationStatus.cancelled, utcnow()
         op.error = {"code": "cancelled", "message": f"cancelled by {principal.username}"}

@@ -212,16 +212,7 @@ def _bulk_parents(sessions: sessionmaker[Session], settings: PodiumSettings, rep
             .with_for_update(skip_locked=True)
         ).all()
         for parent in parents:
-            left = session.scalar(
-                select(func.count())
-                .select_from(child)
-                .where(
-                    child.parent_id == parent.id,
-                    child.status.in_([OperationStatus.queued, OperationStatus.running]),
-                )
-            )
-            if not left:
-                bulk.finalise(session, parent)
+            if bulk.recount(session, parent):
                 report.finalised += 1
                 continue
             room = bulk.concurrency_of(parent) - bulk.in_flight(session, parent.id)

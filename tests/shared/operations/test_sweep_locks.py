@@ -112,3 +112,29 @@ def test_sweep_giving_up_on_children_of_two_bulks_locks_both_parents_before_audi
         assert done.progress == {"total": 1, "succeeded": 0, "failed": 1, "cancelled": 0}
         assert len(pipeline.audit(parent_id, "operation.failed")) == 1
     pipeline.verify_audit()
+
+
+def test_sweep_recounts_a_running_bulk_from_its_children(
+    pipeline: Pipeline, submit: Callable[..., Operation], namespace: str
+) -> None:
+    # One recount (operations.bulk.recount) serves the claim, the cancel and the sweep: the children are the
+    # truth, and a parent whose counters drifted (a child finished without its parent being told) is
+    # repaired the next time the sweep looks at it.
+    items = [{"kind": "label", "params": {"namespace": namespace, "kind": "configmap", "name": f"d-{i}",
+                                          "labels": {"k": "v"}}} for i in range(3)]  # fmt: skip
+    parent = submit("bulk", {"items": items, "concurrency": 1})
+    assert runner.execute(parent.id, settings=pipeline.settings, sessions=pipeline.sessions) == (
+        OperationStatus.running
+    )
+    released = [c.id for c in pipeline.children(parent.id) if c.dispatched_at is not None]
+    with unit_of_work(pipeline.sessions) as session:
+        session.execute(
+            update(Operation)
+            .where(Operation.id.in_(released))
+            .values(status=OperationStatus.succeeded, finished_at=func.now())
+        )
+    report = sweep.sweep(pipeline.settings, pipeline.sessions)
+    assert report.released == 1
+    after = pipeline.get(parent.id)
+    assert after.status == OperationStatus.running
+    assert after.progress == {"total": 3, "succeeded": 1, "failed": 0, "cancelled": 0}
