@@ -28,6 +28,9 @@ class ExecutionContext:
     operation_id: uuid.UUID
     cluster: str
     kind: str
+    # Who asked and where: log lines carry both, since the WebSocket shows an operation's log only to
+    # its requester and to users who may see its namespace (realtime.subscription.operation_visible).
+    namespace: str | None
     attempt: int
     requested_by: str
     settings: PodiumSettings
@@ -70,4 +73,10 @@ class ExecutionContext:
 
     def log(self, msg: str) -> None:
         log.info("operation %s: %s", self.operation_id, msg)
-        events.operation_log(self.cluster, str(self.operation_id), msg)
+        events.operation_log(
+            self.cluster,
+            str(self.operation_id),
+            msg,
+            requested_by=self.requested_by,
+            namespace=self.namespace,
+        )

@@ -61,9 +61,13 @@ def operation_changed(session: Session, op: Operation, event: str = "MODIFIED") 
     after_commit(session, lambda: publish_now(snapshot, event))
 
 
-def operation_log(cluster: str, operation_id: str, message: str) -> None:
-    """A progress line from a running handler; not transactional (the handler holds no transaction)."""
-    _publish(cluster, LOG_TOPIC, "LOG", {"id": operation_id, "message": message})
+def operation_log(
+    cluster: str, operation_id: str, message: str, *, requested_by: str, namespace: str | None
+) -> None:
+    """A progress line from a running handler; not transactional (the handler holds no transaction).
+    `requested_by` and `namespace` are what the WebSocket filter decides visibility by."""
+    obj = {"id": operation_id, "message": message, "requested_by": requested_by, "namespace": namespace}
+    _publish(cluster, LOG_TOPIC, "LOG", obj)
 
 
 def publish_now(snapshot: dict[str, Any], event: str = "MODIFIED") -> None:

@@ -71,6 +71,7 @@ def execute(
         operation_id=claim.op.id,
         cluster=claim.op.cluster,
         kind=claim.op.kind,
+        namespace=claim.op.namespace,
         attempt=claim.op.attempts,
         requested_by=claim.op.requested_by,
         settings=settings,
