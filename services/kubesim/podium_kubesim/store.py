@@ -428,7 +428,7 @@ class Store(DeletionMixin):
         if new == current:
             return current if owned else deep_copy(current)  # no-op: no new resourceVersion, no event
         if dry_run:
-            return new
+            return new if owned else deep_copy(new)  # `new` may share subtrees with the stored object
         stored = self._store_update(res, current, new)
         return stored if owned else deep_copy(stored)
 
