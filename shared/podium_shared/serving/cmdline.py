@@ -184,23 +184,21 @@ def _from_vllm(parser: _Parser, words: list[str]) -> ParsedCommand:
             f"invalid command line: model given twice ({positional[:80]!r} and {ns.model[:80]!r})",
             details={"field": "command_line", "token": positional[:200]},
         )
-    return ParsedCommand(
-        engine=EngineName.vllm,
-        model=_model(positional or ns.model),
-        tensor_parallel=ns.tp,
-        pipeline_parallel=ns.pp,
-        max_model_len=ns.max_len,
-        port=ns.port,
-        served_model_name=_served(ns.served),
-        extra_args=extras,
-    )
+    return _openai_server(EngineName.vllm, positional or ns.model, ns, extras)
 
 
 def _from_sglang(words: list[str]) -> ParsedCommand:
     ns, extras = _parse(_sglang_parser(), words)
+    return _openai_server(EngineName.sglang, ns.model, ns, extras)
+
+
+def _openai_server(
+    engine: EngineName, model: str | None, ns: argparse.Namespace, extras: list[str]
+) -> ParsedCommand:
+    # vLLM's and SGLang's parsers give their flags the same destinations, so one mapping serves both.
     return ParsedCommand(
-        engine=EngineName.sglang,
-        model=_model(ns.model),
+        engine=engine,
+        model=_model(model),
         tensor_parallel=ns.tp,
         pipeline_parallel=ns.pp,
         max_model_len=ns.max_len,
