@@ -20,13 +20,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
+from benchlib.waiting import wait_until
 from kubernetes import client, config
 from podium_api.app import create_app
 from podium_api.settings import ApiSettings
@@ -40,14 +40,6 @@ from podium_shared.models.user import Role
 from podium_shared.settings import PodiumSettings
 
 NAMESPACE = "bench"
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -22,9 +22,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
+from benchlib.waiting import wait_until
 from kubernetes import client, config
 from podium_kubesim.resources import RESOURCES
 from podium_kubesim.runner import RunningKubeSim, start_kubesim
@@ -57,15 +57,6 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def wait(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -195,7 +186,12 @@ def main() -> None:  # noqa: PLR0915 - a linear script of measurements
         t0 = time.monotonic()
         watcher = spawn([sys.executable, "-m", "podium_watcher"], env, tmp / "watcher.log")
         procs.append(watcher)
-        wait(lambda: redis.hlen(state_key(CLUSTER, "pods")) >= args.pods, 900, "the watcher's first sync")
+        wait_until(
+            lambda: redis.hlen(state_key(CLUSTER, "pods")) >= args.pods,
+            900,
+            "the watcher's first sync",
+            interval=0.1,
+        )
         sync_s = time.monotonic() - t0
         events = redis.xlen(stream_key(CLUSTER))
         time.sleep(2)
@@ -227,7 +223,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script of measurements
             ),
             timeout=300,
         )
-        wait(lambda: redis.xlen(stream_key(CLUSTER)) >= before + burst, 300, "the burst")
+        wait_until(lambda: redis.xlen(stream_key(CLUSTER)) >= before + burst, 300, "the burst", interval=0.1)
         burst_s = time.monotonic() - t0
         print(
             f"sustained watch → Redis: {burst} pod creations in {burst_s:.2f}s = "

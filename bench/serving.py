@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from benchlib.waiting import wait_until
 from kubernetes import client, config, watch
 from podium_kubesim.runner import start_kubesim
 from podium_shared.auth.principal import Principal, RequestMeta
@@ -38,17 +39,6 @@ from podium_shared.settings import PodiumSettings
 from redis import Redis
 
 ADMIN = Principal(username="bench", role=Role.admin, namespaces=None)
-
-
-def wait(check: Any, timeout: float, what: str, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(interval)
 
 
 class Bench:
@@ -83,7 +73,7 @@ class Bench:
                     return op
             return None
 
-        op: Operation = wait(done, timeout, f"operation {op_id}")
+        op: Operation = wait_until(done, timeout, f"operation {op_id}")
         if op.status.value != "succeeded":
             raise SystemExit(f"operation {op.kind} {op.status.value}: {op.error}")
         return op
@@ -93,7 +83,7 @@ class Bench:
             status = self.apps.read_namespaced_deployment(name, namespace).status
             return (status.ready_replicas or 0) == replicas
 
-        wait(ready, timeout, f"{name} ready", interval=0.02)
+        wait_until(ready, timeout, f"{name} ready", interval=0.02)
         return time.monotonic()
 
 
@@ -209,7 +199,7 @@ def main() -> None:
                     start_new_session=True,
                 )
                 r = Redis.from_url(redis.url)
-                wait(lambda: r.keys("podium:heartbeat:worker:*"), 60, "the worker")
+                wait_until(lambda: r.keys("podium:heartbeat:worker:*"), 60, "the worker")
                 api = config.new_client_from_config(config_file=str(kubeconfig))
                 bench = Bench(settings, api)
                 # Warm-up: the worker's first task imports the command kinds; not Podium's steady state.

@@ -1,0 +1,1 @@
+"""Helpers the benchmark scripts share (a package, so `make bench`, which runs bench/*.py, skips it)."""
