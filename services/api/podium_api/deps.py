@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from podium_shared.audit.attempts import audited
-from podium_shared.audit.service import record_in_own_transaction
+from podium_shared.audit.auth_failures import audit_auth_failure
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.auth.service import AuthFailure, authenticate
 from podium_shared.errors import Forbidden, RateLimited, Unauthenticated
@@ -87,21 +87,15 @@ def _bearer(request: Request) -> str:
 
 
 def _audit_auth_failure(request: Request, exc: AuthFailure, meta: RequestMeta) -> None:
-    settings = get_settings(request)
-    # SET NX EX: at most one row per user per interval, whatever the flood.
-    first = get_redis(request).set(
-        f"podium:authfail:{exc.username}", "1", nx=True, ex=settings.auth_failure_audit_interval_seconds
-    )
-    if not first:
-        return
-    record_in_own_transaction(
+    audit_auth_failure(
         get_factory(request),
-        actor=exc.username,
-        action="auth.failed",
-        outcome="denied",
+        get_redis(request),
+        username=exc.username,
+        reason=exc.reason,
+        path=request.url.path,
+        interval_seconds=get_settings(request).auth_failure_audit_interval_seconds,
         request_id=meta.request_id,
         client_addr=meta.client_addr,
-        details={"reason": exc.reason, "path": request.url.path},
     )
 
 

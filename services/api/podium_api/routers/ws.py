@@ -7,8 +7,9 @@ import asyncio
 import json
 
 from fastapi import APIRouter, FastAPI, WebSocket
+from podium_shared.audit.auth_failures import audit_auth_failure
 from podium_shared.auth.principal import Principal
-from podium_shared.auth.service import authenticate
+from podium_shared.auth.service import AuthFailure, authenticate
 from podium_shared.clusters.service import get_cluster
 from podium_shared.db.session import unit_of_work
 from podium_shared.errors import PodiumError
@@ -49,9 +50,23 @@ async def _token(ws: WebSocket) -> str:
     return ""
 
 
-def _authenticate(app: FastAPI, token: str) -> Principal:
-    with unit_of_work(app.state.session_factory) as s:
-        return authenticate(s, token)
+def _authenticate(websocket: WebSocket, token: str) -> Principal:
+    app: FastAPI = websocket.app
+    try:
+        with unit_of_work(app.state.session_factory) as s:
+            return authenticate(s, token)
+    except AuthFailure as exc:
+        # A known user's token refused: audited as on REST (deps.get_principal), as sparingly.
+        audit_auth_failure(
+            app.state.session_factory,
+            app.state.redis,
+            username=exc.username,
+            reason=exc.reason,
+            path=websocket.url.path,
+            interval_seconds=app.state.settings.auth_failure_audit_interval_seconds,
+            client_addr=websocket.client.host if websocket.client else None,
+        )
+        raise
 
 
 def _check_cluster(app: FastAPI, name: str) -> None:
@@ -64,7 +79,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
     app: FastAPI = websocket.app
     try:
-        principal = await run_in_threadpool(_authenticate, app, await _token(websocket))
+        principal = await run_in_threadpool(_authenticate, websocket, await _token(websocket))
     except PodiumError as exc:
         await websocket.send_json({"type": "error", **exc.to_dict()})
         await websocket.close(CLOSE_UNAUTHENTICATED, exc.message)
