@@ -42,7 +42,9 @@ class Watcher:
         for name in list(self.clusters):
             where, watch = self.clusters[name]
             if rows.get(name) != where:
-                watch.stop()
+                # Deregistered: nobody will read its snapshot again, so its leader deletes it (a changed
+                # kubeconfig keeps it: the restarted watch converges from it).
+                watch.stop(purge=name not in rows)
                 watch.join(timeout=5)
                 del self.clusters[name]
         default = str(self.settings.kubeconfig) if self.settings.kubeconfig else None

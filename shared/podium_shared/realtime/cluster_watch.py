@@ -25,7 +25,7 @@ from podium_shared.realtime.informer import Backoff, Informer, Item, WatchTuning
 from podium_shared.realtime.leader import LeaderLock
 from podium_shared.realtime.metrics import EVENT_LAG, IS_LEADER, LAST_WRITE, QUEUE_DEPTH, WATCH_EVENTS
 from podium_shared.realtime.resources import WATCHED, WatchedResource
-from podium_shared.realtime.state import Change, Fenced, StateWriter
+from podium_shared.realtime.state import Change, Fenced, StateWriter, purge
 from podium_shared.realtime.stream import STREAM_MAX_AGE_SECONDS, STREAM_MAXLEN, trim_by_age
 
 log = logging.getLogger(__name__)
@@ -66,11 +66,15 @@ class ClusterWatch(threading.Thread):
         self.is_leader = threading.Event()
         self.terms = 0
         self._release_on_exit = True
+        self._purge_on_exit = False
+        self._purged = False
         self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
 
-    def stop(self, *, release: bool = True) -> None:
-        """release=False leaves the lock to expire, as a crashed process would."""
+    def stop(self, *, release: bool = True, purge: bool = False) -> None:
+        """release=False leaves the lock to expire, as a crashed process would. purge=True (the cluster
+        was deregistered): the leader deletes the cluster's snapshot and stream before letting go."""
         self._release_on_exit = release
+        self._purge_on_exit = purge
         self.stop_event.set()
 
     def run(self) -> None:
@@ -92,6 +96,8 @@ class ClusterWatch(threading.Thread):
                 self._term(token)
                 backoff.reset()
                 if self.stop_event.is_set() and self._release_on_exit:
+                    if self._purge_on_exit:
+                        self._purge(token)
                     self.lock.release(token)
                 token = None if self.stop_event.is_set() else token
             except (RedisError, OSError) as exc:
@@ -105,6 +111,30 @@ class ClusterWatch(threading.Thread):
                 log.exception("watcher %s/%s: cannot stream the cluster", self.holder, self.cluster)
                 usable = False
                 self.stop_event.wait(max(1.0, backoff.next()))
+        if self._purge_on_exit and self._release_on_exit and not self._purged:
+            self._purge_unled(token)
+
+    def _purge_unled(self, token: str | None) -> None:
+        """Stopped outside a term (as a standby, or after a Redis error): the leader drops the state. If
+        nobody leads (it died), take the lock for that, so a deregistered cluster's keys do not stay."""
+        try:
+            if token is None or not self.lock.renew(token):
+                token = self.lock.try_acquire()
+            if token is not None:
+                self._purge(token)
+                self.lock.release(token)
+        except (RedisError, OSError) as exc:
+            log.warning("watcher %s could not drop cluster %s: %r", self.holder, self.cluster, exc)
+
+    def _purge(self, token: str) -> None:
+        try:
+            removed = purge(self.redis, self.cluster, token)
+            self._purged = True
+            log.info(
+                "watcher %s dropped deregistered cluster %s (%d keys)", self.holder, self.cluster, removed
+            )
+        except Fenced:
+            log.warning("watcher %s lost cluster %s before dropping its state", self.holder, self.cluster)
 
     def _term(self, token: str) -> None:
         self.terms += 1

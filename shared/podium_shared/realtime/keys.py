@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def state_prefix(cluster: str) -> str:
+    """Every snapshot key of a cluster starts with this (state, summary and meta keys below)."""
+    return f"podium:state:{cluster}:"
+
+
 def state_key(cluster: str, kind: str) -> str:
     """Hash of the current objects of one kind: field `namespace/name` (or `name`), value the object JSON."""
     return f"podium:state:{cluster}:{kind}"

@@ -17,7 +17,15 @@ from redis import Redis
 from redis.exceptions import ResponseError
 
 from podium_shared.cluster_state.gpu import pod_summary
-from podium_shared.realtime.keys import channel, leader_key, meta_key, state_key, stream_key, summary_key
+from podium_shared.realtime.keys import (
+    channel,
+    leader_key,
+    meta_key,
+    state_key,
+    state_prefix,
+    stream_key,
+    summary_key,
+)
 from podium_shared.realtime.stream import STREAM_MAXLEN, WindowInfo, parse_window, window_script
 
 _APPLY_LUA = """
@@ -54,6 +62,17 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then
 end
 for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 return 1
+"""
+
+# Deletes a deregistered cluster's snapshot and stream; fenced like every other write, so only the leader's
+# term can do it (and a standby that took over meanwhile keeps what it wrote).
+_PURGE_LUA = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('FENCED leadership lost')
+end
+local n = 0
+for i = 2, #KEYS do n = n + redis.call('DEL', KEYS[i]) end
+return n
 """
 
 # Annotations that can be as large as the object and no reader needs.
@@ -265,3 +284,22 @@ def read_snapshot(
 
 def decode_hash(raw: Mapping[Any, Any]) -> list[dict[str, Any]]:
     return [json.loads(raw[k]) for k in sorted(raw)]
+
+
+def purge(redis: Redis[bytes], cluster: str, token: str) -> int:
+    """Delete every `podium:state:<cluster>:*` key and the cluster's stream, if `token` still leads it.
+    (Cluster names are DNS labels, so the pattern cannot match another cluster's keys.)"""
+    keys = [
+        k.decode() if isinstance(k, bytes) else str(k)
+        for k in redis.scan_iter(match=f"{state_prefix(cluster)}*")
+    ]
+    try:
+        return int(
+            redis.register_script(_PURGE_LUA)(
+                keys=[leader_key(cluster), *keys, stream_key(cluster)], args=[token]
+            )
+        )
+    except ResponseError as exc:
+        if "FENCED" in str(exc):
+            raise Fenced(str(exc)) from None
+        raise
