@@ -8,20 +8,19 @@ import os
 import stat
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from api.fixtures import ApiUser
 from fastapi import FastAPI
 from podium_cli.client import ExitCode
 from podium_cli.main import app as podium_app
 from podium_shared.embedded import free_port
+from support.served import serve
 from typer.testing import CliRunner, Result
 
 Podium = Callable[..., Result]
@@ -29,18 +28,8 @@ Podium = Callable[..., Result]
 
 @pytest.fixture
 def api_url(app: FastAPI) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive(), "uvicorn exited during start-up"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture

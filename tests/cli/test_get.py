@@ -27,9 +27,10 @@ from podium_cli.client import ApiClient, Connection, ExitCode
 from podium_cli.commands.get import Kind, Printer, Query, RowContext, Watch
 from podium_cli.main import app as podium_app
 from podium_cli.output import OutputFormat
+from support.waiting import wait_until
 from typer.testing import CliRunner, Result
 from watcher.realtime_fixtures import *  # noqa: F403 - kubesim, watchers, served_api … fixtures
-from watcher.realtime_fixtures import ServedApi, Watchers, wait_until
+from watcher.realtime_fixtures import ServedApi, Watchers
 
 NS = "podium"
 Podium = Callable[..., Result]

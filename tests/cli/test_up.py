@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from podium_shared.embedded import free_port
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.kubectl
 
@@ -159,9 +160,12 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         assert len(children) >= 6  # postgres, redis, kubesim, api, worker, watcher (and their own children)
         assert up.interrupt() == 0, "\n".join(up.lines)
         assert "podium up: stopped" in up.lines
-        deadline = time.monotonic() + 10
-        while any(alive(pid) for pid in children) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(
+            lambda: not any(alive(pid) for pid in children),
+            10,
+            "every child to exit (processes left behind)",
+            interval=0.1,
+        )
         assert not [pid for pid in children if alive(pid)], "processes left behind"
         with pytest.raises(httpx.ConnectError):
             httpx.get(url + "/healthz", timeout=2)

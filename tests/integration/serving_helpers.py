@@ -22,7 +22,8 @@ from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.models.user import Role
 from podium_watcher.main import run_watcher
 from podium_watcher.settings import WatcherSettings
-from worker.fixtures import Pipeline, wait_until
+from support.waiting import wait_until
+from worker.fixtures import Pipeline
 
 __all__ = [
     "ServingApi",

@@ -14,7 +14,8 @@ from podium_shared.auth.service import create_user
 from podium_shared.db.session import unit_of_work
 from podium_shared.models.user import Role
 from podium_shared.operations import celery_app
-from worker.fixtures import SIM_CLUSTER, Pipeline, wait_until
+from support.waiting import wait_until
+from worker.fixtures import SIM_CLUSTER, Pipeline
 
 pytestmark = pytest.mark.usefixtures("worker")
 

@@ -14,7 +14,8 @@ from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations.service import cancel
 from podium_shared.realtime.stream import stream_key
 from sqlalchemy import func, select
-from worker.fixtures import ADMIN, SIM_CLUSTER, Faults, Pipeline, wait_until
+from support.waiting import wait_until
+from worker.fixtures import ADMIN, SIM_CLUSTER, Faults, Pipeline
 
 pytestmark = pytest.mark.usefixtures("worker")
 

@@ -11,7 +11,8 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.realtime.stream import stream_key
-from worker.fixtures import SIM_CLUSTER, Pipeline, wait_until
+from support.waiting import wait_until
+from worker.fixtures import SIM_CLUSTER, Pipeline
 
 pytestmark = pytest.mark.usefixtures("worker")
 

@@ -14,7 +14,8 @@ from podium_shared.db.session import unit_of_work
 from podium_shared.embedded import EmbeddedRedis
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations.service import accept_command
-from worker.fixtures import ADMIN, SIM_CLUSTER, Faults, Pipeline, WorkerProcess, wait_until
+from support.waiting import wait_until
+from worker.fixtures import ADMIN, SIM_CLUSTER, Faults, Pipeline, WorkerProcess
 
 
 @pytest.fixture(scope="module")

@@ -4,21 +4,20 @@ and kubesim; output formats and exit codes checked."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from click.testing import Result
 from kubernetes import client as k8s
 from podium_api.app import create_app
 from podium_api.settings import ApiSettings
 from podium_cli.client import ExitCode
 from podium_cli.main import app as podium_app
-from podium_shared.embedded import free_port
+from support.served import serve
+from support.waiting import wait_until
 from typer.testing import CliRunner
-from worker.fixtures import Pipeline, wait_until
+from worker.fixtures import Pipeline
 
 from integration.serving_helpers import *  # noqa: F403  (serving_api, watcher, helpers)
 from integration.serving_helpers import ServingApi, ready_replicas
@@ -33,16 +32,8 @@ def api_url(pipeline: Pipeline) -> Iterator[str]:
     settings = ApiSettings(
         **(pipeline.settings.model_dump() | {"rate_limit_per_second": 1000.0, "rate_limit_burst": 1000})
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="api", daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, 15, "uvicorn")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve(create_app(settings)) as url:
+        yield url
 
 
 @pytest.fixture

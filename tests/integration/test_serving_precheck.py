@@ -19,7 +19,8 @@ from podium_shared.db.session import unit_of_work
 from podium_shared.models.audit import AuditEvent
 from podium_shared.models.operation import Operation
 from sqlalchemy import select
-from worker.fixtures import Pipeline, wait_until
+from support.waiting import wait_until
+from worker.fixtures import Pipeline
 
 from integration.serving_helpers import *  # noqa: F403  (serving_api, watcher, helpers)
 from integration.serving_helpers import ServingApi, succeeded

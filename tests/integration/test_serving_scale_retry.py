@@ -16,7 +16,8 @@ import pytest
 from kubernetes import client as k8s
 from podium_kubesim.runner import RunningKubeSim
 from podium_shared.models.operation import Operation
-from worker.fixtures import Faults, Pipeline, wait_until
+from support.waiting import wait_until
+from worker.fixtures import Faults, Pipeline
 
 from integration.serving_helpers import *  # noqa: F403  (serving_api, helpers)
 from integration.serving_helpers import ServingApi, ready_replicas, succeeded

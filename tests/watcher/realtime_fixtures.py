@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from podium_shared.realtime.informer import WatchTuning
 from podium_shared.realtime.kubeclient import api_client_from_kubeconfig
 from podium_shared.realtime.stream import compare_ids
 from redis import Redis
+from support.waiting import wait_until
 from websockets.sync.client import ClientConnection, connect
 
 FAST_WATCH = WatchTuning(
@@ -41,15 +41,6 @@ FAST_WATCH = WatchTuning(
     crd_recheck=1,
 )
 FAST_LEADER = LeaderTuning(ttl_seconds=2.0, campaign_interval=0.2, touch_interval=0.5)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture

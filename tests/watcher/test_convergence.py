@@ -17,8 +17,9 @@ from podium_shared.embedded import EmbeddedRedis
 from podium_shared.realtime.state import read_objects
 from podium_shared.realtime.stream import compare_ids, stream_key
 from redis import Redis
+from support.waiting import wait_until
 
-from watcher.realtime_fixtures import Watchers, WsClient, wait_until
+from watcher.realtime_fixtures import Watchers, WsClient
 
 NS = "podium"
 COMPARED = {

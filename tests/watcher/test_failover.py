@@ -18,8 +18,8 @@ from podium_shared.embedded import EmbeddedRedis, free_port
 from podium_shared.realtime.keys import heartbeat_key, leader_key
 from podium_shared.realtime.state import read_objects
 from redis import Redis
+from support.waiting import wait_until
 
-from watcher.realtime_fixtures import wait_until
 from watcher.test_convergence import COMPARED, deployment, snapshot, truth
 
 TTL = 2.0

@@ -18,6 +18,7 @@ from podium_shared.realtime.informer import Informer, Item
 from podium_shared.realtime.kubeclient import api_client_from_kubeconfig
 from podium_shared.realtime.metrics import RELISTS, WATCH_RESTARTS
 from podium_shared.realtime.resources import BY_NAME, WatchedResource
+from support.waiting import wait_until
 
 from watcher.realtime_fixtures import FAST_WATCH
 
@@ -87,9 +88,7 @@ def test_gone_relists_and_bookmarks_advance_the_version(
     # Changes elsewhere move the store's version; the pods watch learns it from BOOKMARKs alone.
     seen = r.informer.resource_version
     core.create_namespaced_config_map("podium", {"metadata": {"name": "bump"}})
-    deadline = time.monotonic() + 10
-    while r.informer.resource_version == seen and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: r.informer.resource_version != seen, 10, "a BOOKMARK to move the resource version")
     assert r.informer.resource_version != seen
 
     gone = sample(RELISTS, cluster="t", kind="pods", reason="gone")
@@ -155,16 +154,18 @@ def test_a_silent_network_does_not_hang_the_watch(
     informer = Informer("silent", api, BY_NAME["pods"], items, stop, FAST_WATCH)
     informer.start()
     try:
-        deadline = time.monotonic() + 10
-        while not informer.synced.is_set() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(informer.synced.is_set, 10, "the informer's first list")
         assert informer.synced.is_set()
         before = sample(WATCH_RESTARTS, cluster="silent", kind="pods", reason="ReadTimeoutError")
         proxy.silent.set()  # no bytes, no FIN, no RST: only the read deadline can notice
-        deadline = time.monotonic() + FAST_WATCH.inactivity_timeout + 5
-        while sample(WATCH_RESTARTS, cluster="silent", kind="pods", reason="ReadTimeoutError") == before:
-            assert time.monotonic() < deadline, "the watch hung on a silent connection"
-            time.sleep(0.1)
+        wait_until(
+            lambda: (
+                sample(WATCH_RESTARTS, cluster="silent", kind="pods", reason="ReadTimeoutError") != before
+            ),
+            FAST_WATCH.inactivity_timeout + 5,
+            "the watch to restart (it hung on a silent connection)",
+            interval=0.1,
+        )
         proxy.silent.clear()  # the network comes back: the reopened watch delivers again
         client.CoreV1Api(kube).create_namespaced_pod(
             "podium",

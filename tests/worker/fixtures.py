@@ -18,7 +18,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -46,24 +45,13 @@ from podium_shared.settings import PodiumSettings
 from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from support.waiting import wait_until
 
 T = TypeVar("T")
 
 SIM_CLUSTER = "sim"
 KUBESIM_SPEED = 20.0
 _counter = itertools.count(1)
-
-
-def wait_until(check: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass

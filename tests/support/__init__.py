@@ -1,0 +1,1 @@
+"""Helpers shared by the test packages (imported as `support.…`; `tests/` is on sys.path)."""
