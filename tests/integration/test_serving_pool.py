@@ -18,7 +18,8 @@ import pytest
 from kubernetes import client as k8s
 from podium_kubesim.runner import RunningKubeSim
 from podium_shared.models.operation import Operation, OperationStatus
-from worker.fixtures import Pipeline, wait_until
+from support.waiting import wait_until
+from worker.fixtures import Pipeline
 
 from integration.serving_helpers import *  # noqa: F403  (serving_api, watcher, helpers)
 from integration.serving_helpers import ServingApi, proxy_post, ready_replicas, served_by, succeeded
@@ -33,10 +34,27 @@ def _business_of(core: k8s.CoreV1Api, namespace: str) -> dict[str, str]:
     }
 
 
-def _accepted(api: ServingApi, kind: str, cluster: str, params: dict[str, Any]) -> str:
-    r = api.command(kind, cluster, params)
-    assert r.status_code == 202, r.text
-    return str(r.json()["id"])
+Accept = Callable[[str, dict[str, Any]], str]
+Run = Callable[[str, dict[str, Any]], Operation]
+
+
+@pytest.fixture
+def accept(serving_api: ServingApi, sim_cluster: str, namespace: str) -> Accept:
+    """accept(kind, params) -> the id of the command the API took (202); params default to this test's
+    namespace."""
+
+    def accept_(kind: str, params: dict[str, Any]) -> str:
+        r = serving_api.command(kind, sim_cluster, {"namespace": namespace, **params})
+        assert r.status_code == 202, r.text
+        return str(r.json()["id"])
+
+    return accept_
+
+
+@pytest.fixture
+def run(pipeline: Pipeline, accept: Accept) -> Run:
+    """run(kind, params) -> the finished operation, which must have succeeded."""
+    return lambda kind, params: succeeded(pipeline, accept(kind, params))
 
 
 def test_pool_lifecycle(
@@ -47,12 +65,11 @@ def test_pool_lifecycle(
     kube: k8s.ApiClient,
     kubesim: RunningKubeSim,
     namespace: str,
+    accept: Accept,
+    run: Run,
 ) -> None:
     core, apps = k8s.CoreV1Api(kube), k8s.AppsV1Api(kube)
     api = serving_api
-
-    def run(kind: str, params: dict[str, Any]) -> Operation:
-        return succeeded(pipeline, _accepted(api, kind, sim_cluster, {"namespace": namespace, **params}))
 
     deployed = run(
         "deploy_model", {"engine": "vllm", "model": "Qwen/Qwen3-0.6B", "replicas": 4, "pool": True}
@@ -76,7 +93,7 @@ def test_pool_lifecycle(
 
     plan = wait_until(planned, 20, "a plan from the snapshot")
     command = plan["command"]
-    distributed = succeeded(pipeline, _accepted(api, command["kind"], sim_cluster, command["params"]))
+    distributed = run(command["kind"], command["params"])
     assert distributed.kind == "assign_pods"
     assert distributed.progress["succeeded"] == 4
     children = pipeline.children(distributed.id)
@@ -157,18 +174,14 @@ def test_pool_lifecycle(
     assert set(_business_of(core, namespace)) == assigned_before
 
     # Scale down by 2 with no unassigned pod: refused with the numbers, nothing changed.
-    refused = pipeline.wait_finished(
-        _accepted(api, "scale", sim_cluster, {"namespace": namespace, "name": pool, "replicas": 2})
-    )
+    refused = pipeline.wait_finished(accept("scale", {"name": pool, "replicas": 2}))
     assert refused.status == OperationStatus.failed
     assert refused.error["message"] == "need 2 unassigned pods, only 0 available"
     assert apps.read_namespaced_deployment(pool, namespace).spec.replicas == 4
     assert set(_business_of(core, namespace)) == assigned_before
 
     # Undeploying a pool in use needs force; with it, everything goes in one operation.
-    in_use = pipeline.wait_finished(
-        _accepted(api, "undeploy_model", sim_cluster, {"namespace": namespace, "name": pool})
-    )
+    in_use = pipeline.wait_finished(accept("undeploy_model", {"name": pool}))
     assert in_use.status == OperationStatus.failed
     assert in_use.error["code"] == "pool_in_use"
     gone = run("undeploy_model", {"name": pool, "force": True})
@@ -193,7 +206,6 @@ def test_pool_lifecycle(
 )
 def test_each_engine_deploys_until_ready_and_answers(
     *,
-    pipeline: Pipeline,
     serving_api: ServingApi,
     sim_cluster: str,
     kube: k8s.ApiClient,
@@ -201,11 +213,9 @@ def test_each_engine_deploys_until_ready_and_answers(
     namespace: str,
     command_line: str,
     gpus: int,
+    run: Run,
 ) -> None:
-    op_id = _accepted(
-        serving_api, "deploy_model", sim_cluster, {"namespace": namespace, "command_line": command_line}
-    )
-    done = succeeded(pipeline, op_id)
+    done = run("deploy_model", {"command_line": command_line})
     name, service = done.result["name"], done.result["service"]
     assert done.result["gpus_per_replica"] == gpus
     ready_replicas(k8s.AppsV1Api(kube), namespace, name, 1)
@@ -249,10 +259,7 @@ def test_each_engine_deploys_until_ready_and_answers(
     assert events[-1] == "data: [DONE]"
     body = shlex.split(curl)[shlex.split(curl).index("--data-raw") + 1]
     assert json.loads(body)["messages"][0]["content"] == hostile
-    succeeded(
-        pipeline,
-        _accepted(serving_api, "undeploy_model", sim_cluster, {"namespace": namespace, "name": name}),
-    )
+    run("undeploy_model", {"name": name})
 
 
 def test_the_worker_still_refuses_a_replica_larger_than_any_node(
@@ -272,42 +279,22 @@ def test_the_worker_still_refuses_a_replica_larger_than_any_node(
     assert done.error["code"] == "does_not_fit"
 
 
-def test_more_replicas_than_free_gpus_warns(
-    pipeline: Pipeline, serving_api: ServingApi, sim_cluster: str, namespace: str
-) -> None:
-    params = {
-        "namespace": namespace,
-        "engine": "vllm",
-        "model": "wide/model",
-        "gpus_per_replica": 4,
-        "replicas": 20,
-    }
-    done = succeeded(pipeline, _accepted(serving_api, "deploy_model", sim_cluster, params))
+def test_more_replicas_than_free_gpus_warns(run: Run) -> None:
+    params = {"engine": "vllm", "model": "wide/model", "gpus_per_replica": 4, "replicas": 20}
+    done = run("deploy_model", params)
     assert done.result["warnings"]
     assert "fit in the GPUs free now" in done.result["warnings"][0]
-    succeeded(
-        pipeline,
-        _accepted(
-            serving_api, "undeploy_model", sim_cluster, {"namespace": namespace, "name": done.result["name"]}
-        ),
-    )
+    run("undeploy_model", {"name": done.result["name"]})
 
 
 def test_a_pod_leaving_a_business_is_drained_before_it_moves(
     *,
-    pipeline: Pipeline,
-    serving_api: ServingApi,
-    sim_cluster: str,
     kube: k8s.ApiClient,
     kubesim: RunningKubeSim,
     namespace: str,
+    run: Run,
 ) -> None:
     core, apps = k8s.CoreV1Api(kube), k8s.AppsV1Api(kube)
-
-    def run(kind: str, params: dict[str, Any]) -> Operation:
-        return succeeded(
-            pipeline, _accepted(serving_api, kind, sim_cluster, {"namespace": namespace, **params})
-        )
 
     pool = run("deploy_model", {"engine": "sglang", "model": "Qwen/Qwen3-0.6B", "replicas": 2, "pool": True})
     name = pool.result["name"]
