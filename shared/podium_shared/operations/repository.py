@@ -29,7 +29,8 @@ def visible_to(principal: Principal) -> ColumnElement[bool] | None:
 def get(session: Session, op_id: uuid.UUID, *, for_update: bool = False) -> Operation | None:
     stmt = select(Operation).where(Operation.id == op_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        # The locked read must win over anything this session loaded before the lock was granted.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return session.scalar(stmt)
 
 

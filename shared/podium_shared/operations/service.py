@@ -317,6 +317,11 @@ def cancel(
             raise audited(exc, principal, "operation.cancel", "invalid", operation_id=op_id) from None
         if seen is not None:
             return get(session, principal, op_id)
+    op = repository.get(session, op_id)
+    if op is not None and op.parent_id is not None:
+        # An item of a bulk: its parent is locked first, as a cancel of the parent does (it locks itself,
+        # then updates its queued children); the other order deadlocks two cancels of one bulk.
+        repository.get(session, op.parent_id, for_update=True)
     op = repository.get(session, op_id, for_update=True)
     if op is None or not _visible(principal, op):
         raise NotFound(f"no operation {op_id}")
