@@ -4,7 +4,6 @@ advance the resourceVersion, CRDs only where served."""
 from __future__ import annotations
 
 import queue
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from podium_shared.realtime.informer import Informer, Item
 from podium_shared.realtime.kubeclient import api_client_from_kubeconfig
 from podium_shared.realtime.metrics import RELISTS, WATCH_RESTARTS
 from podium_shared.realtime.resources import BY_NAME, WatchedResource
+from support.tcp_proxy import TcpProxy
 from support.waiting import wait_until
 
 from watcher.realtime_fixtures import FAST_WATCH
@@ -107,46 +107,10 @@ def test_custom_resources_only_where_served(run: object) -> None:
     assert not r.informer.synced.is_set()
 
 
-class SilentProxy:
-    """A TCP proxy to kubesim that can go silent: connections stay open, nothing is forwarded — the
-    network failure that hangs a watch without a client-side deadline."""
-
-    def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
-        self.silent = threading.Event()
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.sockets: list[socket.socket] = [self.server]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                downstream, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            self.sockets += [downstream, upstream]
-            threading.Thread(target=self._pump, args=(downstream, upstream), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, downstream), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                if not self.silent.is_set():
-                    dst.sendall(data)
-        except OSError:
-            return
-
-    def close(self) -> None:
-        for s in self.sockets:
-            s.close()
-
-
 def test_a_silent_network_does_not_hang_the_watch(
     kubesim: RunningKubeSim, tmp_path: Path, kube: client.ApiClient
 ) -> None:
-    proxy = SilentProxy(kubesim.port)
+    proxy = TcpProxy(kubesim.port)
     kubeconfig = write_kubeconfig(tmp_path / "via-proxy", f"http://127.0.0.1:{proxy.port}")
     items: queue.Queue[Item] = queue.Queue()
     stop = threading.Event()
