@@ -117,14 +117,18 @@ def test_bulk_that_fully_succeeds(
     assert done.status == OperationStatus.succeeded
     assert done.progress == {"total": 12, "succeeded": 12, "failed": 0, "cancelled": 0}
     assert done.result == {"total": 12, "succeeded": 12, "failed": 0, "cancelled": 0, "failures": []}
-    # The consoles saw the parent's progress move item by item.
+    # The consoles saw the parent's progress move forward item by item, never back. Children finishing at
+    # the same moment publish after their commits in no fixed order, so a state overtaken by a newer one
+    # is dropped rather than shown late (operations.events.state_rank): steps may be skipped, never reversed.
     seen = []
     for _id, fields in pipeline.redis.xrange(stream_key(SIM_CLUSTER)):
         obj = json.loads(fields[b"object"])
         if fields[b"topic"] == b"operations" and obj["id"] == str(parent.id):
             seen.append(obj["progress"]["succeeded"])
     assert seen == sorted(seen)
-    assert len(set(seen)) == 13  # 0 (accepted), 1, 2, …, 12
+    assert seen[0] == 0  # accepted
+    assert seen[-1] == 12
+    assert len(set(seen)) > 3  # live progress, not just the start and the end
 
 
 def test_cancel_of_a_bulk_stops_the_rest(

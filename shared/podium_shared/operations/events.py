@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from podium_shared.db.session import after_commit
 from podium_shared.models.operation import Operation
 from podium_shared.operations.celery_app import current_settings
-from podium_shared.realtime.stream import publish
+from podium_shared.realtime.stream import publish, publish_if_newer
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,32 @@ def operation_log(
 
 
 def publish_now(snapshot: dict[str, Any], event: str = "MODIFIED") -> None:
-    _publish(snapshot["cluster"], TOPIC, event, snapshot)
+    try:
+        publish_if_newer(
+            redis_client(), snapshot["cluster"], TOPIC, event, snapshot,
+            version_key=f"podium:opversion:{snapshot['id']}", version=state_rank(snapshot),
+        )  # fmt: skip
+    except Exception:
+        log.warning("could not publish %s event for %s", TOPIC, snapshot.get("id"), exc_info=True)
+
+
+# Where a state sits in an operation's life, as one number that only grows: the attempt, then the phase
+# within it (queued, running, waiting to retry, finished), then a requested cancel, then (bulk parents) how
+# many children have finished. Two workers committing changes to one operation publish after their
+# commits in no guaranteed order; comparing ranks lets the later state win in every console.
+_PHASE = {"queued": 0, "running": 1, "succeeded": 3, "failed": 3, "cancelled": 3}
+
+
+def state_rank(snapshot: dict[str, Any]) -> int:
+    status = str(snapshot.get("status"))
+    attempts = int(snapshot.get("attempts") or 0)
+    phase = _PHASE.get(status, 0)
+    if status == "queued" and attempts > 0:
+        phase = 2  # back in the queue after an attempt: later than that attempt's `running`
+    progress = snapshot.get("progress") or {}
+    done = sum(int(progress.get(k) or 0) for k in ("succeeded", "failed", "cancelled"))
+    cancel = 1 if snapshot.get("cancel_requested") else 0
+    return ((attempts * 4 + phase) * 2 + cancel) * 1_000_000 + min(done, 999_999)
 
 
 def _publish(cluster: str, topic: str, event: str, obj: dict[str, Any]) -> None:

@@ -17,7 +17,15 @@ from redis import Redis
 
 from podium_shared.realtime.keys import channel, stream_key
 
-__all__ = ["StreamEvent", "WindowInfo", "channel", "compare_ids", "publish", "stream_key"]
+__all__ = [
+    "StreamEvent",
+    "WindowInfo",
+    "channel",
+    "compare_ids",
+    "publish",
+    "publish_if_newer",
+    "stream_key",
+]
 
 # Replay window: the newest N events per cluster, and (trimmed by the watcher) at most MAX_AGE seconds.
 STREAM_MAXLEN = 100_000
@@ -31,6 +39,25 @@ redis.call('PUBLISH', ARGV[6], '{"id":"' .. id .. '","cluster":' .. cjson.encode
   ',"object":' .. ARGV[4] .. '}')
 return id
 """
+
+# The same append, but only when `version` (ARGV[7]) is not older than the last one published for this
+# key (KEYS[2]). Concurrent writers publish after their commits in whatever order their processes get
+# to it; this keeps a reader's view of one object moving forward only (a stale state is dropped, never
+# shown after a newer one).
+_PUBLISH_NEWER_LUA = """
+local current = tonumber(redis.call('GET', KEYS[2]) or '-1')
+if tonumber(ARGV[7]) < current then return false end
+redis.call('SET', KEYS[2], ARGV[7], 'EX', ARGV[8])
+local fields = {'topic', ARGV[2], 'event', ARGV[3], 'object', ARGV[4]}
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', unpack(fields))
+redis.call('PUBLISH', ARGV[6], '{"id":"' .. id .. '","cluster":' .. cjson.encode(ARGV[1]) ..
+  ',"topic":' .. cjson.encode(ARGV[2]) .. ',"event":' .. cjson.encode(ARGV[3]) ..
+  ',"object":' .. ARGV[4] .. '}')
+return id
+"""
+# How long the last published version of an object is remembered: far longer than any commit-to-publish
+# delay, short enough that finished operations do not accumulate keys.
+VERSION_TTL_SECONDS = 86_400
 
 # XINFO STREAM's facts about trimming; a missing stream reads as empty with nothing ever added.
 _WINDOW_LUA = """
@@ -140,6 +167,29 @@ def publish(redis: Redis[bytes], cluster: str, topic: str, event: str, obj: dict
         keys=[stream_key(cluster)], args=[cluster, topic, event, body, STREAM_MAXLEN, channel(cluster)]
     )
     return _s(result)
+
+
+def publish_if_newer(
+    redis: Redis[bytes],
+    cluster: str,
+    topic: str,
+    event: str,
+    obj: dict[str, Any],
+    *,
+    version_key: str,
+    version: int,
+) -> str | None:
+    """`publish`, unless a newer version of the same object was already published; returns the stream
+    id, or None when this state was stale and dropped."""
+    body = json.dumps(obj, separators=(",", ":"), default=str)
+    script = redis.register_script(_PUBLISH_NEWER_LUA)
+    result = script(
+        keys=[stream_key(cluster), version_key],
+        args=[
+            cluster, topic, event, body, STREAM_MAXLEN, channel(cluster), version, VERSION_TTL_SECONDS,
+        ],
+    )  # fmt: skip
+    return None if result is None else _s(result)
 
 
 def window(redis: Redis[bytes], cluster: str) -> WindowInfo:

@@ -1,0 +1,64 @@
+"""Operation events only move forward: a state published after a newer one (two workers' after-commit
+publishes racing) is dropped instead of shown late."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from podium_shared.embedded import EmbeddedRedis
+from podium_shared.operations.events import state_rank
+from podium_shared.realtime.stream import publish_if_newer, stream_key
+from redis import Redis
+
+
+def _op(status: str, attempts: int, done: int = 0, *, cancel: bool = False) -> dict[str, Any]:
+    return {
+        "status": status,
+        "attempts": attempts,
+        "cancel_requested": cancel,
+        "progress": {"total": 10, "succeeded": done, "failed": 0, "cancelled": 0},
+    }
+
+
+def test_rank_follows_an_operations_life() -> None:
+    life = [
+        _op("queued", 0),
+        _op("running", 1),
+        _op("queued", 1),  # waiting to retry after attempt 1
+        _op("running", 2),
+        _op("running", 2, done=1),
+        _op("running", 2, done=2),
+        _op("running", 2, done=2, cancel=True),
+        _op("running", 2, done=3, cancel=True),
+        _op("cancelled", 2, done=3, cancel=True),
+    ]
+    ranks = [state_rank(s) for s in life]
+    assert ranks == sorted(ranks)
+    assert len(set(ranks)) == len(ranks)
+
+
+def test_a_stale_state_is_dropped_and_a_newer_one_published(redis_server: EmbeddedRedis) -> None:
+    redis: Redis[bytes] = Redis.from_url(redis_server.url)
+    cluster = f"order-{uuid.uuid4().hex[:8]}"
+    op_id = str(uuid.uuid4())
+    key = f"podium:opversion:{op_id}"
+
+    def send(done: int) -> str | None:
+        snapshot = {"id": op_id, **_op("running", 1, done=done)}
+        return publish_if_newer(
+            redis, cluster, "operations", "MODIFIED", snapshot, version_key=key, version=state_rank(snapshot)
+        )
+
+    assert send(11) is not None
+    assert send(10) is None  # committed earlier, published later: stale
+    assert send(11) is not None  # the same state again is harmless
+    assert send(12) is not None
+    published = [
+        json.loads(fields[b"object"])["progress"]["succeeded"]
+        for _id, fields in redis.xrange(stream_key(cluster))
+    ]
+    assert published == [11, 11, 12]
+    assert 0 < redis.ttl(key) <= 86_400
+    redis.close()
