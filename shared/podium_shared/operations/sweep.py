@@ -86,6 +86,7 @@ def _expired_leases(sessions: sessionmaker[Session], settings: PodiumSettings, r
         # a later child's parent row must not be locked while this transaction holds the audit lock (a
         # worker finishing that parent's child holds its row and waits for the audit lock: deadlock).
         complete: list[Operation] = []
+        ended: list[Operation] = []
         for op in ops:
             op.lock_token = None
             op.lease_expires_at = None
@@ -103,9 +104,8 @@ def _expired_leases(sessions: sessionmaker[Session], settings: PodiumSettings, r
                         "message": f"the worker running it stopped responding {op.attempts} times; giving up",
                     }
                 )
-                session.flush()
-                if op.parent_id is not None and (parent := bulk.child_finished(session, op)) is not None:
-                    complete.append(parent)
+                if op.parent_id is not None:
+                    ended.append(op)
                 report.failed += 1
             else:
                 op.status = OperationStatus.queued
@@ -114,6 +114,10 @@ def _expired_leases(sessions: sessionmaker[Session], settings: PodiumSettings, r
                 by_queue.setdefault(queue_for(op), []).append(op)
                 report.requeued += 1
         session.flush()
+        # Parent rows in one global order (by id), so two sweepers never lock two parents in opposite orders.
+        for op in sorted(ended, key=lambda o: str(o.parent_id)):
+            if (parent := bulk.child_finished(session, op)) is not None:
+                complete.append(parent)
         for parent in complete:
             bulk.finalise(session, parent)
         for op in ops:

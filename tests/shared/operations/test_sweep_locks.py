@@ -37,12 +37,15 @@ class _Trace:
 
     def __init__(self, engine: Engine) -> None:
         self.transactions: list[list[str]] = [[]]
+        self.parents_counted: list[str] = []  # the parent of each progress UPDATE, in order
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "commit", self._end)
         event.listen(engine, "rollback", self._end)
 
-    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, params: Any, *_args: Any) -> None:
         self.transactions[-1].append(" ".join(statement.split()))
+        if "jsonb_set" in statement:
+            self.parents_counted.append(str(params["parent"]))
 
     def _end(self, _conn: Any) -> None:
         self.transactions.append([])
@@ -99,6 +102,13 @@ def test_sweep_giving_up_on_children_of_two_bulks_locks_both_parents_before_audi
 ) -> None:
     first = _bulk_whose_only_child_lost_its_worker(pipeline, submit, namespace, "a", 20)
     second = _bulk_whose_only_child_lost_its_worker(pipeline, submit, namespace, "b", 10)
+    # The sweep takes children in lease order: make that the opposite of their parents' id order.
+    with unit_of_work(pipeline.sessions) as session:
+        session.execute(
+            update(Operation)
+            .where(Operation.parent_id == max(first, second, key=str))
+            .values(lease_expires_at=func.now() - timedelta(seconds=30))
+        )
     sessions, trace = traced
 
     report = sweep.sweep(pipeline.settings, sessions)
@@ -106,6 +116,8 @@ def test_sweep_giving_up_on_children_of_two_bulks_locks_both_parents_before_audi
     assert report.errors == []
     assert report.failed >= 2
     assert trace.row_locks_after_the_audit_lock() == []
+    # Parents locked in id order whatever order their children's leases ran out in (two sweepers).
+    assert trace.parents_counted == sorted([str(first), str(second)])
     for parent_id in (first, second):
         done = pipeline.get(parent_id)
         assert done.status == OperationStatus.failed
