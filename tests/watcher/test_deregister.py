@@ -64,3 +64,32 @@ def test_deregistered_cluster_state_is_dropped_by_its_leader_only(
     finally:
         leader.shutdown()
         standby.shutdown()
+
+
+def test_deregistered_cluster_whose_leader_died_is_dropped_by_a_standby(
+    api_settings: ApiSettings, own_redis: EmbeddedRedis, watched_cluster: str, redis: Redis, database_url: str
+) -> None:
+    cluster = watched_cluster
+    leader = Watcher(_settings(api_settings, own_redis.url, "leader"))
+    standby = Watcher(_settings(api_settings, own_redis.url, "standby"))
+    try:
+        leader.refresh_clusters()
+        wait_until(leader.clusters[cluster][1].is_leader.is_set, 30, "the leader's term")
+        standby.refresh_clusters()
+        wait_until(lambda: redis.hlen(state_key(cluster, "nodes")) > 0, 30, "the snapshot")
+        _where, dying = leader.clusters.pop(cluster)
+        dying.stop(release=False)  # a crash: the lock stays until its TTL runs out
+        dying.join(10)
+        with unit_of_work(session_factory(database_url)) as session:
+            session.delete(get_cluster(session, cluster))
+        # The standby may take the lock in a term of its own first; either way it drops the state on stop.
+        heir = standby.clusters[cluster][1]
+        wait_until(lambda: not redis.exists(leader_key(cluster)) or heir.is_leader.is_set(), 10,
+                   "the dead leader's lock to expire")  # fmt: skip
+        standby.refresh_clusters()
+        assert cluster not in standby.clusters
+        wait_until(lambda: not redis.keys(f"podium:state:{cluster}:*"), 10, "the state keys to go")
+        assert redis.exists(stream_key(cluster), leader_key(cluster)) == 0
+    finally:
+        leader.shutdown()
+        standby.shutdown()
