@@ -7,6 +7,7 @@ run as root, so under root the server runs as the `postgres` system user (create
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import pwd
 import shutil
@@ -14,6 +15,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -63,6 +65,22 @@ def _run_as() -> dict[str, Any]:
     return {}
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_signal(sig: signal.Signals) -> Callable[[], None]:
+    """A preexec_fn asking Linux to send `sig` to the server when the process that started it dies, even by
+    SIGKILL, so a killed `podium up` leaves no database behind. It runs after the switch to the server's
+    user (a credential change would clear it) and only suits servers started from the main thread: the
+    signal follows the starting thread, not the process."""
+
+    def arm() -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
+
+    return arm
+
+
 def _chown_for_server(path: Path) -> None:
     if os.geteuid() == 0:
         pw = pwd.getpwnam("postgres")
@@ -76,6 +94,8 @@ class EmbeddedPostgres:
     port: int = 0
     user: str = "podium"
     database: str = "podium"
+    # `podium up` sets this; tests leave it off (their servers may be started from other threads).
+    die_with_parent: bool = False
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -110,6 +130,8 @@ class EmbeddedPostgres:
              "-h", "127.0.0.1", "-k", str(sock_dir), "-c", "fsync=off", "-c", "max_connections=300",
              "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.data_dir, **_run_as(),
+            # SIGINT is Postgres's fast shutdown: it does not wait for clients that may never disconnect.
+            preexec_fn=_parent_death_signal(signal.SIGINT) if self.die_with_parent else None,  # noqa: PLW1509 - only podium up sets it, before it starts any thread
         )  # fmt: skip
         wait_for_port(self.port, timeout, self._proc)
         self._wait_ready(bin_dir, timeout)
@@ -156,6 +178,7 @@ class EmbeddedPostgres:
 class EmbeddedRedis:
     data_dir: Path
     port: int = 0
+    die_with_parent: bool = False  # see EmbeddedPostgres.die_with_parent
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -178,6 +201,7 @@ class EmbeddedRedis:
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
              "--appendonly", "yes", "--appendfsync", "no", "--save", "", "--protected-mode", "no"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_parent_death_signal(signal.SIGTERM) if self.die_with_parent else None,  # noqa: PLW1509 - as above
         )  # fmt: skip
         wait_for_port(self.port, timeout, self._proc)
         return self

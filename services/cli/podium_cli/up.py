@@ -107,12 +107,12 @@ def _start(opts: UpOptions, stack: Stack) -> None:
     database_url = os.environ.get("DATABASE_URL") or os.environ.get("PODIUM_DATABASE_URL")
     if not database_url:
         say("starting postgres")
-        stack.postgres = EmbeddedPostgres(data_dir / "postgres").start()
+        stack.postgres = EmbeddedPostgres(data_dir / "postgres", die_with_parent=True).start()
         database_url = stack.postgres.url
     redis_url = os.environ.get("REDIS_URL") or os.environ.get("PODIUM_REDIS_URL")
     if not redis_url:
         say("starting redis")
-        stack.redis = EmbeddedRedis(data_dir / "redis").start()
+        stack.redis = EmbeddedRedis(data_dir / "redis", die_with_parent=True).start()
         redis_url = stack.redis.url
     env.update(
         DATABASE_URL=database_url,
