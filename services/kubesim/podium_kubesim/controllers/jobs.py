@@ -14,12 +14,10 @@ from podium_kubesim.controllers.podutil import (
     is_ready,
     is_terminal,
     is_terminating,
-    json_clone,
     meta,
     now_ts,
-    owner_ref,
     phase,
-    random_suffix,
+    pod_from_template,
 )
 from podium_kubesim.errors import ApiError
 from podium_kubesim.resources import resource
@@ -106,26 +104,11 @@ class JobController(Controller):
         )
 
     def _create_pod(self, job: Obj, key: Key) -> Obj:
-        template = json_clone((job.get("spec") or {}).get("template") or {})
-        tmeta = template.get("metadata") or {}
-        base = f"{key[1]}-"
-        name = base + random_suffix()
-        while self.cache.get("pods", (key[0], name)) is not None:
-            name = base + random_suffix()
-        pod: Obj = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                "name": name,
-                "generateName": base,
-                "namespace": key[0],
-                "labels": dict(tmeta.get("labels") or {}),
-                "ownerReferences": [owner_ref(job, "batch/v1", "Job")],
-            },
-            "spec": template.get("spec") or {},
-        }
-        if tmeta.get("annotations"):
-            pod["metadata"]["annotations"] = dict(tmeta["annotations"])
+        pod = pod_from_template(
+            job, "batch/v1", "Job", namespace=key[0], base=f"{key[1]}-",
+            taken=lambda n: self.cache.get("pods", (key[0], n)) is not None,
+        )  # fmt: skip
+        name = pod["metadata"]["name"]
         try:
             created = self.store.create(PODS, key[0], pod, manager=self.name)
         except ApiError as exc:

@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -59,6 +59,41 @@ def owner_ref(owner: Mapping[str, Any], api_version: str, kind: str) -> Obj:
         "controller": True,
         "blockOwnerDeletion": True,
     }
+
+
+def pod_from_template(
+    owner: Mapping[str, Any],
+    api_version: str,
+    kind: str,
+    *,
+    namespace: str,
+    base: str,
+    taken: Callable[[str], bool],
+) -> Obj:
+    """A new Pod for `owner`'s `spec.template` (the real controllers' GetPodFromTemplate): the template's
+    labels and annotations, a controller ownerReference, and a generateName-style name `<base><5 chars>`
+    that `taken` says is free (retried like the API server retries generateName on a collision)."""
+    template = json_clone((owner.get("spec") or {}).get("template") or {})
+    tmeta = template.get("metadata") or {}
+    for _ in range(8):
+        name = base + random_suffix()
+        if not taken(name):
+            break
+    pod: Obj = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "generateName": base,
+            "namespace": namespace,
+            "labels": dict(tmeta.get("labels") or {}),
+            "ownerReferences": [owner_ref(owner, api_version, kind)],
+        },
+        "spec": template.get("spec") or {},
+    }
+    if tmeta.get("annotations"):
+        pod["metadata"]["annotations"] = dict(tmeta["annotations"])
+    return pod
 
 
 def random_suffix(n: int = 5, rng: random.Random | None = None) -> str:

@@ -11,11 +11,9 @@ from podium_kubesim.controllers.podutil import (
     is_active,
     is_available,
     is_ready,
-    json_clone,
     labels_of,
     meta,
-    owner_ref,
-    random_suffix,
+    pod_from_template,
     rank_victims,
 )
 from podium_kubesim.errors import ApiError
@@ -92,28 +90,11 @@ class ReplicaSetController(Controller):
         return out
 
     def _create_pod(self, rs: Obj, key: Key) -> None:
-        template = json_clone((rs.get("spec") or {}).get("template") or {})
-        tmeta = template.get("metadata") or {}
-        base = f"{key[1]}-"
-        # Pod names are <rs>-<5 chars>; retry on the (rare) collision like generateName does.
-        for _ in range(8):
-            name = base + random_suffix()
-            if self.cache.get("pods", (key[0], name)) is None:
-                break
-        pod: Obj = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                "name": name,
-                "generateName": base,
-                "namespace": key[0],
-                "labels": dict(tmeta.get("labels") or {}),
-                "ownerReferences": [owner_ref(rs, "apps/v1", "ReplicaSet")],
-            },
-            "spec": template.get("spec") or {},
-        }
-        if tmeta.get("annotations"):
-            pod["metadata"]["annotations"] = dict(tmeta["annotations"])
+        pod = pod_from_template(
+            rs, "apps/v1", "ReplicaSet", namespace=key[0], base=f"{key[1]}-",
+            taken=lambda n: self.cache.get("pods", (key[0], n)) is not None,
+        )  # fmt: skip
+        name = pod["metadata"]["name"]
         try:
             # `pod` is built from a clone of the template for this write alone: hand it over uncopied.
             self.store.create(PODS, key[0], pod, manager=self.name, owned=True)
