@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from kubernetes import watch
+from support.waiting import wait_until
 
-T = TypeVar("T")
-
-
-def wait_for(
-    predicate: Callable[[], T | None],
-    timeout: float = 30.0,
-    what: str = "condition",
-    interval: float = 0.02,
-) -> T:
-    """Poll `predicate` until it returns something truthy; fail with a clear message at the deadline.
-
-    Deadlines are generous on purpose (a loaded 2-core CI machine runs everything several times slower);
-    a passing test returns as soon as the condition holds.
-    """
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last  # type: ignore[no-any-return]
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last value: {last!r})")
+# One polling loop for the whole suite; kubesim's tests know it by this name.
+wait_for = wait_until
 
 
 def watch_until(

@@ -15,7 +15,7 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 from podium_kubesim.runner import RunningKubeSim
 
-from kubesim.helpers import configmap
+from kubesim.helpers import configmap, wait_for
 
 
 def raw_watch(
@@ -192,9 +192,7 @@ def test_admin_can_close_every_watch(kubesim: RunningKubeSim, namespace: str) ->
 
     thread = threading.Thread(target=watch_forever, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 5
-    while httpx.get(kubesim.url + "/_sim/state").json()["watches"] == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for(lambda: httpx.get(kubesim.url + "/_sim/state").json()["watches"] > 0, 5, "the watch to open")
     closed = httpx.post(kubesim.url + "/_sim/watches/close").json()["closed"]
     assert closed >= 1
     assert ended.wait(5)
@@ -268,19 +266,10 @@ def test_disconnected_watchers_are_released(kubesim: RunningKubeSim, namespace: 
         return int(httpx.get(kubesim.url + "/_sim/state").json()["watches"])
 
     # Watches of earlier tests on this server are released as their clients go; wait for quiet.
-    deadline = time.monotonic() + 10
-    while open_watches() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    before = open_watches()
-    assert before == 0
+    wait_for(lambda: open_watches() == 0, 10, "earlier watches to be released")
+    before = 0
     with httpx.stream(
         "GET", f"{kubesim.url}/api/v1/namespaces/{namespace}/configmaps", params={"watch": "1"}
     ):
-        deadline = time.monotonic() + 5
-        while open_watches() == before and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert open_watches() == before + 1
-    deadline = time.monotonic() + 10
-    while open_watches() > before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert open_watches() == before
+        wait_for(lambda: open_watches() == before + 1, 5, "the watch to be counted")
+    wait_for(lambda: open_watches() == before, 10, "the disconnected watch to be released")
