@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -94,3 +95,30 @@ def test_compose_kubeconfig_points_at_the_kubesim_service(services: dict[str, di
     port = services["kubesim"]["command"][services["kubesim"]["command"].index("--port") + 1]
     assert config["clusters"][0]["cluster"]["server"] == f"http://kubesim:{port}"
     assert config["current-context"] in {c["name"] for c in config["contexts"]}
+
+
+def test_only_migrate_and_bootstrap_connect_as_the_table_owner(services: dict[str, dict[str, Any]]) -> None:
+    pg = services["postgres"]["environment"]
+    owner = urlsplit(services["migrate"]["environment"]["DATABASE_URL"])
+    assert (owner.username, owner.password) == (pg["POSTGRES_USER"], pg["POSTGRES_PASSWORD"])
+    assert services["bootstrap"]["environment"]["DATABASE_URL"] == owner.geturl()
+    for name in ("api", "worker", "watcher"):
+        app = urlsplit(services[name]["environment"]["DATABASE_URL"])
+        assert app.username == "podium_app", name
+        assert app.path == owner.path, name
+        assert app.password, name
+
+
+def test_postgres_creates_the_app_role_on_first_start(services: dict[str, dict[str, Any]]) -> None:
+    # The postgres image runs every *.sql in /docker-entrypoint-initdb.d once, on an empty volume.
+    mounts = [m.split(":") for m in services["postgres"]["volumes"] if m.startswith("./")]
+    init = [
+        (host, target) for host, target, *_ in mounts if target.startswith("/docker-entrypoint-initdb.d/")
+    ]
+    assert len(init) == 1
+    host, target = init[0]
+    assert target.endswith(".sql")
+    sql = (ROOT / host).read_text()
+    app = urlsplit(services["api"]["environment"]["DATABASE_URL"])
+    # The role the app services log in as, with the password their URL carries.
+    assert f"CREATE ROLE {app.username} LOGIN PASSWORD '{app.password}';" in sql
