@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures imported from worker.fixtures are requested by parameters of the same name
 """Cancelling one item of a bulk locks the parent before the item, like a cancel of the parent (which
 locks itself, then updates its queued children). In the other order the two cancels deadlock."""
 
@@ -14,18 +13,7 @@ from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations import runner
 from podium_shared.operations.service import cancel
 from sqlalchemy import select, text
-from worker.fixtures import (  # noqa: F401 - fixtures used by name
-    ADMIN,
-    Pipeline,
-    kube,
-    kubesim,
-    namespace,
-    pipeline,
-    sim_cluster,
-    sim_kubeconfig,
-    submit,
-    wait_until,
-)
+from worker.fixtures import ADMIN, Pipeline, wait_until
 
 pytestmark = pytest.mark.usefixtures("sim_cluster")
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures imported from worker.fixtures are requested by parameters of the same name
 """The runner in-process (no Celery worker): the guarded claim, the lock token, retries, cancellation and
 the sweep's give-up rule, against real Postgres and kubesim."""
 
@@ -18,20 +17,7 @@ from podium_shared.operations import runner, sweep
 from podium_shared.operations.service import cancel
 from podium_shared.settings import PodiumSettings
 from sqlalchemy import func, update
-from worker.fixtures import (  # noqa: F401 - fixtures used by name
-    ADMIN,
-    Faults,
-    Pipeline,
-    faults,
-    kube,
-    kubesim,
-    namespace,
-    pipeline,
-    sim_cluster,
-    sim_kubeconfig,
-    submit,
-    wait_until,
-)
+from worker.fixtures import ADMIN, Faults, Pipeline, wait_until
 
 pytestmark = pytest.mark.usefixtures("sim_cluster")
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures imported from worker.fixtures are requested by parameters of the same name
 """Lock order in the sweep: every row lock of a transaction comes before the audit chain's advisory lock.
 
 A worker finishing a bulk child locks the parent row, then takes the audit lock. A sweep that took the audit
@@ -18,16 +17,7 @@ from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations import runner, sweep
 from sqlalchemy import Engine, create_engine, event, func, update
 from sqlalchemy.orm import Session, sessionmaker
-from worker.fixtures import (  # noqa: F401 - fixtures used by name
-    Pipeline,
-    kube,
-    kubesim,
-    namespace,
-    pipeline,
-    sim_cluster,
-    sim_kubeconfig,
-    submit,
-)
+from worker.fixtures import Pipeline
 
 pytestmark = pytest.mark.usefixtures("sim_cluster")
 
