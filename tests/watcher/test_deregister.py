@@ -4,6 +4,7 @@ snapshot and event stream when it stops watching it (fenced: a standby that stop
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from api.fixtures import ApiSettings
@@ -30,6 +31,24 @@ def _settings(api_settings: ApiSettings, redis_url: str, watcher_id: str) -> Wat
     )
 
 
+@contextmanager
+def _leader_and_standby(
+    api_settings: ApiSettings, own_redis: EmbeddedRedis, cluster: str, redis: Redis
+) -> Iterator[tuple[Watcher, Watcher]]:
+    """Two watchers of `cluster`: one leading (its snapshot written), one standing by."""
+    leader = Watcher(_settings(api_settings, own_redis.url, "leader"))
+    standby = Watcher(_settings(api_settings, own_redis.url, "standby"))
+    try:
+        leader.refresh_clusters()
+        wait_until(leader.clusters[cluster][1].is_leader.is_set, 30, "the leader's term")
+        standby.refresh_clusters()
+        wait_until(lambda: redis.hlen(state_key(cluster, "nodes")) > 0, 30, "the snapshot")
+        yield leader, standby
+    finally:
+        leader.shutdown()
+        standby.shutdown()
+
+
 @pytest.fixture
 def redis(own_redis: EmbeddedRedis) -> Iterator[Redis]:
     r = Redis.from_url(own_redis.url)
@@ -41,13 +60,7 @@ def test_deregistered_cluster_state_is_dropped_by_its_leader_only(
     api_settings: ApiSettings, own_redis: EmbeddedRedis, watched_cluster: str, redis: Redis, database_url: str
 ) -> None:
     cluster = watched_cluster
-    leader = Watcher(_settings(api_settings, own_redis.url, "leader"))
-    standby = Watcher(_settings(api_settings, own_redis.url, "standby"))
-    try:
-        leader.refresh_clusters()
-        wait_until(leader.clusters[cluster][1].is_leader.is_set, 30, "the leader's term")
-        standby.refresh_clusters()
-        wait_until(lambda: redis.hlen(state_key(cluster, "nodes")) > 0, 30, "the snapshot")
+    with _leader_and_standby(api_settings, own_redis, cluster, redis) as (leader, standby):
         assert redis.exists(stream_key(cluster), meta_key(cluster)) == 2
         with unit_of_work(session_factory(database_url)) as session:
             session.delete(get_cluster(session, cluster))
@@ -61,22 +74,13 @@ def test_deregistered_cluster_state_is_dropped_by_its_leader_only(
         assert cluster not in leader.clusters
         wait_until(lambda: not redis.keys(f"podium:state:{cluster}:*"), 10, "the state keys to go")
         assert redis.exists(stream_key(cluster), leader_key(cluster)) == 0
-    finally:
-        leader.shutdown()
-        standby.shutdown()
 
 
 def test_deregistered_cluster_whose_leader_died_is_dropped_by_a_standby(
     api_settings: ApiSettings, own_redis: EmbeddedRedis, watched_cluster: str, redis: Redis, database_url: str
 ) -> None:
     cluster = watched_cluster
-    leader = Watcher(_settings(api_settings, own_redis.url, "leader"))
-    standby = Watcher(_settings(api_settings, own_redis.url, "standby"))
-    try:
-        leader.refresh_clusters()
-        wait_until(leader.clusters[cluster][1].is_leader.is_set, 30, "the leader's term")
-        standby.refresh_clusters()
-        wait_until(lambda: redis.hlen(state_key(cluster, "nodes")) > 0, 30, "the snapshot")
+    with _leader_and_standby(api_settings, own_redis, cluster, redis) as (leader, standby):
         _where, dying = leader.clusters.pop(cluster)
         dying.stop(release=False)  # a crash: the lock stays until its TTL runs out
         dying.join(10)
@@ -90,6 +94,3 @@ def test_deregistered_cluster_whose_leader_died_is_dropped_by_a_standby(
         assert cluster not in standby.clusters
         wait_until(lambda: not redis.keys(f"podium:state:{cluster}:*"), 10, "the state keys to go")
         assert redis.exists(stream_key(cluster), leader_key(cluster)) == 0
-    finally:
-        leader.shutdown()
-        standby.shutdown()
