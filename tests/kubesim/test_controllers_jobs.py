@@ -40,6 +40,18 @@ def condition(obj: dict[str, Any], ctype: str) -> dict[str, Any] | None:
     )
 
 
+def _wait_for_condition(batch: client.BatchV1Api, name: str, ns: str, ctype: str) -> Any:
+    """The Job once its `ctype` condition (Complete, Failed) is True."""
+
+    def reached() -> Any:
+        job = batch.read_namespaced_job(name, ns)
+        return (
+            job if any(c.type == ctype and c.status == "True" for c in job.status.conditions or []) else None
+        )
+
+    return wait_for(reached, what=f"job {name} {ctype}")
+
+
 def test_batch_job_completes(api: client.ApiClient, ns: str) -> None:
     batch = client.BatchV1Api(api)
     core = client.CoreV1Api(api)
@@ -61,15 +73,7 @@ def test_batch_job_completes(api: client.ApiClient, ns: str) -> None:
         },
     )
 
-    def complete() -> Any:
-        job = batch.read_namespaced_job("download", ns)
-        return (
-            job
-            if any(c.type == "Complete" and c.status == "True" for c in job.status.conditions or [])
-            else None
-        )
-
-    job = wait_for(complete, what="job complete")
+    job = _wait_for_condition(batch, "download", ns, "Complete")
     assert job.status.succeeded == 2
     assert not job.status.active
     assert job.status.completion_time is not None
@@ -147,15 +151,7 @@ def test_batch_job_fails_after_backoff_limit(api: client.ApiClient, ns: str) -> 
         },
     )
 
-    def failed() -> Any:
-        job = batch.read_namespaced_job("doomed", ns)
-        return (
-            job
-            if any(c.type == "Failed" and c.status == "True" for c in job.status.conditions or [])
-            else None
-        )
-
-    job = wait_for(failed, what="job failed")
+    job = _wait_for_condition(batch, "doomed", ns, "Failed")
     assert job.status.failed == 2
     cond = next(c for c in job.status.conditions if c.type == "Failed")
     assert cond.reason == "BackoffLimitExceeded"
