@@ -29,6 +29,7 @@ from moto.core.common_models import BaseModel  # noqa: F401  (moto must be impor
 from moto.eks import models as eks_models
 from moto.eks.exceptions import InvalidParameterException, ResourceInUseException
 from moto.sagemaker import models as sm_models
+from moto.core.responses import ActionResult
 from moto.sagemaker import responses as sm_responses
 from moto.sagemaker.exceptions import ValidationError
 
@@ -93,7 +94,7 @@ def _check_scaling(scaling: dict[str, Any]) -> None:
         raise InvalidParameterException("Desired size must be between minimum and maximum size")
 
 
-def _patch_eks() -> None:
+def _patch_eks() -> None:  # noqa: PLR0915 - three patched methods read best together
     backend = eks_models.EKSBackend
     original_create = backend.create_nodegroup
     original_update = backend.update_nodegroup_config
@@ -111,6 +112,7 @@ def _patch_eks() -> None:
             nodegroup.labels = dict(nodegroup.labels or {})
             nodegroup.status = "CREATING"
         st = state()
+        asg_name = str(nodegroup.resources["autoScalingGroups"][0]["name"])  # type: ignore[index]
         failed = set(nodegroup.instance_types) & st.unavailable_instance_types
 
         def settle() -> None:
@@ -123,10 +125,11 @@ def _patch_eks() -> None:
                         "issues": [
                             {
                                 "code": "AsgInstanceLaunchFailures",
-                                "message": "Could not launch On-Demand Instances. InsufficientInstanceCapacity"
+                                "message": "Could not launch On-Demand Instances. "
+                                "InsufficientInstanceCapacity"
                                 f" - We currently do not have sufficient {sorted(failed)[0]} capacity in the"
                                 " Availability Zone you requested.",
-                                "resourceIds": [nodegroup.resources["autoScalingGroups"][0]["name"]],
+                                "resourceIds": [asg_name],
                             }
                         ]
                     }
@@ -191,7 +194,7 @@ def _patch_eks() -> None:
         return nodegroup
 
     backend.create_nodegroup = create_nodegroup  # type: ignore[method-assign]
-    backend.update_nodegroup_config = update_nodegroup_config  # type: ignore[method-assign]
+    backend.update_nodegroup_config = update_nodegroup_config  # type: ignore[method-assign,assignment]
     backend.delete_nodegroup = delete_nodegroup  # type: ignore[method-assign]
 
 
@@ -242,11 +245,13 @@ def _schedule_converge(cluster: Any, group: dict[str, Any], delay: float) -> Non
     st.scheduler.after(delay, run)
 
 
-def _patch_sagemaker() -> None:
+def _patch_sagemaker() -> None:  # noqa: PLR0915 - as _patch_eks
     backend = sm_models.SageMakerModelBackend
     original_create = backend.create_cluster
 
-    def create_cluster(self: Any, cluster_name: str, instance_groups: list[dict[str, Any]], **kwargs: Any) -> str:
+    def create_cluster(
+        self: Any, cluster_name: str, instance_groups: list[dict[str, Any]], **kwargs: Any
+    ) -> str:
         st = state()
         groups = [{"ThreadsPerCore": 1, **g} for g in copy.deepcopy(instance_groups or [])]
         with st.lock:
@@ -315,8 +320,8 @@ def _patch_sagemaker() -> None:
             cluster_name=self._get_param("ClusterName"),
             instance_groups=self._get_param("InstanceGroups"),
         )
-        return sm_responses.ActionResult({"ClusterArn": arn})
+        return ActionResult({"ClusterArn": arn})
 
-    backend.create_cluster = create_cluster  # type: ignore[method-assign]
+    backend.create_cluster = create_cluster  # type: ignore[method-assign,assignment]
     backend.update_cluster = update_cluster  # type: ignore[attr-defined]
     sm_responses.SageMakerResponse.update_cluster = update_cluster_response  # type: ignore[attr-defined]

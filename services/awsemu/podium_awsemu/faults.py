@@ -40,7 +40,7 @@ class Rule:
     fired: int = 0
 
 
-def identify(environ: dict[str, Any], body: bytes) -> tuple[str, str]:
+def identify(environ: dict[str, Any], body: bytes) -> tuple[str, str]:  # noqa: PLR0911
     """(service, operation) of a request, as far as the fault rules need it."""
     auth = environ.get("HTTP_AUTHORIZATION", "")
     match = _SCOPE.search(auth)
@@ -114,7 +114,9 @@ class Faults:
         return None
 
 
-def error_response(rule: Rule, service: str, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+def error_response(
+    rule: Rule, service: str, environ: dict[str, Any]
+) -> tuple[str, list[tuple[str, str]], bytes]:
     """The error in the wire format of the service's protocol."""
     status = f"{rule.status} {_REASONS.get(rule.status, 'Error')}"
     request_id = "emu-" + str(rule.id)

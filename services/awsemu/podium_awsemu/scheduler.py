@@ -42,7 +42,7 @@ class Scheduler:
             # The emulator's own state changes; an error in one must not stop the others.
             try:
                 action()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 import traceback  # noqa: PLC0415
 
                 traceback.print_exc()

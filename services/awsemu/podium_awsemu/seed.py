@@ -133,14 +133,16 @@ def settle_now() -> None:
     from moto.sagemaker.models import sagemaker_backends  # noqa: PLC0415
 
     st = extensions.state()
+    eks_all: Any = eks_backends
+    sm_all: Any = sagemaker_backends
     with st.lock:
-        for account in eks_backends.values():
+        for account in eks_all.values():
             for backend in account.values():
                 for cluster in backend.clusters.values():
                     for ng in cluster.nodegroups.values():
                         if ng.status == "CREATING":
                             ng.status = "ACTIVE"
-        for account in sagemaker_backends.values():
+        for account in sm_all.values():
             for backend in account.values():
                 for cluster in backend.clusters.values():
                     if cluster.status != "Creating":

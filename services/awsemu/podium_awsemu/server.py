@@ -52,7 +52,7 @@ class EmulatorApp:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
         doc: Any = json.loads(raw) if raw else {}
-        status, answer = "200 OK", {}
+        status, answer = "200 OK", dict[str, Any]()
         if route == "healthz":
             answer = {"ok": True, "speed": self.state.timings.speed}
         elif route == "faults" and method == "POST":

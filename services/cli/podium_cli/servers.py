@@ -83,7 +83,9 @@ def awsemu(
     """Run emulated AWS (moto + Podium's extension) for local runs; docs/infra.md."""
     from podium_awsemu.__main__ import main as serve_awsemu
 
-    raise typer.Exit(serve_awsemu(["--host", host, "--port", str(port), "--speed", str(speed), "--seed", seed]))
+    raise typer.Exit(
+        serve_awsemu(["--host", host, "--port", str(port), "--speed", str(speed), "--seed", seed])
+    )
 
 
 @db_app.command("upgrade")

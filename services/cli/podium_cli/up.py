@@ -1,9 +1,10 @@
 """`podium up`: the whole system on one machine, supervised by one process.
 
 Order of start: Postgres, Redis (embedded unless DATABASE_URL / REDIS_URL are set), emulated AWS (unless
-AWS_ENDPOINT_URL or an AWS_ENDPOINT_URL_<SERVICE> is set), kubesim (unless KUBECONFIG is set), migrations, the `local` cluster and the first admin, then the API, the worker (with
-the sweep's beat) and the watcher as child processes. Stop is the reverse order, on Ctrl-C or SIGTERM,
-or as soon as any child dies. docs/running.md describes the process model."""
+AWS_ENDPOINT_URL or an AWS_ENDPOINT_URL_<SERVICE> is set), kubesim (unless KUBECONFIG is set), migrations,
+the `local` cluster and the first admin, then the API, the worker (with the sweep's beat) and the watcher
+as child processes. Stop is the reverse order, on Ctrl-C or SIGTERM, or as soon as any child dies.
+docs/running.md describes the process model."""
 
 from __future__ import annotations
 
@@ -191,7 +192,7 @@ def _start_aws_emulator(opts: UpOptions, stack: Stack, env: dict[str, str], data
     env.update(
         AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
         AWS_ACCESS_KEY_ID="emulated",
-        AWS_SECRET_ACCESS_KEY="emulated",  # noqa: S105 - moto accepts any credentials
+        AWS_SECRET_ACCESS_KEY="emulated",  # noqa: S106 - moto accepts any credentials
         AWS_DEFAULT_REGION=env.get("AWS_DEFAULT_REGION") or "us-west-2",
     )
     for key in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
