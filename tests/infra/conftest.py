@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+
 import pytest
+from integration.serving_helpers import watcher  # noqa: F401  (the real watcher in a thread)
 from podium_awsemu.runner import RunningEmulator
 from podium_shared.aws import sessions as aws_sessions
 from podium_shared.clusters.service import register_cluster
 from podium_shared.db.session import unit_of_work
 from podium_shared.kube.clients import reset_cache
+from worker.fixtures import *  # noqa: F403  (pipeline, kubesim, sim_cluster, submit, …)
+from worker.fixtures import Pipeline, WorkerProcess
 
 from infra.helpers import (
     ACCESS_KEY,
@@ -23,9 +27,6 @@ from infra.helpers import (
     SEED,
     InfraApi,
 )
-from integration.serving_helpers import watcher  # noqa: F401  (the real watcher in a thread)
-from worker.fixtures import *  # noqa: F403  (pipeline, kubesim, sim_cluster, submit, …)
-from worker.fixtures import Pipeline, WorkerProcess
 
 
 @pytest.fixture(scope="module")

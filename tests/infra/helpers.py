@@ -25,7 +25,7 @@ REGION = "us-west-2"
 EMULATOR_SPEED = 50.0
 # Distinctive so the "credentials found nowhere" test can search for them.
 ACCESS_KEY = "AKIAPODIUMTESTKEY0001"
-SECRET_KEY = "podium-test-secret-NEVER-STORED-0123456789abcdef"  # noqa: S105
+SECRET_KEY = "podium-test-secret-NEVER-STORED-0123456789abcdef"
 NODE_ROLE = "arn:aws:iam::123456789012:role/podium-node-role"
 EXEC_ROLE = "arn:aws:iam::123456789012:role/podium-hyperpod-execution-role"
 

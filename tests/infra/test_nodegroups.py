@@ -131,7 +131,8 @@ def test_scale_rules_are_422_naming_the_rule(infra_api: InfraApi, params: dict[s
         ("create_nodegroup", {"name": "x", "instance_types": ["g5.xlarge"], "subnets": ["net-1"]}, "subnet"),
         ("create_nodegroup", {"name": "x", "instance_types": ["g5.xlarge"],
                               "scaling": {"min": 2, "max": 1, "desired": 1}}, "min must not exceed max"),
-        ("create_nodegroup", {"name": "x", "instance_types": ["g5.xlarge"], "capacity_type": "CHEAP"}, "ON_DEMAND"),
+        ("create_nodegroup", {"name": "x", "instance_types": ["g5.xlarge"], "capacity_type": "CHEAP"},
+         "ON_DEMAND"),
         ("create_nodegroup", {"name": "x", "instance_types": ["g5.xlarge"],
                               "taints": [{"key": "k", "effect": "NoSchedule"}]}, "NO_SCHEDULE"),
     ],
@@ -159,7 +160,7 @@ def test_create_defaults_a_gpu_ami_the_cluster_subnets_and_a_node_role_then_dele
                 "labels": {"gpu": "h100"},
                 "taints": [{"key": "gpu", "value": "h100", "effect": "NO_SCHEDULE"}],
             },
-        )  # fmt: skip
+        )
     )
     assert created["statuses"] == ["CREATING", "ACTIVE"]
     eks = boto("eks", emulator.url)
