@@ -35,7 +35,7 @@ def test_overview_joins_instances_to_kubernetes_nodes(
                 "labels": {
                     "sagemaker.amazonaws.com/instance-group-name": "training-p4d",
                     "node.kubernetes.io/instance-type": "ml.p4d.24xlarge",
-                },  # fmt: skip
+                },
             },
             "status": {
                 "capacity": gpus,
