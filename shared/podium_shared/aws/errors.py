@@ -94,11 +94,12 @@ def _from_client_error(exc: botocore.exceptions.ClientError, action: str) -> Pod
     code = str(error.get("Code") or "")
     message = str(error.get("Message") or "").strip()
     status = int(meta.get("HTTPStatusCode") or 0)
+    retries = int(meta.get("RetryAttempts") or 0)
     details: dict[str, Any] = {
         "aws_code": code,
         "http_status": status,
-        # botocore's own attempts for this call (first try + retries) before it gave up.
-        "aws_attempts": int(meta.get("RetryAttempts") or 0) + 1,
+        # Requests botocore sent for this call (first try + retries) before it gave up.
+        "aws_attempts": retries + 1,
     }
     if meta.get("RequestId"):
         details["aws_request_id"] = meta["RequestId"]
