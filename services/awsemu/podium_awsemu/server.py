@@ -67,6 +67,10 @@ class EmulatorApp:
             answer = {"requests": dict(self.faults.requests)}
         elif route == "seed" and method == "POST":
             answer = seed.apply(self.url, doc)
+        elif route == "s3/fill" and method == "POST":
+            answer = {
+                "created": _fill_bucket(str(doc["bucket"]), int(doc["keys"]), int(doc.get("prefixes", 1)))
+            }
         elif route == "settle" and method == "POST":
             seed.settle_now()
         elif route == "speed" and method == "POST":
@@ -80,6 +84,17 @@ class EmulatorApp:
         payload = json.dumps(answer).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
         return [payload]
+
+
+def _fill_bucket(bucket: str, keys: int, prefixes: int) -> int:
+    """Put `keys` small objects spread over `prefixes` "folders" straight into moto's store (benchmarks:
+    100,000 PutObject requests would take minutes). The bucket must exist."""
+    from moto.s3.models import s3_backends  # noqa: PLC0415 - moto loads backends lazily
+
+    backend = s3_backends[seed.ACCOUNT]["aws"]
+    for i in range(keys):
+        backend.put_object(bucket, f"p{i % prefixes:03d}/{i:07d}.bin", b"x")
+    return keys
 
 
 def _route_presigned(environ: dict[str, Any]) -> None:
