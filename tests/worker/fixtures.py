@@ -250,8 +250,15 @@ class WorkerProcess:
             assert proc.poll() is None, f"worker exited early; see {self.log_path}"
             return bool(set(redis.keys("podium:heartbeat:worker:*")) - before)
 
-        wait_until(ready, self.ready_timeout, "the worker's heartbeat")
-        redis.close()
+        try:
+            wait_until(ready, self.ready_timeout, "the worker's heartbeat")
+        except BaseException:
+            # A worker that never became ready must not outlive the failed fixture (nor leave a Popen to
+            # be reported, much later, as a ResourceWarning in some unrelated test).
+            self.kill()
+            raise
+        finally:
+            redis.close()
         return self
 
     def kill(self) -> None:
