@@ -55,6 +55,18 @@ class PodiumSettings(BaseSettings):
     sweep_redispatch_after_seconds: float = 120.0
     worker_heartbeat_seconds: float = 10.0
 
+    # Training jobs and model downloads (podium_shared.training). The shared volume is the S3-backed PVC
+    # that training pods and download Jobs mount at /models; each namespace that uses it needs the claim.
+    training_models_pvc: str = "s3-claim"
+    training_default_image: str = "hiyouga/llamafactory:0.9.3"
+    # The download Job's image must provide `uvx` (it runs huggingface_hub's CLI without a custom image).
+    training_download_image: str = "ghcr.io/astral-sh/uv:python3.12-bookworm-slim"
+    # A download_model operation follows its Job until it ends, at most this long.
+    training_download_timeout_seconds: float = 6 * 3600.0
+    training_download_poll_seconds: float = 1.0
+    # Where training pods send MLflow runs (in-cluster address); defaults to MLFLOW_TRACKING_URI.
+    training_mlflow_tracking_uri: str | None = None
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> PodiumSettings:
         if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:

@@ -25,6 +25,7 @@ from podium_api.routers import (  # realtime (W), serving (S)
     metrics,
     operations,
     serving,
+    training,
     users,
     ws,
 )
@@ -70,8 +71,10 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     for module in (commands, operations, users, clusters, audit):
         app.include_router(module.router, prefix=API_PREFIX)
-    # Before cluster_reads: its `/clusters/{cluster}/{kind}` would otherwise claim `business-services`.
+    # Before cluster_reads: its `/clusters/{cluster}/{kind}` would otherwise claim `business-services` and
+    # `downloads`.
     app.include_router(serving.router, prefix=API_PREFIX)
+    app.include_router(training.router, prefix=API_PREFIX)
     app.include_router(cluster_reads.router, prefix=API_PREFIX)
     app.include_router(ws.router, prefix=API_PREFIX)
     app.include_router(metrics.router)

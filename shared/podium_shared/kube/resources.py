@@ -66,6 +66,7 @@ _TYPES = [
     ResourceType("CronJob", "batch", "v1", "cronjobs", True),
     ResourceType("Ingress", "networking.k8s.io", "v1", "ingresses", True),
     ResourceType("PyTorchJob", "kubeflow.org", "v1", "pytorchjobs", True),
+    ResourceType("HyperPodPyTorchJob", "sagemaker.amazonaws.com", "v1", "hyperpodpytorchjobs", True),
 ]
 # Accepted spellings: "deployment", "Deployment", "deployments", "deploy"-style short names are not
 # accepted on purpose (one obvious way), but the plural is, because kubectl users type it.
