@@ -248,8 +248,14 @@ class WorkerProcess:
             assert proc.poll() is None, f"worker exited early; see {self.log_path}"
             return bool(set(redis.keys("podium:heartbeat:worker:*")) - before)
 
-        wait_until(ready, 30, "the worker's heartbeat")
-        redis.close()
+        try:
+            # Generous: on a loaded machine a worker's imports alone can take tens of seconds.
+            wait_until(ready, 90, "the worker's heartbeat")
+        except BaseException:
+            self.kill()  # never leave a worker behind when the fixture gives up on it
+            raise
+        finally:
+            redis.close()
         return self
 
     def kill(self) -> None:

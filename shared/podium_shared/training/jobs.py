@@ -108,6 +108,15 @@ def delete_training_job(kube: ClusterClients, p: DeleteTrainingJobParams) -> dic
     and metrics are Podium's, not the cluster's, and stay."""
     types = [p.type] if p.type is not None else list(JobType)
     deleted: dict[str, list[str]] = {"job": [], "secret": []}
+    # The Secret first: it is owned by the job, so after the job it could already be garbage-collected
+    # and the result would depend on timing.
+    secret = objects.get(kube, "Secret", p.namespace, secret_name(p.name))
+    if (
+        secret is not None
+        and L.is_managed(secret)
+        and objects.delete(kube, "Secret", p.namespace, secret_name(p.name))
+    ):
+        deleted["secret"].append(secret_name(p.name))
     uid = None
     for t in types:
         kind = API[t][1]
@@ -116,11 +125,4 @@ def delete_training_job(kube: ClusterClients, p: DeleteTrainingJobParams) -> dic
             uid = job["metadata"].get("uid")
         if objects.delete(kube, kind, p.namespace, p.name):
             deleted["job"].append(kind)
-    secret = objects.get(kube, "Secret", p.namespace, secret_name(p.name))
-    if (
-        secret is not None
-        and L.is_managed(secret)
-        and objects.delete(kube, "Secret", p.namespace, secret_name(p.name))
-    ):
-        deleted["secret"].append(secret_name(p.name))
     return {"name": p.name, "namespace": p.namespace, "uid": uid, "deleted": deleted}
