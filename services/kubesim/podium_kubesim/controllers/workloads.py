@@ -128,8 +128,9 @@ class WorkloadRunner:
         seconds = _number(annotations_of(pod).get(ANN + "run-seconds"), self.settings.timings.job_run_seconds)
         download = hf_download(containers[0]) if containers else None
         if download is not None:
-            await self._download(key, name, download, seconds)
-            await self._finish(key, self._exit_code(pod, key))
+            code = self._exit_code(pod, key)
+            await self._download(key, name, download, seconds, fail=bool(code))
+            await self._finish(key, code, "simulated download failure" if code else None)
             return
         engine = engines.Engine(engines.GENERIC, "", "", 80)
         for c in containers:
@@ -145,9 +146,10 @@ class WorkloadRunner:
         await self._finish(key, code)
 
     async def _download(
-        self, key: tuple[str, str], container: str, download: tuple[str, str], seconds: float
+        self, key: tuple[str, str], container: str, download: tuple[str, str], seconds: float, *, fail: bool
     ) -> None:
-        """huggingface_hub progress (`Fetching 10 files:  30%|███       | 3/10 [...]`), then the path."""
+        """huggingface_hub progress (`Fetching 10 files:  30%|███       | 3/10 [...]`), then the path; a
+        failing download stops at 30 % with the error huggingface_hub raises for a refused token."""
         model, local = download
         files = 10
         logs = self.sim.logs
@@ -155,6 +157,13 @@ class WorkloadRunner:
         for done in range(files + 1):
             bar = progress_bar(done, files, done * seconds / files)
             logs.append(key[0], key[1], container, f"Fetching {files} files: {bar}")
+            if fail and done == 3:
+                logs.append(
+                    key[0], key[1], container,
+                    f"huggingface_hub.errors.GatedRepoError: 401 Client Error. Cannot access gated repo "
+                    f"for url https://huggingface.co/{model}/resolve/main/model.safetensors.",
+                )  # fmt: skip
+                return
             if done < files:
                 await self.sim.clock.sleep(seconds / files)
                 await wait_unpaused(self.sim)
