@@ -25,6 +25,11 @@ class OperationError(BaseModel):
 
 
 class Progress(BaseModel):
+    """Bulk parents count their children; a handler that follows something long reports its own fields
+    too (a download: `percent`, `files_done`, `files_total`), which pass through as they are."""
+
+    model_config = ConfigDict(extra="allow")
+
     total: int = 0
     succeeded: int = 0
     failed: int = 0
