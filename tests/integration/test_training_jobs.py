@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 from kubernetes import client as k8s
+from podium_shared.auth.service import create_user
+from podium_shared.db.session import unit_of_work
+from podium_shared.models.user import Role
 from support.training_golden import CASES, check_golden, normalise, shape
 from support.waiting import wait_until
 from worker.fixtures import Pipeline
@@ -107,6 +110,19 @@ def test_a_failing_job_ends_failed_with_its_reason(
     assert {p["message"] for p in page["failure"]["pods"]} == {reason}
     assert all(p["exit_code"] == 1 for p in page["failure"]["pods"])
     assert page["end"] is not None
+
+    # Viewers read the page of namespaces they may see, nothing else, and cannot submit.
+    path = f"/api/v1/clusters/{sim_cluster}/trainingjobs/{namespace}/oom"
+    with unit_of_work(pipeline.sessions) as session:
+        _u, own = create_user(session, f"v-{uuid.uuid4().hex[:8]}", Role.viewer, [namespace])
+        _u, other = create_user(session, f"v-{uuid.uuid4().hex[:8]}", Role.viewer, ["elsewhere"])
+    client = serving_api.client
+    assert client.get(path, headers={"Authorization": f"Bearer {own}"}).status_code == 200
+    assert client.get(path, headers={"Authorization": f"Bearer {other}"}).status_code == 403
+    r = client.post("/api/v1/commands", headers={"Authorization": f"Bearer {own}"},
+                    json={"kind": "delete_training_job", "cluster": sim_cluster,
+                          "params": {"namespace": namespace, "name": "oom"}})  # fmt: skip
+    assert r.status_code == 403, r.text
 
 
 HOSTILE = ["python", "-c", "import os; os.system('rm -rf /')", "$(HF_TOKEN)", "`id`", "'; DROP TABLE x;--",

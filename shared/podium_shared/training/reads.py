@@ -20,7 +20,7 @@ from podium_shared.training import labels as L
 from podium_shared.training.describe import describe_job
 from podium_shared.training.downloads import job_state
 from podium_shared.training.manifests import download_name
-from podium_shared.training.schemas import DownloadModelParams
+from podium_shared.training.schemas import DownloadModelParams, DownloadOut, TrainingJobPage
 
 # How many recent download operations are joined to the Jobs for their progress.
 RECENT_DOWNLOAD_OPERATIONS = 500
@@ -55,7 +55,7 @@ def _in(namespace: str | None, obj: dict[str, Any]) -> bool:
 
 def training_job(
     session: Session, redis: Any, principal: Principal, cluster: str, *, namespace: str, name: str
-) -> dict[str, Any]:
+) -> TrainingJobPage:
     _authorise(session, principal, cluster, namespace)
     age, objects = _snapshot(redis, cluster, [*TRAINING_KINDS, "pods", "events"])
     job = next(
@@ -75,7 +75,7 @@ def training_job(
     out["cluster"] = cluster
     out["latest_metrics"] = latest_metrics(session, out["uid"])
     out["snapshot_age_seconds"] = round(age, 3)
-    return out
+    return TrainingJobPage.model_validate(out)
 
 
 def _download_operations(session: Session, cluster: str) -> dict[tuple[str, str], Operation]:
@@ -98,7 +98,7 @@ def _download_operations(session: Session, cluster: str) -> dict[tuple[str, str]
 
 def downloads(
     session: Session, redis: Any, principal: Principal, cluster: str, namespace: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[DownloadOut]:
     _authorise(session, principal, cluster, namespace)
     _age, objects = _snapshot(redis, cluster, ["jobs"])
     ops = _download_operations(session, cluster)
@@ -117,22 +117,24 @@ def downloads(
         progress = dict(op.progress or {}) if op is not None else {}
         percent = 100 if state == "Succeeded" else progress.get("percent")
         out.append(
-            {
-                "name": meta.get("name"),
-                "namespace": ns,
-                "model": ann.get(L.MODEL_ID),
-                "revision": ann.get(L.REVISION),
-                "pvc": ann.get(L.PVC),
-                "local_dir": ann.get(L.LOCAL_DIR),
-                "status": state,
-                "message": message,
-                "percent": percent,
-                "files_done": progress.get("files_done"),
-                "files_total": progress.get("files_total"),
-                "start": (job.get("status") or {}).get("startTime"),
-                "end": (job.get("status") or {}).get("completionTime"),
-                "created": meta.get("creationTimestamp"),
-                "operation_id": str(op.id) if op is not None else None,
-            }
+            DownloadOut.model_validate(
+                {
+                    "name": meta.get("name"),
+                    "namespace": ns,
+                    "model": ann.get(L.MODEL_ID),
+                    "revision": ann.get(L.REVISION),
+                    "pvc": ann.get(L.PVC),
+                    "local_dir": ann.get(L.LOCAL_DIR),
+                    "status": state,
+                    "message": message,
+                    "percent": percent,
+                    "files_done": progress.get("files_done"),
+                    "files_total": progress.get("files_total"),
+                    "start": (job.get("status") or {}).get("startTime"),
+                    "end": (job.get("status") or {}).get("completionTime"),
+                    "created": meta.get("creationTimestamp"),
+                    "operation_id": str(op.id) if op is not None else None,
+                }
+            )
         )
-    return sorted(out, key=lambda d: (d["namespace"], str(d["name"])))
+    return sorted(out, key=lambda d: (d.namespace, d.name))

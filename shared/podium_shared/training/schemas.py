@@ -9,6 +9,7 @@ from __future__ import annotations
 import posixpath
 import re
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -287,3 +288,105 @@ class DownloadModelParams(_Namespaced):
         if value is not None and not value.isprintable():
             raise ValueError("hf_token contains non-printable characters")
         return value
+
+
+# --- what the reads answer ------------------------------------------------------------------------------
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JobStatusOut(_Out):
+    phase: str  # Pending | Running | Succeeded | Failed
+    reason: str | None = None
+    message: str | None = None
+
+
+class ConditionOut(_Out):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    type: str | None = None
+    status: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    lastTransitionTime: str | None = None
+
+
+class PodOut(_Out):
+    name: str | None = None
+    role: str | None = None  # master | worker (Kubeflow), the replica spec name (HyperPod)
+    index: str | None = None
+    node: str | None = None
+    phase: str | None = None
+    restarts: int = 0
+    started_at: str | None = None
+    exit_code: int | None = None
+    reason: str | None = None
+    message: str | None = None
+    finished_at: str | None = None
+
+
+class FailedPodOut(_Out):
+    name: str | None = None
+    exit_code: int | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class FailureOut(_Out):
+    reason: str | None = None
+    message: str | None = None
+    pods: list[FailedPodOut]
+
+
+class EventOut(_Out):
+    type: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    object: str
+    count: int = 1
+    first: str | None = None
+    last: str | None = None
+
+
+class TrainingJobPage(_Out):
+    cluster: str
+    name: str
+    namespace: str
+    kind: str
+    type: str | None  # pytorchjob | hyperpod
+    uid: str  # the workload uid (logs and metrics are keyed by it)
+    created: str | None = None
+    managed_by_podium: bool
+    operation_id: str | None = None  # the submit operation, for jobs Podium created
+    settings: dict[str, Any] | None = None  # as submitted (never the token)
+    status: JobStatusOut
+    conditions: list[ConditionOut]
+    replica_statuses: dict[str, Any]
+    failure: FailureOut | None = None
+    start: str | None = None
+    end: str | None = None
+    duration_seconds: float | None = None  # null while running
+    pods: list[PodOut]
+    events: list[EventOut]
+    latest_metrics: dict[str, Any] | None = None
+    snapshot_age_seconds: float
+
+
+class DownloadOut(_Out):
+    name: str
+    namespace: str
+    model: str | None = None
+    revision: str | None = None
+    pvc: str | None = None
+    local_dir: str | None = None
+    status: str  # Pending | Running | Succeeded | Failed
+    message: str | None = None
+    percent: float | None = None
+    files_done: int | None = None
+    files_total: int | None = None
+    start: str | None = None
+    end: str | None = None
+    created: str | None = None
+    operation_id: str | None = None

@@ -4,10 +4,9 @@ The list of training jobs is the generic `GET /clusters/{cluster}/trainingjobs`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from podium_shared.training import reads
+from podium_shared.training.schemas import DownloadOut, TrainingJobPage
 
 from podium_api.deps import RedisDep, SessionDep, ViewerDep
 
@@ -17,7 +16,7 @@ router = APIRouter(tags=["training"])
 @router.get("/clusters/{cluster}/trainingjobs/{namespace}/{name}")
 def training_job(
     *, cluster: str, namespace: str, name: str, session: SessionDep, redis: RedisDep, principal: ViewerDep
-) -> dict[str, Any]:
+) -> TrainingJobPage:
     """Type, settings, status and conditions, pods (role, node, phase, restarts), events, start, end,
     duration and the latest metrics of one training job."""
     return reads.training_job(session, redis, principal, cluster, namespace=namespace, name=name)
@@ -26,6 +25,8 @@ def training_job(
 @router.get("/clusters/{cluster}/downloads")
 def downloads(
     *, cluster: str, session: SessionDep, redis: RedisDep, principal: ViewerDep, namespace: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[DownloadOut]:
     """Model downloads to the shared volume: model, revision, status and progress."""
-    return reads.downloads(session, redis, principal, cluster, namespace)
+    return [
+        DownloadOut.model_validate(d) for d in reads.downloads(session, redis, principal, cluster, namespace)
+    ]
