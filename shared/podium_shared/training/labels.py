@@ -21,6 +21,9 @@ CREDENTIALS: Final = "credentials"
 TRAINING_JOB: Final = "podium.dev/training-job"
 # On a download Job's pod template.
 DOWNLOAD_JOB: Final = "podium.dev/download"
+# On download Jobs and their pods: how the log collector (podium_shared.telemetry) tells a model download
+# from any other Job, so its progress lines are kept like a training job's.
+WORKLOAD: Final = "podium.io/workload"
 
 # Annotations on the job: what was submitted (a JSON summary read back by `describe`), and which
 # operation created it (MLflow runs carry the same id as the tag `podium.operation_id`).

@@ -262,8 +262,8 @@ def build_download_job(
         "uvx", "--from", "huggingface_hub[cli]", "huggingface-cli", "download", p.model,
         "--revision", p.revision, "--local-dir", target,
     ]  # fmt: skip
-    pod_labels = L.common_labels(instance=name, component=L.DOWNLOAD)
-    pod_labels[L.DOWNLOAD_JOB] = name
+    job_labels = L.common_labels(instance=name, component=L.DOWNLOAD) | {L.WORKLOAD: L.DOWNLOAD}
+    pod_labels = job_labels | {L.DOWNLOAD_JOB: name}
     annotations = {L.MODEL_ID: p.model, L.REVISION: p.revision, L.LOCAL_DIR: target, L.PVC: pvc}
     return {
         "apiVersion": "batch/v1",
@@ -271,7 +271,7 @@ def build_download_job(
         "metadata": {
             "name": name,
             "namespace": p.namespace,
-            "labels": L.common_labels(instance=name, component=L.DOWNLOAD),
+            "labels": job_labels,
             "annotations": annotations,
         },
         "spec": {
