@@ -13,6 +13,7 @@ import pytest
 from kubernetes import client as k8s
 from podium_shared.auth.service import create_user
 from podium_shared.db.session import unit_of_work
+from podium_shared.models.operation import OperationStatus
 from podium_shared.models.user import Role
 from support.training_golden import CASES, check_golden, normalise, shape
 from support.waiting import wait_until
@@ -236,3 +237,17 @@ def test_delete_leaves_nothing_behind(
     r = serving_api.command("delete_training_job", sim_cluster, {"namespace": namespace, "name": "gone"})
     again = succeeded(pipeline, r.json()["id"])
     assert again.result["deleted"] == {"job": [], "secret": []}
+
+
+def test_a_missing_namespace_fails_with_a_sentence(
+    *, pipeline: Pipeline, serving_api: ServingApi, sim_cluster: str
+) -> None:
+    params = {"namespace": f"nope-{uuid.uuid4().hex[:6]}", "name": "lost", "command": ["python", "train.py"]}
+    r = serving_api.command("submit_training_job", sim_cluster, params)
+    assert r.status_code == 202, r.text
+    done = pipeline.wait_finished(r.json()["id"], timeout=60)
+    assert done.status == OperationStatus.failed
+    assert done.error is not None
+    assert done.error["code"] == "cannot_create"
+    assert f'namespace "{params["namespace"]}" does not exist' in done.error["message"]
+    assert done.attempts == 1  # permanent: not retried

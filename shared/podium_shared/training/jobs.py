@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from podium_shared.cluster_state.capacity import check_fit
-from podium_shared.errors import Conflict, Invalid
+from podium_shared.errors import Conflict, Invalid, NotFound
 from podium_shared.kube import objects
 from podium_shared.kube.clients import ClusterClients
 from podium_shared.training import labels as L
@@ -79,7 +79,17 @@ def submit_training_job(
         objects.apply(
             kube, build_token_secret(name=secret, namespace=p.namespace, owner=p.name, token=hf_token)
         )
-    job = objects.apply(kube, build_training_job(p, ctx, secret=secret))
+    try:
+        job = objects.apply(kube, build_training_job(p, ctx, secret=secret))
+    except NotFound:
+        operator = (
+            "Kubeflow training operator" if p.type is JobType.pytorchjob else "HyperPod training operator"
+        )
+        raise Invalid(
+            f'cannot create {kind} "{p.name}": namespace "{p.namespace}" does not exist, or the cluster does '
+            f"not serve {API[p.type][0]} (is the {operator} installed?)",
+            code="cannot_create",
+        ) from None
     if secret:
         objects.merge_patch(
             kube, "Secret", p.namespace, secret, {"metadata": {"ownerReferences": [owner_reference(job)]}}
