@@ -27,12 +27,11 @@ from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.models.user import Role
 from podium_shared.operations import bulk, dispatch, events, repository
 from podium_shared.operations.celery_app import QUEUE_BULK
-from podium_shared.operations.kinds import CommandKind, Target, all_kinds, get_kind
+from podium_shared.operations.kinds import MAX_BULK_ITEMS, CommandKind, Target, all_kinds, get_kind
 from podium_shared.operations.precheck import ACCEPT_WARNINGS, PrecheckContext, SnapshotMissing
 from podium_shared.operations.schemas import CommandKindOut, OperationFilter
 
 SECRET_PLACEHOLDER = REDACTED
-MAX_BULK_ITEMS = 5000
 # A few hundred item errors help nobody and make a huge 422; the first ones show the pattern.
 _MAX_ITEM_ERRORS = 20
 

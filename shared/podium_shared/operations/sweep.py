@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from podium_shared.db.session import session_factory, unit_of_work
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations import bulk
-from podium_shared.operations.celery_app import QUEUE_BULK, current_settings
+from podium_shared.operations.celery_app import QUEUE_BULK
 from podium_shared.operations.dispatch import queue_for, send_after_commit
 from podium_shared.operations.lifecycle import transition
-from podium_shared.settings import PodiumSettings
+from podium_shared.settings import PodiumSettings, current_settings
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from podium_shared.errors import Conflict, PodiumError
+from podium_shared.errors import Conflict, PodiumError, TransientError
 from podium_shared.kube.clients import ClusterClients
-from podium_shared.operations.outcomes import TransientError
 from podium_shared.serving import kube_ops
 from podium_shared.serving import labels as L
 from podium_shared.serving.assign import pool_pods
@@ -34,6 +34,12 @@ if TYPE_CHECKING:
 DRAIN_TIMEOUT = 60.0
 REMOVAL_TIMEOUT = 300.0
 WATCH_SECONDS = 5
+
+
+def is_pool_template(labels: Mapping[str, str]) -> bool:
+    """Whether a Deployment whose pod template has these labels is a model pool (scaled by `scale_pool`,
+    reached through workloads' `scale` kind; see podium_shared.domains)."""
+    return labels.get(L.DEPLOYMENT_TYPE) == L.MODEL_POOL
 
 
 def scale_pool(ctx: ExecutionContext, deployment: Any, replicas: int) -> dict[str, Any]:
