@@ -19,8 +19,8 @@ def prepare(
     context: str | None = None,
 ) -> str | None:
     """Returns the admin token when this call created the admin, else None."""
-    from podium_shared.auth.service import bootstrap_admin
     from podium_shared.db.session import session_factory, unit_of_work
+    from podium_shared.users.service import bootstrap_admin
 
     with unit_of_work(session_factory(database_url)) as session:
         if cluster:

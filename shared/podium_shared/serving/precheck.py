@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from podium_shared.cluster_state.gpu import holds_resources, pod_gpus
+from podium_shared.kube.gpu import holds_resources, pod_gpus
 from podium_shared.operations.precheck import PrecheckContext
 from podium_shared.serving import labels as L
 from podium_shared.serving.capacity import NodeGpus, judge_fit
