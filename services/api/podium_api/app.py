@@ -17,7 +17,7 @@ from redis import Redis
 from podium_api import errors, logredact
 from podium_api.middleware import BodySizeLimit, RequestContext
 from podium_api.ratelimit import RateLimiter
-from podium_api.routers import (  # realtime (W), serving (S)
+from podium_api.routers import (
     audit,
     cluster_reads,
     clusters,

@@ -44,11 +44,19 @@ def worker(
     queues: Annotated[str, typer.Option(help="comma-separated Celery queues")] = "commands,bulk,maintenance",
     concurrency: Annotated[int, typer.Option(min=1)] = 4,
     beat: Annotated[bool, typer.Option(help="also run the periodic sweep (one per deployment)")] = False,
+    pool: Annotated[str, typer.Option(help="Celery pool (threads: one rate limiter)")] = "threads",
+    loglevel: Annotated[str, typer.Option()] = "INFO",
 ) -> None:
-    """Run a Celery worker that executes operations."""
+    """Run a Celery worker that executes operations (the one entry point: images, tests and benches)."""
     from podium_worker import run_worker
 
-    run_worker(queues=[q.strip() for q in queues.split(",") if q.strip()], concurrency=concurrency, beat=beat)
+    run_worker(
+        queues=[q.strip() for q in queues.split(",") if q.strip()],
+        concurrency=concurrency,
+        beat=beat,
+        pool=pool,
+        loglevel=loglevel,
+    )
 
 
 def watcher() -> None:

@@ -15,7 +15,7 @@ from celery.signals import worker_ready, worker_shutdown
 from podium_shared import domains
 from podium_shared.db.session import make_engine
 from podium_shared.kube.clients import warm_up
-from podium_shared.operations.celery_app import ALL_QUEUES, configure
+from podium_shared.operations.celery_app import ALL_QUEUES, EXECUTE_TASK, configure
 from podium_shared.settings import PodiumSettings, get_settings
 from sqlalchemy.orm import sessionmaker
 
@@ -31,7 +31,7 @@ def create_worker_app(settings: PodiumSettings, concurrency: int = 4) -> Celery:
     domains.install()
     warm_up()
     app = configure(settings)
-    if "operations.execute" not in app.tasks:
+    if EXECUTE_TASK not in app.tasks:
         # Each task thread holds up to two connections at once (its own transaction and its lease
         # renewal); the default pool of 5 would make threads queue for connections, not for work.
         engine = make_engine(settings.database_url, pool_size=2 * concurrency + 2, max_overflow=concurrency)

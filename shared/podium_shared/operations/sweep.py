@@ -1,7 +1,7 @@
 """The sweep: nothing accepted is ever lost.
 
-Postgres holds the truth, so recovery is a query. Every few seconds (Celery beat, or `podium worker`'s own
-loop) it repairs four situations:
+Postgres holds the truth, so recovery is a query. Every few seconds (Celery beat, embedded in the worker
+started with `podium worker --beat`) it repairs four situations:
 
 1. `running` past its lease: the worker died (SIGKILL, OOM, node lost). Back to `queued` and re-sent; the
    handler is idempotent. After `operation_max_attempts` such losses it fails instead, so an operation that

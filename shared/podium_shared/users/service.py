@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from podium_shared.audit.attempts import audited
-from podium_shared.audit.service import record
+from podium_shared.audit.service import record, record_request
 from podium_shared.auth import service as auth
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.auth.tokens import MIN_CUSTOM_TOKEN_LENGTH
@@ -21,17 +21,8 @@ from podium_shared.users.schemas import TokenCreate, UserCreate, UserUpdate, Use
 def _audit(
     session: Session, principal: Principal, meta: RequestMeta, action: str, username: str, **details: object
 ) -> None:
-    record(
-        session,
-        actor=principal.username,
-        role=principal.role.value,
-        action=action,
-        outcome="succeeded",
-        resource_kind="user",
-        resource_name=username,
-        request_id=meta.request_id,
-        client_addr=meta.client_addr,
-        details=dict(details),
+    record_request(
+        session, principal, meta, action=action, resource_kind="user", resource_name=username, details=details
     )
 
 
