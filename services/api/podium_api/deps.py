@@ -12,6 +12,7 @@ from podium_shared.audit.attempts import audited
 from podium_shared.audit.auth_failures import audit_auth_failure
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.auth.service import AuthFailure, authenticate
+from podium_shared.db.session import unit_of_work
 from podium_shared.errors import Forbidden, RateLimited, Unauthenticated
 from podium_shared.models.user import Role
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,15 +57,8 @@ def get_factory(request: Request) -> sessionmaker[Session]:
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request, committed when the handler returns and before the response is sent
     (scope="function"), so a 202 always means the operation is durable."""
-    session = get_factory(request)()
-    try:
+    with unit_of_work(get_factory(request)) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_meta(request: Request) -> RequestMeta:
