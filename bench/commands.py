@@ -83,7 +83,7 @@ def start_worker(
     )
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "podium_cli", "worker", "--beat", "--concurrency", str(concurrency),
+            [sys.executable, "-m", "podium_worker", "--beat", "--concurrency", str(concurrency),
              "--loglevel", loglevel],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip

@@ -192,16 +192,7 @@ def main() -> None:
                     }
                 )
                 worker = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "podium_cli",
-                        "worker",
-                        "--concurrency",
-                        "4",
-                        "--loglevel",
-                        "WARNING",
-                    ],
+                    [sys.executable, "-m", "podium_worker", "--concurrency", "4", "--loglevel", "WARNING"],
                     env=env,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,

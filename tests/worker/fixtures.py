@@ -201,7 +201,7 @@ def faults(kubesim: RunningKubeSim) -> Iterator[Faults]:
 
 
 class WorkerProcess:
-    """`python -m podium_cli worker --beat` in its own process group (so SIGKILL takes its beat child too)."""
+    """`python -m podium_worker --beat` in its own process group (so SIGKILL takes its beat child too)."""
 
     def __init__(self, settings: PodiumSettings, log_path: Path, concurrency: int = 4) -> None:
         self.settings = settings
@@ -237,7 +237,7 @@ class WorkerProcess:
         before = set(redis.keys("podium:heartbeat:worker:*"))
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "podium_cli", "worker", "--beat", "--concurrency", str(self.concurrency),
+            [sys.executable, "-m", "podium_worker", "--beat", "--concurrency", str(self.concurrency),
              "--loglevel", "INFO"],
             env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
