@@ -1,8 +1,9 @@
 """The one wiring module: which domains this build of Podium has.
 
 Lower layers never import a domain (the import-linter contract in pyproject.toml refuses it); they offer a
-registry instead, and `install()` fills it with explicit imports. Every process calls it once at start: the
-API's `create_app`, the worker's `create_worker_app`, the CLI, and the tests' root conftest.
+registry instead, and `install()` fills it with explicit imports. Every process that accepts or runs
+commands calls it at start: the API's `create_app`, the worker's `create_worker_app` (so `podium api`,
+`podium worker` and `podium up`), and the tests' root conftest.
 
 A new domain adds its `commands` import and ONE entry to `_DOMAIN_KINDS` (and, for a new kind of scaling,
 one `add_strategy` line)."""
