@@ -252,7 +252,8 @@ class WorkerProcess:
             # Generous: on a loaded machine a worker's imports alone can take tens of seconds.
             wait_until(ready, 90, "the worker's heartbeat")
         except BaseException:
-            self.kill()  # never leave a worker behind when the fixture gives up on it
+            # A worker that never became ready must not outlive the test (nobody else will stop it).
+            self.kill()
             raise
         finally:
             redis.close()

@@ -11,9 +11,7 @@ from typing import Any
 from podium_shared.errors import Invalid, NotFound
 from podium_shared.kube.clients import ClusterClients
 from podium_shared.kube.errors import kube_call
-from podium_shared.kube.resources import ResourceType, resource_type
-
-FIELD_MANAGER = "podium"
+from podium_shared.kube.resources import FIELD_MANAGER, ResourceType, resource_type
 
 
 def _named(rtype: ResourceType, namespace: str, name: str) -> tuple[str, dict[str, str]]:

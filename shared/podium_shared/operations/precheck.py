@@ -15,9 +15,9 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from podium_shared.cluster_state.capacity import NodeGpus, judge_fit
-from podium_shared.cluster_state.gpu import holds_resources, pod_gpus
 from podium_shared.cluster_state.reads import MAX_LIMIT, list_objects
 from podium_shared.cluster_state.status import ClusterStatus, read_cluster_status
+from podium_shared.kube.gpu import holds_resources, pod_gpus
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,6 @@ class CommandRequest(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class OperationError(BaseModel):
-    code: str
-    message: str
-
-
 class Progress(BaseModel):
     """Bulk parents count their children; a handler that follows something long reports its own fields
     too (a download: `percent`, `files_done`, `files_total`), which pass through as they are."""

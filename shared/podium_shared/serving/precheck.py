@@ -1,5 +1,5 @@
-"""`deploy_model`'s accept-time check (the issue: refuse with 422 what cannot fit, warn when it will not
-all fit now), on the watcher's snapshot. The worker repeats it on the live cluster (`deploy.precheck`)."""
+"""`deploy_model`'s accept-time check (refuse with 422 what can never fit, warn when it will not all fit
+now), on the watcher's snapshot. The worker repeats it on the live cluster (`deploy.precheck`)."""
 
 from __future__ import annotations
 

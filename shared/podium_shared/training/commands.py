@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from podium_shared.operations.kinds import CommandKind, Target, register
+from podium_shared.operations.kinds import CommandKind, Target
 from podium_shared.training import downloads, jobs
 from podium_shared.training.manifests import API, JobContext, download_name
 from podium_shared.training.precheck import submit_precheck
@@ -80,6 +80,3 @@ KINDS = [
         secret_fields=("hf_token",),
     ),
 ]
-
-for _kind in KINDS:
-    register(_kind)
