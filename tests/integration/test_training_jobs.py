@@ -60,6 +60,9 @@ def test_both_job_types_run_to_success_with_the_golden_manifests(
             done = done and phase == "Succeeded"
         return done
 
+    # Watched from the moment they are submitted: each must be seen Running, then Succeeded.
+    wait_until(all_succeeded, 120, "every training job to succeed", interval=0.05)
+    assert seen_running == {p["name"] for p in CASES.values()}
     for case, op in accepted.items():
         done = succeeded(pipeline, op["id"])
         params = CASES[case]
@@ -67,8 +70,6 @@ def test_both_job_types_run_to_success_with_the_golden_manifests(
         job = _job(kube, namespace, params["type"], params["name"])
         assert done.result["uid"] == job["metadata"]["uid"]
         check_golden(case, normalise(shape(job), namespace=namespace, operation_id=str(op["id"])))
-    wait_until(all_succeeded, 90, "every training job to succeed", interval=0.05)
-    assert seen_running == {p["name"] for p in CASES.values()}
 
     page = describe(serving_api, sim_cluster, namespace, "sft-pt")
     assert page is not None

@@ -18,9 +18,9 @@ MLFLOW_URI = "http://mlflow.mlflow.svc:5000"
 DEFAULT_IMAGE = "hiyouga/llamafactory:0.9.3"
 MODELS_PVC = "s3-claim"
 
-# kubesim pacing through the environment, so a job stays Running long enough to be seen (2 simulated s a
-# step at the tests' speed 20 = 0.1 s).
-_PACE = {"KUBESIM_STEP_SECONDS": "2"}
+# kubesim pacing through the environment, so a job stays Running long enough to be seen on a loaded
+# machine (6 simulated s a step at the tests' speed 20 = 0.3 s).
+_PACE = {"KUBESIM_STEP_SECONDS": "6"}
 
 CASES: dict[str, dict[str, Any]] = {
     "pytorchjob_llamafactory": {
