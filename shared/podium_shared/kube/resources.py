@@ -20,6 +20,13 @@ _API_VERSION = re.compile(r"^v[0-9]+((alpha|beta)[0-9]+)?$")
 FIELD_MANAGER = "podium"
 
 
+def literal(value: str) -> str:
+    """A string Kubernetes passes to the container unchanged. The kubelet expands `$(VAR)` in a container's
+    `command`, `args` and env `value`s (`$$` is the escape for `$`), so an unescaped user string such as
+    `$(HF_TOKEN)` would read another variable of the pod: every `$` of a user value is doubled."""
+    return value.replace("$", "$$")
+
+
 def group_version_path(group: str, version: str) -> str:
     """The REST root of an API group version ("" is the core group): the one place paths start."""
     return f"/apis/{group}/{version}" if group else f"/api/{version}"

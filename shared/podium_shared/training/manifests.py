@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from podium_shared.kube.resources import literal
 from podium_shared.training import labels as L
 from podium_shared.training.llamafactory import launcher, train_args
 from podium_shared.training.schemas import (
@@ -33,11 +34,6 @@ API = {
     JobType.pytorchjob: ("kubeflow.org/v1", "PyTorchJob"),
     JobType.hyperpod: ("sagemaker.amazonaws.com/v1", "HyperPodPyTorchJob"),
 }
-
-
-def literal(value: str) -> str:
-    """A string Kubernetes passes to the container unchanged (no `$(VAR)` expansion)."""
-    return value.replace("$", "$$")
 
 
 def secret_name(job: str) -> str:
