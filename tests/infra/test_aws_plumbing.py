@@ -8,9 +8,8 @@ import pytest
 from podium_awsemu.runner import RunningEmulator
 from podium_shared.aws import sessions
 from podium_shared.aws.errors import classify
-from podium_shared.errors import Invalid
+from podium_shared.errors import Invalid, TransientError
 from podium_shared.models.user import Role
-from podium_shared.operations.outcomes import TransientError
 
 from infra.helpers import EKS_NAME, REGION, InfraApi
 

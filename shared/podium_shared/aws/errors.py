@@ -13,8 +13,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from podium_shared.errors import Conflict, Invalid, NotFound, PodiumError
-from podium_shared.operations.outcomes import TransientError
+from podium_shared.errors import Conflict, Invalid, NotFound, PodiumError, TransientError
 
 THROTTLING = frozenset(
     {
