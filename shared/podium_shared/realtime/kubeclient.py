@@ -15,10 +15,12 @@ from podium_shared.errors import Invalid
 POOL_SIZE = 32
 
 
-def api_client_from_kubeconfig(path: str | Path | None, context: str | None) -> ApiClient:
+def api_client_from_kubeconfig(
+    path: str | Path | None, context: str | None, pool_size: int = POOL_SIZE
+) -> ApiClient:
     if path is None:
         raise Invalid("the cluster has no kubeconfig path and no default KUBECONFIG is set")
     cfg = Configuration()
     kube_config.load_kube_config(config_file=str(path), context=context, client_configuration=cfg)  # type: ignore[no-untyped-call]
-    cfg.connection_pool_maxsize = POOL_SIZE
+    cfg.connection_pool_maxsize = pool_size
     return ApiClient(cfg)
