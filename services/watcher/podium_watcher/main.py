@@ -18,6 +18,7 @@ from podium_shared.realtime.cluster_watch import ClusterWatch
 from podium_shared.realtime.keys import heartbeat_key
 from podium_shared.realtime.kubeclient import api_client_from_kubeconfig
 from podium_shared.settings import PodiumSettings, get_settings
+from podium_shared.telemetry.collector import LogCollector
 from prometheus_client import start_http_server
 from redis import Redis
 from redis.exceptions import RedisError
@@ -33,6 +34,7 @@ class Watcher:
         self.id = settings.watcher_id or f"{socket.gethostname()}-{os.getpid()}"
         self.redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.clusters: dict[str, tuple[tuple[str | None, str | None], ClusterWatch]] = {}
+        self.collectors: dict[str, LogCollector] = {}
         self.stop_event = threading.Event()
 
     def refresh_clusters(self) -> None:
@@ -47,6 +49,10 @@ class Watcher:
                 watch.stop(purge=name not in rows)
                 watch.join(timeout=5)
                 del self.clusters[name]
+                collector = self.collectors.pop(name, None)
+                if collector is not None:
+                    collector.stop()
+                    collector.join(timeout=5)
         default = str(self.settings.kubeconfig) if self.settings.kubeconfig else None
         for name, (path, context) in rows.items():
             if name in self.clusters:
@@ -58,6 +64,16 @@ class Watcher:
             )  # fmt: skip
             watch.start()
             self.clusters[name] = ((path, context), watch)
+            if self.settings.log_collector_enabled:
+                pool = self.settings.log_max_followers
+                collector = LogCollector(
+                    name,
+                    partial(api_client_from_kubeconfig, path or default, context, pool),
+                    self.redis, session_factory(self.settings.database_url), self.id,
+                    self.settings.collector_tuning(),
+                )  # fmt: skip
+                collector.start()
+                self.collectors[name] = collector
             log.info("watcher %s campaigns for cluster %s", self.id, name)
 
     def heartbeat(self) -> None:
@@ -91,8 +107,12 @@ class Watcher:
     def shutdown(self) -> None:
         for _where, watch in self.clusters.values():
             watch.stop()
+        for collector in self.collectors.values():
+            collector.stop()
         for _where, watch in self.clusters.values():
             watch.join(timeout=5)
+        for collector in self.collectors.values():
+            collector.join(timeout=10)
         with contextlib.suppress(RedisError):
             self.redis.delete(heartbeat_key(self.id))
         self.redis.close()
