@@ -4,3 +4,5 @@ from watcher.realtime_fixtures import *  # noqa: F403  (kubesim, watchers, serve
 
 # The realtime fixtures' module imports kubernetes' `client` under the API test client fixture's name.
 client = api.fixtures.client
+
+from telemetry.collector_fixtures import collectors, namespace  # noqa: E402, F401

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from datetime import UTC, datetime
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -189,13 +189,11 @@ def pod_log(sim: KubeSim, request: Request, t: Target) -> Response:
     stamps = q_bool(request, "timestamps")
     limit_bytes = q_int(request, "limitBytes")
     if not q_bool(request, "follow"):
-        text = "".join(
-            line + "\n"
-            for line in sim.logs.read(
-                t.namespace, t.name, container, tail_lines=tail, since_seconds=since,
-                since_time=since_time, timestamps=stamps,
-            )  # fmt: skip
-        ).encode()
+        lines = sim.logs.read(
+            t.namespace, t.name, container, tail_lines=tail, since_seconds=since, since_time=since_time,
+            timestamps=stamps,
+        )  # fmt: skip
+        text = "".join(line + "\n" for line in lines).encode()
         return Response(text[:limit_bytes] if limit_bytes else text, media_type="text/plain")
     uid = pod["metadata"]["uid"]
     ns, name = t.namespace, t.name

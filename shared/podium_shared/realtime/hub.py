@@ -213,7 +213,7 @@ class Hub:
         WS_CLIENTS.dec()
         for task in list(client.tasks):
             task.cancel()
-        for sid in list(client.subs):
+        for sid in [*client.subs, *client.provided]:
             await self.unsubscribe(client, sid)
 
     async def unsubscribe(self, client: ClientConn, sid: str) -> None:

@@ -69,6 +69,20 @@ def lock_scope(cluster: str) -> str:
     return f"{cluster}:logs"
 
 
+def publish_lines(redis: Redis[bytes], cluster: str, stored: list[dict[str, Any]]) -> None:
+    """Announce committed lines (as `store.write_batches` returns them) to the `logs` topic's feeds."""
+    for start in range(0, len(stored), 500):
+        chunk = [
+            {
+                "id": str(r["id"]), "namespace": r["namespace"], "job": r["job"],
+                "workload_uid": r["workload_uid"], "pod": r["pod"], "container": r["container"],
+                "timestamp": r["ts"].isoformat(), "seq": r["seq"], "line": r["line"],
+            }
+            for r in stored[start : start + 500]
+        ]  # fmt: skip
+        redis.publish(live_channel(cluster), json.dumps({"lines": chunk}, separators=(",", ":")))
+
+
 @dataclass(frozen=True)
 class CollectorTuning:
     ttl_seconds: float = 10.0
@@ -146,7 +160,8 @@ class LogCollector(threading.Thread):
         self._rng = random.Random()  # noqa: S311 - jitter
 
     def stop(self, *, release: bool = True) -> None:
-        """release=False leaves the lock to expire, as a crashed process would."""
+        """release=False behaves like a crash: the lock is left to expire and lines read but not yet
+        stored are abandoned (the next leader reads them again from the stored positions)."""
         self._release_on_exit = release
         self.stop_event.set()
         self._wake.set()
@@ -227,7 +242,7 @@ class LogCollector(threading.Thread):
             f.follower.abort()
         for f in self._followed.values():
             f.follower.join(timeout=2.0)
-        while self._drain(fence):
+        while self._release_on_exit and self._drain(fence):
             pass
 
     # --- which pods: the watcher's snapshot, then its event stream ---------------------------------
@@ -386,18 +401,7 @@ class LogCollector(threading.Thread):
 
     def _publish(self, stored: list[dict[str, Any]]) -> None:
         try:
-            for start in range(0, len(stored), 500):
-                chunk = [
-                    {
-                        "id": str(r["id"]), "namespace": r["namespace"], "job": r["job"],
-                        "workload_uid": r["workload_uid"], "pod": r["pod"], "container": r["container"],
-                        "timestamp": r["ts"].isoformat(), "seq": r["seq"], "line": r["line"],
-                    }
-                    for r in stored[start : start + 500]
-                ]  # fmt: skip
-                self.redis.publish(
-                    live_channel(self.cluster), json.dumps({"lines": chunk}, separators=(",", ":"))
-                )
+            publish_lines(self.redis, self.cluster, stored)
         except RedisError as exc:
             # Stored already: live readers catch up from the database on their next look.
             log.warning("log collector %s: live publish failed: %r", self.cluster, exc)

@@ -10,7 +10,7 @@ collector's writes to one cluster are serialised by its fence row, so ids grow i
     {"type": "subscribe", "id": "l1", "cluster": "c", "topic": "logs", "namespace": "team-a",
      "job": "sft", "pod": "sft-master-0", "container": "pytorch", "tail": 100, "since": "1234"}
 
-Without `since`: a `snapshot` with the last `tail` matching lines (`lines`) and the position `id`, then
+Without `since`: a `snapshot` with the last `tail` matching lines (`objects`) and the position `id`, then
 every new matching line as an `event` (`object` is the line). With `since`: the matching lines after
 it, then live. Namespace-scoped users only receive lines of their namespaces."""
 
@@ -242,7 +242,7 @@ class LogTopic:
                 sub.last_id = position
                 await client.put(
                     {"type": "snapshot", "subscription": sid, "cluster": sub.cluster, "topic": "logs",
-                     "id": str(position), "lines": lines}
+                     "id": str(position), "objects": lines}
                 )  # fmt: skip
             else:
                 sub.last_id = parse_id(since)[0]
