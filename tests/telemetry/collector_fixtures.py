@@ -7,19 +7,22 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from api.fixtures import unique
 from kubernetes import client
 from podium_shared.db.session import session_factory
 from podium_shared.embedded import EmbeddedRedis
 from podium_shared.models.telemetry import LogLine
 from podium_shared.realtime.kubeclient import api_client_from_kubeconfig
-from podium_shared.telemetry.collector import CollectorTuning, LogCollector
+from podium_shared.telemetry import store
+from podium_shared.telemetry.collector import CollectorTuning, LogCollector, publish_lines
 from podium_shared.telemetry.follow import FollowTuning
 from podium_shared.telemetry.parsing import split_timestamp
+from podium_shared.telemetry.store import Line, StreamBatch, StreamKey, Workload
 from redis import Redis
 from sqlalchemy import select
 
@@ -136,3 +139,33 @@ def expected_points(lines: list[tuple[datetime, str]]) -> list[tuple[str, float,
             step = next(int(m.group(1)) for _, t in lines[i + 1 :] if (m := _BAR.search(t)))
         out += [(k, float(v), int(ts.timestamp() * 1000), step) for k, v in record.items()]
     return out
+
+
+WRITER_T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+class Writer:
+    """Stores and announces lines of one job's pod the way the collector does."""
+
+    def __init__(self, database_url: str, redis_url: str, cluster: str, namespace: str, job: str) -> None:
+        self.sessions = session_factory(database_url)
+        self.redis = Redis.from_url(redis_url)
+        self.cluster = cluster
+        self.workload = Workload(unique("uid"), cluster, namespace, job, "PyTorchJob")
+        self.seq = 0
+        with self.sessions.begin() as s:
+            self.fence = store.claim(s, cluster, "test")
+
+    def write(self, pod: str, n: int, publish: bool = True) -> list[dict[str, object]]:
+        lines = []
+        for _ in range(n):
+            self.seq += 1
+            lines.append(Line(self.seq, WRITER_T0 + timedelta(seconds=self.seq), f"{pod} {self.seq}", 1))
+        key = StreamKey(f"{self.workload.uid}-{pod}", "main")
+        with self.sessions.begin() as s:
+            stored = store.write_batches(
+                s, self.cluster, self.fence, [StreamBatch(key, self.workload, pod, lines)]
+            )
+        if publish:
+            publish_lines(self.redis, self.cluster, stored)
+        return stored

@@ -199,7 +199,7 @@ def test_download_pods_are_collected(  # noqa: PLR0917 - pytest fixtures
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": "dl", "labels": {"podium.io/workload": "model-download"}},
+        "metadata": {"name": "dl", "labels": {"app.kubernetes.io/component": "model-download"}},
         "spec": {
             "backoffLimit": 0,
             "template": {

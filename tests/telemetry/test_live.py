@@ -4,47 +4,14 @@ writer (as the collector does after each commit) arrive live with ids; `since` r
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
-from api.fixtures import ApiUser, unique
-from podium_shared.db.session import session_factory
+from api.fixtures import ApiUser
 from podium_shared.embedded import EmbeddedRedis
 from podium_shared.models.user import Role
-from podium_shared.telemetry import store
-from podium_shared.telemetry.collector import publish_lines
-from podium_shared.telemetry.store import Line, StreamBatch, StreamKey, Workload
-from redis import Redis
 from support.waiting import wait_until
 from watcher.realtime_fixtures import ServedApi, WsClient
 
-T0 = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-class Writer:
-    """Stores and announces lines of one job's pod the way the collector does."""
-
-    def __init__(self, database_url: str, redis_url: str, cluster: str, namespace: str, job: str) -> None:
-        self.sessions = session_factory(database_url)
-        self.redis = Redis.from_url(redis_url)
-        self.cluster = cluster
-        self.workload = Workload(unique("uid"), cluster, namespace, job, "PyTorchJob")
-        self.seq = 0
-        with self.sessions.begin() as s:
-            self.fence = store.claim(s, cluster, "test")
-
-    def write(self, pod: str, n: int, publish: bool = True) -> list[dict[str, object]]:
-        lines = []
-        for _ in range(n):
-            self.seq += 1
-            lines.append(Line(self.seq, T0 + timedelta(seconds=self.seq), f"{pod} {self.seq}", 1))
-        key = StreamKey(f"{self.workload.uid}-{pod}", "main")
-        with self.sessions.begin() as s:
-            stored = store.write_batches(
-                s, self.cluster, self.fence, [StreamBatch(key, self.workload, pod, lines)]
-            )
-        if publish:
-            publish_lines(self.redis, self.cluster, stored)
-        return stored
+from telemetry.collector_fixtures import Writer
 
 
 def test_lines_arrive_live_and_since_replays_what_was_missed(  # noqa: PLR0917 - pytest fixtures

@@ -1,7 +1,8 @@
 """The log collector of one cluster, run by the watcher: while it leads the cluster's log collection
 (a Redis lock like the watches', plus a fence row in Postgres), it follows every container of every
-training pod (pods of a PyTorchJob / HyperPodPyTorchJob) and model-download pod (pods of a Job
-labelled `podium.io/workload=model-download`) and stores their lines and metric points.
+training pod (pods of a PyTorchJob / HyperPodPyTorchJob) and model-download pod (pods of a Job labelled
+`app.kubernetes.io/component=model-download`, as the training area's download_model labels them, or
+`podium.io/workload=model-download`) and stores their lines and metric points.
 
 Which pods exist comes from the watcher's snapshot and event stream in Redis, not from polling the
 cluster: a pod that lived between two looks still left ADDED/DELETED events in the stream. If the
@@ -44,8 +45,11 @@ from podium_shared.telemetry.store import Fenced, Line, Point, StreamBatch, Stre
 
 log = logging.getLogger(__name__)
 
-DOWNLOAD_LABEL = "podium.io/workload"
-DOWNLOAD_VALUE = "model-download"
+# A Job is a model download when it (or its pod) carries one of these labels.
+DOWNLOAD_LABELS = (
+    ("app.kubernetes.io/component", "model-download"),
+    ("podium.io/workload", "model-download"),
+)
 TRAINING_KINDS = frozenset({"PyTorchJob", "HyperPodPyTorchJob"})
 
 LINES_STORED = Counter("podium_log_lines_stored_total", "Log lines stored by the collector", ["cluster"])
@@ -107,12 +111,13 @@ def workload_of(
     if kind not in TRAINING_KINDS:
         if kind != "Job":
             return None
-        labels = meta.get("labels") or {}
-        if labels.get(DOWNLOAD_LABEL) != DOWNLOAD_VALUE:
-            owner = job_labels(ns, str(ref.get("name")))
-            if not owner or owner.get(DOWNLOAD_LABEL) != DOWNLOAD_VALUE:
-                return None
+        if not _is_download(meta.get("labels")) and not _is_download(job_labels(ns, str(ref.get("name")))):
+            return None
     return Workload(str(ref["uid"]), "", ns, str(ref.get("name")), kind)
+
+
+def _is_download(labels: dict[str, str] | None) -> bool:
+    return bool(labels) and any((labels or {}).get(k) == v for k, v in DOWNLOAD_LABELS)
 
 
 def _containers(pod: dict[str, Any]) -> list[str]:
