@@ -135,6 +135,8 @@ class Follower(threading.Thread):
                 if parsed is None:
                     continue  # every line carries a timestamp with timestamps=true
                 ts, text = parsed
+                if "\x00" in text:
+                    text = text.replace("\x00", "\ufffd")  # Postgres text cannot hold NUL
                 pos = self.position
                 if pos.last_ts is not None and ts < pos.last_ts:
                     continue

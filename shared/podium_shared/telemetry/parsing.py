@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 MAX_DICT_CHARS = 4096  # a Trainer log dict is a few hundred characters; anything larger is not one
 MAX_KEYS = 64
+MAX_NAME = 255  # the stored metric name's limit
 
 _TS = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2}) ")
 _BAR = re.compile(r"(\d+)/(\d+) \[")
@@ -63,7 +64,12 @@ def _literal_dict(text: str) -> dict[str, float] | None:
         raise ValueError("not a flat dict")
     out: dict[str, float] = {}
     for k, v in value.items():
-        if isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool):
+        if (
+            isinstance(k, str)
+            and 0 < len(k) <= MAX_NAME
+            and isinstance(v, int | float)
+            and not isinstance(v, bool)
+        ):
             f = float(v)
             if math.isfinite(f):
                 out[k] = f
