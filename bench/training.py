@@ -87,8 +87,8 @@ def produce(ks: RunningKubeSim, pods: int, rate: float, seconds: float, produced
         for _ in range(per_tick):
             step += 1
             if step % 10 == 0:
-                lines.append(str({"loss": round(2.5 - step / 1e5, 4), "grad_norm": 1.1, "learning_rate": 5e-05,
-                                  "epoch": round(step / 1e4, 2)}))  # fmt: skip
+                record = {"loss": round(2.5 - step / 1e5, 4), "grad_norm": 1.1, "learning_rate": 5e-05}
+                lines.append(str({**record, "epoch": round(step / 1e4, 2)}))
             else:
                 lines.append(f"{step % 100:3d}%|██        | {step}/1000000 [00:10<01:30, 10.00it/s]")
 
@@ -149,13 +149,15 @@ def collector_run(args: argparse.Namespace, ks: RunningKubeSim, pg: EmbeddedPost
             points = conn.execute("SELECT count(*) FROM metric_points").fetchone()
         elapsed = t_stop - t0
         print(
-            f"collector: {args.pods} pods x {args.rate:.0f} lines/s for {elapsed:.0f}s = {total} lines offered "
+            f"collector: {args.pods} pods x {args.rate:.0f} lines/s for {elapsed:.0f}s = {total} lines "
             f"({total / elapsed:.0f}/s); stored {stored_at_stop / elapsed:.0f} lines/s while producing, "
             f"{total / (elapsed + drain):.0f} lines/s overall; drain after stop {drain:.2f}s; "
             f"dropped {dropped[0] if dropped else '?'}; metric points {points[0] if points else '?'}"
         )
-        print(f"collector lag (now - newest stored line): p50 {pct(lags, 0.5):.2f}s, p99 {pct(lags, 0.99):.2f}s, "
-              f"max {max(lags, default=float('nan')):.2f}s")  # fmt: skip
+        print(
+            f"collector lag (now - newest stored line): p50 {pct(lags, 0.5):.2f}s, "
+            f"p99 {pct(lags, 0.99):.2f}s, max {max(lags, default=float('nan')):.2f}s"
+        )
     finally:
         watcher.terminate()
         watcher.wait(timeout=30)
@@ -170,9 +172,8 @@ def metrics_run(args: argparse.Namespace, pg: EmbeddedPostgres, env: dict[str, s
     t_start = 1_700_000_000_000
     t0 = time.monotonic()
     with psycopg.connect(pg.url.replace("+psycopg", "")) as conn:
-        with conn.cursor().copy(
-            "COPY metric_points (workload_uid, pod, metric_name, value, ts, iteration, data_source) FROM STDIN"
-        ) as copy:
+        columns = "workload_uid, pod, metric_name, value, ts, iteration, data_source"
+        with conn.cursor().copy(f"COPY metric_points ({columns}) FROM STDIN") as copy:
             for step in range(1, steps + 1):
                 ts = t_start + step * 1000
                 for m, name in enumerate(METRICS):
