@@ -120,11 +120,11 @@ def collector_run(args: argparse.Namespace, ks: RunningKubeSim, pg: EmbeddedPost
                 return int(row[0]) if row else 0
 
             # Start-up: the watcher syncs, the collector leads and opens every follow (a first line each).
-            ks.call(
-                lambda: [
-                    ks.sim.logs.append(NS, f"bench-worker-{i}", "pytorch", "start") for i in range(args.pods)
-                ]
-            )
+            def first_lines() -> None:
+                for i in range(args.pods):
+                    ks.sim.logs.append(NS, f"bench-worker-{i}", "pytorch", "start")
+
+            ks.call(first_lines)
             wait_until(lambda: streams() >= args.pods, 120, "every pod followed", interval=0.2)
             produced = [count()]
             start_count = produced[0]
