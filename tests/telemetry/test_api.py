@@ -86,7 +86,7 @@ def test_paging_buckets_and_csv(client: TestClient, viewer: ApiUser, database_ur
             url, params={"limit": 4, **({"cursor": cursor} if cursor else {})}, headers=viewer.headers
         )
         body = page.json()
-        assert body["total_count"] == 11
+        assert body["total_count"] == len(body["data"])  # Lens's meaning: the points in this answer
         seen += body["data"]
         cursor = body.get("next_cursor")
         if cursor is None:

@@ -30,7 +30,7 @@ class WatcherSettings(PodiumSettings):
     log_purge_interval_seconds: float = 600.0
     log_buffer_lines: int = 2_000  # per followed container
     log_throttle_seconds: float = 2.0  # how long a reader waits for room before dropping a line
-    log_batch_lines: int = 2_000
+    log_batch_lines: int = 10_000
     log_max_line_bytes: int = 65_536
     log_max_followers: int = 256  # the collector's connection pool towards each API server
 

@@ -91,7 +91,7 @@ def publish_lines(redis: Redis[bytes], cluster: str, stored: list[dict[str, Any]
 class CollectorTuning:
     ttl_seconds: float = 10.0
     campaign_interval: float = 1.0
-    batch_lines: int = 2_000
+    batch_lines: int = 10_000
     retention_seconds: float = 30 * 86_400.0
     purge_interval: float = 600.0
     stream_page: int = 500
@@ -161,6 +161,9 @@ class LogCollector(threading.Thread):
         self.terms = 0
         self._release_on_exit = True
         self._followed: dict[StreamKey, Followed] = {}
+        # Streams of finished pods read to their end in this term: later updates of the pod (until it is
+        # deleted) must not start a follower again.
+        self._done: set[StreamKey] = set()
         self._wake = threading.Event()
         self._rng = random.Random()  # noqa: S311 - jitter
 
@@ -216,6 +219,7 @@ class LogCollector(threading.Thread):
             for f in self._followed.values():
                 f.follower.join(timeout=2.0)
             self._followed.clear()
+            self._done.clear()
             FOLLOWED.labels(self.cluster).set(0)
             api.close()  # type: ignore[no-untyped-call]
 
@@ -223,7 +227,7 @@ class LogCollector(threading.Thread):
         t = self.tuning
         renew_every = t.ttl_seconds / 3
         last_renew = time.monotonic()
-        last_purge = 0.0
+        last_purge = last_look = 0.0
         position = self._snapshot(api)
         while not self.stop_event.is_set():
             now = time.monotonic()
@@ -232,7 +236,9 @@ class LogCollector(threading.Thread):
                     log.warning("log collector %s could not renew cluster %s", self.holder, self.cluster)
                     return
                 last_renew = now
-            position = self._follow_stream(api, position)
+            if now - last_look >= 0.1:  # a busy writer need not ask Redis about pods on every batch
+                position = self._follow_stream(api, position)
+                last_look = now
             stored = self._drain(fence)
             self._reap()
             if now - last_purge >= t.purge_interval:
@@ -310,9 +316,13 @@ class LogCollector(threading.Thread):
         keys = [StreamKey(uid, c) for c in _containers(pod)]
         if event == "DELETED":
             for key in keys:
+                self._done.discard(key)
                 f = self._followed.get(key)
                 if f is not None:
                     f.follower.gone = True
+            return
+        keys = [k for k in keys if k not in self._done]
+        if not keys:
             return
         existing = [self._followed[k] for k in keys if k in self._followed]
         if existing:
@@ -345,6 +355,8 @@ class LogCollector(threading.Thread):
         for key, f in list(self._followed.items()):
             if not f.follower.is_alive() and f.follower.lines.empty() and self._reported(f):
                 del self._followed[key]
+                if f.follower.finished and not f.follower.gone:
+                    self._done.add(key)
         FOLLOWED.labels(self.cluster).set(len(self._followed))
 
     @staticmethod

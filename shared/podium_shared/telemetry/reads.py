@@ -25,9 +25,7 @@ from podium_shared.telemetry.schemas import (
     LogLineOut,
     LogPage,
     LogStreamOut,
-    MetricDataPoint,
     MetricInfo,
-    MetricsData,
 )
 
 MAX_LOG_LIMIT = 10_000
@@ -309,38 +307,40 @@ def _where(uid: str, q: DataQuery) -> list[ColumnElement[bool]]:
     return where
 
 
-def data(session: Session, principal: Principal, uid: str, q: DataQuery) -> MetricsData:
+def data(session: Session, principal: Principal, uid: str, q: DataQuery) -> dict[str, Any]:
+    """The `MetricsData` body as plain data: a page holds up to 100,000 points, and building a model
+    per point would cost more than the query. `total_count` is the number of points returned (Lens's
+    meaning); `next_cursor` appears when the page is full."""
     _workload(session, principal, uid)
     where = _where(uid, q)
     if q.bucket is not None:
         points = _buckets(session, where, q)
-        return MetricsData(workload_uid=uid, data_source=q.data_source, data=points, total_count=len(points))
-    page_where = list(where)
+        return {"workload_uid": uid, "data_source": q.data_source, "data": points, "total_count": len(points)}
     if q.cursor is not None:
-        page_where.append(tuple_(MetricPoint.ts, MetricPoint.id) > tuple_(*q.cursor))
+        where.append(tuple_(MetricPoint.ts, MetricPoint.id) > tuple_(*q.cursor))
     stmt = (
         select(MetricPoint.metric_name, MetricPoint.value, MetricPoint.ts, MetricPoint.iteration,
                MetricPoint.data_source, MetricPoint.id)
-        .where(*page_where)
+        .where(*where)
         .order_by(MetricPoint.ts, MetricPoint.id)
         .limit(q.limit)
     )  # fmt: skip
     rows = session.execute(stmt).all()
-    points = [
-        MetricDataPoint(metric_name=r[0], value=r[1], timestamp=r[2], iteration=r[3], data_source=r[4])
-        for r in rows
-    ]
-    full = len(rows) == q.limit
-    total = len(rows)
-    if full or q.cursor is not None:
-        total = int(session.execute(select(func.count()).select_from(MetricPoint).where(*where)).scalar_one())
-    return MetricsData(
-        workload_uid=uid, data_source=q.data_source, data=points, total_count=total,
-        next_cursor=f"{rows[-1][2]}.{rows[-1][5]}" if full and rows else None,
-    )  # fmt: skip
+    body: dict[str, Any] = {
+        "workload_uid": uid,
+        "data_source": q.data_source,
+        "data": [
+            {"metric_name": r[0], "value": r[1], "timestamp": r[2], "iteration": r[3], "data_source": r[4]}
+            for r in rows
+        ],
+        "total_count": len(rows),
+    }
+    if len(rows) == q.limit and rows:
+        body["next_cursor"] = f"{rows[-1][2]}.{rows[-1][5]}"
+    return body
 
 
-def _buckets(session: Session, where: list[ColumnElement[bool]], q: DataQuery) -> list[MetricDataPoint]:
+def _buckets(session: Session, where: list[ColumnElement[bool]], q: DataQuery) -> list[dict[str, Any]]:
     assert q.bucket is not None
     start = (MetricPoint.ts // q.bucket) * q.bucket
     value: Any = {
@@ -362,21 +362,21 @@ def _buckets(session: Session, where: list[ColumnElement[bool]], q: DataQuery) -
         .limit(q.limit)
     ).all()
     return [
-        MetricDataPoint(
-            metric_name=r[0], value=float(r[3]), timestamp=int(r[2]), iteration=int(r[4]), data_source=r[1]
-        )
+        {"metric_name": r[0], "value": float(r[3]), "timestamp": int(r[2]), "iteration": int(r[4]),
+         "data_source": r[1]}
         for r in rows
-    ]
+    ]  # fmt: skip
 
 
-def data_csv(result: MetricsData) -> str:
+def data_csv(result: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["metric_name", "value", "timestamp", "iteration", "data_source"])
-    for p in result.data:
+    for p in result["data"]:
         # Names come from training logs and other tools: neutralise spreadsheet formulas.
-        name = "'" + p.metric_name if p.metric_name[:1] in ("=", "+", "-", "@") else p.metric_name
-        writer.writerow([name, repr(p.value), p.timestamp, p.iteration, p.data_source])
+        name = p["metric_name"]
+        name = "'" + name if name[:1] in ("=", "+", "-", "@") else name
+        writer.writerow([name, repr(p["value"]), p["timestamp"], p["iteration"], p["data_source"]])
     return out.getvalue()
 
 
