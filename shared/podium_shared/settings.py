@@ -30,8 +30,8 @@ class PodiumSettings(BaseSettings):
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias=AliasChoices("PODIUM_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI")
     )
-    # Signs nothing user-visible yet but keys request ids and future session cookies; must be set
-    # outside development so two deployments never share the default.
+    # Keys the encryption of operations' secret params (crypto.seal / open_sealed, through a derived
+    # key); must be set outside development so two deployments never share the default.
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     bootstrap_admin_token: SecretStr | None = None
     bootstrap_admin_username: str = "admin"
@@ -64,4 +64,24 @@ class PodiumSettings(BaseSettings):
 
 @lru_cache
 def get_settings() -> PodiumSettings:
+    """The settings the environment describes. Only a process's entry point calls this; everything else
+    is handed settings or asks `current_settings()`."""
     return PodiumSettings()
+
+
+class _Process:
+    """The settings this process runs with (a holder instead of a module global)."""
+
+    settings: PodiumSettings | None = None
+
+
+def use_settings(settings: PodiumSettings) -> None:
+    """Make `settings` this process's settings: the API's app factory, `run_worker` and the watcher call
+    it once at start (through `operations.celery_app.configure` for the first two)."""
+    _Process.settings = settings
+
+
+def current_settings() -> PodiumSettings:
+    """The one road to the process's settings for code that is not handed them (after-commit sends,
+    events, crypto's default key). Without `use_settings`, the environment's settings."""
+    return _Process.settings if _Process.settings is not None else get_settings()

@@ -248,8 +248,14 @@ class WorkerProcess:
             assert proc.poll() is None, f"worker exited early; see {self.log_path}"
             return bool(set(redis.keys("podium:heartbeat:worker:*")) - before)
 
-        wait_until(ready, 30, "the worker's heartbeat")
-        redis.close()
+        try:
+            wait_until(ready, 30, "the worker's heartbeat")
+        except BaseException:
+            # A worker that never became ready must not outlive the test (nobody else will stop it).
+            self.kill()
+            raise
+        finally:
+            redis.close()
         return self
 
     def kill(self) -> None:

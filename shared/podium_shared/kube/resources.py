@@ -16,6 +16,17 @@ DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _API_GROUP = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _API_VERSION = re.compile(r"^v[0-9]+((alpha|beta)[0-9]+)?$")
+# Server-side apply's owner of every field Podium writes (any domain applying manifests uses it).
+FIELD_MANAGER = "podium"
+
+
+def group_version_path(group: str, version: str) -> str:
+    """The REST root of an API group version ("" is the core group): the one place paths start."""
+    return f"/apis/{group}/{version}" if group else f"/api/{version}"
+
+
+def api_version_of(group: str, version: str) -> str:
+    return f"{group}/{version}" if group else version
 
 
 @dataclass(frozen=True)
@@ -28,10 +39,10 @@ class ResourceType:
 
     @property
     def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
+        return api_version_of(self.group, self.version)
 
     def path(self, *, namespaced_path: bool, named: bool) -> str:
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        base = group_version_path(self.group, self.version)
         if namespaced_path:
             base += "/namespaces/{namespace}"
         base += f"/{self.plural}"

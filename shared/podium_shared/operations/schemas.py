@@ -19,11 +19,6 @@ class CommandRequest(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class OperationError(BaseModel):
-    code: str
-    message: str
-
-
 class Progress(BaseModel):
     total: int = 0
     succeeded: int = 0

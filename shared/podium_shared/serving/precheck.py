@@ -1,11 +1,11 @@
-"""`deploy_model`'s accept-time check (the issue: refuse with 422 what cannot fit, warn when it will not
-all fit now), on the watcher's snapshot. The worker repeats it on the live cluster (`deploy.precheck`)."""
+"""`deploy_model`'s accept-time check (refuse with 422 what can never fit, warn when it will not all fit
+now), on the watcher's snapshot. The worker repeats it on the live cluster (`deploy.precheck`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from podium_shared.cluster_state.gpu import holds_resources, pod_gpus
+from podium_shared.kube.gpu import holds_resources, pod_gpus
 from podium_shared.operations.precheck import PrecheckContext
 from podium_shared.serving import labels as L
 from podium_shared.serving.capacity import NodeGpus, judge_fit

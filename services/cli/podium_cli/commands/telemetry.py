@@ -10,7 +10,6 @@ follow that starts late or reconnects shows every line once."""
 
 from __future__ import annotations
 
-import importlib
 import sys
 import time
 from typing import Annotated, Any
@@ -33,9 +32,8 @@ metrics_app = typer.Typer(
 def register(root: typer.Typer) -> None:
     root.add_typer(metrics_app, name="metrics")
     try:
-        training = importlib.import_module("podium_cli.commands.training")
-        train_app: typer.Typer = training.train_app
-    except (ModuleNotFoundError, AttributeError):
+        from podium_cli.commands.training import train_app  # noqa: PLC0415 - the training area may be absent
+    except ImportError:
         train_app = typer.Typer(help="Training jobs.", no_args_is_help=True)
         root.add_typer(train_app, name="train")
     train_app.command("logs")(logs)
