@@ -26,7 +26,9 @@ from podium_cli.output import OutputFormat
 from podium_cli.state import CliState
 
 # Every module here exposes `register(root)`. Adding a command area = importing it and adding it here.
-COMMAND_MODULES = (servers, login, submit, ops, users, clusters, get, audit, serving, training, telemetry, infra)
+COMMAND_MODULES = (
+    servers, login, submit, ops, users, clusters, get, audit, serving, training, telemetry, infra,
+)  # fmt: skip
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 operation failed or cancelled, 2 usage or validation error, 3 not found, "

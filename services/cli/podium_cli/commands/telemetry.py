@@ -1,9 +1,9 @@
 """Kept logs and training metrics from the command line: `podium train logs NAME [-f]` and
 `podium metrics available|data UID [--csv]`.
 
-`logs` joins the `train` group of the training area (`podium_cli.commands.training.train_app`). `-f` polls the kept log with the cursor of the
-last line it printed: what it shows is what Podium stored (nothing is read from the cluster), so a
-follow that starts late or reconnects shows every line once."""
+`logs` joins the `train` group of the training area (`podium_cli.commands.training.train_app`).
+`-f` polls the kept log with the cursor of the last line it printed: what it shows is what Podium
+stored (nothing is read from the cluster), so a follow that starts late or reconnects shows every line once."""
 
 # ruff: noqa: PLR0917 - typer maps each parameter to an option; they are never called positionally.
 
