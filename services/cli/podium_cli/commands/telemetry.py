@@ -3,7 +3,8 @@
 
 `logs` joins the `train` group of the training area (`podium_cli.commands.training.train_app`).
 `-f` polls the kept log with the cursor of the last line it printed: what it shows is what Podium
-stored (nothing is read from the cluster), so a follow that starts late or reconnects shows every line once."""
+stored (nothing is read from the cluster), so a follow that starts late or reconnects
+shows every line once."""
 
 # ruff: noqa: PLR0917 - typer maps each parameter to an option; they are never called positionally.
 
