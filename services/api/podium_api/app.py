@@ -25,6 +25,7 @@ from podium_api.routers import (  # realtime (W), serving (S)
     metrics,
     operations,
     serving,
+    training_history,
     users,
     ws,
 )
@@ -68,7 +69,7 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.add_middleware(RequestContext)
 
     app.include_router(health.router)
-    for module in (commands, operations, users, clusters, audit):
+    for module in (commands, operations, users, clusters, audit, training_history):
         app.include_router(module.router, prefix=API_PREFIX)
     # Before cluster_reads: its `/clusters/{cluster}/{kind}` would otherwise claim `business-services`.
     app.include_router(serving.router, prefix=API_PREFIX)

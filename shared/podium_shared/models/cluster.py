@@ -17,3 +17,5 @@ class Cluster(CreatedAtMixin, Base):
     eks_cluster_name: Mapped[str | None] = mapped_column(String(100), default=None)
     region: Mapped[str | None] = mapped_column(String(32), default=None)
     hyperpod_cluster_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    # The cluster's own MLflow tracking server (http(s) URL or SageMaker MLflow ARN); None: the global one.
+    mlflow_tracking_uri: Mapped[str | None] = mapped_column(Text, default=None)
