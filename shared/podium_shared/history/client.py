@@ -11,7 +11,10 @@ timeout, so the pool cannot fill with hung threads for long.
 
 A tracking URI may be an `http(s)://` server or, with the `sagemaker-mlflow` plugin installed, a SageMaker
 managed MLflow ARN: the URI is handed to MlflowClient unchanged and MLflow's tracking-store registry picks
-the plugin's store for the `arn` scheme."""
+the plugin's store for the `arn` scheme. One catch: the plugin's request-header provider takes the ARN it
+routes by from the *process-wide* tracking URI (`mlflow.get_tracking_uri()`), not from the client. So the
+first ARN a process uses becomes its process-wide tracking URI, and a second, different ARN is refused
+with a sentence instead of being sent with the first one's routing header."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import TypeVar
 
+import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
@@ -36,6 +40,7 @@ T = TypeVar("T")
 _POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="mlflow-call")
 _clients: dict[str, MlflowClient] = {}
 _clients_lock = threading.Lock()
+_process_arn: str | None = None
 
 
 class MlflowUnavailable(TransientError):
@@ -61,6 +66,8 @@ class Tracking:
 
     def __init__(self, uri: str, timeout: float) -> None:
         _bound_http_defaults(timeout)
+        if uri.startswith("arn:"):
+            _route_sagemaker(uri)
         self.uri = uri
         self.timeout = timeout
         with _clients_lock:
@@ -86,6 +93,20 @@ class Tracking:
                 f"could not reach the MLflow tracking server ({what}): {type(exc).__name__}",
                 details={"tracking_uri": self.uri},
             ) from None
+
+
+def _route_sagemaker(arn: str) -> None:
+    global _process_arn  # noqa: PLW0603 - mirrors MLflow's own process-wide tracking URI
+    with _clients_lock:
+        if _process_arn is None:
+            mlflow.set_tracking_uri(arn)
+            _process_arn = arn
+        elif _process_arn != arn:
+            raise MlflowNotConfigured(
+                f"this Podium process already talks to SageMaker MLflow {_process_arn}; the sagemaker-mlflow "
+                "plugin routes every request by one process-wide ARN, so a second one needs its own process",
+                details={"tracking_uri": arn},
+            )
 
 
 def translate(exc: MlflowException, what: str, uri: str) -> PodiumError:
