@@ -235,6 +235,12 @@ class EmbeddedMlflow:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 240.0) -> EmbeddedMlflow:
+        self.launch()
+        self.wait_healthy(timeout)
+        return self
+
+    def launch(self) -> EmbeddedMlflow:
+        """Start the process without waiting for it (`podium up` starts the rest meanwhile)."""
         self.port = self.port or free_port()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         artifacts = self.data_dir / "artifacts"
@@ -251,10 +257,9 @@ class EmbeddedMlflow:
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env, cwd=self.data_dir,
             preexec_fn=_parent_death_signal(signal.SIGTERM) if self.die_with_parent else None,  # noqa: PLW1509 - as above
         )  # fmt: skip
-        self._wait_healthy(timeout)
         return self
 
-    def _wait_healthy(self, timeout: float) -> None:
+    def wait_healthy(self, timeout: float = 240.0) -> None:
         # Start-up imports most of MLflow (Flask, FastAPI, SQLAlchemy migrations): tens of seconds on a
         # busy machine, so the deadline is generous and the process is checked on every poll.
         assert self._proc is not None

@@ -13,6 +13,7 @@ from mlflow import MlflowClient
 from podium_api.app import create_app
 from podium_api.settings import ApiSettings
 from podium_shared.embedded import EmbeddedMlflow
+from worker.fixtures import *  # noqa: F403  (pipeline, worker, sim_kubeconfig, submit …)
 
 
 @pytest.fixture(scope="session")

@@ -248,8 +248,13 @@ class WorkerProcess:
             assert proc.poll() is None, f"worker exited early; see {self.log_path}"
             return bool(set(redis.keys("podium:heartbeat:worker:*")) - before)
 
-        wait_until(ready, 30, "the worker's heartbeat")
-        redis.close()
+        try:
+            wait_until(ready, 30, "the worker's heartbeat")
+        except BaseException:
+            self.kill()  # a worker that started too late must not outlive the test that gave up on it
+            raise
+        finally:
+            redis.close()
         return self
 
     def kill(self) -> None:

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "podium_cli.commands.get",
     "podium_cli.commands.audit",
     "podium_cli.commands.serving",
+    "podium_cli.commands.runs",
 )
 
 EXIT_CODES_HELP = (

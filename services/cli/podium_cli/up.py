@@ -1,8 +1,9 @@
 """`podium up`: the whole system on one machine, supervised by one process.
 
-Order of start: Postgres, Redis (embedded unless DATABASE_URL / REDIS_URL are set), kubesim (unless
-KUBECONFIG is set), migrations, the `local` cluster and the first admin, then the API, the worker (with
-the sweep's beat) and the watcher as child processes. Stop is the reverse order, on Ctrl-C or SIGTERM,
+Order of start: Postgres, Redis (embedded unless DATABASE_URL / REDIS_URL are set), an MLflow tracking
+server (unless MLFLOW_TRACKING_URI is set), kubesim (unless KUBECONFIG is set), migrations, the `local`
+cluster and the first admin, then the API, the worker (with the sweep's beat) and the watcher as child
+processes. Stop is the reverse order, on Ctrl-C or SIGTERM,
 or as soon as any child dies. docs/running.md describes the process model."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import httpx
 import yaml
-from podium_shared.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
+from podium_shared.embedded import EmbeddedMlflow, EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
 from podium_shared.errors import PodiumError
 
 from podium_cli.bootstrap import prepare_from_settings, write_private
@@ -45,12 +46,16 @@ class Stack:
 
     postgres: EmbeddedPostgres | None = None
     redis: EmbeddedRedis | None = None
+    mlflow: EmbeddedMlflow | None = None
     children: list[Child] = field(default_factory=list)
 
     def stop(self) -> None:
         for child in reversed(self.children):
             say(f"stopping {child.name}")
             child.stop()
+        if self.mlflow is not None:
+            say("stopping mlflow")
+            self.mlflow.stop()
         if self.redis is not None:
             say("stopping redis")
             self.redis.stop()
@@ -122,6 +127,7 @@ def _start(opts: UpOptions, stack: Stack) -> None:
     )
     env.pop("PODIUM_DATABASE_URL", None)
     env.pop("PODIUM_REDIS_URL", None)
+    _launch_mlflow(stack, env, data_dir)
 
     kubeconfig_env = os.environ.get("KUBECONFIG")
     if kubeconfig_env:
@@ -162,6 +168,9 @@ def _start(opts: UpOptions, stack: Stack) -> None:
     _spawn(stack, "watcher", ["watcher"], watcher_env, data_dir)
 
     url = f"http://{'127.0.0.1' if opts.host in ('0.0.0.0', '::') else opts.host}:{opts.port}"  # noqa: S104
+    if stack.mlflow is not None:
+        say(f"waiting for mlflow at {stack.mlflow.url}/health")
+        stack.mlflow.wait_healthy()
     _wait_ready(stack, url)
     # No web console yet: name what exists (the API and its docs; `/` redirects to the docs).
     print(f"\nPodium is ready.\n  API:             {url}/api/v1 (docs: {url}/api/v1/docs)", flush=True)
@@ -170,7 +179,18 @@ def _start(opts: UpOptions, stack: Stack) -> None:
         flush=True,
     )
     print(f"  kubectl:         KUBECONFIG={kubeconfig} kubectl get nodes", flush=True)
+    print(f"  MLflow:          {env.get('MLFLOW_TRACKING_URI') or 'not configured'}", flush=True)
     print(f"  Logs:            {data_dir / 'logs'}/\nPress Ctrl-C to stop.\n", flush=True)
+
+
+def _launch_mlflow(stack: Stack, env: dict[str, str], data_dir: Path) -> None:
+    """The embedded tracking server, unless one is configured. Launched now and checked before the API
+    is awaited, because MLflow takes tens of seconds to start."""
+    if os.environ.get("MLFLOW_TRACKING_URI") or os.environ.get("PODIUM_MLFLOW_TRACKING_URI"):
+        return
+    say("starting mlflow")
+    stack.mlflow = EmbeddedMlflow(data_dir / "mlflow", die_with_parent=True).launch()
+    env["MLFLOW_TRACKING_URI"] = stack.mlflow.url
 
 
 def _spawn(stack: Stack, name: str, args: list[str], env: dict[str, str], data_dir: Path) -> Child:

@@ -14,6 +14,9 @@ from functools import partial
 
 from podium_shared.clusters.service import list_clusters
 from podium_shared.db.session import session_factory
+from podium_shared.errors import PodiumError
+from podium_shared.history.client import tracking_for
+from podium_shared.history.watch import RunsWatch
 from podium_shared.realtime.cluster_watch import ClusterWatch
 from podium_shared.realtime.keys import heartbeat_key
 from podium_shared.realtime.kubeclient import api_client_from_kubeconfig
@@ -33,12 +36,20 @@ class Watcher:
         self.id = settings.watcher_id or f"{socket.gethostname()}-{os.getpid()}"
         self.redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.clusters: dict[str, tuple[tuple[str | None, str | None], ClusterWatch]] = {}
+        # One MLflow poller per tracking server, publishing to the clusters that use it.
+        self.runs_watches: dict[str, RunsWatch] = {}
+        self.runs_clusters: dict[str, list[str]] = {}
         self.stop_event = threading.Event()
 
     def refresh_clusters(self) -> None:
         """Start watching new clusters, stop removed ones, restart ones whose kubeconfig changed."""
         with session_factory(self.settings.database_url)() as session:
-            rows = {c.name: (c.kubeconfig_path, c.context) for c in list_clusters(session)}
+            registered = list_clusters(session)
+            rows = {c.name: (c.kubeconfig_path, c.context) for c in registered}
+            tracking = {
+                c.name: c.mlflow_tracking_uri or self.settings.mlflow_tracking_uri for c in registered
+            }
+        self.refresh_runs_watches(tracking)
         for name in list(self.clusters):
             where, watch = self.clusters[name]
             if rows.get(name) != where:
@@ -59,6 +70,36 @@ class Watcher:
             watch.start()
             self.clusters[name] = ((path, context), watch)
             log.info("watcher %s campaigns for cluster %s", self.id, name)
+
+    def refresh_runs_watches(self, tracking: dict[str, str | None]) -> None:
+        """Start a poller for each tracking server some cluster uses; stop those no cluster uses any more."""
+        by_uri: dict[str, list[str]] = {}
+        for cluster, uri in sorted(tracking.items()):
+            if uri:
+                by_uri.setdefault(uri, []).append(cluster)
+        self.runs_clusters = by_uri
+        for uri in list(self.runs_watches):
+            if uri not in by_uri:
+                self.runs_watches.pop(uri).stop()
+        for uri in by_uri:
+            if uri in self.runs_watches:
+                continue
+            try:
+                t = tracking_for(uri, self.settings.mlflow_request_timeout_seconds)
+            except PodiumError as exc:
+                log.warning("not watching MLflow %s: %s", uri, exc.message)
+                continue
+            watch = RunsWatch(
+                t, partial(self.clusters_of, uri), self.redis, self.id,
+                interval=self.settings.mlflow_watch_interval_seconds,
+                leader_ttl=self.settings.watcher_leader_ttl_seconds,
+            )  # fmt: skip
+            watch.start()
+            self.runs_watches[uri] = watch
+            log.info("watcher %s campaigns for MLflow %s", self.id, uri)
+
+    def clusters_of(self, uri: str) -> list[str]:
+        return list(self.runs_clusters.get(uri, []))
 
     def heartbeat(self) -> None:
         try:
@@ -89,10 +130,14 @@ class Watcher:
         self.shutdown()
 
     def shutdown(self) -> None:
+        for runs in self.runs_watches.values():
+            runs.stop()
         for _where, watch in self.clusters.values():
             watch.stop()
         for _where, watch in self.clusters.values():
             watch.join(timeout=5)
+        for runs in self.runs_watches.values():
+            runs.join(timeout=5)
         with contextlib.suppress(RedisError):
             self.redis.delete(heartbeat_key(self.id))
         self.redis.close()

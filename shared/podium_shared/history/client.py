@@ -24,14 +24,17 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
-from typing import TypeVar
-
-import mlflow
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
+from typing import TYPE_CHECKING, TypeVar
 
 from podium_shared.errors import Invalid, NotFound, PodiumError
 from podium_shared.operations.outcomes import TransientError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+# MLflow is imported where it is first used, not at module import: it costs seconds of CPU, and every
+# worker and API process loads this module (command kinds, routers) whether or not it ever calls MLflow.
 
 T = TypeVar("T")
 
@@ -73,11 +76,15 @@ class Tracking:
         with _clients_lock:
             client = _clients.get(uri)
             if client is None:
+                from mlflow import MlflowClient  # noqa: PLC0415 - see the note on imports above
+
                 client = _clients[uri] = MlflowClient(tracking_uri=uri)
         self.client = client
 
     def call(self, what: str, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         """`fn(*args, **kwargs)` within the deadline; MLflow's errors as PodiumErrors."""
+        from mlflow.exceptions import MlflowException  # noqa: PLC0415 - imported by __init__ already
+
         future = _POOL.submit(fn, *args, **kwargs)
         try:
             return future.result(timeout=self.timeout)
@@ -97,11 +104,15 @@ class Tracking:
 
 def _route_sagemaker(arn: str) -> None:
     global _process_arn  # noqa: PLW0603 - mirrors MLflow's own process-wide tracking URI
+    import mlflow  # noqa: PLC0415 - see the note on imports above
+
     with _clients_lock:
-        if _process_arn is None:
-            mlflow.set_tracking_uri(arn)
+        if _process_arn in (None, arn):
+            # Again each time: something else in the process may have set another URI since.
+            if mlflow.get_tracking_uri() != arn:
+                mlflow.set_tracking_uri(arn)
             _process_arn = arn
-        elif _process_arn != arn:
+        else:
             raise MlflowNotConfigured(
                 f"this Podium process already talks to SageMaker MLflow {_process_arn}; the sagemaker-mlflow "
                 "plugin routes every request by one process-wide ARN, so a second one needs its own process",

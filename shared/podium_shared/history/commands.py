@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlflow.entities import LifecycleStage
-
 from podium_shared.history.client import Tracking, tracking_for
 from podium_shared.history.schemas import RunRef
 from podium_shared.models.cluster import Cluster
@@ -32,7 +30,7 @@ def _set_stage(ctx: ExecutionContext, params: Any, *, deleted: bool) -> dict[str
     p = params if isinstance(params, RunRef) else RunRef.model_validate(params)
     t = _tracking(ctx)
     run = t.call("reading the run", t.client.get_run, p.run_id)
-    want = LifecycleStage.DELETED if deleted else LifecycleStage.ACTIVE
+    want = "deleted" if deleted else "active"  # mlflow.entities.LifecycleStage
     if run.info.lifecycle_stage == want:
         return {"run_id": p.run_id, "lifecycle_stage": want, "changed": False}
     if deleted:

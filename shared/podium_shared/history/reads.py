@@ -11,9 +11,8 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlflow.entities import Run, ViewType
 from redis import Redis
 from sqlalchemy.orm import Session
 
@@ -36,11 +35,16 @@ from podium_shared.realtime.resources import TRAINING_KINDS
 from podium_shared.realtime.state import decode_hash
 from podium_shared.settings import PodiumSettings
 
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+
 MAX_LIMIT = 1000
 MAX_COMPARE_RUNS = 20
 MAX_COMPARE_METRICS = 10
 WORKLOAD_UID_TAG = "podium.workload_uid"
-_VIEWS = {"active": ViewType.ACTIVE_ONLY, "deleted": ViewType.DELETED_ONLY, "all": ViewType.ALL}
+# MLflow's ViewType values (mlflow.entities.ViewType), spelled out so this module does not import MLflow.
+_VIEWS = {"active": 1, "deleted": 2, "all": 3}
+_VIEW_ALL = 3
 # Experiment names change rarely and every page needs them: a short per-server cache.
 EXPERIMENT_CACHE_SECONDS = 10.0
 _experiments: dict[str, tuple[float, dict[str, str]]] = {}
@@ -76,7 +80,7 @@ def experiments(t: Tracking, *, refresh: bool = False) -> dict[str, str]:
         page = t.call(
             "listing experiments",
             t.client.search_experiments,
-            view_type=ViewType.ALL,
+            view_type=_VIEW_ALL,
             max_results=1000,
             page_token=token,
         )

@@ -16,6 +16,7 @@ from podium_kubesim import engines
 from podium_kubesim.controllers.base import wait_unpaused
 from podium_kubesim.controllers.podutil import Obj, annotations_of, labels_of, meta, run_to_completion
 from podium_kubesim.errors import ApiError
+from podium_kubesim.mlflow_run import MlflowRun, training_params
 from podium_kubesim.training import TrainingRun, progress_bar
 
 if TYPE_CHECKING:
@@ -182,6 +183,10 @@ class WorkloadRunner:
             f"[INFO] torch.distributed initialised: rank={rank} world_size={world} backend=nccl",
         )
         lead = rank == 0  # Trainer logs metrics only on the main process, as in real multi-node runs
+        # LLaMA-Factory's MLflow reporting, when the pod's env asks for it (rank 0 only, like the Trainer).
+        mlflow = MlflowRun.from_env(env, str(job)) if lead else None
+        if mlflow is not None:
+            await mlflow.start(training_params(training))
         if lead:
             for line in training.prelude():
                 logs.append(key[0], key[1], container, line)
@@ -191,12 +196,20 @@ class WorkloadRunner:
             await self._paused()
             if lead:
                 elapsed = (loop.time() - start) * self.sim.clock.speed  # report simulated seconds
-                for line in training.step_lines(step, elapsed):
+                lines = training.step_lines(step, elapsed)
+                for line in lines:
                     logs.append(key[0], key[1], container, line)
+                if mlflow is not None:
+                    await mlflow.lines(step, lines)
         code = self._exit_code(pod, key)
         if lead and code == 0:
-            for line in training.summary((loop.time() - start) * self.sim.clock.speed):
+            lines = training.summary((loop.time() - start) * self.sim.clock.speed)
+            for line in lines:
                 logs.append(key[0], key[1], container, line)
+            if mlflow is not None:
+                await mlflow.lines(steps, lines)
+        if mlflow is not None:
+            await mlflow.end(code)
         elif code:
             logs.append(
                 key[0],
