@@ -16,6 +16,8 @@ from podium_api.settings import ApiSettings
 from podium_shared.clusters.service import register_cluster
 from podium_shared.db.session import session_factory, unit_of_work
 from podium_shared.embedded import EmbeddedMlflow, free_port
+from podium_shared.history.client import Tracking
+from podium_shared.history.reads import workload_metrics
 from podium_shared.realtime.leader import LeaderLock
 from podium_shared.realtime.state import StateWriter
 from redis import Redis
@@ -208,3 +210,16 @@ def test_registered_cluster_row_gets_tracking_uri(database_url: str) -> None:
     with unit_of_work(session_factory(database_url)) as session:
         row = register_cluster(session, name, context="x", mlflow_tracking_uri="https://mlflow.example:5000")
         assert row.mlflow_tracking_uri == "https://mlflow.example:5000"
+
+
+def test_a_workloads_metrics_come_from_its_tagged_runs(
+    mlflow_server: EmbeddedMlflow, mlflow: MlflowClient
+) -> None:
+    """The seam the training-metrics API's data_source=mlflow reads through."""
+    eid, _ = experiment(mlflow, "workload")
+    uid = unique("uid")
+    make_run(mlflow, eid, tags={"podium.workload_uid": uid}, history={"loss": [2.0, 1.5, 1.0]})
+    make_run(mlflow, eid, tags={"podium.workload_uid": "someone-else"}, history={"loss": [9.0]})
+    got = workload_metrics(Tracking(mlflow_server.url, 5.0), uid)
+    assert [(p.step, p.value) for p in got["loss"]] == [(1, 2.0), (2, 1.5), (3, 1.0)]
+    assert workload_metrics(Tracking(mlflow_server.url, 5.0), "x' OR tags.model = 'y") == {}

@@ -327,3 +327,25 @@ def compare(t: Tracking, run_ids: Sequence[str], metrics: Sequence[str]) -> Comp
     steps = sorted({s for per_run in by_step.values() for values in per_run.values() for s in values})
     series = {m: {r: [by_step[m][r].get(s) for s in steps] for r in run_ids} for m in metrics}
     return Comparison(runs=runs, metrics=metrics, steps=steps, series=series)
+
+
+def workload_metrics(t: Tracking, workload_uid: str) -> dict[str, list[MetricPoint]]:
+    """Every metric history of the runs a workload reported (runs tagged `podium.workload_uid`), merged
+    by metric name and ordered by step: what the training-metrics API shows as `data_source=mlflow`."""
+    flt = RunFilter(tags=((WORKLOAD_UID_TAG, workload_uid),))
+    ids = sorted(experiments(t), key=_id_order)
+    if not ids:
+        return {}
+    runs = t.call(
+        "finding the workload's runs",
+        t.client.search_runs,
+        experiment_ids=ids,
+        filter_string=flt.to_mlflow(),
+        max_results=100,
+        order_by=order_by(None),
+    )
+    merged: dict[str, list[MetricPoint]] = {}
+    for run in runs:
+        for key in sorted(run.data.metrics):
+            merged.setdefault(key, []).extend(_history(t, run.info.run_id, key))
+    return {k: sorted(v, key=lambda p: (p.step, p.timestamp)) for k, v in merged.items()}
