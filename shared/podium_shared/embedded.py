@@ -282,6 +282,10 @@ class EmbeddedMlflow:
         )
 
     @property
+    def launched(self) -> bool:
+        return self._proc is not None
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -122,6 +122,8 @@ def cli(url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120, check=False)  # fmt: skip
 
 
+# Two whole-stack starts, one with the embedded MLflow server (tens of seconds on a loaded machine).
+@pytest.mark.timeout(900)
 def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     port = free_port()
@@ -132,8 +134,10 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         assert url == f"http://127.0.0.1:{port}"
         assert up.wait_for(r"Admin token:\s+(\S+)").group(1) == ADMIN_TOKEN
         assert httpx.get(url + "/readyz", timeout=5).status_code == 200
-        # The embedded MLflow tracking server (MLFLOW_TRACKING_URI was not set) is up and named.
+        # The embedded MLflow tracking server (MLFLOW_TRACKING_URI was not set): named in the banner, then
+        # healthy (its start-up does not hold the API back).
         mlflow_url = up.wait_for(r"MLflow:\s+(http://\S+)").group(1)
+        assert up.wait_for(r"mlflow ready at (http://\S+)").group(1) == mlflow_url
         assert httpx.get(mlflow_url + "/health", timeout=5).status_code == 200
         # The printed address works: `/` leads to the API docs (there is no web console yet).
         assert httpx.get(url + "/", timeout=5, follow_redirects=True).status_code == 200

@@ -19,6 +19,9 @@ from history.helpers import experiment, make_run
 
 Podium = Callable[..., Result]
 
+# The first test of a worker that needs the MLflow server pays its start-up (minutes on a loaded machine).
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.fixture
 def podium(mlflow_settings: ApiSettings, tmp_path: Path) -> Iterator[Podium]:

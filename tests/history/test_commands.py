@@ -17,7 +17,8 @@ from worker.fixtures import Pipeline
 
 from history.helpers import experiment, make_run
 
-pytestmark = pytest.mark.usefixtures("worker")
+# The first test of a worker that needs the MLflow server pays its start-up (minutes on a loaded machine).
+pytestmark = [pytest.mark.usefixtures("worker"), pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")

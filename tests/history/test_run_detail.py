@@ -27,6 +27,9 @@ from history.helpers import experiment, get_json, make_run
 
 RUNS = "/api/v1/training/runs"
 
+# The first test of a worker that needs the MLflow server pays its start-up (minutes on a loaded machine).
+pytestmark = pytest.mark.timeout(900)
+
 
 def test_run_detail_has_params_tags_and_each_metric_history(
     history: TestClient, mlflow: MlflowClient, viewer

@@ -3,12 +3,16 @@ filters, and filter text that tries to inject a clause."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
 from history.helpers import experiment, get_json, make_run
 
 URL = "/api/v1/training/runs"
+
+# The first test of a worker that needs the MLflow server pays its start-up (minutes on a loaded machine).
+pytestmark = pytest.mark.timeout(900)
 
 
 def test_pages_cover_three_experiments_without_gaps_or_repeats(

@@ -20,6 +20,9 @@ from history.helpers import experiment, make_run
 
 __all__ = ["own_redis", "served_api", "ws_client"]  # fixtures used by name below
 
+# The first test of a worker that needs the MLflow server pays its start-up (minutes on a loaded machine).
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.fixture
 def pollers(

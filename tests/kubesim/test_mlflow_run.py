@@ -23,6 +23,9 @@ TAGS = {
     "deepspeed_conf": "ds_z0_config.json", "podium.workload_uid": "uid-of-the-job",
 }  # fmt: skip
 
+# The first test of a worker that needs the MLflow server pays its start-up (minutes on a loaded machine).
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.fixture
 def api(small_cluster: tuple[RunningKubeSim, client.ApiClient]) -> client.ApiClient:

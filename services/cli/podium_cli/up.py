@@ -168,9 +168,6 @@ def _start(opts: UpOptions, stack: Stack) -> None:
     _spawn(stack, "watcher", ["watcher"], watcher_env, data_dir)
 
     url = f"http://{'127.0.0.1' if opts.host in ('0.0.0.0', '::') else opts.host}:{opts.port}"  # noqa: S104
-    if stack.mlflow is not None:
-        say(f"waiting for mlflow at {stack.mlflow.url}/health")
-        stack.mlflow.wait_healthy()
     _wait_ready(stack, url)
     # No web console yet: name what exists (the API and its docs; `/` redirects to the docs).
     print(f"\nPodium is ready.\n  API:             {url}/api/v1 (docs: {url}/api/v1/docs)", flush=True)
@@ -181,6 +178,11 @@ def _start(opts: UpOptions, stack: Stack) -> None:
     print(f"  kubectl:         KUBECONFIG={kubeconfig} kubectl get nodes", flush=True)
     print(f"  MLflow:          {env.get('MLFLOW_TRACKING_URI') or 'not configured'}", flush=True)
     print(f"  Logs:            {data_dir / 'logs'}/\nPress Ctrl-C to stop.\n", flush=True)
+    if stack.mlflow is not None:
+        # After the banner: the API, CLI and cluster work meanwhile (training history answers 503 until
+        # then), and MLflow's start-up (tens of seconds) does not hold the rest back.
+        stack.mlflow.wait_healthy()
+        say(f"mlflow ready at {stack.mlflow.url}")
 
 
 def _launch_mlflow(stack: Stack, env: dict[str, str], data_dir: Path) -> None:
@@ -226,6 +228,8 @@ def _wait_ready(stack: Stack, url: str) -> None:
 
 
 def _check_children(stack: Stack) -> None:
+    if stack.mlflow is not None and stack.mlflow.launched and not stack.mlflow.running:
+        raise PodiumError(f"mlflow exited; see {stack.mlflow.data_dir / 'mlflow.log'}")
     for child in stack.children:
         code = child.exit_code
         if code is not None:
