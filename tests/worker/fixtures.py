@@ -249,7 +249,9 @@ class WorkerProcess:
             return bool(set(redis.keys("podium:heartbeat:worker:*")) - before)
 
         try:
-            wait_until(ready, 30, "the worker's heartbeat")
+            # Generous: importing Celery, the Kubernetes client and every command kind takes ~4 s of CPU,
+            # which is over 30 s of wall time on a 2-core machine shared with other test suites.
+            wait_until(ready, 120, "the worker's heartbeat")
         except BaseException:
             self.kill()  # a worker that started too late must not outlive the test that gave up on it
             raise
