@@ -14,17 +14,20 @@ and prints p50/p99 of each and Podium's overhead as a ratio (Podium / MLflow).
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 from podium_api.app import create_app
 from podium_api.settings import ApiSettings
 from podium_shared.auth.service import create_user
@@ -42,19 +45,22 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def populate(client: MlflowClient, runs: int, experiments: int) -> list[str]:
+def populate(store: Any, runs: int, experiments: int) -> list[str]:
+    """Writes straight into the server's SQLite store (the same tables `mlflow server` reads): thousands of
+    runs over REST would take longer than the measurement itself on a small machine."""
     rng = random.Random(7)
-    ids = [client.create_experiment(f"bench-{i:02d}-{time.time_ns()}") for i in range(experiments)]
+    ids = [store.create_experiment(f"bench-{i:02d}-{time.time_ns()}") for i in range(experiments)]
     now = int(time.time() * 1000)
     started = time.monotonic()
     for n in range(runs):
-        model = rng.choice(MODELS)
-        tags = {
-            "model": model, "dataset": "identity", "instance_type": rng.choice(INSTANCES),
-            "replica_count": str(rng.choice([1, 2, 4])), "batch_size": "4", "cutoff_len": "2048",
-        }  # fmt: skip
-        run = client.create_run(ids[n % experiments], run_name=f"run-{n}", tags=tags, start_time=now + n)
-        client.log_batch(
+        tags = [
+            RunTag("model", rng.choice(MODELS)), RunTag("dataset", "identity"),
+            RunTag("instance_type", rng.choice(INSTANCES)),
+            RunTag("replica_count", str(rng.choice([1, 2, 4]))),
+            RunTag("batch_size", "4"), RunTag("cutoff_len", "2048"), RunTag("podium.job", f"job-{n}"),
+        ]  # fmt: skip
+        run = store.create_run(ids[n % experiments], "bench", now + n, tags, f"run-{n}")
+        store.log_batch(
             run.info.run_id,
             metrics=[
                 Metric("loss", rng.uniform(0.8, 2.6), now, 10),
@@ -63,9 +69,10 @@ def populate(client: MlflowClient, runs: int, experiments: int) -> list[str]:
                 Metric("epoch", 3.0, now, 10),
             ],
             params=[Param("learning_rate", "5e-05")],
-            tags=[RunTag("podium.job", f"job-{n}")],
+            tags=[],
         )
-        client.set_terminated(run.info.run_id, "FINISHED" if n % 7 else "FAILED")
+        status = RunStatus.FINISHED if n % 7 else RunStatus.FAILED
+        store.update_run_info(run.info.run_id, status, now + n + 60_000, None)
         if n and n % 1000 == 0:
             print(f"  {n} runs created ({n / (time.monotonic() - started):.0f}/s)", flush=True)
     return ids
@@ -128,6 +135,8 @@ def measure(port: int, token: str, direct: MlflowClient, ids: list[str], args: a
 
 
 def main() -> None:
+    # With sagemaker-mlflow installed (dev extra), its header provider warns on every non-ARN request.
+    logging.getLogger("mlflow.tracking.request_header.registry").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -162,7 +171,10 @@ def main() -> None:
 
             direct = MlflowClient(tracking_uri=mlflow_server.url)
             print(f"creating {args.runs} runs in {args.experiments} experiments …", flush=True)
-            ids = populate(direct, args.runs, args.experiments)
+            store = SqlAlchemyStore(
+                f"sqlite:///{root / 'mlflow' / 'mlflow.db'}", str(root / "mlflow" / "artifacts")
+            )
+            ids = populate(store, args.runs, args.experiments)
             measure(port, token, direct, ids, args)
         finally:
             if server is not None:
