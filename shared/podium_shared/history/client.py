@@ -26,8 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import TYPE_CHECKING, TypeVar
 
-from podium_shared.errors import Invalid, NotFound, PodiumError
-from podium_shared.operations.outcomes import TransientError
+from podium_shared.errors import Invalid, NotFound, PodiumError, TransientError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

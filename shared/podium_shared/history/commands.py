@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from podium_shared.history.client import Tracking, tracking_for
 from podium_shared.history.schemas import RunRef
 from podium_shared.models.cluster import Cluster
-from podium_shared.operations.kinds import CommandKind, Target, register
+from podium_shared.operations.kinds import CommandKind, Target
 
 if TYPE_CHECKING:
     from podium_shared.operations.context import ExecutionContext
@@ -53,9 +53,7 @@ def _target(p: RunRef) -> Target:
     return Target(None, "MlflowRun", p.run_id)
 
 
-KINDS = [
+KINDS: list[CommandKind] = [
     CommandKind(name="delete_training_run", params=RunRef, handler=_delete, target=_target),
     CommandKind(name="restore_training_run", params=RunRef, handler=_restore, target=_target),
 ]
-for _kind in KINDS:
-    register(_kind)
