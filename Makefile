@@ -35,8 +35,12 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# requirements.lock: everything for development and tests. requirements-runtime.lock: what the container
+# image installs — runtime dependencies only (mlflow-skinny, not the MLflow server; no test tools), pinned
+# to the same versions.
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11 -q
+	$(BIN)/uv pip compile pyproject.toml -c requirements.lock -o requirements-runtime.lock --python-version 3.11 -q
 
 # Each benchmark prints its figures; run one alone with e.g. `.venv/bin/python bench/commands.py --help`.
 bench: setup

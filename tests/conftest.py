@@ -1,6 +1,7 @@
 """Real services for the tests: Postgres and Redis from local server binaries (one of each per xdist
-worker), a freshly migrated database per worker, and kubesim over HTTP. testcontainers would be the
-choice where a container engine runs; none does on the machines this suite runs on."""
+worker; an MLflow tracking server too for the tests that ask for `mlflow_server`), a freshly migrated
+database per worker, and kubesim over HTTP. testcontainers would be the choice where a container engine
+runs; none does on the machines this suite runs on."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from podium_shared import domains
 from podium_shared.db.migrate import upgrade
-from podium_shared.embedded import EmbeddedPostgres, EmbeddedRedis
+from podium_shared.embedded import EmbeddedMlflow, EmbeddedPostgres, EmbeddedRedis
 from podium_shared.settings import PodiumSettings
 
 # The processes under test call this at start (create_app, the worker); tests that use kinds directly
@@ -43,6 +44,15 @@ def database_url(postgres: EmbeddedPostgres) -> str:
 @pytest.fixture(scope="session")
 def redis_server(infra_dir: Path) -> Iterator[EmbeddedRedis]:
     server = EmbeddedRedis(infra_dir / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(infra_dir: Path) -> Iterator[EmbeddedMlflow]:
+    """A real MLflow tracking server (SQLite store, local artifacts), started the first time a test of
+    this xdist worker asks for it — start-up takes tens of seconds, so only tests that need it pay."""
+    server = EmbeddedMlflow(infra_dir / "mlflow").start()
     yield server
     server.stop()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 
+from podium_shared.history import commands as history_commands
 from podium_shared.infra import commands as infra_commands
 from podium_shared.operations import kinds
 from podium_shared.operations.kinds import CommandKind
@@ -25,6 +26,7 @@ _DOMAIN_KINDS: tuple[list[CommandKind], ...] = (
     workloads_commands.KINDS,
     serving_commands.KINDS,
     training_commands.KINDS,
+    history_commands.KINDS,
     infra_commands.KINDS,
 )
 

@@ -1,4 +1,4 @@
-"""Postgres and Redis servers started from local binaries, for `podium up` and for the tests.
+"""Postgres, Redis and MLflow tracking servers started from local binaries, for `podium up` and for the tests.
 
 No container engine exists on the machines Podium is developed on, so the embedded defaults run the
 Debian server binaries directly, each in its own data directory on a loopback port. Postgres refuses to
@@ -14,12 +14,14 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
 import psycopg
 from psycopg import sql
 
@@ -210,6 +212,95 @@ class EmbeddedRedis:
         if self._proc and self._proc.poll() is None:
             self._proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
             self._proc.wait(30)
+        self._proc = None
+        if self._log:
+            self._log.close()
+            self._log = None
+
+
+@dataclass
+class EmbeddedMlflow:
+    """A real MLflow tracking server (`mlflow server`): SQLite backend store and a local artifact root in
+    `data_dir`, one uvicorn worker, ready when GET /health answers. It needs the full `mlflow` package
+    (extra `mlflow-server`); Podium's own processes only need the client (`mlflow-skinny`)."""
+
+    data_dir: Path
+    port: int = 0
+    die_with_parent: bool = False  # see EmbeddedPostgres.die_with_parent
+    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 240.0) -> EmbeddedMlflow:
+        self.launch()
+        self.wait_healthy(timeout)
+        return self
+
+    def launch(self) -> EmbeddedMlflow:
+        """Start the process without waiting for it (`podium up` starts the rest meanwhile)."""
+        self.port = self.port or free_port()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        artifacts = self.data_dir / "artifacts"
+        artifacts.mkdir(exist_ok=True)
+        env = dict(os.environ)
+        # The server's job runner (a second long-lived process) serves features Podium does not use.
+        env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+        self._log = log = open(self.data_dir / "mlflow.log", "ab")  # noqa: SIM115 - closed in stop()
+        self._proc = subprocess.Popen(  # noqa: S603 - fixed argv: this interpreter running mlflow's CLI
+            [sys.executable, "-m", "mlflow", "server",
+             "--backend-store-uri", f"sqlite:///{self.data_dir / 'mlflow.db'}",
+             "--default-artifact-root", str(artifacts), "--no-serve-artifacts",
+             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env, cwd=self.data_dir,
+            preexec_fn=_parent_death_signal(signal.SIGTERM) if self.die_with_parent else None,  # noqa: PLW1509 - as above
+        )  # fmt: skip
+        return self
+
+    def wait_healthy(self, timeout: float = 240.0) -> None:
+        # Start-up imports most of MLflow (Flask, FastAPI, SQLAlchemy migrations): tens of seconds on a
+        # busy machine, so the deadline is generous and the process is checked on every poll.
+        assert self._proc is not None
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as http:
+            while time.monotonic() < deadline:
+                if self._proc.poll() is not None:
+                    raise PodiumError(
+                        f"mlflow server exited with code {self._proc.returncode} (is the full `mlflow` "
+                        "package installed? pip install 'podium[mlflow-server]', or set MLFLOW_TRACKING_URI);"
+                        f" see {self.data_dir / 'mlflow.log'}"
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if http.get(f"{self.url}/health").status_code == 200:
+                        return
+                time.sleep(0.2)
+        self.stop()
+        raise PodiumError(
+            f"mlflow server not healthy after {timeout:.0f}s; see {self.data_dir / 'mlflow.log'}"
+        )
+
+    @property
+    def launched(self) -> bool:
+        return self._proc is not None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            # The server forks its uvicorn worker into the same (new) session: signal the whole group.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         self._proc = None
         if self._log:
             self._log.close()

@@ -30,6 +30,10 @@ class PodiumSettings(BaseSettings):
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias=AliasChoices("PODIUM_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI")
     )
+    # Every call to an MLflow tracking server answers (or fails with 503 mlflow_unavailable) within this.
+    mlflow_request_timeout_seconds: float = 10.0
+    # How often the watcher asks each tracking server what changed (MLflow has no push API).
+    mlflow_watch_interval_seconds: float = 2.0
     # Keys the encryption of operations' secret params (crypto.seal / open_sealed, through a derived
     # key); must be set outside development so two deployments never share the default.
     secret_key: SecretStr = SecretStr(DEV_SECRET)

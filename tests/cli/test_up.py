@@ -122,6 +122,8 @@ def cli(url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120, check=False)  # fmt: skip
 
 
+# Two whole-stack starts, one with the embedded MLflow server (tens of seconds on a loaded machine).
+@pytest.mark.timeout(900)
 def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     port = free_port()
@@ -132,6 +134,11 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         assert url == f"http://127.0.0.1:{port}"
         assert up.wait_for(r"Admin token:\s+(\S+)").group(1) == ADMIN_TOKEN
         assert httpx.get(url + "/readyz", timeout=5).status_code == 200
+        # The embedded MLflow tracking server (MLFLOW_TRACKING_URI was not set): named in the banner, then
+        # healthy (its start-up does not hold the API back).
+        mlflow_url = up.wait_for(r"MLflow:\s+(http://\S+)").group(1)
+        assert up.wait_for(r"mlflow ready at (http://\S+)").group(1) == mlflow_url
+        assert httpx.get(mlflow_url + "/health", timeout=5).status_code == 200
         # The printed address works: `/` leads to the API docs (there is no web console yet).
         assert httpx.get(url + "/", timeout=5, follow_redirects=True).status_code == 200
         token_file = data_dir / "admin-token"
@@ -157,7 +164,8 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         assert got.stdout == "yes"
 
         children = up.descendants()
-        assert len(children) >= 6  # postgres, redis, kubesim, api, worker, watcher (and their own children)
+        # postgres, redis, mlflow, kubesim, api, worker, watcher (and their own children)
+        assert len(children) >= 7
         assert up.interrupt() == 0, "\n".join(up.lines)
         assert "podium up: stopped" in up.lines
         wait_until(
@@ -173,12 +181,16 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         up.kill()
 
     # Second run on the same data directory, without the bootstrap variable: same data, same token.
+    # A configured MLflow tracking URI skips the embedded server (and its start-up time).
     env.pop("PODIUM_BOOTSTRAP_ADMIN_TOKEN")
+    env["MLFLOW_TRACKING_URI"] = f"http://127.0.0.1:{free_port()}"
     port = free_port()
     again = Up(data_dir, port, env)
     try:
         url = again.wait_for(r"API:\s+(http://\S+?)/api/v1 \(docs: ").group(1)
         assert again.wait_for(r"Admin token:\s+(\S+)").group(1) == ADMIN_TOKEN
+        assert again.wait_for(r"MLflow:\s+(\S+)").group(1) == env["MLFLOW_TRACKING_URI"]
+        assert "podium up: starting mlflow" not in again.lines
         got_op = cli(url, ADMIN_TOKEN, "ops", "get", op["id"], "-o", "json")
         assert got_op.returncode == 0, got_op.stderr
         assert json.loads(got_op.stdout)["status"] == "succeeded"
@@ -189,6 +201,7 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
 
 def test_up_reports_a_dead_child_and_shuts_down(tmp_path: Path) -> None:
     env = {**os.environ, "PODIUM_BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN}
+    env["MLFLOW_TRACKING_URI"] = f"http://127.0.0.1:{free_port()}"  # no embedded MLflow: faster
     up = Up(tmp_path / "data", free_port(), env)
     try:
         up.wait_for(r"API:\s+http://")

@@ -254,8 +254,7 @@ class WorkerProcess:
             # Generous: on a loaded machine a worker's imports alone can take tens of seconds.
             wait_until(ready, self.ready_timeout, "the worker's heartbeat")
         except BaseException:
-            # A worker that never became ready must not outlive the test (nobody else will stop it).
-            self.kill()
+            self.kill()  # a worker that started too late must not outlive the test that gave up on it
             raise
         finally:
             redis.close()

@@ -29,6 +29,7 @@ from podium_api.routers import (
     serving,
     telemetry,
     training,
+    training_history,
     users,
     ws,
 )
@@ -73,7 +74,7 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.add_middleware(RequestContext)
 
     app.include_router(health.router)
-    for module in (commands, operations, users, clusters, audit):
+    for module in (commands, operations, users, clusters, audit, training_history):
         app.include_router(module.router, prefix=API_PREFIX)
     # Before cluster_reads: its `/clusters/{cluster}/{kind}` would otherwise claim `business-services` and
     # `downloads`.

@@ -16,6 +16,7 @@ from podium_cli.commands import (
     infra,
     login,
     ops,
+    runs,
     serving,
     submit,
     telemetry,
@@ -27,7 +28,7 @@ from podium_cli.state import CliState
 
 # Every module here exposes `register(root)`. Adding a command area = importing it and adding it here.
 COMMAND_MODULES = (
-    servers, login, submit, ops, users, clusters, get, audit, serving, training, telemetry, infra,
+    servers, login, submit, ops, users, clusters, get, audit, serving, training, telemetry, runs, infra,
 )  # fmt: skip
 
 EXIT_CODES_HELP = (

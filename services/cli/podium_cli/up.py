@@ -1,10 +1,11 @@
 """`podium up`: the whole system on one machine, supervised by one process.
 
-Order of start: Postgres, Redis (embedded unless DATABASE_URL / REDIS_URL are set), emulated AWS (unless
-AWS_ENDPOINT_URL or an AWS_ENDPOINT_URL_<SERVICE> is set), kubesim (unless KUBECONFIG is set), migrations,
-the `local` cluster and the first admin, then the API, the worker (with the sweep's beat) and the watcher
-as child processes. Stop is the reverse order, on Ctrl-C or SIGTERM, or as soon as any child dies.
-docs/running.md describes the process model."""
+Order of start: Postgres, Redis (embedded unless DATABASE_URL / REDIS_URL are set), an MLflow tracking
+server (unless MLFLOW_TRACKING_URI is set), emulated AWS (unless AWS_ENDPOINT_URL or an
+AWS_ENDPOINT_URL_<SERVICE> is set), kubesim (unless KUBECONFIG is set), migrations, the `local` cluster and
+the first admin, then the API, the worker (with the sweep's beat) and the watcher as child processes. Stop
+is the reverse order, on Ctrl-C or SIGTERM, or as soon as any child dies. docs/running.md describes the
+process model."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from typing import Any
 
 import httpx
 import yaml
-from podium_shared.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
+from podium_shared.embedded import EmbeddedMlflow, EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
 from podium_shared.errors import PodiumError
 
 from podium_cli.bootstrap import prepare_from_settings, write_private
@@ -46,12 +47,16 @@ class Stack:
 
     postgres: EmbeddedPostgres | None = None
     redis: EmbeddedRedis | None = None
+    mlflow: EmbeddedMlflow | None = None
     children: list[Child] = field(default_factory=list)
 
     def stop(self) -> None:
         for child in reversed(self.children):
             say(f"stopping {child.name}")
             child.stop()
+        if self.mlflow is not None:
+            say("stopping mlflow")
+            self.mlflow.stop()
         if self.redis is not None:
             say("stopping redis")
             self.redis.stop()
@@ -123,6 +128,7 @@ def _start(opts: UpOptions, stack: Stack) -> None:
     )
     env.pop("PODIUM_DATABASE_URL", None)
     env.pop("PODIUM_REDIS_URL", None)
+    _launch_mlflow(stack, env, data_dir)
 
     _start_aws_emulator(opts, stack, env, data_dir)
 
@@ -173,7 +179,23 @@ def _start(opts: UpOptions, stack: Stack) -> None:
         flush=True,
     )
     print(f"  kubectl:         KUBECONFIG={kubeconfig} kubectl get nodes", flush=True)
+    print(f"  MLflow:          {env.get('MLFLOW_TRACKING_URI') or 'not configured'}", flush=True)
     print(f"  Logs:            {data_dir / 'logs'}/\nPress Ctrl-C to stop.\n", flush=True)
+    if stack.mlflow is not None:
+        # After the banner: the API, CLI and cluster work meanwhile (training history answers 503 until
+        # then), and MLflow's start-up (tens of seconds) does not hold the rest back.
+        stack.mlflow.wait_healthy()
+        say(f"mlflow ready at {stack.mlflow.url}")
+
+
+def _launch_mlflow(stack: Stack, env: dict[str, str], data_dir: Path) -> None:
+    """The embedded tracking server, unless one is configured. Launched now and checked before the API
+    is awaited, because MLflow takes tens of seconds to start."""
+    if os.environ.get("MLFLOW_TRACKING_URI") or os.environ.get("PODIUM_MLFLOW_TRACKING_URI"):
+        return
+    say("starting mlflow")
+    stack.mlflow = EmbeddedMlflow(data_dir / "mlflow", die_with_parent=True).launch()
+    env["MLFLOW_TRACKING_URI"] = stack.mlflow.url
 
 
 def _start_aws_emulator(opts: UpOptions, stack: Stack, env: dict[str, str], data_dir: Path) -> None:
@@ -232,6 +254,8 @@ def _wait_ready(stack: Stack, url: str) -> None:
 
 
 def _check_children(stack: Stack) -> None:
+    if stack.mlflow is not None and stack.mlflow.launched and not stack.mlflow.running:
+        raise PodiumError(f"mlflow exited; see {stack.mlflow.data_dir / 'mlflow.log'}")
     for child in stack.children:
         code = child.exit_code
         if code is not None:

@@ -16,6 +16,9 @@ from functools import partial
 from kubernetes.client import ApiClient
 from podium_shared.clusters.service import list_clusters
 from podium_shared.db.session import session_factory
+from podium_shared.errors import PodiumError
+from podium_shared.history.client import tracking_for
+from podium_shared.history.watch import RunsWatch
 from podium_shared.realtime.cluster_watch import ClusterWatch
 from podium_shared.realtime.keys import heartbeat_key
 from podium_shared.realtime.kubeclient import api_client_for_eks, api_client_from_kubeconfig
@@ -37,15 +40,23 @@ class Watcher:
         self.redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.clusters: dict[str, tuple[tuple[str | None, ...], ClusterWatch]] = {}
         self.collectors: dict[str, LogCollector] = {}
+        # One MLflow poller per tracking server, publishing to the clusters that use it.
+        self.runs_watches: dict[str, RunsWatch] = {}
+        self.runs_clusters: dict[str, list[str]] = {}
         self.stop_event = threading.Event()
 
     def refresh_clusters(self) -> None:
         """Start watching new clusters, stop removed ones, restart ones whose kubeconfig changed."""
         with session_factory(self.settings.database_url)() as session:
+            registered = list_clusters(session)
             rows = {
                 c.name: (c.kubeconfig_path, c.context, c.eks_cluster_name, c.region, c.role_arn)
-                for c in list_clusters(session)
+                for c in registered
             }
+            tracking = {
+                c.name: c.mlflow_tracking_uri or self.settings.mlflow_tracking_uri for c in registered
+            }
+        self.refresh_runs_watches(tracking)
         for name in list(self.clusters):
             where, watch = self.clusters[name]
             if rows.get(name) != where:
@@ -87,6 +98,36 @@ class Watcher:
                 self.collectors[name] = collector
             log.info("watcher %s campaigns for cluster %s", self.id, name)
 
+    def refresh_runs_watches(self, tracking: dict[str, str | None]) -> None:
+        """Start a poller for each tracking server some cluster uses; stop those no cluster uses any more."""
+        by_uri: dict[str, list[str]] = {}
+        for cluster, uri in sorted(tracking.items()):
+            if uri:
+                by_uri.setdefault(uri, []).append(cluster)
+        self.runs_clusters = by_uri
+        for uri in list(self.runs_watches):
+            if uri not in by_uri:
+                self.runs_watches.pop(uri).stop()
+        for uri in by_uri:
+            if uri in self.runs_watches:
+                continue
+            try:
+                t = tracking_for(uri, self.settings.mlflow_request_timeout_seconds)
+            except PodiumError as exc:
+                log.warning("not watching MLflow %s: %s", uri, exc.message)
+                continue
+            watch = RunsWatch(
+                t, partial(self.clusters_of, uri), self.redis, self.id,
+                interval=self.settings.mlflow_watch_interval_seconds,
+                leader_ttl=self.settings.watcher_leader_ttl_seconds,
+            )  # fmt: skip
+            watch.start()
+            self.runs_watches[uri] = watch
+            log.info("watcher %s campaigns for MLflow %s", self.id, uri)
+
+    def clusters_of(self, uri: str) -> list[str]:
+        return list(self.runs_clusters.get(uri, []))
+
     def heartbeat(self) -> None:
         try:
             self.redis.set(heartbeat_key(self.id), datetime.now(UTC).isoformat(), ex=30)
@@ -116,6 +157,8 @@ class Watcher:
         self.shutdown()
 
     def shutdown(self) -> None:
+        for runs in self.runs_watches.values():
+            runs.stop()
         for _where, watch in self.clusters.values():
             watch.stop()
         for collector in self.collectors.values():
@@ -124,6 +167,8 @@ class Watcher:
             watch.join(timeout=5)
         for collector in self.collectors.values():
             collector.join(timeout=10)
+        for runs in self.runs_watches.values():
+            runs.join(timeout=5)
         with contextlib.suppress(RedisError):
             self.redis.delete(heartbeat_key(self.id))
         self.redis.close()

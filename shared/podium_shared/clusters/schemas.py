@@ -7,6 +7,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 # An IAM role ARN in any partition (aws, aws-cn, aws-us-gov): the only thing Podium stores to reach AWS.
 ROLE_ARN = r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"
+# An http(s) URL of a tracking server, or a SageMaker managed MLflow ARN (needs sagemaker-mlflow).
+TRACKING_URI = (
+    r"^(https?://[^\s]+"
+    r"|arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:mlflow-tracking-server/[A-Za-z0-9-]+)$"
+)
 
 
 class ClusterCreate(BaseModel):
@@ -21,6 +26,8 @@ class ClusterCreate(BaseModel):
     region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     hyperpod_cluster_name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
     role_arn: str | None = Field(None, pattern=ROLE_ARN, max_length=2048)
+    # This cluster's MLflow tracking server, if not the global MLFLOW_TRACKING_URI.
+    mlflow_tracking_uri: str | None = Field(None, pattern=TRACKING_URI, max_length=2048)
 
     @model_validator(mode="after")
     def _one_way_to_reach_it(self) -> ClusterCreate:
@@ -45,4 +52,5 @@ class ClusterOut(BaseModel):
     region: str | None
     hyperpod_cluster_name: str | None
     role_arn: str | None
+    mlflow_tracking_uri: str | None
     created_at: datetime

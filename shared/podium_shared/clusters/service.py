@@ -26,6 +26,7 @@ def register_cluster(
     region: str | None = None,
     hyperpod_cluster_name: str | None = None,
     role_arn: str | None = None,
+    mlflow_tracking_uri: str | None = None,
 ) -> Cluster:
     """Create the registry entry (validated like the API's body); 409 if the name is taken."""
     body = ClusterCreate(
@@ -36,6 +37,7 @@ def register_cluster(
         region=region,
         hyperpod_cluster_name=hyperpod_cluster_name,
         role_arn=role_arn,
+        mlflow_tracking_uri=mlflow_tracking_uri,
     )
     if session.get(Cluster, body.name) is not None:
         raise Conflict(f"cluster {name!r} is already registered", code="cluster_exists")

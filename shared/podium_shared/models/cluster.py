@@ -20,3 +20,5 @@ class Cluster(CreatedAtMixin, Base):
     # An IAM role Podium assumes (STS) for this cluster's AWS calls; the credentials themselves never
     # land here: they come from the standard chain of the process.
     role_arn: Mapped[str | None] = mapped_column(String(2048), default=None)
+    # The cluster's own MLflow tracking server (http(s) URL or SageMaker MLflow ARN); None: the global one.
+    mlflow_tracking_uri: Mapped[str | None] = mapped_column(Text, default=None)

@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from podium_shared.realtime.keys import channel, state_key, stream_key
 from podium_shared.realtime.metrics import FANOUT_LAG, FEED_RECONNECTS, WS_CLIENTS, WS_SENT, WS_SLOW
-from podium_shared.realtime.resources import OPERATION_TOPICS
+from podium_shared.realtime.resources import UNSNAPSHOTTED
 from podium_shared.realtime.state import decode_hash
 from podium_shared.realtime.stream import (
     StreamEvent,
@@ -269,7 +269,7 @@ class Hub:
     async def _snapshot(self, feed: ClusterFeed, client: ClientConn, sub: Subscription, mode: str) -> None:
         while True:
             sub.pending = []
-            kinds = tuple(k for k in sub.kinds if k not in OPERATION_TOPICS)
+            kinds = tuple(k for k in sub.kinds if k not in UNSNAPSHOTTED)
             window, objects = await read_snapshot(feed.redis, sub.cluster, kinds)
             sub.last_id = window.last_id
             visible = [o for kind, objs in objects.items() for o in objs if sub.sees_object(kind, o)]

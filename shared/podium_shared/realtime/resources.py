@@ -60,3 +60,9 @@ TOPICS["operations"] = ("operations",)
 TOPICS["operation_logs"] = ("operation_logs",)
 # Topics published by the operation pipeline, not the watcher: no snapshot in Redis (Postgres has them).
 OPERATION_TOPICS = frozenset({"operations", "operation_logs"})
+# New and changed MLflow runs, published by the watcher's MLflow poller (history.watch) into the stream of
+# every cluster that uses that tracking server. No snapshot either: MLflow is the truth, read over REST.
+TRAINING_RUNS_TOPIC = "training_runs"
+TOPICS[TRAINING_RUNS_TOPIC] = (TRAINING_RUNS_TOPIC,)
+# Every topic with no snapshot in Redis.
+UNSNAPSHOTTED = OPERATION_TOPICS | {TRAINING_RUNS_TOPIC}

@@ -11,7 +11,7 @@ from typing import Any
 from podium_shared.auth.principal import Principal
 from podium_shared.errors import Invalid
 from podium_shared.kube.selectors import LabelSelector, parse_label_selector
-from podium_shared.realtime.resources import OPERATION_TOPICS, TOPICS
+from podium_shared.realtime.resources import OPERATION_TOPICS, TOPICS, TRAINING_RUNS_TOPIC
 from podium_shared.realtime.stream import StreamEvent, compare_ids
 
 
@@ -57,6 +57,8 @@ class Subscription:
 
     def sees_object(self, kind: str, obj: dict[str, Any]) -> bool:
         """Whether a snapshot object belongs to this subscription."""
+        if kind == TRAINING_RUNS_TOPIC:
+            return True
         if kind in OPERATION_TOPICS:
             ns = _op_namespace(obj)
             return operation_visible(self.principal, obj) and (self.namespace is None or ns == self.namespace)
@@ -74,6 +76,8 @@ class Subscription:
         matching as ADDED (the stream carries the previous labels when they changed)."""
         if ev.topic not in self.kinds:
             return None
+        if ev.topic == TRAINING_RUNS_TOPIC:
+            return ev.event  # runs belong to no namespace; every viewer may read the history
         if ev.topic in OPERATION_TOPICS:
             return ev.event if self.sees_object(ev.topic, ev.object) else None
         meta = ev.object.get("metadata") or {}

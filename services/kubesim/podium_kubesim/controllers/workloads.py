@@ -16,6 +16,7 @@ from podium_kubesim import engines
 from podium_kubesim.controllers.base import wait_unpaused
 from podium_kubesim.controllers.podutil import Obj, annotations_of, labels_of, meta, run_to_completion
 from podium_kubesim.errors import ApiError
+from podium_kubesim.mlflow_run import MlflowRun, training_params
 from podium_kubesim.training import (
     Failure,
     failure_from,
@@ -191,19 +192,29 @@ class WorkloadRunner:
         logs = self.sim.logs
         loop = asyncio.get_running_loop()
         start = loop.time()
+        # LLaMA-Factory's MLflow reporting, when the pod's env asks for it (rank 0 only, like the Trainer).
+        mlflow = MlflowRun.from_env(env, str(job)) if rank == 0 else None
+        if mlflow is not None:
+            await mlflow.start(training_params(run))
         # The generator computes a step's lines when asked for them, so the time is kept before asking.
         for step, lines in run_lines(run, rank=rank, world=world):
             for line in lines:
                 logs.append(key[0], key[1], container, line)
+            if mlflow is not None:
+                await mlflow.lines(min(step, run.steps), lines)  # the summary record belongs to the last step
             if failure is not None and failure.at_step <= step <= run.steps:
                 for line in failure_lines(failure, rank):
                     logs.append(key[0], key[1], container, line)
+                if mlflow is not None:
+                    await mlflow.end(1)
                 await self._finish(key, 1, failure.reason)
                 return
             if step < run.steps:
                 await self.sim.clock.sleep(step_seconds)
                 await self._paused()
                 run.elapsed = (loop.time() - start) * self.sim.clock.speed  # report simulated seconds
+        if mlflow is not None:
+            await mlflow.end(0)
         await self._finish(key, 0)
 
 
