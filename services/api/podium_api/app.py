@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from podium_shared.db.session import session_factory
 from podium_shared.operations import celery_app
+from podium_shared.operations.kinds import all_kinds
 from podium_shared.settings import PodiumSettings, get_settings
+from pydantic import BaseModel
 from redis import Redis
 
-from podium_api import console, errors, logredact
+from podium_api import console, errors, logredact, openapi
 from podium_api.middleware import BodySizeLimit, RequestContext
 from podium_api.ratelimit import RateLimiter
 from podium_api.routers import (  # realtime (W), serving (S)
@@ -34,6 +36,10 @@ from podium_api.settings import api_settings
 log = logging.getLogger("podium_api")
 
 API_PREFIX = "/api/v1"
+
+
+def command_params() -> dict[str, type[BaseModel]]:
+    return {name: kind.params for name, kind in all_kinds().items()}
 
 
 def create_app(settings: PodiumSettings | None = None) -> FastAPI:
@@ -82,6 +88,7 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.include_router(cluster_reads.router, prefix=API_PREFIX)
     app.include_router(ws.router, prefix=API_PREFIX)
     app.include_router(metrics.router)
+    openapi.install(app, command_params)
     # The console answers only what no route claimed (after errors.install: it wraps the 404 handler).
     console.install(app, cfg.console_dir)
     return app

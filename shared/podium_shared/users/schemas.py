@@ -1,19 +1,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from podium_shared.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from podium_shared.models.user import Role
 
+# The shapes auth.service checks, in the schema too (the console's forms and generated types read them).
+USERNAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$"
+Namespace = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", max_length=63)]
+
 
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=USERNAME_PATTERN)
     role: Role
-    namespaces: list[str] | None = None
+    namespaces: list[Namespace] | None = None
     # The first console password, one-time: the user must change it at first sign-in. Left out, one is
     # generated and returned once as `initial_password`.
     password: SecretStr | None = Field(default=None, min_length=MIN_LENGTH, max_length=MAX_LENGTH)
@@ -76,5 +81,5 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    namespaces: list[str] | None = None
+    namespaces: list[Namespace] | None = None
     disabled: bool | None = None
