@@ -18,10 +18,25 @@ const queryClient = new QueryClient({
 
 export function App() {
   return (
-    <ConfigProvider theme={{ token: { colorPrimary: "#1f5fbf" } }}>
+    // Colours darkened from antd's defaults so text meets WCAG AA contrast (axe-core runs on every page).
+    <ConfigProvider
+      theme={{
+        token: {
+          colorPrimary: "#1f5fbf",
+          colorLink: "#1f5fbf",
+          colorInfo: "#1f5fbf",
+          colorError: "#c0181b",
+          colorSuccess: "#2f7d12",
+          colorWarning: "#ad6800",
+          colorTextDescription: "rgba(0, 0, 0, 0.65)",
+          colorTextPlaceholder: "rgba(0, 0, 0, 0.56)",
+          colorTextTertiary: "rgba(0, 0, 0, 0.6)",
+        },
+      }}
+    >
       <AntApp>
         <QueryClientProvider client={queryClient}>
-          <BrowserRouter>
+          <BrowserRouter future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
             <SessionProvider>
               <AppRoutes />
             </SessionProvider>

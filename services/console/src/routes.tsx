@@ -25,7 +25,7 @@ const NotFound = lazy(() => import("./pages/NotFoundPage"));
 
 function Page({ children }: { children: ReactNode }) {
   return (
-    <Suspense fallback={<Spin aria-label="Loading page" style={{ margin: 48 }} />}>{children}</Suspense>
+    <Suspense fallback={<div role="status" aria-label="Loading page" style={{ margin: 48 }}><Spin /></div>}>{children}</Suspense>
   );
 }
 

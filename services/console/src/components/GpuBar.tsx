@@ -5,8 +5,8 @@ export function GpuBar({ used, total, testid, label }: { used: number; total: nu
   const pct = total > 0 ? Math.round((used / total) * 100) : 0;
   return (
     <Tooltip title={`${label}: ${used} of ${total} GPUs requested, ${total - used} free`}>
-      <div data-testid={testid} data-used={used} data-total={total} aria-label={`${label}: ${used} of ${total} GPUs requested`}>
-        <Progress percent={pct} size="small" format={() => `${used}/${total}`} status={pct >= 100 ? "exception" : "normal"} />
+      <div data-testid={testid} data-used={used} data-total={total}>
+        <Progress aria-label={`${label}: ${used} of ${total} GPUs requested`} percent={pct} size="small" format={() => `${used}/${total}`} status={pct >= 100 ? "exception" : "normal"} />
       </div>
     </Tooltip>
   );

@@ -1,24 +1,26 @@
 // An operation's status as it changes (live through the operations topic), with its progress and error.
-import { Progress, Space, Tag } from "antd";
+import { Progress, Space } from "antd";
+import { ToneTag } from "./Tone";
+import type { Tone } from "./Tone";
 import { Link } from "react-router-dom";
 import type { Operation } from "../lib/api/types";
 import { useOperation } from "../lib/live";
 import { ErrorAlert } from "./ErrorAlert";
 
-const COLORS: Record<string, string> = {
-  queued: "default",
-  running: "processing",
-  retrying: "warning",
-  succeeded: "success",
-  failed: "error",
-  cancelled: "default",
+const TONES: Record<string, Tone> = {
+  queued: "neutral",
+  running: "info",
+  retrying: "warn",
+  succeeded: "ok",
+  failed: "bad",
+  cancelled: "neutral",
 };
 
 export function StatusTag({ status }: { status: string }) {
   return (
-    <Tag color={COLORS[status] ?? "default"} data-testid="op-status" data-status={status}>
+    <ToneTag tone={TONES[status] ?? "neutral"} data-testid="op-status" data-status={status}>
       {status}
-    </Tag>
+    </ToneTag>
   );
 }
 

@@ -11,7 +11,7 @@ export function YamlBlock({ value }: { value: unknown }) {
       alive = false;
     };
   }, [value]);
-  if (text === null) return <Spin aria-label="Loading YAML" />;
+  if (text === null) return <div role="status" aria-label="Loading YAML"><Spin /></div>;
   return (
     <pre data-testid="yaml" tabIndex={0} aria-label="YAML" style={{ background: "#f6f8fa", padding: 12, overflow: "auto", maxHeight: 480, fontSize: 12 }}>
       {text}

@@ -5,7 +5,7 @@ import { useClusters } from "../lib/clusters";
 /** "/" goes to the first cluster's overview, or the operations list when no cluster is registered. */
 export function HomeRedirect() {
   const clusters = useClusters();
-  if (clusters.isLoading) return <Spin aria-label="Loading" style={{ margin: 48 }} />;
+  if (clusters.isLoading) return <div role="status" aria-label="Loading" style={{ margin: 48 }}><Spin /></div>;
   const first = clusters.data?.[0]?.name;
   return <Navigate to={first ? `/c/${encodeURIComponent(first)}/overview` : "/operations"} replace />;
 }

@@ -56,8 +56,6 @@ export function UserActions({ user, actions }: { user: UserOut; actions: ReturnT
         aria-label={`${u} disabled`}
         size="small"
         checked={user.disabled}
-        checkedChildren="disabled"
-        unCheckedChildren="active"
         onChange={(disabled) => actions.update.mutate({ username: u, disabled })}
         data-testid={`user-disabled-${u}`}
       />

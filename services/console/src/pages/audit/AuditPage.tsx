@@ -1,6 +1,7 @@
 // The audit log: filters (kept in the URL), cursor paging, export of the same selection, chain check.
 import { useInfiniteQuery, useMutation } from "@tanstack/react-query";
-import { Alert, Button, DatePicker, Input, Select, Space, Tag } from "antd";
+import { Alert, Button, DatePicker, Input, Select, Space } from "antd";
+import { ToneTag } from "../../components/Tone";
 import { useMemo } from "react";
 import { useSearchParams } from "react-router-dom";
 import { DataTable } from "../../components/DataTable";
@@ -23,7 +24,7 @@ const columns: Column<AuditEvent>[] = [
   { key: "resource", title: "Resource", value: (e) => [e.resource_kind, e.resource_name].filter(Boolean).join("/"), width: 220 },
   { key: "cluster", title: "Cluster", value: (e) => e.cluster ?? "", width: 100 },
   { key: "namespace", title: "Namespace", value: (e) => e.namespace ?? "", width: 110 },
-  { key: "outcome", title: "Outcome", value: (e) => e.outcome, width: 110, render: (e) => <Tag color={e.outcome === "denied" || e.outcome === "failed" ? "red" : undefined}>{e.outcome}</Tag> },
+  { key: "outcome", title: "Outcome", value: (e) => e.outcome, width: 110, render: (e) => <ToneTag tone={e.outcome === "denied" || e.outcome === "failed" ? "bad" : "neutral"}>{e.outcome}</ToneTag> },
   { key: "details", title: "Details", value: (e) => JSON.stringify(e.details ?? {}), width: 360 },
 ];
 

@@ -1,5 +1,5 @@
 // Deployed models and pools, live from the deployments and services topics.
-import { Tag } from "antd";
+import { ToneTag } from "../../components/Tone";
 import { useMemo } from "react";
 import { useNavigate } from "react-router-dom";
 import { DataTable } from "../../components/DataTable";
@@ -21,7 +21,7 @@ interface Row {
 const columns: Column<Row>[] = [
   { key: "name", title: "Name", value: (r) => meta(r.d).name, width: 200, defaultSort: "ascend" },
   { key: "namespace", title: "Namespace", value: (r) => meta(r.d).namespace, width: 130 },
-  { key: "type", title: "Type", value: (r) => modelType(r.d), width: 100, render: (r) => <Tag color={modelType(r.d) === "pool" ? "purple" : "blue"}>{modelType(r.d)}</Tag> },
+  { key: "type", title: "Type", value: (r) => modelType(r.d), width: 100, render: (r) => <ToneTag tone={modelType(r.d) === "pool" ? "accent" : "info"}>{modelType(r.d)}</ToneTag> },
   { key: "engine", title: "Engine", value: (r) => engineOf(r.d), width: 100 },
   { key: "model", title: "Model", value: (r) => modelIdOf(r.d), width: 240 },
   { key: "replicas", title: "Ready / desired", value: (r) => `${r.d.status?.readyReplicas ?? 0}/${r.d.spec?.replicas ?? 0}`, width: 130 },

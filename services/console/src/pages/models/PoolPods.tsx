@@ -1,6 +1,7 @@
 // A pool's pods, each with a business drop-down: choosing one submits assign_pod (the pod drains, then
 // moves); the move's live status shows beside the pod.
-import { Select, Tag } from "antd";
+import { Select } from "antd";
+import { ToneTag } from "../../components/Tone";
 import { useState } from "react";
 import { DataTable } from "../../components/DataTable";
 import type { Column } from "../../components/DataTable";
@@ -30,7 +31,7 @@ export function PoolPods({ cluster, namespace, pods, businesses, canOperate }: P
   const columns: Column<K8s>[] = [
     { key: "name", title: "Pod", value: (p) => meta(p).name, width: 260, defaultSort: "ascend" },
     { key: "phase", title: "Phase", value: podPhase, width: 110 },
-    { key: "ready", title: "Ready", value: (p) => (podReady(p) ? "yes" : "no"), width: 80, render: (p) => <Tag color={podReady(p) ? "green" : "gold"}>{podReady(p) ? "ready" : "not ready"}</Tag> },
+    { key: "ready", title: "Ready", value: (p) => (podReady(p) ? "yes" : "no"), width: 80, render: (p) => <ToneTag tone={podReady(p) ? "ok" : "warn"}>{podReady(p) ? "ready" : "not ready"}</ToneTag> },
     {
       key: "business", title: "Business", value: (p) => meta(p).labels?.business ?? "", width: 200,
       render: (p) =>

@@ -1,7 +1,8 @@
 // GPU dashboard: the server's status read (GPUs counted like the scheduler), re-read whenever the live
 // nodes or pods topics change — never on a timer.
 import { useQuery } from "@tanstack/react-query";
-import { Card, Col, Row, Statistic, Tag } from "antd";
+import { Card, Col, Row, Statistic } from "antd";
+import { ToneTag } from "../../components/Tone";
 import { lazy, Suspense, useMemo } from "react";
 import { DataTable } from "../../components/DataTable";
 import type { Column } from "../../components/DataTable";
@@ -24,7 +25,7 @@ const nodeColumns: Column<NodeStatus>[] = [
   { key: "group", title: "Node group", value: (n) => n.node_group },
   {
     key: "ready", title: "Ready", value: (n) => (n.ready ? "Ready" : "NotReady"), width: 120,
-    render: (n) => <Tag color={n.ready ? "green" : "red"}>{n.ready ? "Ready" : "NotReady"}{n.unschedulable ? ", cordoned" : ""}</Tag>,
+    render: (n) => <ToneTag tone={n.ready ? "ok" : "bad"}>{n.ready ? "Ready" : "NotReady"}{n.unschedulable ? ", cordoned" : ""}</ToneTag>,
   },
   { key: "cap", title: "Capacity", value: (n) => n.gpu_capacity, width: 100 },
   { key: "alloc", title: "Allocatable", value: (n) => n.gpu_allocatable, width: 110 },

@@ -38,7 +38,7 @@ function CreateForm({ cluster }: { cluster: string }) {
   };
   return (
     <Form layout="inline" onFinish={onFinish} initialValues={{ scheme: "internal" }} style={{ marginBottom: 16, rowGap: 8 }} data-testid="service-create">
-      <Form.Item label="Pool" name="pool" rules={[{ required: true, message: "Pick a pool" }]}>
+      <Form.Item label="Pool" name="pool" rules={[{ validator: (_, v) => (v ? Promise.resolve() : Promise.reject(new Error("Pick a pool"))) }]}>
         <Select aria-label="Pool" options={options} style={{ width: 220 }} data-testid="service-pool" placeholder="Pool" />
       </Form.Item>
       <Form.Item label="Business" name="business" rules={[{ required: true, message: "Name the business" }]}>

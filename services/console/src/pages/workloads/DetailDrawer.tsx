@@ -1,5 +1,6 @@
 // One object in a drawer: its YAML and its events (live, from the events topic of its namespace).
-import { Drawer, Empty, List, Tabs, Tag } from "antd";
+import { Drawer, Empty, List, Tabs } from "antd";
+import { ToneTag } from "../../components/Tone";
 import { useMemo } from "react";
 import { YamlBlock } from "../../components/YamlBlock";
 import { useLiveList } from "../../lib/live";
@@ -24,7 +25,7 @@ function ObjectEvents({ cluster, obj }: { cluster: string; obj: K8s }) {
       dataSource={mine}
       renderItem={(e) => (
         <List.Item>
-          <Tag color={e.type === "Warning" ? "orange" : undefined}>{String(e.reason ?? "")}</Tag>
+          <ToneTag tone={e.type === "Warning" ? "warn" : "neutral"}>{String(e.reason ?? "")}</ToneTag>
           {String(e.message ?? "")} <small>({age(String(e.lastTimestamp ?? ""))} ago)</small>
         </List.Item>
       )}

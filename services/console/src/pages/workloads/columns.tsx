@@ -1,5 +1,6 @@
 // The columns of each workloads list (one definition per kind, all rendered by the shared DataTable).
-import { Tag } from "antd";
+import { ToneTag } from "../../components/Tone";
+import type { Tone } from "../../components/Tone";
 import type { Column } from "../../components/DataTable";
 import type { Topic } from "../../lib/live";
 import { age, externalAddress, lastCondition, meta, podPhase, podReady, restarts } from "./k8s";
@@ -9,12 +10,12 @@ const name: Column<K8s> = { key: "name", title: "Name", value: (o) => meta(o).na
 const ns: Column<K8s> = { key: "namespace", title: "Namespace", value: (o) => meta(o).namespace ?? "" };
 const created: Column<K8s> = { key: "age", title: "Age", value: (o) => meta(o).creationTimestamp ?? "", render: (o) => age(meta(o).creationTimestamp), width: 80 };
 
-const PHASE_COLORS: Record<string, string> = { Running: "green", Pending: "gold", Failed: "red", Succeeded: "blue", Terminating: "orange" };
+const PHASE_TONES: Record<string, Tone> = { Running: "ok", Pending: "warn", Failed: "bad", Succeeded: "info", Terminating: "warn" };
 
 export const WORKLOAD_COLUMNS: Record<string, Column<K8s>[]> = {
   pods: [
     name, ns,
-    { key: "phase", title: "Phase", value: podPhase, width: 120, render: (o) => <Tag color={PHASE_COLORS[podPhase(o)]}>{podPhase(o)}</Tag> },
+    { key: "phase", title: "Phase", value: podPhase, width: 120, render: (o) => <ToneTag tone={PHASE_TONES[podPhase(o)] ?? "neutral"}>{podPhase(o)}</ToneTag> },
     { key: "ready", title: "Ready", value: (o) => (podReady(o) ? "yes" : "no"), width: 80 },
     { key: "node", title: "Node", value: (o) => String(o.spec?.nodeName ?? ""), width: 240 },
     { key: "restarts", title: "Restarts", value: restarts, width: 90 },
@@ -53,7 +54,7 @@ export const WORKLOAD_COLUMNS: Record<string, Column<K8s>[]> = {
   ],
   events: [
     { key: "last", title: "Last seen", value: (o) => String(o.lastTimestamp ?? o.eventTime ?? meta(o).creationTimestamp ?? ""), render: (o) => age(String(o.lastTimestamp ?? o.eventTime ?? meta(o).creationTimestamp ?? "")), width: 100, defaultSort: "descend" },
-    { key: "type", title: "Type", value: (o) => String(o.type ?? ""), width: 90, render: (o) => <Tag color={o.type === "Warning" ? "orange" : undefined}>{String(o.type ?? "")}</Tag> },
+    { key: "type", title: "Type", value: (o) => String(o.type ?? ""), width: 90, render: (o) => <ToneTag tone={o.type === "Warning" ? "warn" : "neutral"}>{String(o.type ?? "")}</ToneTag> },
     { key: "reason", title: "Reason", value: (o) => String(o.reason ?? ""), width: 140 },
     { key: "object", title: "Object", value: (o) => { const io = o.involvedObject as { kind?: string; name?: string } | undefined; return `${io?.kind ?? ""}/${io?.name ?? ""}`; }, width: 260 },
     ns,
