@@ -13,11 +13,12 @@ from podium_shared.operations import celery_app
 from podium_shared.settings import PodiumSettings, get_settings
 from redis import Redis
 
-from podium_api import errors, logredact
+from podium_api import console, errors, logredact
 from podium_api.middleware import BodySizeLimit, RequestContext
 from podium_api.ratelimit import RateLimiter
 from podium_api.routers import (  # realtime (W), serving (S)
     audit,
+    auth,
     cluster_reads,
     clusters,
     commands,
@@ -60,6 +61,12 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(
         redis, per_second=cfg.rate_limit_per_second, burst=cfg.rate_limit_burst
     )
+    app.state.login_user_limiter = RateLimiter(
+        redis, per_second=cfg.login_user_per_minute / 60, burst=cfg.login_user_burst
+    )
+    app.state.login_address_limiter = RateLimiter(
+        redis, per_second=cfg.login_address_per_minute / 60, burst=cfg.login_address_burst
+    )
 
     errors.install(app)
     logredact.install()
@@ -68,11 +75,13 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.add_middleware(RequestContext)
 
     app.include_router(health.router)
-    for module in (commands, operations, users, clusters, audit):
+    for module in (auth, commands, operations, users, clusters, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     # Before cluster_reads: its `/clusters/{cluster}/{kind}` would otherwise claim `business-services`.
     app.include_router(serving.router, prefix=API_PREFIX)
     app.include_router(cluster_reads.router, prefix=API_PREFIX)
     app.include_router(ws.router, prefix=API_PREFIX)
     app.include_router(metrics.router)
+    # The console answers only what no route claimed (after errors.install: it wraps the 404 handler).
+    console.install(app, cfg.console_dir)
     return app

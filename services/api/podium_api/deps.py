@@ -10,17 +10,20 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from podium_shared.audit.attempts import audited
 from podium_shared.audit.auth_failures import audit_auth_failure
+from podium_shared.auth import sessions
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.auth.service import AuthFailure, authenticate
 from podium_shared.errors import Forbidden, RateLimited, Unauthenticated
 from podium_shared.models.user import Role
 from sqlalchemy.orm import Session, sessionmaker
 
+from podium_api import browser
 from podium_api.ratelimit import RateLimiter
 from podium_api.settings import ApiSettings
 
 __all__ = [
     "AdminDep",
+    "ConsoleSessionDep",
     "MetaDep",
     "OperatorDep",
     "PrincipalDep",
@@ -34,7 +37,7 @@ __all__ = [
 
 log = logging.getLogger("podium_api")
 
-_MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_MUTATING = browser.MUTATING
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -103,10 +106,33 @@ def _too_many(retry_after: float) -> RateLimited:
     return RateLimited("too many requests; slow down", details={"retry_after_seconds": round(retry_after, 3)})
 
 
+# What a console session holding a one-time password may still do: sign out, change it, say who it is.
+_ALLOWED_BEFORE_PASSWORD_CHANGE = ("/api/v1/auth/", "/api/v1/me")
+
+
+def _authenticate(request: Request, session: Session) -> Principal:
+    """A bearer token when one is sent (the CLI, scripts); else the console's session cookie, whose
+    mutating requests must pass the CSRF check."""
+    token = _bearer(request)
+    cookie = request.cookies.get(sessions.COOKIE_NAME, "")
+    if token or not cookie:
+        return authenticate(session, token)
+    cfg = get_settings(request)
+    signed_in = sessions.resolve(session, cookie, browser.lifetimes(cfg))
+    request.state.console_session = signed_in
+    browser.check_csrf(request, cfg, cookie)
+    if signed_in.must_change_password and not request.url.path.startswith(_ALLOWED_BEFORE_PASSWORD_CHANGE):
+        raise Forbidden(
+            "change your one-time password first (POST /api/v1/auth/password)",
+            code="password_change_required",
+        )
+    return signed_in.principal
+
+
 def get_principal(request: Request, session: SessionDep, meta: MetaDep) -> Principal:
     limiter: RateLimiter = request.app.state.rate_limiter
     try:
-        principal = authenticate(session, _bearer(request))
+        principal = _authenticate(request, session)
     except Unauthenticated as exc:
         if isinstance(exc, AuthFailure):
             _audit_auth_failure(request, exc, meta)
@@ -127,6 +153,15 @@ def get_principal(request: Request, session: SessionDep, meta: MetaDep) -> Princ
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_console_session(request: Request, _principal: PrincipalDep) -> sessions.SessionUser | None:
+    """The console session the request came with (None for bearer tokens)."""
+    signed_in: sessions.SessionUser | None = getattr(request.state, "console_session", None)
+    return signed_in
+
+
+ConsoleSessionDep = Annotated[sessions.SessionUser | None, Depends(get_console_session)]
 
 
 def require_role(role: Role, action: str | None = None) -> Callable[..., Principal]:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from podium_shared.audit.service import record
-from podium_shared.auth import tokens
+from podium_shared.auth import passwords, tokens
 from podium_shared.auth.principal import Principal
 from podium_shared.errors import Conflict, Invalid, Unauthenticated
 from podium_shared.models.base import utcnow
@@ -105,8 +105,12 @@ def create_user(
     return user, issue_token(session, user)
 
 
-def bootstrap_admin(session: Session, username: str, token: str | None) -> str | None:
-    """Create the first admin when no user exists yet; returns its token, or None if users exist."""
+def bootstrap_admin(
+    session: Session, username: str, token: str | None, password: str | None = None
+) -> str | None:
+    """Create the first admin when no user exists yet; returns its token, or None if users exist.
+    `password` becomes the admin's console password (their own, not one-time: whoever bootstraps is
+    that admin)."""
     # Two processes starting at once must not both bootstrap; the lock serialises the check and insert.
     session.execute(select(func.pg_advisory_xact_lock(0x424F4F54)))  # "BOOT"
     if session.scalar(select(func.count()).select_from(User)):
@@ -117,6 +121,8 @@ def bootstrap_admin(session: Session, username: str, token: str | None) -> str |
         )
     validate_username(username)
     user = User(username=username, role=Role.admin, namespaces=None)
+    if password is not None:
+        user.password_hash = passwords.hash_password(passwords.validate_new(password))
     session.add(user)
     session.flush()
     clear = issue_token(session, user, name="bootstrap", token=token)
@@ -130,3 +136,16 @@ def bootstrap_admin(session: Session, username: str, token: str | None) -> str |
         details={"role": Role.admin.value, "chosen_by_settings": token is not None},
     )
     return clear
+
+
+def ensure_password(session: Session, username: str, password: str) -> bool:
+    """Give `username` this console password if they have none yet (an admin bootstrapped before
+    passwords existed); True when `password` is their password now, False when they changed it."""
+    user = get_user(session, username)
+    if user is None:
+        return False
+    if user.password_hash is None:
+        user.password_hash = passwords.hash_password(passwords.validate_new(password))
+        session.flush()
+        return True
+    return passwords.verify(user.password_hash, password)

@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 from podium_shared.audit.attempts import audited
 from podium_shared.audit.service import record
 from podium_shared.auth import service as auth
+from podium_shared.auth import sessions
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.errors import Conflict, Forbidden, NotFound, PodiumError
 from podium_shared.models.user import Role, User
-from podium_shared.users.schemas import TokenCreate, UserCreate, UserUpdate, UserWithToken
+from podium_shared.users import accounts
+from podium_shared.users.schemas import Me, TokenCreate, UserCreate, UserUpdate, UserWithToken
 
 
 def _audit(
@@ -37,6 +39,9 @@ def _audit(
 def create(session: Session, principal: Principal, meta: RequestMeta, body: UserCreate) -> UserWithToken:
     try:
         user, token = auth.create_user(session, body.username, body.role, body.namespaces)
+        initial = accounts.set_initial_password(
+            user, body.password.get_secret_value() if body.password else None
+        )
     except PodiumError as exc:
         raise audited(
             exc, principal, "user.create", "invalid", resource_kind="user", resource_name=body.username[:253]
@@ -51,7 +56,13 @@ def create(session: Session, principal: Principal, meta: RequestMeta, body: User
         namespaces=user.namespaces,
     )
     _audit(session, principal, meta, "token.create", user.username, name="default")
-    return UserWithToken(username=user.username, role=user.role, namespaces=user.namespaces, token=token)
+    return UserWithToken(
+        username=user.username,
+        role=user.role,
+        namespaces=user.namespaces,
+        token=token,
+        initial_password=initial,
+    )
 
 
 def list_users(session: Session) -> Sequence[User]:
@@ -106,6 +117,19 @@ def update(
         user.role = body.role
     if body.disabled is not None:
         user.disabled = body.disabled
+        if body.disabled:
+            # Sessions check `disabled` on every request too; ending them makes re-enabling no revival.
+            sessions.revoke_all(session, user)
     session.flush()
     _audit(session, principal, meta, "user.update", username, **changes)
     return user
+
+
+def me(session: Session, principal: Principal) -> Me:
+    user = auth.get_user(session, principal.username)
+    return Me(
+        username=principal.username,
+        role=principal.role,
+        namespaces=principal.namespaces,
+        must_change_password=bool(user and user.must_change_password),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from podium_api.deps import get_factory, get_redis
@@ -16,13 +16,6 @@ HEARTBEAT_PATTERNS = {
     "worker": "podium:heartbeat:worker:*",
     "watcher": "podium:heartbeat:watcher:*",
 }
-
-
-@router.get("/", include_in_schema=False)
-def root() -> RedirectResponse:
-    # No web console is served yet, so the address `podium up` prints leads to the API's own docs
-    # rather than to a 404. 307 (not 301/308): browsers must not cache it once the console lands here.
-    return RedirectResponse("/api/v1/docs", status_code=307)
 
 
 @router.get("/healthz")
