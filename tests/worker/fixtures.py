@@ -248,8 +248,14 @@ class WorkerProcess:
             assert proc.poll() is None, f"worker exited early; see {self.log_path}"
             return bool(set(redis.keys("podium:heartbeat:worker:*")) - before)
 
-        wait_until(ready, 30, "the worker's heartbeat")
-        redis.close()
+        try:
+            # Generous: on a loaded machine importing Celery and the domain alone can take half a minute.
+            wait_until(ready, 90, "the worker's heartbeat")
+        except BaseException:
+            self.kill()  # never leave a worker behind retrying a Redis that is about to go away
+            raise
+        finally:
+            redis.close()
         return self
 
     def kill(self) -> None:
