@@ -17,6 +17,9 @@ from worker.fixtures import Pipeline, WorkerProcess
 from e2e.stack import AXE, CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, ApiServer, Person, api_settings_for, person
 
 _names = itertools.count(1)
+# Waits, not timings: a loaded 2-core CI machine may take seconds to render; nothing here measures speed
+# but the one "within a second" check, which passes its own timeout.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="module")

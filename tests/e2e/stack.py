@@ -66,7 +66,7 @@ class ApiServer:
                 log_level="warning",
                 lifespan="on",
                 timeout_graceful_shutdown=2,
-            )  # fmt: skip
+            )
         )
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
