@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 from kubernetes import client as k8s
 from playwright.sync_api import Page, expect
@@ -148,3 +149,28 @@ def test_every_page_passes_axe(
         page.wait_for_load_state("networkidle")
         check_accessibility(page, name)
         screenshot(page, name)
+
+
+def test_audit_filter_csv_download_and_verify(
+    signed_in: Callable[[Person], Page], people: dict[str, Person]
+) -> None:
+    admin = people["admin"]
+    page = signed_in(admin)
+    page.goto("/audit")
+    page.get_by_test_id("audit-actor").fill(admin.username)
+    page.get_by_test_id("audit-actor").press("Enter")
+    expect(page).to_have_url(re.compile(f"actor={re.escape(admin.username)}"))
+    rows = page.get_by_test_id("audit-table").locator("[data-row-key]")
+    expect(rows.first).to_contain_text("auth.login")
+    assert all(admin.username in text for text in rows.all_inner_texts())
+
+    with page.expect_download() as download:
+        page.get_by_test_id("audit-export-csv").click()
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert "actor" in lines[0]
+    assert len(lines) > 1
+    assert all(admin.username in line for line in lines[1:])
+
+    page.get_by_test_id("audit-verify").click()
+    expect(page.get_by_test_id("audit-verify-result")).to_have_attribute("data-ok", "true")
+    check_accessibility(page, "audit")
