@@ -1,7 +1,7 @@
 // Submitting a command (docs/api.md): POST /commands answers 202 with the queued Operation, which the
 // page then follows live through useOperation.
 import { useMutation } from "@tanstack/react-query";
-import type { components } from "../api/schema";
+import type { paths } from "../api/schema";
 import { api, call } from "./api/client";
 import type { Operation } from "./api/types";
 
@@ -11,8 +11,11 @@ export interface Command {
   params: Record<string, unknown>;
 }
 
+// The API describes the body as a union discriminated by `kind`; forms build it loosely typed.
+type CommandBody = paths["/api/v1/commands"]["post"]["requestBody"]["content"]["application/json"];
+
 export function submitCommand(cmd: Command): Promise<Operation> {
-  const body = cmd as unknown as components["schemas"]["CommandRequest"];
+  const body = cmd as unknown as CommandBody;
   return call(api.POST("/api/v1/commands", { body }));
 }
 
