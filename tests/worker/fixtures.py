@@ -249,10 +249,11 @@ class WorkerProcess:
             return bool(set(redis.keys("podium:heartbeat:worker:*")) - before)
 
         try:
-            # Generous: on a loaded machine importing Celery and the domain alone can take half a minute.
+            # Generous: on a loaded machine a worker's imports alone can take tens of seconds.
             wait_until(ready, 90, "the worker's heartbeat")
         except BaseException:
-            self.kill()  # never leave a worker behind retrying a Redis that is about to go away
+            # A worker that never became ready must not outlive the test (nobody else will stop it).
+            self.kill()
             raise
         finally:
             redis.close()

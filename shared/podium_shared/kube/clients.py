@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from podium_shared.db.session import session_factory
 from podium_shared.errors import NotFound, PodiumError
 from podium_shared.models.cluster import Cluster
-from podium_shared.operations.celery_app import current_settings
 from podium_shared.settings import PodiumSettings
 
 
@@ -113,11 +112,11 @@ _cache: dict[tuple[str, str | None, str | None, float, float, int], ClusterClien
 def clients_for(
     cluster_name: str,
     *,
-    settings: PodiumSettings | None = None,
+    settings: PodiumSettings,
     sessions: sessionmaker[Session] | None = None,
 ) -> ClusterClients:
-    """The rate-limited clients of a registered cluster (the `clusters` table names its kubeconfig)."""
-    settings = settings or current_settings()
+    """The rate-limited clients of a registered cluster (the `clusters` table names its kubeconfig).
+    The caller hands its settings in (the worker's ExecutionContext, the API's app.state)."""
     sessions = sessions or session_factory(settings.database_url)
     with sessions() as session:
         row = session.get(Cluster, cluster_name)

@@ -7,19 +7,17 @@ import asyncio
 import json
 
 from fastapi import APIRouter, FastAPI, WebSocket
-from podium_shared.audit.auth_failures import audit_auth_failure
 from podium_shared.auth import sessions
-from podium_shared.auth.principal import Principal
-from podium_shared.auth.service import AuthFailure, authenticate
+from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.clusters.service import get_cluster
 from podium_shared.db.session import unit_of_work
-from podium_shared.errors import Forbidden, PodiumError, RateLimited, Unauthenticated
+from podium_shared.errors import Forbidden, PodiumError
 from podium_shared.realtime import session
 from podium_shared.realtime.hub import Hub
 from starlette.concurrency import run_in_threadpool
 
 from podium_api import browser
-from podium_api.ratelimit import RateLimiter
+from podium_api.deps import authenticate_token, guard_attempt
 
 router = APIRouter(tags=["realtime"])
 
@@ -72,37 +70,21 @@ def _has_token(websocket: WebSocket) -> bool:
 
 
 def _authenticate(websocket: WebSocket, token: str, cookie: str = "") -> Principal:
+    # The REST road (deps.guard_attempt), so the socket is no unthrottled, unaudited way to guess.
     app: FastAPI = websocket.app
-    client_addr = websocket.client.host if websocket.client else None
-    try:
-        with unit_of_work(app.state.session_factory) as s:
-            if cookie:
-                signed_in = sessions.resolve(s, cookie, browser.lifetimes(app.state.settings))
-                if signed_in.must_change_password:
-                    raise Forbidden("change your one-time password first", code="password_change_required")
-                return signed_in.principal
-            return authenticate(s, token)
-    except Unauthenticated as exc:
-        # As on REST (deps.get_principal): a known user's refused token is audited, as sparingly, and
-        # every failure spends the address's bucket, so the socket is no unthrottled way to guess tokens.
-        if isinstance(exc, AuthFailure):
-            audit_auth_failure(
-                app.state.session_factory,
-                app.state.redis,
-                username=exc.username,
-                reason=exc.reason,
-                path=websocket.url.path,
-                interval_seconds=app.state.settings.auth_failure_audit_interval_seconds,
-                client_addr=client_addr,
-            )
-        limiter: RateLimiter = app.state.rate_limiter
-        decision = limiter.take(f"addr:{client_addr}")
-        if not decision.allowed:
-            raise RateLimited(
-                "too many requests; slow down",
-                details={"retry_after_seconds": round(decision.retry_after_seconds, 3)},
-            ) from None
-        raise
+    meta = RequestMeta(client_addr=websocket.client.host if websocket.client else None)
+    path = websocket.url.path
+    with unit_of_work(app.state.session_factory) as s:
+        if not cookie:
+            return authenticate_token(app, s, token, path=path, meta=meta)
+
+        def by_cookie() -> Principal:
+            signed_in = sessions.resolve(s, cookie, browser.lifetimes(app.state.settings))
+            if signed_in.must_change_password:
+                raise Forbidden("change your one-time password first", code="password_change_required")
+            return signed_in.principal
+
+        return guard_attempt(app, path=path, meta=meta, attempt=by_cookie)
 
 
 def _check_cluster(app: FastAPI, name: str) -> None:

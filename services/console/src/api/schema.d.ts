@@ -506,6 +506,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/clusters/{cluster}/trainingjobs/{namespace}/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Training Job
+         * @description Type, settings, status and conditions, pods (role, node, phase, restarts), events, start, end,
+         *     duration and the latest metrics of one training job.
+         */
+        get: operations["training_job_api_v1_clusters__cluster__trainingjobs__namespace___name__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/clusters/{cluster}/downloads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Downloads
+         * @description Model downloads to the shared volume: model, revision, status and progress.
+         */
+        get: operations["downloads_api_v1_clusters__cluster__downloads_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clusters/{cluster}/status": {
         parameters: {
             query?: never;
@@ -699,6 +740,19 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** ConditionOut */
+        ConditionOut: {
+            /** Type */
+            type?: string | null;
+            /** Status */
+            status?: string | null;
+            /** Reason */
+            reason?: string | null;
+            /** Message */
+            message?: string | null;
+            /** Lasttransitiontime */
+            lastTransitionTime?: string | null;
+        };
         /**
          * DeployParseRequest
          * @description `POST /clusters/{cluster}/deploy/parse`: a pasted command line and the deploy fields a line does
@@ -746,6 +800,39 @@ export interface components {
             fits: boolean | null;
             gpu: components["schemas"]["GpuNeed"];
         };
+        /** DownloadOut */
+        DownloadOut: {
+            /** Name */
+            name: string;
+            /** Namespace */
+            namespace: string;
+            /** Model */
+            model?: string | null;
+            /** Revision */
+            revision?: string | null;
+            /** Pvc */
+            pvc?: string | null;
+            /** Local Dir */
+            local_dir?: string | null;
+            /** Status */
+            status: string;
+            /** Message */
+            message?: string | null;
+            /** Percent */
+            percent?: number | null;
+            /** Files Done */
+            files_done?: number | null;
+            /** Files Total */
+            files_total?: number | null;
+            /** Start */
+            start?: string | null;
+            /** End */
+            end?: string | null;
+            /** Created */
+            created?: string | null;
+            /** Operation Id */
+            operation_id?: string | null;
+        };
         /**
          * EngineName
          * @enum {string}
@@ -767,6 +854,46 @@ export interface components {
             details?: {
                 [key: string]: unknown;
             };
+        };
+        /** EventOut */
+        EventOut: {
+            /** Type */
+            type?: string | null;
+            /** Reason */
+            reason?: string | null;
+            /** Message */
+            message?: string | null;
+            /** Object */
+            object: string;
+            /**
+             * Count
+             * @default 1
+             */
+            count: number;
+            /** First */
+            first?: string | null;
+            /** Last */
+            last?: string | null;
+        };
+        /** FailedPodOut */
+        FailedPodOut: {
+            /** Name */
+            name?: string | null;
+            /** Exit Code */
+            exit_code?: number | null;
+            /** Reason */
+            reason?: string | null;
+            /** Message */
+            message?: string | null;
+        };
+        /** FailureOut */
+        FailureOut: {
+            /** Reason */
+            reason?: string | null;
+            /** Message */
+            message?: string | null;
+            /** Pods */
+            pods: components["schemas"]["FailedPodOut"][];
         };
         /** GpuNeed */
         GpuNeed: {
@@ -805,6 +932,15 @@ export interface components {
              * @default 60
              */
             timeout_seconds: number;
+        };
+        /** JobStatusOut */
+        JobStatusOut: {
+            /** Phase */
+            phase: string;
+            /** Reason */
+            reason?: string | null;
+            /** Message */
+            message?: string | null;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -1039,7 +1175,39 @@ export interface components {
             /** Password */
             password?: string | null;
         };
-        /** Progress */
+        /** PodOut */
+        PodOut: {
+            /** Name */
+            name?: string | null;
+            /** Role */
+            role?: string | null;
+            /** Index */
+            index?: string | null;
+            /** Node */
+            node?: string | null;
+            /** Phase */
+            phase?: string | null;
+            /**
+             * Restarts
+             * @default 0
+             */
+            restarts: number;
+            /** Started At */
+            started_at?: string | null;
+            /** Exit Code */
+            exit_code?: number | null;
+            /** Reason */
+            reason?: string | null;
+            /** Message */
+            message?: string | null;
+            /** Finished At */
+            finished_at?: string | null;
+        };
+        /**
+         * Progress
+         * @description Bulk parents count their children; a handler that follows something long reports its own fields
+         *     too (a download: `percent`, `files_done`, `files_total`), which pass through as they are.
+         */
         Progress: {
             /**
              * Total
@@ -1061,6 +1229,8 @@ export interface components {
              * @default 0
              */
             cancelled: number;
+        } & {
+            [key: string]: unknown;
         };
         /**
          * Role
@@ -1085,6 +1255,55 @@ export interface components {
              * @default true
              */
             revoke_existing: boolean;
+        };
+        /** TrainingJobPage */
+        TrainingJobPage: {
+            /** Cluster */
+            cluster: string;
+            /** Name */
+            name: string;
+            /** Namespace */
+            namespace: string;
+            /** Kind */
+            kind: string;
+            /** Type */
+            type: string | null;
+            /** Uid */
+            uid: string;
+            /** Created */
+            created?: string | null;
+            /** Managed By Podium */
+            managed_by_podium: boolean;
+            /** Operation Id */
+            operation_id?: string | null;
+            /** Settings */
+            settings?: {
+                [key: string]: unknown;
+            } | null;
+            status: components["schemas"]["JobStatusOut"];
+            /** Conditions */
+            conditions: components["schemas"]["ConditionOut"][];
+            /** Replica Statuses */
+            replica_statuses: {
+                [key: string]: unknown;
+            };
+            failure?: components["schemas"]["FailureOut"] | null;
+            /** Start */
+            start?: string | null;
+            /** End */
+            end?: string | null;
+            /** Duration Seconds */
+            duration_seconds?: number | null;
+            /** Pods */
+            pods: components["schemas"]["PodOut"][];
+            /** Events */
+            events: components["schemas"]["EventOut"][];
+            /** Latest Metrics */
+            latest_metrics?: {
+                [key: string]: unknown;
+            } | null;
+            /** Snapshot Age Seconds */
+            snapshot_age_seconds: number;
         };
         /** UserCreate */
         UserCreate: {
@@ -1341,6 +1560,11 @@ export interface components {
              */
             name: string | null;
         };
+        /**
+         * DeepSpeed
+         * @enum {string}
+         */
+        DeepSpeed: "none" | "z0" | "z2" | "z3" | "z3-offload";
         /** DeleteBusinessServiceCommand */
         DeleteBusinessServiceCommand: {
             /**
@@ -1384,6 +1608,29 @@ export interface components {
             kind: string;
             /** Name */
             name: string;
+        };
+        /** DeleteTrainingJobCommand */
+        DeleteTrainingJobCommand: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "delete_training_job";
+            /** Cluster */
+            cluster: string;
+            params: components["schemas"]["DeleteTrainingJobParams"];
+        };
+        /** DeleteTrainingJobParams */
+        DeleteTrainingJobParams: {
+            /**
+             * Namespace
+             * @default default
+             */
+            namespace: string;
+            /** Name */
+            name: string;
+            /** @default null */
+            type: components["schemas"]["JobType"] | null;
         };
         /** DeployModelCommand */
         DeployModelCommand: {
@@ -1518,6 +1765,57 @@ export interface components {
              */
             concurrency: number;
         };
+        /** DownloadModelCommand */
+        DownloadModelCommand: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "download_model";
+            /** Cluster */
+            cluster: string;
+            params: components["schemas"]["DownloadModelParams"];
+        };
+        /** DownloadModelParams */
+        DownloadModelParams: {
+            /**
+             * Namespace
+             * @default default
+             */
+            namespace: string;
+            /** Model */
+            model: string;
+            /**
+             * Revision
+             * @default main
+             */
+            revision: string;
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+            /**
+             * Pvc
+             * @default null
+             */
+            pvc: string | null;
+            /**
+             * Hf Token
+             * @default null
+             */
+            hf_token: string | null;
+        };
+        /**
+         * FinetuningType
+         * @enum {string}
+         */
+        FinetuningType: "lora" | "full" | "freeze";
+        /**
+         * JobType
+         * @enum {string}
+         */
+        JobType: "hyperpod" | "pytorchjob";
         /** LabelCommand */
         LabelCommand: {
             /**
@@ -1545,6 +1843,68 @@ export interface components {
                 [key: string]: string | null;
             };
         };
+        /**
+         * LlamaFactorySettings
+         * @description LLaMA-Factory training arguments (defaults follow its example configs).
+         */
+        LlamaFactorySettings: {
+            /** Model */
+            model: string;
+            /** Dataset */
+            dataset: string;
+            /**
+             * Template
+             * @default default
+             */
+            template: string;
+            /** @default sft */
+            stage: components["schemas"]["Stage"];
+            /** @default lora */
+            finetuning_type: components["schemas"]["FinetuningType"];
+            /**
+             * Batch Size
+             * @description per device
+             * @default 1
+             */
+            batch_size: number;
+            /**
+             * Gradient Accumulation Steps
+             * @default 8
+             */
+            gradient_accumulation_steps: number;
+            /**
+             * Learning Rate
+             * @default 0.0001
+             */
+            learning_rate: number;
+            /**
+             * Epochs
+             * @default 3
+             */
+            epochs: number;
+            /**
+             * Cutoff Len
+             * @default 2048
+             */
+            cutoff_len: number;
+            /** @default none */
+            deepspeed: components["schemas"]["DeepSpeed"];
+            /**
+             * Output Dir
+             * @default null
+             */
+            output_dir: string | null;
+            /**
+             * Max Steps
+             * @default null
+             */
+            max_steps: number | null;
+            /**
+             * Logging Steps
+             * @default 10
+             */
+            logging_steps: number;
+        };
         /** PodMove */
         PodMove: {
             /** Pod */
@@ -1571,6 +1931,85 @@ export interface components {
             name: string;
             /** Replicas */
             replicas: number;
+        };
+        /**
+         * Stage
+         * @enum {string}
+         */
+        Stage: "pt" | "sft" | "rm" | "ppo" | "dpo" | "kto";
+        /** SubmitTrainingJobCommand */
+        SubmitTrainingJobCommand: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "submit_training_job";
+            /** Cluster */
+            cluster: string;
+            params: components["schemas"]["SubmitTrainingJobParams"];
+        };
+        /**
+         * SubmitTrainingJobParams
+         * @description Either `llamafactory` settings or a custom `command` (an argv list, run as is: never a shell).
+         */
+        SubmitTrainingJobParams: {
+            /**
+             * Namespace
+             * @default default
+             */
+            namespace: string;
+            /** Name */
+            name: string;
+            /** @default pytorchjob */
+            type: components["schemas"]["JobType"];
+            /**
+             * Image
+             * @default null
+             */
+            image: string | null;
+            /** @default null */
+            llamafactory: components["schemas"]["LlamaFactorySettings"] | null;
+            /**
+             * Command
+             * @default null
+             */
+            command: string[] | null;
+            /** Env */
+            env?: {
+                [key: string]: string;
+            };
+            /**
+             * Instance Type
+             * @default null
+             */
+            instance_type: string | null;
+            /**
+             * Replicas
+             * @description nodes
+             * @default 1
+             */
+            replicas: number;
+            /**
+             * Procs Per Node
+             * @description GPUs per node (torchrun nproc_per_node)
+             * @default 1
+             */
+            procs_per_node: number;
+            /**
+             * Hf Token
+             * @default null
+             */
+            hf_token: string | null;
+            /**
+             * Mlflow Experiment
+             * @default null
+             */
+            mlflow_experiment: string | null;
+            /**
+             * Mlflow Run Name
+             * @default null
+             */
+            mlflow_run_name: string | null;
         };
         /** UndeployModelCommand */
         UndeployModelCommand: {
@@ -1888,7 +2327,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AnnotateCommand"] | components["schemas"]["ApplyCommand"] | components["schemas"]["AssignPodCommand"] | components["schemas"]["AssignPodsCommand"] | components["schemas"]["BulkCommand"] | components["schemas"]["CreateBusinessServiceCommand"] | components["schemas"]["DeleteCommand"] | components["schemas"]["DeleteBusinessServiceCommand"] | components["schemas"]["DeployModelCommand"] | components["schemas"]["DistributePoolCommand"] | components["schemas"]["LabelCommand"] | components["schemas"]["ScaleCommand"] | components["schemas"]["UndeployModelCommand"];
+                "application/json": components["schemas"]["AnnotateCommand"] | components["schemas"]["ApplyCommand"] | components["schemas"]["AssignPodCommand"] | components["schemas"]["AssignPodsCommand"] | components["schemas"]["BulkCommand"] | components["schemas"]["CreateBusinessServiceCommand"] | components["schemas"]["DeleteCommand"] | components["schemas"]["DeleteBusinessServiceCommand"] | components["schemas"]["DeleteTrainingJobCommand"] | components["schemas"]["DeployModelCommand"] | components["schemas"]["DistributePoolCommand"] | components["schemas"]["DownloadModelCommand"] | components["schemas"]["LabelCommand"] | components["schemas"]["ScaleCommand"] | components["schemas"]["SubmitTrainingJobCommand"] | components["schemas"]["UndeployModelCommand"];
             };
         };
         responses: {
@@ -3524,6 +3963,144 @@ export interface operations {
             };
             /** @description A dependency is unavailable; retry later */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    training_job_api_v1_clusters__cluster__trainingjobs__namespace___name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster: string;
+                namespace: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingJobPage"];
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    downloads_api_v1_clusters__cluster__downloads_get: {
+        parameters: {
+            query?: {
+                namespace?: string | null;
+            };
+            header?: never;
+            path: {
+                cluster: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DownloadOut"][];
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
