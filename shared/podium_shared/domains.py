@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 
+from podium_shared.infra import commands as infra_commands
 from podium_shared.operations import kinds
 from podium_shared.operations.kinds import CommandKind
 from podium_shared.serving import commands as serving_commands
@@ -24,6 +25,7 @@ _DOMAIN_KINDS: tuple[list[CommandKind], ...] = (
     workloads_commands.KINDS,
     serving_commands.KINDS,
     training_commands.KINDS,
+    infra_commands.KINDS,
 )
 
 

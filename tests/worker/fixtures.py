@@ -203,6 +203,8 @@ def faults(kubesim: RunningKubeSim) -> Iterator[Faults]:
 class WorkerProcess:
     """`python -m podium_worker --beat` in its own process group (so SIGKILL takes its beat child too)."""
 
+    ready_timeout = 90.0  # seconds until the first heartbeat (a loaded machine imports slowly)
+
     def __init__(self, settings: PodiumSettings, log_path: Path, concurrency: int = 4) -> None:
         self.settings = settings
         self.log_path = log_path
@@ -250,7 +252,7 @@ class WorkerProcess:
 
         try:
             # Generous: on a loaded machine a worker's imports alone can take tens of seconds.
-            wait_until(ready, 90, "the worker's heartbeat")
+            wait_until(ready, self.ready_timeout, "the worker's heartbeat")
         except BaseException:
             # A worker that never became ready must not outlive the test (nobody else will stop it).
             self.kill()

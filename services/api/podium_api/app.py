@@ -26,6 +26,7 @@ from podium_api.routers import (
     clusters,
     commands,
     health,
+    infra,
     metrics,
     operations,
     serving,
@@ -89,6 +90,7 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     # Before cluster_reads: its `/clusters/{cluster}/{kind}` would otherwise claim `business-services` and
     # `downloads`.
     app.include_router(serving.router, prefix=API_PREFIX)
+    app.include_router(infra.router, prefix=API_PREFIX)
     app.include_router(training.router, prefix=API_PREFIX)
     app.include_router(cluster_reads.router, prefix=API_PREFIX)
     app.include_router(ws.router, prefix=API_PREFIX)

@@ -506,6 +506,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/clusters/{cluster}/nodegroups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Nodegroups
+         * @description The EKS node groups with their Kubernetes nodes and GPU numbers (from the snapshot).
+         */
+        get: operations["nodegroups_api_v1_clusters__cluster__nodegroups_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/clusters/{cluster}/hyperpod": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Hyperpod
+         * @description The HyperPod cluster: status, instance groups, nodes joined to the Kubernetes nodes.
+         */
+        get: operations["hyperpod_api_v1_clusters__cluster__hyperpod_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/clusters/{cluster}/storage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Storage
+         * @description The S3 buckets behind the cluster's S3 CSI PersistentVolumes.
+         */
+        get: operations["storage_api_v1_clusters__cluster__storage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/clusters/{cluster}/storage/{pv}/objects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Objects
+         * @description Folders (common prefixes, delimiter `/`) and objects under `prefix`, one page; pass `cursor` on.
+         */
+        get: operations["objects_api_v1_clusters__cluster__storage__pv__objects_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/clusters/{cluster}/storage/{pv}/objects/url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Object Url
+         * @description A short-lived presigned download URL for one object.
+         */
+        get: operations["object_url_api_v1_clusters__cluster__storage__pv__objects_url_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clusters/{cluster}/trainingjobs/{namespace}/{name}": {
         parameters: {
             query?: never;
@@ -649,6 +749,8 @@ export interface components {
             region?: string | null;
             /** Hyperpod Cluster Name */
             hyperpod_cluster_name?: string | null;
+            /** Role Arn */
+            role_arn?: string | null;
         };
         /** ClusterOut */
         ClusterOut: {
@@ -664,6 +766,8 @@ export interface components {
             region: string | null;
             /** Hyperpod Cluster Name */
             hyperpod_cluster_name: string | null;
+            /** Role Arn */
+            role_arn: string | null;
             /**
              * Created At
              * Format: date-time
@@ -833,6 +937,19 @@ export interface components {
             /** Operation Id */
             operation_id?: string | null;
         };
+        /** DownloadUrl */
+        DownloadUrl: {
+            /** Cluster */
+            cluster: string;
+            /** Pv */
+            pv: string;
+            /** Key */
+            key: string;
+            /** Url */
+            url: string;
+            /** Expires In Seconds */
+            expires_in_seconds: number;
+        };
         /**
          * EngineName
          * @enum {string}
@@ -907,6 +1024,25 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /** HyperpodOut */
+        HyperpodOut: {
+            /** Cluster */
+            cluster: string;
+            /** Hyperpod Cluster Name */
+            hyperpod_cluster_name: string;
+            /** Region */
+            region: string;
+            /** Status */
+            status: string;
+            /** Failure Message */
+            failure_message: string | null;
+            /** Instance Groups */
+            instance_groups: components["schemas"]["InstanceGroupOut"][];
+            /** Unmatched Kube Nodes */
+            unmatched_kube_nodes: components["schemas"]["KubeNode"][];
+            /** Snapshot Age Seconds */
+            snapshot_age_seconds: number | null;
+        };
         /**
          * InitialPassword
          * @description A generated one-time password, shown once; null when the admin chose it.
@@ -914,6 +1050,43 @@ export interface components {
         InitialPassword: {
             /** Initial Password */
             initial_password: string | null;
+        };
+        /** InstanceGroupOut */
+        InstanceGroupOut: {
+            /** Name */
+            name: string;
+            /** Status */
+            status: string | null;
+            /** Instance Type */
+            instance_type: string;
+            /** Current Count */
+            current_count: number;
+            /** Target Count */
+            target_count: number;
+            /** Execution Role */
+            execution_role: string | null;
+            /** Lifecycle Config */
+            lifecycle_config: {
+                [key: string]: unknown;
+            };
+            /** Threads Per Core */
+            threads_per_core: number | null;
+            /** Nodes */
+            nodes: components["schemas"]["InstanceNode"][];
+        };
+        /** InstanceNode */
+        InstanceNode: {
+            /** Instance Id */
+            instance_id: string;
+            /** Instance Group */
+            instance_group: string;
+            /** Instance Type */
+            instance_type: string | null;
+            /** Status */
+            status: string | null;
+            /** Launch Time */
+            launch_time: string | null;
+            kube_node: components["schemas"]["KubeNode"] | null;
         };
         /** InvokeRequest */
         InvokeRequest: {
@@ -941,6 +1114,28 @@ export interface components {
             reason?: string | null;
             /** Message */
             message?: string | null;
+        };
+        /**
+         * KubeNode
+         * @description A Kubernetes node of a group, from the watcher's snapshot.
+         */
+        KubeNode: {
+            /** Name */
+            name: string;
+            /** Instance Type */
+            instance_type: string | null;
+            /** Ready */
+            ready: boolean;
+            /** Unschedulable */
+            unschedulable: boolean;
+            /** Gpu Capacity */
+            gpu_capacity: number;
+            /** Gpu Allocatable */
+            gpu_allocatable: number;
+            /** Gpu Requested */
+            gpu_requested: number;
+            /** Gpu Free */
+            gpu_free: number;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -1035,6 +1230,85 @@ export interface components {
             gpu_free: number;
             /** Pods */
             pods: number;
+        };
+        /** NodegroupList */
+        NodegroupList: {
+            /** Cluster */
+            cluster: string;
+            /** Eks Cluster Name */
+            eks_cluster_name: string;
+            /** Region */
+            region: string;
+            /** Nodegroups */
+            nodegroups: components["schemas"]["NodegroupOut"][];
+            /** Snapshot Age Seconds */
+            snapshot_age_seconds: number | null;
+        };
+        /** NodegroupOut */
+        NodegroupOut: {
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /** Instance Types */
+            instance_types: string[];
+            /** Capacity Type */
+            capacity_type: string | null;
+            /** Ami Type */
+            ami_type: string | null;
+            /** Release Version */
+            release_version: string | null;
+            /** Version */
+            version: string | null;
+            /** Min */
+            min: number | null;
+            /** Max */
+            max: number | null;
+            /** Desired */
+            desired: number | null;
+            /** Subnets */
+            subnets: string[];
+            /** Node Role */
+            node_role: string | null;
+            /** Disk Size */
+            disk_size: number | null;
+            /** Labels */
+            labels: {
+                [key: string]: string;
+            };
+            /** Taints */
+            taints: {
+                [key: string]: unknown;
+            }[];
+            /** Health Issues */
+            health_issues: {
+                [key: string]: unknown;
+            }[];
+            /** Created At */
+            created_at: string | null;
+            /** Modified At */
+            modified_at: string | null;
+            /** Nodes */
+            nodes: components["schemas"]["KubeNode"][];
+            /** Gpus */
+            gpus: number;
+        };
+        /** ObjectListing */
+        ObjectListing: {
+            /** Cluster */
+            cluster: string;
+            /** Pv */
+            pv: string;
+            /** Bucket */
+            bucket: string;
+            /** Prefix */
+            prefix: string;
+            /** Folders */
+            folders: string[];
+            /** Objects */
+            objects: components["schemas"]["S3Object"][];
+            /** Cursor */
+            cursor: string | null;
         };
         /** ObjectPage */
         ObjectPage: {
@@ -1237,11 +1511,31 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "operator" | "admin";
+        /** S3Object */
+        S3Object: {
+            /** Key */
+            key: string;
+            /** Size */
+            size: number;
+            /** Last Modified */
+            last_modified: string | null;
+            /** Storage Class */
+            storage_class: string | null;
+        };
         /** SessionOut */
         SessionOut: {
             user: components["schemas"]["Me"];
             /** Csrf Token */
             csrf_token: string;
+        };
+        /** StorageList */
+        StorageList: {
+            /** Cluster */
+            cluster: string;
+            /** Volumes */
+            volumes: components["schemas"]["Volume"][];
+            /** Snapshot Age Seconds */
+            snapshot_age_seconds: number | null;
         };
         /** TokenCreate */
         TokenCreate: {
@@ -1388,6 +1682,52 @@ export interface components {
             head_id?: number | null;
             /** Head Hash */
             head_hash?: string | null;
+        };
+        /** Volume */
+        Volume: {
+            /** Pv */
+            pv: string;
+            /** Bucket */
+            bucket: string;
+            /** Prefix */
+            prefix: string;
+            /** Region */
+            region: string | null;
+            /** Claim */
+            claim: string | null;
+            /** Phase */
+            phase: string | null;
+            /** Capacity */
+            capacity: string | null;
+        };
+        /** AddInstanceGroupCommand */
+        AddInstanceGroupCommand: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "add_instance_group";
+            /** Cluster */
+            cluster: string;
+            params: components["schemas"]["AddInstanceGroupParams"];
+        };
+        /** AddInstanceGroupParams */
+        AddInstanceGroupParams: {
+            /** Name */
+            name: string;
+            /** Instance Type */
+            instance_type: string;
+            /** Count */
+            count: number;
+            /** Execution Role */
+            execution_role: string;
+            lifecycle_config: components["schemas"]["LifecycleConfig"];
+            /**
+             * Threads Per Core
+             * @default 1
+             * @enum {integer}
+             */
+            threads_per_core: 1 | 2;
         };
         /** AnnotateCommand */
         AnnotateCommand: {
@@ -1560,6 +1900,57 @@ export interface components {
              */
             name: string | null;
         };
+        /** CreateNodegroupCommand */
+        CreateNodegroupCommand: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "create_nodegroup";
+            /** Cluster */
+            cluster: string;
+            params: components["schemas"]["CreateNodegroupParams"];
+        };
+        /** CreateNodegroupParams */
+        CreateNodegroupParams: {
+            /** Name */
+            name: string;
+            /** Instance Types */
+            instance_types: string[];
+            /**
+             * Capacity Type
+             * @default ON_DEMAND
+             * @enum {string}
+             */
+            capacity_type: "ON_DEMAND" | "SPOT" | "CAPACITY_BLOCK";
+            /**
+             * Ami Type
+             * @default null
+             */
+            ami_type: string | null;
+            /**
+             * Subnets
+             * @default null
+             */
+            subnets: string[] | null;
+            /**
+             * Node Role
+             * @default null
+             */
+            node_role: string | null;
+            /**
+             * Disk Size
+             * @default 100
+             */
+            disk_size: number;
+            scaling?: components["schemas"]["Scaling"];
+            /** Labels */
+            labels?: {
+                [key: string]: string;
+            };
+            /** Taints */
+            taints?: components["schemas"]["Taint"][];
+        };
         /**
          * DeepSpeed
          * @enum {string}
@@ -1596,6 +1987,24 @@ export interface components {
             /** Cluster */
             cluster: string;
             params: components["schemas"]["DeleteParams"];
+        };
+        /** DeleteNodegroupCommand */
+        DeleteNodegroupCommand: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "delete_nodegroup";
+            /** Cluster */
+            cluster: string;
+            params: components["schemas"]["DeleteNodegroupParams"];
+        };
+        /** DeleteNodegroupParams */
+        DeleteNodegroupParams: {
+            /** Nodegroup */
+            nodegroup: string;
+            /** Confirm */
+            confirm: string;
         };
         /** DeleteParams */
         DeleteParams: {
@@ -1843,6 +2252,13 @@ export interface components {
                 [key: string]: string | null;
             };
         };
+        /** LifecycleConfig */
+        LifecycleConfig: {
+            /** Source S3 Uri */
+            source_s3_uri: string;
+            /** On Create */
+            on_create: string;
+        };
         /**
          * LlamaFactorySettings
          * @description LLaMA-Factory training arguments (defaults follow its example configs).
@@ -1923,6 +2339,46 @@ export interface components {
             cluster: string;
             params: components["schemas"]["ScaleParams"];
         };
+        /** ScaleInstanceGroupCommand */
+        ScaleInstanceGroupCommand: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "scale_instance_group";
+            /** Cluster */
+            cluster: string;
+            params: components["schemas"]["ScaleInstanceGroupParams"];
+        };
+        /** ScaleInstanceGroupParams */
+        ScaleInstanceGroupParams: {
+            /** Group */
+            group: string;
+            /** Target Count */
+            target_count: number;
+        };
+        /** ScaleNodegroupCommand */
+        ScaleNodegroupCommand: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "scale_nodegroup";
+            /** Cluster */
+            cluster: string;
+            params: components["schemas"]["ScaleNodegroupParams"];
+        };
+        /** ScaleNodegroupParams */
+        ScaleNodegroupParams: {
+            /** Nodegroup */
+            nodegroup: string;
+            /** Min */
+            min: number;
+            /** Max */
+            max: number;
+            /** Desired */
+            desired: number;
+        };
         /** ScaleParams */
         ScaleParams: {
             /** Namespace */
@@ -1931,6 +2387,18 @@ export interface components {
             name: string;
             /** Replicas */
             replicas: number;
+        };
+        /**
+         * Scaling
+         * @description Node-group sizes: 0 <= min <= desired <= max and max >= 1 (EKS's own rules).
+         */
+        Scaling: {
+            /** Min */
+            min: number;
+            /** Max */
+            max: number;
+            /** Desired */
+            desired: number;
         };
         /**
          * Stage
@@ -2010,6 +2478,21 @@ export interface components {
              * @default null
              */
             mlflow_run_name: string | null;
+        };
+        /** Taint */
+        Taint: {
+            /** Key */
+            key: string;
+            /**
+             * Value
+             * @default null
+             */
+            value: string | null;
+            /**
+             * Effect
+             * @enum {string}
+             */
+            effect: "NO_SCHEDULE" | "NO_EXECUTE" | "PREFER_NO_SCHEDULE";
         };
         /** UndeployModelCommand */
         UndeployModelCommand: {
@@ -2327,7 +2810,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AnnotateCommand"] | components["schemas"]["ApplyCommand"] | components["schemas"]["AssignPodCommand"] | components["schemas"]["AssignPodsCommand"] | components["schemas"]["BulkCommand"] | components["schemas"]["CreateBusinessServiceCommand"] | components["schemas"]["DeleteCommand"] | components["schemas"]["DeleteBusinessServiceCommand"] | components["schemas"]["DeleteTrainingJobCommand"] | components["schemas"]["DeployModelCommand"] | components["schemas"]["DistributePoolCommand"] | components["schemas"]["DownloadModelCommand"] | components["schemas"]["LabelCommand"] | components["schemas"]["ScaleCommand"] | components["schemas"]["SubmitTrainingJobCommand"] | components["schemas"]["UndeployModelCommand"];
+                "application/json": components["schemas"]["AddInstanceGroupCommand"] | components["schemas"]["AnnotateCommand"] | components["schemas"]["ApplyCommand"] | components["schemas"]["AssignPodCommand"] | components["schemas"]["AssignPodsCommand"] | components["schemas"]["BulkCommand"] | components["schemas"]["CreateBusinessServiceCommand"] | components["schemas"]["CreateNodegroupCommand"] | components["schemas"]["DeleteCommand"] | components["schemas"]["DeleteBusinessServiceCommand"] | components["schemas"]["DeleteNodegroupCommand"] | components["schemas"]["DeleteTrainingJobCommand"] | components["schemas"]["DeployModelCommand"] | components["schemas"]["DistributePoolCommand"] | components["schemas"]["DownloadModelCommand"] | components["schemas"]["LabelCommand"] | components["schemas"]["ScaleCommand"] | components["schemas"]["ScaleInstanceGroupCommand"] | components["schemas"]["ScaleNodegroupCommand"] | components["schemas"]["SubmitTrainingJobCommand"] | components["schemas"]["UndeployModelCommand"];
             };
         };
         responses: {
@@ -3963,6 +4446,349 @@ export interface operations {
             };
             /** @description A dependency is unavailable; retry later */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    nodegroups_api_v1_clusters__cluster__nodegroups_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodegroupList"];
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    hyperpod_api_v1_clusters__cluster__hyperpod_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HyperpodOut"];
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    storage_api_v1_clusters__cluster__storage_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cluster: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageList"];
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    objects_api_v1_clusters__cluster__storage__pv__objects_get: {
+        parameters: {
+            query?: {
+                prefix?: string;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                cluster: string;
+                pv: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectListing"];
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    object_url_api_v1_clusters__cluster__storage__pv__objects_url_get: {
+        parameters: {
+            query: {
+                key: string;
+            };
+            header?: never;
+            path: {
+                cluster: string;
+                pv: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DownloadUrl"];
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

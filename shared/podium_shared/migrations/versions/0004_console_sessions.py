@@ -1,7 +1,7 @@
 """console sign-in: users.password_hash, users.must_change_password and the console_sessions table
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0003"
+down_revision = "0008"  # after the AWS cluster columns (main), so there is one head
 branch_labels = None
 depends_on = None
 
