@@ -18,7 +18,7 @@ _DESCRIPTIONS = {
     413: "Request body too large",
     422: "The request is not valid",
     429: "Rate limited; see Retry-After",
-    502: "The model server's answer could not be relayed",
+    502: "An upstream system (a model server, AWS) failed or its answer could not be relayed",
     503: "A dependency is unavailable; retry later",
 }
 
@@ -51,6 +51,14 @@ _EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/clusters/{cluster}/business-services"): (503,),
     ("GET", "/api/v1/clusters/{cluster}/models"): (503,),
     ("POST", "/api/v1/clusters/{cluster}/services/{namespace}/{name}/invoke"): (502, 503),
+    ("GET", "/api/v1/clusters/{cluster}/trainingjobs/{namespace}/{name}"): (503,),
+    ("GET", "/api/v1/clusters/{cluster}/downloads"): (503,),
+    # Infra reads call AWS (502 when it fails) for a cluster that must have its AWS names (409).
+    ("GET", "/api/v1/clusters/{cluster}/nodegroups"): (409, 502),
+    ("GET", "/api/v1/clusters/{cluster}/hyperpod"): (409, 502, 503),
+    ("GET", "/api/v1/clusters/{cluster}/storage"): (503,),
+    ("GET", "/api/v1/clusters/{cluster}/storage/{pv}/objects"): (409, 502, 503),
+    ("GET", "/api/v1/clusters/{cluster}/storage/{pv}/objects/url"): (409, 502, 503),
     ("GET", "/readyz"): (503,),
 }
 
