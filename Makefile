@@ -18,6 +18,12 @@ setup: system-deps
 system-deps:
 	scripts/system-deps.sh
 
+# The web console (npm ci + npm run build into services/console/dist); the script skips an up-to-date build.
+setup: console
+.PHONY: console
+console: $(VENV)/.installed
+	scripts/console-build.sh
+
 # The whole system on this machine (podium up --help for options, e.g. UP_ARGS="--port 8080 --speed 10").
 run: setup
 	$(BIN)/podium up $(UP_ARGS)

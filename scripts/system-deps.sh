@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system programs Podium builds, runs or tests against when they are missing: make and
 # Python's venv (to create .venv), PostgreSQL and Redis servers (the embedded defaults of `podium up`
-# and the tests) and kubectl (deploy/ rendering and kubectl conformance tests). Debian packages only;
+# and the tests), kubectl (deploy/ rendering and kubectl conformance tests) and Chromium (the console's
+# browser end-to-end tests drive Debian's build; Playwright never downloads one). Debian packages only;
 # nothing is downloaded from anywhere else.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

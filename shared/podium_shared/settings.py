@@ -39,6 +39,8 @@ class PodiumSettings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     bootstrap_admin_token: SecretStr | None = None
     bootstrap_admin_username: str = "admin"
+    # The first admin's console password; `podium up` generates one into its data dir when unset.
+    bootstrap_admin_password: SecretStr | None = None
 
     # Client-side protection of the Kubernetes API server (per cluster, per worker process).
     kube_qps: float = 50.0

@@ -21,10 +21,16 @@ def test_create_user_returns_token_once_and_it_works(
     )
     assert r.status_code == 201, r.text
     body = r.json()
-    assert set(body) == {"username", "role", "namespaces", "token"}
+    assert set(body) == {"username", "role", "namespaces", "token", "initial_password"}
     assert tokens.looks_like_token(body["token"])
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['token']}"})
-    assert me.json() == {"username": body["username"], "role": "viewer", "namespaces": None}
+    # The generated console password is one-time: the user must change it at first sign-in.
+    assert me.json() == {
+        "username": body["username"],
+        "role": "viewer",
+        "namespaces": None,
+        "must_change_password": True,
+    }
     listed = client.get("/api/v1/users", headers=admin.headers).json()
     assert body["username"] in [u["username"] for u in listed]
     assert all("token" not in u for u in listed)

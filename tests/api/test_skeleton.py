@@ -18,7 +18,12 @@ def test_healthz_and_request_id(client: TestClient) -> None:
 def test_me_and_unauthenticated(client: TestClient, operator: ApiUser) -> None:
     r = client.get("/api/v1/me", headers=operator.headers)
     assert r.status_code == 200, r.text
-    assert r.json() == {"username": operator.username, "role": "operator", "namespaces": None}
+    assert r.json() == {
+        "username": operator.username,
+        "role": "operator",
+        "namespaces": None,
+        "must_change_password": False,
+    }
     r = client.get("/api/v1/me")
     assert r.status_code == 401
     assert r.json()["code"] == "unauthenticated"

@@ -133,14 +133,22 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         url = up.wait_for(r"API:\s+(http://\S+?)/api/v1 \(docs: ").group(1)
         assert url == f"http://127.0.0.1:{port}"
         assert up.wait_for(r"Admin token:\s+(\S+)").group(1) == ADMIN_TOKEN
+        assert up.wait_for(r"Console:\s+(\S+)").group(1) == url + "/"
+        assert up.wait_for(r"Admin login:\s+(\S+)").group(1) == "admin"
+        password = up.wait_for(r"Admin password:\s+(\S+)").group(1)
         assert httpx.get(url + "/readyz", timeout=5).status_code == 200
         # The embedded MLflow tracking server (MLFLOW_TRACKING_URI was not set): named in the banner, then
         # healthy (its start-up does not hold the API back).
         mlflow_url = up.wait_for(r"MLflow:\s+(http://\S+)").group(1)
         assert up.wait_for(r"mlflow ready at (http://\S+)").group(1) == mlflow_url
         assert httpx.get(mlflow_url + "/health", timeout=5).status_code == 200
-        # The printed address works: `/` leads to the API docs (there is no web console yet).
-        assert httpx.get(url + "/", timeout=5, follow_redirects=True).status_code == 200
+        # The printed address and login work: `/` is the console, and the password signs in.
+        assert httpx.get(url + "/", timeout=5).status_code == 200
+        signed_in = httpx.post(url + "/api/v1/auth/login", json={"username": "admin", "password": password})
+        assert signed_in.status_code == 200, signed_in.text
+        password_file = data_dir / "admin-password"
+        assert password_file.read_text().strip() == password
+        assert password_file.stat().st_mode & 0o077 == 0
         token_file = data_dir / "admin-token"
         assert token_file.read_text().strip() == ADMIN_TOKEN
         assert token_file.stat().st_mode & 0o077 == 0
@@ -191,6 +199,7 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         assert again.wait_for(r"Admin token:\s+(\S+)").group(1) == ADMIN_TOKEN
         assert again.wait_for(r"MLflow:\s+(\S+)").group(1) == env["MLFLOW_TRACKING_URI"]
         assert "podium up: starting mlflow" not in again.lines
+        assert again.wait_for(r"Admin password:\s+(\S+)").group(1) == password
         got_op = cli(url, ADMIN_TOKEN, "ops", "get", op["id"], "-o", "json")
         assert got_op.returncode == 0, got_op.stderr
         assert json.loads(got_op.stdout)["status"] == "succeeded"

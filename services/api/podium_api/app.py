@@ -11,14 +11,17 @@ from fastapi import FastAPI
 from podium_shared import domains
 from podium_shared.db.session import session_factory
 from podium_shared.operations import celery_app
+from podium_shared.operations.kinds import all_kinds
 from podium_shared.settings import PodiumSettings, get_settings
+from pydantic import BaseModel
 from redis import Redis
 
-from podium_api import errors, logredact
+from podium_api import console, errors, logredact, openapi
 from podium_api.middleware import BodySizeLimit, RequestContext
 from podium_api.ratelimit import RateLimiter
 from podium_api.routers import (
     audit,
+    auth,
     cluster_reads,
     clusters,
     commands,
@@ -38,6 +41,10 @@ from podium_api.settings import api_settings
 log = logging.getLogger("podium_api")
 
 API_PREFIX = "/api/v1"
+
+
+def command_params() -> dict[str, type[BaseModel]]:
+    return {name: kind.params for name, kind in all_kinds().items()}
 
 
 def create_app(settings: PodiumSettings | None = None) -> FastAPI:
@@ -66,6 +73,12 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(
         redis, per_second=cfg.rate_limit_per_second, burst=cfg.rate_limit_burst
     )
+    app.state.login_user_limiter = RateLimiter(
+        redis, per_second=cfg.login_user_per_minute / 60, burst=cfg.login_user_burst
+    )
+    app.state.login_address_limiter = RateLimiter(
+        redis, per_second=cfg.login_address_per_minute / 60, burst=cfg.login_address_burst
+    )
 
     errors.install(app)
     logredact.install()
@@ -74,7 +87,7 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.add_middleware(RequestContext)
 
     app.include_router(health.router)
-    for module in (commands, operations, users, clusters, audit, training_history):
+    for module in (auth, commands, operations, users, clusters, audit, training_history):
         app.include_router(module.router, prefix=API_PREFIX)
     # Before cluster_reads: its `/clusters/{cluster}/{kind}` would otherwise claim `business-services` and
     # `downloads`.
@@ -85,4 +98,7 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.include_router(cluster_reads.router, prefix=API_PREFIX)
     app.include_router(ws.router, prefix=API_PREFIX)
     app.include_router(metrics.router)
+    openapi.install(app, command_params)
+    # The console answers only what no route claimed (after errors.install: it wraps the 404 handler).
+    console.install(app, cfg.console_dir)
     return app

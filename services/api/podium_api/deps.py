@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from podium_shared.audit.attempts import audited
 from podium_shared.audit.auth_failures import audit_auth_failure
+from podium_shared.auth import sessions
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.auth.service import AuthFailure, authenticate
 from podium_shared.db.session import unit_of_work
@@ -17,11 +18,13 @@ from podium_shared.errors import Forbidden, RateLimited, Unauthenticated
 from podium_shared.models.user import Role
 from sqlalchemy.orm import Session, sessionmaker
 
+from podium_api import browser
 from podium_api.ratelimit import RateLimiter
 from podium_api.settings import ApiSettings
 
 __all__ = [
     "AdminDep",
+    "ConsoleSessionDep",
     "MetaDep",
     "OperatorDep",
     "PrincipalDep",
@@ -35,7 +38,7 @@ __all__ = [
 
 log = logging.getLogger("podium_api")
 
-_MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_MUTATING = browser.MUTATING
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -84,16 +87,46 @@ def _too_many(retry_after: float) -> RateLimited:
     return RateLimited("too many requests; slow down", details={"retry_after_seconds": round(retry_after, 3)})
 
 
+# What a console session holding a one-time password may still do: sign out, change it, say who it is.
+_ALLOWED_BEFORE_PASSWORD_CHANGE = ("/api/v1/auth/", "/api/v1/me")
+
+
+def _authenticate(request: Request, session: Session) -> Principal:
+    """A bearer token when one is sent (the CLI, scripts); else the console's session cookie, whose
+    mutating requests must pass the CSRF check."""
+    token = _bearer(request)
+    cookie = request.cookies.get(sessions.COOKIE_NAME, "")
+    if token or not cookie:
+        return authenticate(session, token)
+    cfg = get_settings(request)
+    signed_in = sessions.resolve(session, cookie, browser.lifetimes(cfg))
+    request.state.console_session = signed_in
+    browser.check_csrf(request, cfg, cookie)
+    if signed_in.must_change_password and not request.url.path.startswith(_ALLOWED_BEFORE_PASSWORD_CHANGE):
+        raise Forbidden(
+            "change your one-time password first (POST /api/v1/auth/password)",
+            code="password_change_required",
+        )
+    return signed_in.principal
+
+
 def authenticate_token(
     app: FastAPI, session: Session, token: str, *, path: str, meta: RequestMeta
 ) -> Principal:
-    """A bearer token to its principal, the same for REST (`get_principal`) and the WebSocket: a known
-    user's refused token is audited (at most once per interval), and every failure spends the client
-    address's bucket, so guessing tokens is slow and cheap to refuse; a client that authenticates never
-    touches it."""
+    """A bearer token to its principal, the same for REST and the WebSocket (see `guard_attempt`)."""
+    return guard_attempt(app, path=path, meta=meta, attempt=lambda: authenticate(session, token))
+
+
+def guard_attempt(
+    app: FastAPI, *, path: str, meta: RequestMeta, attempt: Callable[[], Principal]
+) -> Principal:
+    """Run one authentication attempt (a bearer token or a console session cookie), the same for REST
+    (`get_principal`) and the WebSocket: a known user's refused token is audited (at most once per
+    interval), and every failure spends the client address's bucket, so guessing tokens is slow and cheap
+    to refuse; a client that authenticates never touches it."""
     limiter: RateLimiter = app.state.rate_limiter
     try:
-        return authenticate(session, token)
+        return attempt()
     except Unauthenticated as exc:
         if isinstance(exc, AuthFailure):
             audit_auth_failure(
@@ -114,7 +147,9 @@ def authenticate_token(
 
 def get_principal(request: Request, session: SessionDep, meta: MetaDep) -> Principal:
     limiter: RateLimiter = request.app.state.rate_limiter
-    principal = authenticate_token(request.app, session, _bearer(request), path=request.url.path, meta=meta)
+    principal = guard_attempt(
+        request.app, path=request.url.path, meta=meta, attempt=lambda: _authenticate(request, session)
+    )
     decision = limiter.take(principal.username)
     if not decision.allowed:
         limited = _too_many(decision.retry_after_seconds)
@@ -126,6 +161,15 @@ def get_principal(request: Request, session: SessionDep, meta: MetaDep) -> Princ
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_console_session(request: Request, _principal: PrincipalDep) -> sessions.SessionUser | None:
+    """The console session the request came with (None for bearer tokens)."""
+    signed_in: sessions.SessionUser | None = getattr(request.state, "console_session", None)
+    return signed_in
+
+
+ConsoleSessionDep = Annotated[sessions.SessionUser | None, Depends(get_console_session)]
 
 
 def require_role(role: Role, action: str | None = None) -> Callable[..., Principal]:

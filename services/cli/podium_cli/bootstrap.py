@@ -14,18 +14,20 @@ def prepare(
     *,
     admin_username: str = "admin",
     admin_token: str | None = None,
+    admin_password: str | None = None,
     cluster: str | None = None,
     kubeconfig: Path | None = None,
     context: str | None = None,
 ) -> str | None:
-    """Returns the admin token when this call created the admin, else None."""
+    """Returns the admin token when this call created the admin, else None. `admin_password` becomes
+    the new admin's console password."""
     from podium_shared.db.session import session_factory, unit_of_work
     from podium_shared.users.service import bootstrap_admin
 
     with unit_of_work(session_factory(database_url)) as session:
         if cluster:
             register_cluster(session, cluster, kubeconfig, context)
-        return bootstrap_admin(session, admin_username, admin_token)
+        return bootstrap_admin(session, admin_username, admin_token, admin_password)
 
 
 def prepare_from_settings(
@@ -34,14 +36,31 @@ def prepare_from_settings(
     cluster: str | None = None,
     kubeconfig: Path | None = None,
     context: str | None = None,
+    admin_password: str | None = None,
 ) -> str | None:
-    """`prepare` with the first admin's name and token from the settings (PODIUM_BOOTSTRAP_ADMIN_*)."""
+    """`prepare` with the first admin's name, token and password from the settings
+    (PODIUM_BOOTSTRAP_ADMIN_*); an `admin_password` given here wins over the setting."""
     from podium_shared.settings import get_settings
 
     settings = get_settings()
     token = settings.bootstrap_admin_token.get_secret_value() if settings.bootstrap_admin_token else None
+    if admin_password is None and settings.bootstrap_admin_password is not None:
+        admin_password = settings.bootstrap_admin_password.get_secret_value()
     return prepare(database_url, admin_username=settings.bootstrap_admin_username, admin_token=token,
-                   cluster=cluster, kubeconfig=kubeconfig, context=context)  # fmt: skip
+                   admin_password=admin_password, cluster=cluster, kubeconfig=kubeconfig,
+                   context=context)  # fmt: skip
+
+
+def ensure_admin_password(database_url: str, password: str) -> tuple[str, bool]:
+    """The bootstrap admin's name, and whether `password` is their console password now (set here if
+    they had none: an admin created before console passwords existed)."""
+    from podium_shared.auth.service import ensure_password
+    from podium_shared.db.session import session_factory, unit_of_work
+    from podium_shared.settings import get_settings
+
+    username = get_settings().bootstrap_admin_username
+    with unit_of_work(session_factory(database_url)) as session:
+        return username, ensure_password(session, username, password)
 
 
 def register_cluster(session: Any, name: str, kubeconfig: Path | None, context: str | None) -> None:

@@ -24,7 +24,7 @@ import yaml
 from podium_shared.embedded import EmbeddedMlflow, EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
 from podium_shared.errors import PodiumError
 
-from podium_cli.bootstrap import prepare_from_settings, write_private
+from podium_cli.bootstrap import ensure_admin_password, prepare_from_settings, write_private
 from podium_cli.supervise import Child
 
 LOCAL_CLUSTER = "local"
@@ -159,7 +159,9 @@ def _start(opts: UpOptions, stack: Stack) -> None:
     from podium_shared.db.migrate import upgrade  # noqa: PLC0415 - alembic is slow to import
 
     upgrade(database_url)
-    token = _prepare_database(database_url, kubeconfig, context, data_dir)
+    password = _admin_password(data_dir)
+    token = _prepare_database(database_url, kubeconfig, context, data_dir, password)
+    admin_name, password_current = ensure_admin_password(database_url, password)
 
     _spawn(stack, "api", ["api", "--host", opts.host, "--port", str(opts.port)], env, data_dir)
     _spawn(
@@ -172,8 +174,15 @@ def _start(opts: UpOptions, stack: Stack) -> None:
 
     url = f"http://{'127.0.0.1' if opts.host in ('0.0.0.0', '::') else opts.host}:{opts.port}"  # noqa: S104
     _wait_ready(stack, url)
-    # No web console yet: name what exists (the API and its docs; `/` redirects to the docs).
-    print(f"\nPodium is ready.\n  API:             {url}/api/v1 (docs: {url}/api/v1/docs)", flush=True)
+    print(f"\nPodium is ready.\n  Console:         {url}/", flush=True)
+    print(f"  Admin login:     {admin_name}", flush=True)
+    print(
+        f"  Admin password:  {password}"
+        if password_current
+        else "  Admin password:  (changed since it was generated; yours)",
+        flush=True,
+    )
+    print(f"  API:             {url}/api/v1 (docs: {url}/api/v1/docs)", flush=True)
     print(
         f"  Admin token:     {token}" if token else "  Admin token:     shown on the first run only",
         flush=True,
@@ -290,11 +299,27 @@ def _current_context(kubeconfig: Path) -> str | None:
     return doc.get("current-context") if isinstance(doc, dict) else None
 
 
-def _prepare_database(database_url: str, kubeconfig: Path, context: str | None, data_dir: Path) -> str | None:
+def _admin_password(data_dir: Path) -> str:
+    """The first admin's console password: PODIUM_BOOTSTRAP_ADMIN_PASSWORD, else the one generated into
+    the data dir on the first run (so every run prints the same one until the admin changes it)."""
+    chosen = os.environ.get("PODIUM_BOOTSTRAP_ADMIN_PASSWORD")
+    if chosen:
+        return chosen
+    path = data_dir / "admin-password"
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(12)
+    write_private(path, value)
+    return value
+
+
+def _prepare_database(
+    database_url: str, kubeconfig: Path, context: str | None, data_dir: Path, password: str
+) -> str | None:
     """Registers the `local` cluster and bootstraps the first admin; returns the admin token if known."""
     token_file = data_dir / "admin-token"
     created = prepare_from_settings(
-        database_url, cluster=LOCAL_CLUSTER, kubeconfig=kubeconfig, context=context
+        database_url, cluster=LOCAL_CLUSTER, kubeconfig=kubeconfig, context=context, admin_password=password
     )
     if created:
         write_private(token_file, created)

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from podium_shared.auth import tokens
+from podium_shared.auth import passwords, tokens
 from podium_shared.auth.principal import Principal
 from podium_shared.errors import Conflict, Invalid, Unauthenticated
 from podium_shared.models.base import utcnow
@@ -103,3 +103,16 @@ def create_user(
     session.add(user)
     session.flush()
     return user, issue_token(session, user)
+
+
+def ensure_password(session: Session, username: str, password: str) -> bool:
+    """Give `username` this console password if they have none yet (an admin bootstrapped before
+    passwords existed); True when `password` is their password now, False when they changed it."""
+    user = get_user(session, username)
+    if user is None:
+        return False
+    if user.password_hash is None:
+        user.password_hash = passwords.hash_password(passwords.validate_new(password))
+        session.flush()
+        return True
+    return passwords.verify(user.password_hash, password)

@@ -77,6 +77,11 @@ def check_fit(
     return judge_fit(views, gpus_per_replica=gpus_per_replica, replicas=replicas, node_selector=node_selector)
 
 
+def eligible_nodes(nodes: list[NodeGpus], node_selector: dict[str, str]) -> list[NodeGpus]:
+    """Ready, schedulable nodes the deployment's node selector allows."""
+    return [n for n in nodes if n.usable and all(n.labels.get(k) == v for k, v in node_selector.items())]
+
+
 def judge_fit(
     nodes: list[NodeGpus], *, gpus_per_replica: int, replicas: int, node_selector: dict[str, str]
 ) -> list[str]:
@@ -84,7 +89,7 @@ def judge_fit(
     fit in what is free now (they would stay Pending until capacity frees up)."""
     if gpus_per_replica <= 0 or replicas <= 0:
         return []
-    eligible = [n for n in nodes if n.usable and all(n.labels.get(k) == v for k, v in node_selector.items())]
+    eligible = eligible_nodes(nodes, node_selector)
     largest = max((n.allocatable for n in eligible), default=0)
     if gpus_per_replica > largest:
         where = f" matching {node_selector}" if node_selector else ""

@@ -23,7 +23,7 @@ class ClusterCreate(BaseModel):
     kubeconfig_path: str | None = Field(None, min_length=1, max_length=4096)
     context: str | None = Field(None, min_length=1, max_length=253)
     eks_cluster_name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
-    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", max_length=32)
     hyperpod_cluster_name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
     role_arn: str | None = Field(None, pattern=ROLE_ARN, max_length=2048)
     # This cluster's MLflow tracking server, if not the global MLFLOW_TRACKING_URI.

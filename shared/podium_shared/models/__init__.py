@@ -3,6 +3,7 @@
 from podium_shared.models.audit import AuditEvent
 from podium_shared.models.base import Base
 from podium_shared.models.cluster import Cluster
+from podium_shared.models.console_session import ConsoleSession
 from podium_shared.models.idempotency import IdempotencyKey
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.models.telemetry import (
@@ -19,6 +20,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Cluster",
+    "ConsoleSession",
     "IdempotencyKey",
     "LogCollectorLease",
     "LogLine",

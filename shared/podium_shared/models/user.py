@@ -35,6 +35,10 @@ class User(CreatedAtMixin, Base):
     # None means every namespace; a list scopes the user's rights (reads and writes) to those namespaces.
     namespaces: Mapped[list[str] | None] = mapped_column(ARRAY(Text), default=None)
     disabled: Mapped[bool] = mapped_column(default=False)
+    # argon2id (PHC string) of the console password; None = this user signs in with API tokens only.
+    password_hash: Mapped[str | None] = mapped_column(Text, default=None)
+    # Set by an admin-chosen or generated one-time password; cleared when the user picks their own.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", lazy="raise")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from podium_shared.cluster_state.capacity import NodeGpus, judge_fit
+from podium_shared.cluster_state.capacity import NodeGpus, eligible_nodes, judge_fit
 from podium_shared.cluster_state.reads import MAX_LIMIT, list_objects
 from podium_shared.cluster_state.status import ClusterStatus, read_cluster_status
 from podium_shared.kube.gpu import holds_resources, pod_gpus
@@ -95,6 +95,15 @@ class PrecheckContext:
         return NO_SNAPSHOT_WARNING.format(cluster=self.cluster)
 
 
+@dataclass(frozen=True)
+class GpuFit:
+    """The GPU check's verdict: warnings, and the GPUs free now on the nodes the workload may use (None
+    when it requests no GPUs, so nothing was counted)."""
+
+    warnings: list[str]
+    free_now: int | None
+
+
 def gpu_fit(
     ctx: PrecheckContext,
     *,
@@ -104,11 +113,27 @@ def gpu_fit(
     replicas: int,
     node_selector: dict[str, str],
 ) -> list[str]:
-    """The GPU check every GPU-requesting kind shares (deploys, training jobs), on the snapshot: raises
-    Invalid when one replica can never fit, returns warnings when all will not fit now. `own_pods` is the
-    label selector of the workload's own pods: a resubmission gets their GPUs back, so they do not count."""
+    """The GPU check every GPU-requesting kind shares (deploys, training jobs): see `gpu_fit_detail`."""
+    return gpu_fit_detail(
+        ctx, namespace=namespace, own_pods=own_pods, gpus_per_replica=gpus_per_replica,
+        replicas=replicas, node_selector=node_selector,
+    ).warnings  # fmt: skip
+
+
+def gpu_fit_detail(
+    ctx: PrecheckContext,
+    *,
+    namespace: str,
+    own_pods: str,
+    gpus_per_replica: int,
+    replicas: int,
+    node_selector: dict[str, str],
+) -> GpuFit:
+    """The GPU check on the snapshot: raises Invalid when one replica can never fit, warns when all will
+    not fit now. `own_pods` is the label selector of the workload's own pods: a resubmission gets their
+    GPUs back, so they do not count. The deploy form's parse also shows `free_now`."""
     if gpus_per_replica <= 0 or replicas <= 0:
-        return []
+        return GpuFit(warnings=[], free_now=None)
     status = ctx.cluster_status()  # SnapshotMissing: the service skips the check and warns
     labels = ctx.node_labels()
     own: dict[str, int] = {}
@@ -131,4 +156,4 @@ def gpu_fit(
     )
     if warnings and status.snapshot_age_seconds is not None and status.snapshot_age_seconds > 30:
         warnings.append(f"the capacity figures are {status.snapshot_age_seconds:.0f} s old")
-    return warnings
+    return GpuFit(warnings=warnings, free_now=sum(n.free for n in eligible_nodes(nodes, node_selector)))

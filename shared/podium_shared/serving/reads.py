@@ -3,6 +3,7 @@ cluster is never called per request."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from pydantic import ValidationError
@@ -11,11 +12,14 @@ from sqlalchemy.orm import Session
 from podium_shared.auth.principal import Principal
 from podium_shared.clusters.service import get_cluster
 from podium_shared.errors import Forbidden, Invalid, NotFound, Unavailable
+from podium_shared.operations.precheck import PrecheckContext, SnapshotMissing
 from podium_shared.realtime.state import read_snapshot, snapshot_age
 from podium_shared.serving import labels as L
 from podium_shared.serving.describe import describe_deployment, service_endpoint
 from podium_shared.serving.pool import PoolPod, plan_distribution, status
-from podium_shared.serving.schemas import DistributePoolParams
+from podium_shared.serving.precheck import deploy_fit
+from podium_shared.serving.schemas import DeployModelParams, DistributePoolParams
+from podium_shared.serving.spec import resolve
 
 
 def _authorise(session: Session, principal: Principal, cluster: str, namespace: str | None) -> None:
@@ -191,3 +195,67 @@ def find_service(
         if meta.get("namespace") == namespace and meta.get("name") == name:
             return svc
     raise NotFound(f'service "{name}" not found in namespace "{namespace}"')
+
+
+def models(
+    session: Session, redis: Any, principal: Principal, cluster: str, namespace: str | None = None
+) -> list[dict[str, Any]]:
+    """Serving deployments (standard and pools) the principal may see: type, engine, model, replicas
+    ready/desired and the Services that reach them."""
+    _authorise(session, principal, cluster, namespace)
+    objects = _snapshot(redis, cluster, ["deployments", "services"])
+    services: dict[str, list[dict[str, Any]]] = {}
+    for svc in objects["services"]:
+        services.setdefault(str((svc.get("metadata") or {}).get("namespace")), []).append(svc)
+    out = []
+    for dep in objects["deployments"]:
+        ns = str((dep.get("metadata") or {}).get("namespace"))
+        if (namespace is not None and ns != namespace) or not principal.can_access_namespace(ns):
+            continue
+        described = describe_deployment(dep, services.get(ns, []))
+        if described["type"] is not None:
+            out.append(described)
+    return sorted(out, key=lambda m: (m["namespace"], str(m["name"])))
+
+
+def parse_deploy(
+    session: Session, redis: Any, principal: Principal, cluster: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """What `deploy_model` would make of these params, without queuing anything: the server's own
+    command-line parser and accept-time capacity check. A line the parser refuses is a 422 with its
+    message; a deployment that can never fit is `fits: false` with the reason among the warnings."""
+    _authorise(session, principal, cluster, str(fields.get("namespace", "default")))
+    try:
+        params = DeployModelParams.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise Invalid(message, details={"field": "command_line", "errors": _safe(exc)}) from None
+    spec = resolve(params, has_token=params.hf_token is not None)
+    parsed = {k: v for k, v in asdict(spec).items() if k != "has_token"}
+    parsed["engine"] = spec.engine.value
+    needed = spec.gpus_per_replica * spec.replicas
+    try:
+        fit = deploy_fit(PrecheckContext(cluster=cluster, redis=redis), spec)
+    except SnapshotMissing:
+        warning = PrecheckContext(cluster=cluster, redis=None).no_snapshot_warning()
+        return _parsed(parsed, [warning], None, needed)
+    except Invalid as exc:
+        if exc.code != "does_not_fit":
+            raise
+        return _parsed(parsed, [exc.message], False, needed)
+    return {
+        "params": parsed,
+        "warnings": fit.warnings,
+        "fits": not fit.warnings,
+        "gpu": {"needed": fit.needed, "free_now": fit.free_now},
+    }
+
+
+def _safe(exc: ValidationError) -> list[dict[str, Any]]:
+    # `input` may hold a token; the location and message suffice.
+    return [{k: v for k, v in err.items() if k in ("loc", "msg", "type")} for err in exc.errors()]
+
+
+def _parsed(params: dict[str, Any], warnings: list[str], fits: bool | None, needed: int) -> dict[str, Any]:
+    return {"params": params, "warnings": warnings, "fits": fits, "gpu": {"needed": needed, "free_now": None}}

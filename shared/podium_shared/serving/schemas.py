@@ -230,3 +230,81 @@ class AssignPodsParams(_Params):
         if len(set(pods)) != len(pods):
             raise ValueError("each pod may appear once")
         return self
+
+
+class DeployParseRequest(BaseModel):
+    """`POST /clusters/{cluster}/deploy/parse`: a pasted command line and the deploy fields a line does
+    not carry; parsed and checked, never queued."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command_line: str = Field(min_length=1, max_length=8192)
+    namespace: str = Field("default", min_length=1, max_length=63)
+    name: str | None = Field(None, min_length=1, max_length=63)
+    replicas: int = Field(1, ge=0, le=256)
+    gpus_per_replica: int | None = Field(None, ge=0, le=64)
+    instance_type: str | None = Field(None, min_length=1, max_length=63)
+    node_group: str | None = Field(None, min_length=1, max_length=63)
+    scheme: Scheme = "internal"
+    pool: bool = False
+
+
+class ParsedDeploy(BaseModel):
+    """A deployment as the server resolved it from a command line and fields."""
+
+    name: str
+    namespace: str
+    engine: EngineName
+    model: str
+    tag: str
+    replicas: int
+    gpus_per_replica: int
+    tensor_parallel: int
+    pipeline_parallel: int
+    port: int
+    max_model_len: int | None
+    served_model_name: str | None
+    extra_args: list[str]
+    instance_type: str | None
+    node_group: str | None
+    scheme: Scheme
+    pool: bool
+
+
+class GpuNeed(BaseModel):
+    needed: int
+    # GPUs free now on the nodes the deployment may use; null without a snapshot or when it cannot fit.
+    free_now: int | None
+
+
+class DeployParseResult(BaseModel):
+    params: ParsedDeploy
+    warnings: list[str]
+    # null: no snapshot of the cluster yet, so unknown.
+    fits: bool | None
+    gpu: GpuNeed
+
+
+class ModelEndpoint(BaseModel):
+    service: str | None
+    business: str | None
+    type: str | None
+    scheme: str | None
+    address: str | None
+    port: int | None
+
+
+class ModelOut(BaseModel):
+    """A serving deployment (standard or pool) as the models list shows it."""
+
+    name: str
+    namespace: str
+    type: Literal["standard", "pool"]
+    engine: str | None
+    model: str | None
+    model_tag: str | None
+    gpus_per_replica: int | None
+    replicas: int
+    ready: int
+    managed_by_podium: bool
+    endpoints: list[ModelEndpoint]

@@ -1,18 +1,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from podium_shared.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from podium_shared.models.user import Role
+
+# The shapes auth.service checks, in the schema too (the console's forms and generated types read them).
+USERNAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$"
+Namespace = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", max_length=63)]
 
 
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=USERNAME_PATTERN)
     role: Role
-    namespaces: list[str] | None = None
+    namespaces: list[Namespace] | None = None
+    # The first console password, one-time: the user must change it at first sign-in. Left out, one is
+    # generated and returned once as `initial_password`.
+    password: SecretStr | None = Field(default=None, min_length=MIN_LENGTH, max_length=MAX_LENGTH)
 
 
 class UserOut(BaseModel):
@@ -22,6 +31,7 @@ class UserOut(BaseModel):
     role: Role
     namespaces: list[str] | None
     disabled: bool = False
+    must_change_password: bool = False
     created_at: datetime | None = None
 
 
@@ -32,6 +42,8 @@ class UserWithToken(BaseModel):
     role: Role
     namespaces: list[str] | None
     token: str
+    # Only when the server generated the user's one-time console password: shown this once.
+    initial_password: str | None = None
 
 
 class TokenCreate(BaseModel):
@@ -46,6 +58,21 @@ class Me(BaseModel):
     username: str
     role: Role
     namespaces: list[str] | None
+    # A console session whose user holds a one-time password may only change it (and read this).
+    must_change_password: bool = False
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Left out, a one-time password is generated and returned.
+    password: SecretStr | None = Field(default=None, min_length=MIN_LENGTH, max_length=MAX_LENGTH)
+
+
+class InitialPassword(BaseModel):
+    """A generated one-time password, shown once; null when the admin chose it."""
+
+    initial_password: str | None
 
 
 class UserUpdate(BaseModel):
@@ -54,5 +81,5 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    namespaces: list[str] | None = None
+    namespaces: list[Namespace] | None = None
     disabled: bool | None = None

@@ -10,12 +10,14 @@ from sqlalchemy.orm import Session
 
 from podium_shared.audit.attempts import audited
 from podium_shared.audit.service import record, record_request
+from podium_shared.auth import passwords, sessions
 from podium_shared.auth import service as auth
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.auth.tokens import MIN_CUSTOM_TOKEN_LENGTH
 from podium_shared.errors import Conflict, Forbidden, Invalid, NotFound, PodiumError
 from podium_shared.models.user import Role, User
-from podium_shared.users.schemas import TokenCreate, UserCreate, UserUpdate, UserWithToken
+from podium_shared.users import accounts
+from podium_shared.users.schemas import Me, TokenCreate, UserCreate, UserUpdate, UserWithToken
 
 
 def _audit(
@@ -29,6 +31,9 @@ def _audit(
 def create(session: Session, principal: Principal, meta: RequestMeta, body: UserCreate) -> UserWithToken:
     try:
         user, token = auth.create_user(session, body.username, body.role, body.namespaces)
+        initial = accounts.set_initial_password(
+            user, body.password.get_secret_value() if body.password else None
+        )
     except PodiumError as exc:
         raise audited(
             exc, principal, "user.create", "invalid", resource_kind="user", resource_name=body.username[:253]
@@ -43,7 +48,13 @@ def create(session: Session, principal: Principal, meta: RequestMeta, body: User
         namespaces=user.namespaces,
     )
     _audit(session, principal, meta, "token.create", user.username, name="default")
-    return UserWithToken(username=user.username, role=user.role, namespaces=user.namespaces, token=token)
+    return UserWithToken(
+        username=user.username,
+        role=user.role,
+        namespaces=user.namespaces,
+        token=token,
+        initial_password=initial,
+    )
 
 
 def list_users(session: Session) -> Sequence[User]:
@@ -98,13 +109,30 @@ def update(
         user.role = body.role
     if body.disabled is not None:
         user.disabled = body.disabled
+        if body.disabled:
+            # Sessions check `disabled` on every request too; ending them makes re-enabling no revival.
+            sessions.revoke_all(session, user)
     session.flush()
     _audit(session, principal, meta, "user.update", username, **changes)
     return user
 
 
-def bootstrap_admin(session: Session, username: str, token: str | None) -> str | None:
-    """Create the first admin when no user exists yet; returns its token, or None if users exist."""
+def me(session: Session, principal: Principal) -> Me:
+    user = auth.get_user(session, principal.username)
+    return Me(
+        username=principal.username,
+        role=principal.role,
+        namespaces=principal.namespaces,
+        must_change_password=bool(user and user.must_change_password),
+    )
+
+
+def bootstrap_admin(
+    session: Session, username: str, token: str | None, password: str | None = None
+) -> str | None:
+    """Create the first admin when no user exists yet; returns its token, or None if users exist.
+    `password` becomes the admin's console password (their own, not one-time: whoever bootstraps is
+    that admin)."""
     # Two processes starting at once must not both bootstrap; the lock serialises the check and insert.
     session.execute(select(func.pg_advisory_xact_lock(0x424F4F54)))  # "BOOT"
     if session.scalar(select(func.count()).select_from(User)):
@@ -113,6 +141,8 @@ def bootstrap_admin(session: Session, username: str, token: str | None) -> str |
         raise Invalid(f"the bootstrap admin token must be at least {MIN_CUSTOM_TOKEN_LENGTH} characters")
     auth.validate_username(username)
     user = User(username=username, role=Role.admin, namespaces=None)
+    if password is not None:
+        user.password_hash = passwords.hash_password(passwords.validate_new(password))
     session.add(user)
     session.flush()
     clear = auth.issue_token(session, user, name="bootstrap", token=token)

@@ -55,7 +55,9 @@ def list_audit(
     session: SessionDep,
     f: FilterDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        str | None, Query(description="next_cursor of the previous page", pattern=r"^[0-9]{1,18}$")
+    ] = None,
 ) -> AuditPage:
     if cursor is not None and not cursor.isdigit():
         raise Invalid("cursor is not one this API handed out", code="invalid_cursor")
@@ -65,7 +67,15 @@ def list_audit(
     )
 
 
-@router.get("/audit/export")
+_EXPORT_CONTENT = {
+    "application/x-ndjson": {"schema": {"type": "string"}},
+    "text/csv": {"schema": {"type": "string"}},
+}
+
+
+@router.get(
+    "/audit/export", responses={200: {"description": "The events, streamed", "content": _EXPORT_CONTENT}}
+)
 def export_audit(
     *,
     f: FilterDep,

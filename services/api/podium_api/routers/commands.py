@@ -8,6 +8,9 @@ from podium_shared.operations.schemas import CommandKindOut, CommandRequest, Ope
 
 from podium_api.deps import MetaDep, PrincipalDep, RedisDep, SessionDep, SettingsDep, ViewerDep
 
+# Printable ASCII without spaces, as the idempotency store checks it.
+IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
+
 router = APIRouter(tags=["commands"])
 
 
@@ -20,7 +23,7 @@ def submit_command(
     meta: MetaDep,
     settings: SettingsDep,
     redis: RedisDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY)] = None,
 ) -> OperationOut:
     """Validate, authorise, pre-check against the cluster snapshot and queue a command; the answer is
     the queued Operation (202), with any accept-time warnings in `result.accept_warnings`."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from podium_shared.realtime.keys import heartbeat_prefix
 from sqlalchemy import text
 
@@ -14,13 +14,6 @@ from podium_api.deps import get_factory, get_redis
 router = APIRouter(tags=["health"])
 
 HEARTBEAT_PATTERNS = {component: heartbeat_prefix(component) + "*" for component in ("worker", "watcher")}
-
-
-@router.get("/", include_in_schema=False)
-def root() -> RedirectResponse:
-    # No web console is served yet, so the address `podium up` prints leads to the API's own docs
-    # rather than to a 404. 307 (not 301/308): browsers must not cache it once the console lands here.
-    return RedirectResponse("/api/v1/docs", status_code=307)
 
 
 @router.get("/healthz")

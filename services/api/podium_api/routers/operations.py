@@ -10,6 +10,9 @@ from podium_shared.operations.schemas import OperationFilter, OperationOut, Oper
 
 from podium_api.deps import MetaDep, PrincipalDep, SessionDep
 
+# Printable ASCII without spaces, as the idempotency store checks it.
+IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
+
 router = APIRouter(tags=["operations"])
 
 
@@ -44,7 +47,7 @@ def cancel_operation(
     session: SessionDep,
     principal: PrincipalDep,
     meta: MetaDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY)] = None,
 ) -> OperationOut:
     return OperationOut.model_validate(
         service.cancel(session, principal, meta, op_id, idempotency_key=idempotency_key)

@@ -11,8 +11,10 @@ from fastapi.responses import StreamingResponse
 from podium_shared.auth.principal import Principal
 from podium_shared.errors import RateLimited
 from podium_shared.serving import console, invoke, reads
+from podium_shared.serving.schemas import DeployParseRequest, DeployParseResult, ModelOut
 
 from podium_api.deps import RedisDep, SessionDep, SettingsDep, ViewerDep
+from podium_api.openapi import errors
 from podium_api.ratelimit import RateLimiter
 
 router = APIRouter(tags=["model serving"])
@@ -49,6 +51,24 @@ def plan_distribution(
         session, redis, principal, cluster, namespace=namespace, name=name, ratios=ratios, counts=counts,
         concurrency=concurrency,
     )  # fmt: skip
+
+
+@router.get("/clusters/{cluster}/models", responses=errors(401, 403, 404, 429, 503))
+def list_models(
+    *, cluster: str, session: SessionDep, redis: RedisDep, principal: ViewerDep, namespace: str | None = None
+) -> list[ModelOut]:
+    """Serving deployments and pools: type, engine, model, replicas ready/desired, endpoints."""
+    return [ModelOut.model_validate(m) for m in reads.models(session, redis, principal, cluster, namespace)]
+
+
+@router.post("/clusters/{cluster}/deploy/parse", responses=errors(401, 403, 404, 422, 429))
+def parse_deploy(
+    *, cluster: str, body: DeployParseRequest, session: SessionDep, redis: RedisDep, principal: ViewerDep
+) -> DeployParseResult:
+    """What `deploy_model` would make of a pasted command line, and whether it fits the GPUs free now.
+    The server's own parser and accept-time check; nothing is queued."""
+    fields = body.model_dump(exclude_none=True)
+    return DeployParseResult.model_validate(reads.parse_deploy(session, redis, principal, cluster, fields))
 
 
 @router.get("/clusters/{cluster}/business-services")

@@ -1,8 +1,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from podium_shared.users import service
-from podium_shared.users.schemas import Me, TokenCreate, UserCreate, UserOut, UserUpdate, UserWithToken
+from podium_shared.users import accounts, service
+from podium_shared.users.schemas import (
+    InitialPassword,
+    Me,
+    PasswordReset,
+    TokenCreate,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+    UserWithToken,
+)
 
 from podium_api.deps import AdminDep, MetaDep, PrincipalDep, SessionDep
 
@@ -20,8 +29,23 @@ def list_users(session: SessionDep, _principal: AdminDep) -> list[UserOut]:
 
 
 @router.get("/me")
-def me(principal: PrincipalDep) -> Me:
-    return Me(username=principal.username, role=principal.role, namespaces=principal.namespaces)
+def me(session: SessionDep, principal: PrincipalDep) -> Me:
+    return service.me(session, principal)
+
+
+@router.post("/users/{username}/password")
+def reset_password(
+    username: str,
+    session: SessionDep,
+    principal: AdminDep,
+    meta: MetaDep,
+    body: PasswordReset | None = None,
+) -> InitialPassword:
+    """A new one-time console password (generated unless given); the user's sessions end."""
+    password = body.password.get_secret_value() if body and body.password else None
+    return InitialPassword(
+        initial_password=accounts.reset_password(session, principal, meta, username, password)
+    )
 
 
 @router.post("/users/{username}/tokens", status_code=status.HTTP_201_CREATED)

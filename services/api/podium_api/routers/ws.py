@@ -7,16 +7,18 @@ import asyncio
 import json
 
 from fastapi import APIRouter, FastAPI, WebSocket
+from podium_shared.auth import sessions
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.clusters.service import get_cluster
 from podium_shared.db.session import unit_of_work
-from podium_shared.errors import PodiumError
+from podium_shared.errors import Forbidden, PodiumError
 from podium_shared.realtime import session
 from podium_shared.realtime.hub import Hub
 from podium_shared.telemetry.live import LogTopic
 from starlette.concurrency import run_in_threadpool
 
-from podium_api.deps import authenticate_token
+from podium_api import browser
+from podium_api.deps import authenticate_token, guard_attempt
 
 router = APIRouter(tags=["realtime"])
 
@@ -41,7 +43,8 @@ async def _token(ws: WebSocket) -> str:
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     # Browsers cannot set headers on a WebSocket: they pass the token as a query parameter, or (kept out
-    # of every access log) as the first message, {"type": "auth", "token": "..."}.
+    # of every access log) as the first message, {"type": "auth", "token": "..."}, or sign in to the
+    # console and send its session cookie (see _cookie).
     if ws.query_params.get("token"):
         return ws.query_params["token"]
     try:
@@ -53,12 +56,38 @@ async def _token(ws: WebSocket) -> str:
     return ""
 
 
-def _authenticate(websocket: WebSocket, token: str) -> Principal:
-    # The REST road (deps.authenticate_token), so the socket is no unthrottled, unaudited way to guess.
+def _cookie(websocket: WebSocket) -> str:
+    """The console's session cookie, honoured only from an allowed Origin: a WebSocket is not bound by
+    the same-origin policy, so without this check any site could open one with the visitor's cookie."""
+    cookie = websocket.cookies.get(sessions.COOKIE_NAME, "")
+    if not cookie or _has_token(websocket):
+        return ""
+    if not browser.origin_allowed(websocket.headers, websocket.url.scheme, websocket.app.state.settings):
+        raise Forbidden("this origin may not use the console's session", code="csrf_failed")
+    return cookie
+
+
+def _has_token(websocket: WebSocket) -> bool:
+    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
+    return bool(scheme.lower() == "bearer" and token.strip()) or bool(websocket.query_params.get("token"))
+
+
+def _authenticate(websocket: WebSocket, token: str, cookie: str = "") -> Principal:
+    # The REST road (deps.guard_attempt), so the socket is no unthrottled, unaudited way to guess.
     app: FastAPI = websocket.app
     meta = RequestMeta(client_addr=websocket.client.host if websocket.client else None)
+    path = websocket.url.path
     with unit_of_work(app.state.session_factory) as s:
-        return authenticate_token(app, s, token, path=websocket.url.path, meta=meta)
+        if not cookie:
+            return authenticate_token(app, s, token, path=path, meta=meta)
+
+        def by_cookie() -> Principal:
+            signed_in = sessions.resolve(s, cookie, browser.lifetimes(app.state.settings))
+            if signed_in.must_change_password:
+                raise Forbidden("change your one-time password first", code="password_change_required")
+            return signed_in.principal
+
+        return guard_attempt(app, path=path, meta=meta, attempt=by_cookie)
 
 
 def _check_cluster(app: FastAPI, name: str) -> None:
@@ -71,7 +100,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
     app: FastAPI = websocket.app
     try:
-        principal = await run_in_threadpool(_authenticate, websocket, await _token(websocket))
+        cookie = _cookie(websocket)
+        token = "" if cookie else await _token(websocket)
+        principal = await run_in_threadpool(_authenticate, websocket, token, cookie)
     except PodiumError as exc:
         await websocket.send_json({"type": "error", **exc.to_dict()})
         await websocket.close(CLOSE_UNAUTHENTICATED, exc.message)

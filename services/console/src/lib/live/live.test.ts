@@ -1,0 +1,228 @@
+// The live layer against a fake socket (the browser's WebSocket is this unit's boundary): snapshot,
+// events in order, resync replaces state, resume with `since` after a drop, backoff, 4401.
+import { beforeEach, describe, expect, it } from "vitest";
+import { LiveConnection } from "./connection";
+import type { SocketLike, Timers } from "./connection";
+import { compareIds } from "./ids";
+import type { SubscriptionSpec } from "./protocol";
+import { LiveStore } from "./store";
+
+class FakeSocket implements SocketLike {
+  sent: Record<string, unknown>[] = [];
+  closed = false;
+  onopen: (() => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onerror: (() => void) | null = null;
+  send(data: string) {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+  }
+  close() {
+    this.closed = true;
+  }
+  // What the server does:
+  accept() {
+    this.onopen?.();
+  }
+  deliver(msg: object) {
+    this.onmessage?.({ data: JSON.stringify(msg) });
+  }
+  drop(code = 1006) {
+    this.onclose?.({ code, reason: "" });
+  }
+}
+
+class FakeTimers implements Timers {
+  time = 0;
+  private queue: { at: number; fn: () => void; id: number }[] = [];
+  private seq = 0;
+  setTimeout(fn: () => void, ms: number) {
+    const id = ++this.seq;
+    this.queue.push({ at: this.time + ms, fn, id });
+    return id;
+  }
+  clearTimeout(h: unknown) {
+    this.queue = this.queue.filter((t) => t.id !== h);
+  }
+  now() {
+    return this.time;
+  }
+  advance(ms: number) {
+    const until = this.time + ms;
+    for (;;) {
+      this.queue.sort((a, b) => a.at - b.at);
+      const next = this.queue[0];
+      if (!next || next.at > until) break;
+      this.queue.shift();
+      this.time = next.at;
+      next.fn();
+    }
+    this.time = until;
+  }
+}
+
+const pod = (name: string, phase = "Running") => ({
+  kind: "Pod",
+  metadata: { namespace: "team-a", name },
+  status: { phase },
+});
+const PODS: SubscriptionSpec = { cluster: "local", topic: "pods", namespace: "team-a" };
+
+let sockets: FakeSocket[];
+let timers: FakeTimers;
+let store: LiveStore;
+let conn: LiveConnection;
+let unauthenticated: number;
+
+function names(sub: string): string[] {
+  return store.view(sub).items.map((o) => (o.metadata as { name: string }).name).sort();
+}
+const last = () => sockets[sockets.length - 1]!;
+
+beforeEach(() => {
+  sockets = [];
+  timers = new FakeTimers();
+  store = new LiveStore((flush) => flush()); // synchronous notifications in tests
+  unauthenticated = 0;
+  conn = new LiveConnection({
+    url: "ws://test/api/v1/ws",
+    store,
+    timers,
+    random: () => 1,
+    backoffBaseMs: 500,
+    backoffMaxMs: 8000,
+    socketFactory: () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    },
+    onUnauthenticated: () => (unauthenticated += 1),
+  });
+});
+
+describe("ids", () => {
+  it("compares numerically, not as strings", () => {
+    expect(compareIds("999-0", "1000-0")).toBe(-1);
+    expect(compareIds("5-10", "5-9")).toBe(1);
+    expect(compareIds("7-1", "7-1")).toBe(0);
+  });
+});
+
+describe("live connection and store", () => {
+  it("subscribes once per spec and applies the snapshot", () => {
+    const a = conn.acquire(PODS);
+    const b = conn.acquire({ ...PODS });
+    expect(a).toBe(b);
+    expect(sockets).toHaveLength(1);
+    last().accept();
+    expect(last().sent).toEqual([{ type: "subscribe", id: a, cluster: "local", topic: "pods", namespace: "team-a" }]);
+    expect(store.view(a).loaded).toBe(false);
+    last().deliver({ type: "snapshot", subscription: a, id: "100-0", objects: [pod("p1"), pod("p2")] });
+    expect(names(a)).toEqual(["p1", "p2"]);
+    expect(store.view(a)).toMatchObject({ loaded: true, phase: "live", lastId: "100-0" });
+  });
+
+  it("applies events in order and ignores ids already applied", () => {
+    const s = conn.acquire(PODS);
+    last().accept();
+    last().deliver({ type: "snapshot", subscription: s, id: "100-0", objects: [pod("p1")] });
+    last().deliver({ type: "event", subscription: s, id: "101-0", event: "ADDED", object: pod("p2", "Pending") });
+    last().deliver({ type: "event", subscription: s, id: "101-1", event: "MODIFIED", object: pod("p2", "Running") });
+    last().deliver({ type: "event", subscription: s, id: "102-0", event: "DELETED", object: pod("p1") });
+    // A duplicate of an older change must not bring back a stale state.
+    last().deliver({ type: "event", subscription: s, id: "101-0", event: "ADDED", object: pod("p2", "Pending") });
+    expect(names(s)).toEqual(["p2"]);
+    const p2 = store.view(s).items[0] as { status: { phase: string } };
+    expect(p2.status.phase).toBe("Running");
+    expect(store.lastId(s)).toBe("102-0");
+  });
+
+  it("replaces the whole state on resync", () => {
+    const s = conn.acquire(PODS);
+    last().accept();
+    last().deliver({ type: "snapshot", subscription: s, id: "100-0", objects: [pod("p1"), pod("p2")] });
+    last().deliver({ type: "resync", subscription: s, id: "500-0", objects: [pod("p3")] });
+    expect(names(s)).toEqual(["p3"]);
+    expect(store.lastId(s)).toBe("500-0");
+  });
+
+  it("reconnects with backoff and resumes every subscription with since", () => {
+    const s = conn.acquire(PODS);
+    const n = conn.acquire({ cluster: "local", topic: "nodes" });
+    last().accept();
+    last().deliver({ type: "snapshot", subscription: s, id: "100-0", objects: [pod("p1")] });
+    last().deliver({ type: "event", subscription: s, id: "105-3", event: "ADDED", object: pod("p2") });
+    last().deliver({ type: "snapshot", subscription: n, id: "104-0", objects: [] });
+    last().drop();
+    expect(store.view(s).phase).toBe("reconnecting");
+    expect(names(s)).toEqual(["p1", "p2"]); // kept while reconnecting
+    timers.advance(499);
+    expect(sockets).toHaveLength(1);
+    timers.advance(1);
+    expect(sockets).toHaveLength(2);
+    // The server is still down: the next wait doubles.
+    last().drop();
+    timers.advance(999);
+    expect(sockets).toHaveLength(2);
+    timers.advance(1);
+    expect(sockets).toHaveLength(3);
+    last().accept();
+    expect(last().sent).toEqual([
+      { type: "subscribe", id: s, cluster: "local", topic: "pods", namespace: "team-a", since: "105-3" },
+      { type: "subscribe", id: n, cluster: "local", topic: "nodes", since: "104-0" },
+    ]);
+    // The replay continues exactly after since; the subscription is live again.
+    last().deliver({ type: "subscribed", id: s, cluster: "local", topic: "pods" });
+    last().deliver({ type: "event", subscription: s, id: "106-0", event: "DELETED", object: pod("p1") });
+    expect(names(s)).toEqual(["p2"]);
+    expect(store.view(s).phase).toBe("live");
+    // A good connection resets the backoff.
+    last().drop();
+    timers.advance(500);
+    expect(sockets).toHaveLength(4);
+  });
+
+  it("stops reconnecting and reports when the session is refused (4401)", () => {
+    const s = conn.acquire(PODS);
+    last().accept();
+    last().drop(4401);
+    expect(unauthenticated).toBe(1);
+    expect(store.view(s).error?.code).toBe("unauthenticated");
+    timers.advance(60_000);
+    expect(sockets).toHaveLength(1);
+    conn.restart();
+    expect(sockets).toHaveLength(2);
+  });
+
+  it("shows a subscription's error and unsubscribes after the last holder leaves", () => {
+    const s = conn.acquire(PODS);
+    last().accept();
+    last().deliver({ type: "error", subscription: s, code: "forbidden", message: "not your namespace" });
+    expect(store.view(s).error).toEqual({ code: "forbidden", message: "not your namespace" });
+    conn.release(PODS);
+    timers.advance(20_000);
+    expect(last().sent).toContainEqual({ type: "unsubscribe", id: s });
+  });
+
+  it("notifies listeners once per batch", () => {
+    const pending: (() => void)[] = [];
+    store = new LiveStore((f) => pending.push(f));
+    conn = new LiveConnection({ url: "x", store, timers, socketFactory: () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    } });
+    const s = conn.acquire(PODS);
+    let calls = 0;
+    store.listen(s, () => (calls += 1));
+    last().accept();
+    last().deliver({ type: "snapshot", subscription: s, id: "1-0", objects: [] });
+    for (let i = 2; i < 50; i++) {
+      last().deliver({ type: "event", subscription: s, id: `${i}-0`, event: "ADDED", object: pod(`p${i}`) });
+    }
+    expect(pending).toHaveLength(1);
+    pending[0]!();
+    expect(calls).toBe(1);
+    expect(store.view(s).items).toHaveLength(48);
+  });
+});
