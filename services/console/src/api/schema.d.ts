@@ -382,6 +382,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/training/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Runs
+         * @description Runs across experiments, paginated on the MLflow server. Filter on tags with `tag.<key>=<value>`
+         *     (repeatable for several keys).
+         */
+        get: operations["list_runs_api_v1_training_runs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Run
+         * @description Params, tags, metrics with their histories, and the Kubernetes job the run came from when known.
+         */
+        get: operations["get_run_api_v1_training_runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare
+         * @description The runs' histories of each metric on one step axis, for one chart.
+         */
+        get: operations["compare_api_v1_training_compare_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clusters/{cluster}/pools/{namespace}/{name}": {
         parameters: {
             query?: never;
@@ -647,6 +708,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/clusters/{cluster}/trainingjobs/{namespace}/{name}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Job Logs
+         * @description Kept lines in collection order (also after the job and its pods are gone).
+         */
+        get: operations["job_logs_api_v1_clusters__cluster__trainingjobs__namespace___name__logs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/clusters/{cluster}/trainingjobs/{namespace}/{name}/logs/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Job Logs Download */
+        get: operations["job_logs_download_api_v1_clusters__cluster__trainingjobs__namespace___name__logs_download_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workloads/{uid}/metrics/available": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Metrics Available */
+        get: operations["metrics_available_api_v1_workloads__uid__metrics_available_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workloads/{uid}/metrics/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics Data
+         * @description Lens's body (`MetricsData`), written directly: up to 100,000 points need no model each.
+         */
+        get: operations["metrics_data_api_v1_workloads__uid__metrics_data_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workloads/{uid}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Metrics Ingest
+         * @description Points from other sources (wandb, tensorflow, mlflow, or logs parsed elsewhere); idempotent.
+         */
+        post: operations["metrics_ingest_api_v1_workloads__uid__metrics_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clusters/{cluster}/status": {
         parameters: {
             query?: never;
@@ -732,6 +887,15 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** AvailableMetrics */
+        AvailableMetrics: {
+            /** Workload Uid */
+            workload_uid: string;
+            /** Metrics */
+            metrics: components["schemas"]["MetricInfo"][];
+            /** Total Count */
+            total_count: number;
+        };
         /**
          * ClusterCreate
          * @description A kubeconfig (path on the Podium hosts + context), or an EKS cluster name and region.
@@ -751,6 +915,8 @@ export interface components {
             hyperpod_cluster_name?: string | null;
             /** Role Arn */
             role_arn?: string | null;
+            /** Mlflow Tracking Uri */
+            mlflow_tracking_uri?: string | null;
         };
         /** ClusterOut */
         ClusterOut: {
@@ -768,6 +934,8 @@ export interface components {
             hyperpod_cluster_name: string | null;
             /** Role Arn */
             role_arn: string | null;
+            /** Mlflow Tracking Uri */
+            mlflow_tracking_uri: string | null;
             /**
              * Created At
              * Format: date-time
@@ -842,6 +1010,33 @@ export interface components {
             /** Params */
             params?: {
                 [key: string]: unknown;
+            };
+        };
+        /** CompareRun */
+        CompareRun: {
+            /** Id */
+            id: string;
+            /** Run Name */
+            run_name: string | null;
+            /** Experiment */
+            experiment: string | null;
+        };
+        /** Comparison */
+        Comparison: {
+            /** Runs */
+            runs: components["schemas"]["CompareRun"][];
+            /** Metrics */
+            metrics: string[];
+            /** Steps */
+            steps: number[];
+            /**
+             * Series
+             * @description metric -> run id -> values
+             */
+            series: {
+                [key: string]: {
+                    [key: string]: (number | null)[];
+                };
             };
         };
         /** ConditionOut */
@@ -955,23 +1150,6 @@ export interface components {
          * @enum {string}
          */
         EngineName: "vllm" | "sglang" | "ollama";
-        /**
-         * ErrorBody
-         * @description Every error Podium answers: a stable code, a sentence for people, and structured details.
-         */
-        ErrorBody: {
-            /**
-             * Code
-             * @example not_found
-             */
-            code: string;
-            /** Message */
-            message: string;
-            /** Details */
-            details?: {
-                [key: string]: unknown;
-            };
-        };
         /** EventOut */
         EventOut: {
             /** Type */
@@ -1042,6 +1220,44 @@ export interface components {
             unmatched_kube_nodes: components["schemas"]["KubeNode"][];
             /** Snapshot Age Seconds */
             snapshot_age_seconds: number | null;
+        };
+        /** IngestBody */
+        IngestBody: {
+            /** Points */
+            points: components["schemas"]["IngestPoint"][];
+        };
+        /** IngestPoint */
+        IngestPoint: {
+            /** Metric Name */
+            metric_name: string;
+            /** Value */
+            value: number;
+            /** Timestamp */
+            timestamp: number;
+            /**
+             * Iteration
+             * @default 0
+             */
+            iteration: number;
+            /**
+             * Data Source
+             * @enum {string}
+             */
+            data_source: "log" | "wandb" | "tensorflow" | "mlflow";
+            /**
+             * Pod
+             * @default
+             */
+            pod: string;
+        };
+        /** IngestResult */
+        IngestResult: {
+            /** Workload Uid */
+            workload_uid: string;
+            /** Received */
+            received: number;
+            /** Stored */
+            stored: number;
         };
         /**
          * InitialPassword
@@ -1137,6 +1353,78 @@ export interface components {
             /** Gpu Free */
             gpu_free: number;
         };
+        /**
+         * LinkedJob
+         * @description The Kubernetes training job a run came from, as the watcher's snapshot knows it.
+         */
+        LinkedJob: {
+            /** Cluster */
+            cluster: string;
+            /** Namespace */
+            namespace: string | null;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Uid */
+            uid: string | null;
+            /** Matched By */
+            matched_by: string;
+        };
+        /** LogLineOut */
+        LogLineOut: {
+            /** Id */
+            id: string;
+            /** Pod */
+            pod: string;
+            /** Container */
+            container: string;
+            /**
+             * Timestamp
+             * Format: date-time
+             */
+            timestamp: string;
+            /** Seq */
+            seq: number;
+            /** Line */
+            line: string;
+            /** Workload Uid */
+            workload_uid: string;
+        };
+        /** LogPage */
+        LogPage: {
+            /** Cluster */
+            cluster: string;
+            /** Namespace */
+            namespace: string;
+            /** Name */
+            name: string;
+            /** Lines */
+            lines: components["schemas"]["LogLineOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Last Id */
+            last_id: string | null;
+            /** Streams */
+            streams: components["schemas"]["LogStreamOut"][];
+        };
+        /** LogStreamOut */
+        LogStreamOut: {
+            /** Pod */
+            pod: string;
+            /** Container */
+            container: string;
+            /** Workload Uid */
+            workload_uid: string;
+            /** Lines */
+            lines: number;
+            /** Dropped */
+            dropped: number;
+            /** Truncated */
+            truncated: number;
+            /** Last Timestamp */
+            last_timestamp: string | null;
+        };
         /** LoginRequest */
         LoginRequest: {
             /** Username */
@@ -1159,6 +1447,53 @@ export interface components {
              * @default false
              */
             must_change_password: boolean;
+        };
+        /** MetricDataPoint */
+        MetricDataPoint: {
+            /** Metric Name */
+            metric_name: string;
+            /** Value */
+            value: number;
+            /** Timestamp */
+            timestamp: number;
+            /** Iteration */
+            iteration: number;
+            /** Data Source */
+            data_source: string;
+        };
+        /** MetricInfo */
+        MetricInfo: {
+            /** Name */
+            name: string;
+            /** Data Source */
+            data_source: string[];
+            /** Count */
+            count: number;
+        };
+        /** MetricPoint */
+        MetricPoint: {
+            /** Step */
+            step: number;
+            /** Value */
+            value: number;
+            /**
+             * Timestamp
+             * Format: date-time
+             */
+            timestamp: string;
+        };
+        /** MetricsData */
+        MetricsData: {
+            /** Workload Uid */
+            workload_uid: string;
+            /** Data Source */
+            data_source: string;
+            /** Data */
+            data: components["schemas"]["MetricDataPoint"][];
+            /** Total Count */
+            total_count: number;
+            /** Next Cursor */
+            next_cursor?: string | null;
         };
         /** ModelEndpoint */
         ModelEndpoint: {
@@ -1511,6 +1846,99 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "operator" | "admin";
+        /** RunDetail */
+        RunDetail: {
+            /** Id */
+            id: string;
+            /** Experiment Id */
+            experiment_id: string;
+            /** Experiment */
+            experiment: string | null;
+            /** Run Name */
+            run_name: string | null;
+            /** Status */
+            status: string;
+            /** Lifecycle Stage */
+            lifecycle_stage: string;
+            /** Start Time */
+            start_time: string | null;
+            /** End Time */
+            end_time: string | null;
+            /** Duration Seconds */
+            duration_seconds: number | null;
+            /** Metrics */
+            metrics: {
+                [key: string]: number;
+            };
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+            /** Params */
+            params: {
+                [key: string]: string;
+            };
+            /**
+             * All Tags
+             * @description every tag, MLflow's own included
+             */
+            all_tags: {
+                [key: string]: string;
+            };
+            /** Metric History */
+            metric_history: {
+                [key: string]: components["schemas"]["MetricPoint"][];
+            };
+            job: components["schemas"]["LinkedJob"] | null;
+        };
+        /** RunPage */
+        RunPage: {
+            /** Runs */
+            runs: components["schemas"]["RunSummary"][];
+            /** Tag Columns */
+            tag_columns: string[];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Tracking Uri */
+            tracking_uri: string;
+        };
+        /**
+         * RunStatus
+         * @enum {string}
+         */
+        RunStatus: "RUNNING" | "SCHEDULED" | "FINISHED" | "FAILED" | "KILLED";
+        /**
+         * RunSummary
+         * @description One row of the history table.
+         */
+        RunSummary: {
+            /** Id */
+            id: string;
+            /** Experiment Id */
+            experiment_id: string;
+            /** Experiment */
+            experiment: string | null;
+            /** Run Name */
+            run_name: string | null;
+            /** Status */
+            status: string;
+            /** Lifecycle Stage */
+            lifecycle_stage: string;
+            /** Start Time */
+            start_time: string | null;
+            /** End Time */
+            end_time: string | null;
+            /** Duration Seconds */
+            duration_seconds: number | null;
+            /** Metrics */
+            metrics: {
+                [key: string]: number;
+            };
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+        };
         /** S3Object */
         S3Object: {
             /** Key */
@@ -1699,6 +2127,34 @@ export interface components {
             phase: string | null;
             /** Capacity */
             capacity: string | null;
+        };
+        /**
+         * ErrorBody
+         * @description Every error Podium answers: a stable code, a sentence for people, and structured details.
+         */
+        podium_api__openapi__ErrorBody: {
+            /**
+             * Code
+             * @example not_found
+             */
+            code: string;
+            /** Message */
+            message: string;
+            /** Details */
+            details?: {
+                [key: string]: unknown;
+            };
+        };
+        /** ErrorBody */
+        podium_api__routers__training_history__ErrorBody: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
         };
         /** AddInstanceGroupCommand */
         AddInstanceGroupCommand: {
@@ -2041,6 +2497,17 @@ export interface components {
             /** @default null */
             type: components["schemas"]["JobType"] | null;
         };
+        /** DeleteTrainingRunCommand */
+        DeleteTrainingRunCommand: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "delete_training_run";
+            /** Cluster */
+            cluster: string;
+            params: components["schemas"]["RunRef"];
+        };
         /** DeployModelCommand */
         DeployModelCommand: {
             /**
@@ -2328,6 +2795,26 @@ export interface components {
             /** Business */
             business: string;
         };
+        /** RestoreTrainingRunCommand */
+        RestoreTrainingRunCommand: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "restore_training_run";
+            /** Cluster */
+            cluster: string;
+            params: components["schemas"]["RunRef"];
+        };
+        /**
+         * RunRef
+         * @description Params of delete_training_run / restore_training_run. The operation's cluster says which tracking
+         *     server (the cluster's own, else the global one).
+         */
+        RunRef: {
+            /** Run Id */
+            run_id: string;
+        };
         /** ScaleCommand */
         ScaleCommand: {
             /**
@@ -2520,6 +3007,23 @@ export interface components {
              */
             force: boolean;
         };
+        /**
+         * ErrorBody
+         * @description Every error Podium answers: a stable code, a sentence for people, and structured details.
+         */
+        ErrorBody: {
+            /**
+             * Code
+             * @example not_found
+             */
+            code: string;
+            /** Message */
+            message: string;
+            /** Details */
+            details?: {
+                [key: string]: unknown;
+            };
+        };
     };
     responses: never;
     parameters: never;
@@ -2608,7 +3112,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["podium_api__openapi__ErrorBody"];
                 };
             };
             /** @description Forbidden: role, namespace scope or CSRF check */
@@ -2617,7 +3121,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["podium_api__openapi__ErrorBody"];
                 };
             };
             /** @description Request body too large */
@@ -2644,7 +3148,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["podium_api__openapi__ErrorBody"];
                 };
             };
         };
@@ -2671,7 +3175,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["podium_api__openapi__ErrorBody"];
                 };
             };
         };
@@ -2700,7 +3204,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["podium_api__openapi__ErrorBody"];
                 };
             };
             /** @description Forbidden: role, namespace scope or CSRF check */
@@ -2709,7 +3213,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["podium_api__openapi__ErrorBody"];
                 };
             };
             /** @description Rate limited; see Retry-After */
@@ -2718,7 +3222,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["podium_api__openapi__ErrorBody"];
                 };
             };
         };
@@ -2767,7 +3271,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["podium_api__openapi__ErrorBody"];
                 };
             };
             /** @description Request body too large */
@@ -2810,7 +3314,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AddInstanceGroupCommand"] | components["schemas"]["AnnotateCommand"] | components["schemas"]["ApplyCommand"] | components["schemas"]["AssignPodCommand"] | components["schemas"]["AssignPodsCommand"] | components["schemas"]["BulkCommand"] | components["schemas"]["CreateBusinessServiceCommand"] | components["schemas"]["CreateNodegroupCommand"] | components["schemas"]["DeleteCommand"] | components["schemas"]["DeleteBusinessServiceCommand"] | components["schemas"]["DeleteNodegroupCommand"] | components["schemas"]["DeleteTrainingJobCommand"] | components["schemas"]["DeployModelCommand"] | components["schemas"]["DistributePoolCommand"] | components["schemas"]["DownloadModelCommand"] | components["schemas"]["LabelCommand"] | components["schemas"]["ScaleCommand"] | components["schemas"]["ScaleInstanceGroupCommand"] | components["schemas"]["ScaleNodegroupCommand"] | components["schemas"]["SubmitTrainingJobCommand"] | components["schemas"]["UndeployModelCommand"];
+                "application/json": components["schemas"]["AddInstanceGroupCommand"] | components["schemas"]["AnnotateCommand"] | components["schemas"]["ApplyCommand"] | components["schemas"]["AssignPodCommand"] | components["schemas"]["AssignPodsCommand"] | components["schemas"]["BulkCommand"] | components["schemas"]["CreateBusinessServiceCommand"] | components["schemas"]["CreateNodegroupCommand"] | components["schemas"]["DeleteCommand"] | components["schemas"]["DeleteBusinessServiceCommand"] | components["schemas"]["DeleteNodegroupCommand"] | components["schemas"]["DeleteTrainingJobCommand"] | components["schemas"]["DeleteTrainingRunCommand"] | components["schemas"]["DeployModelCommand"] | components["schemas"]["DistributePoolCommand"] | components["schemas"]["DownloadModelCommand"] | components["schemas"]["LabelCommand"] | components["schemas"]["RestoreTrainingRunCommand"] | components["schemas"]["ScaleCommand"] | components["schemas"]["ScaleInstanceGroupCommand"] | components["schemas"]["ScaleNodegroupCommand"] | components["schemas"]["SubmitTrainingJobCommand"] | components["schemas"]["UndeployModelCommand"];
             };
         };
         responses: {
@@ -3942,6 +4446,235 @@ export interface operations {
             };
         };
     };
+    list_runs_api_v1_training_runs_get: {
+        parameters: {
+            query?: {
+                /** @description use this cluster's tracking server (default: global) */
+                cluster?: string | null;
+                /** @description experiment name or id; repeatable */
+                experiment?: string[] | null;
+                status?: components["schemas"]["RunStatus"] | null;
+                /** @description run-name substring */
+                text?: string | null;
+                /** @description e.g. -start_time, metrics.loss */
+                order_by?: string | null;
+                view?: string;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunPage"];
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `mlflow_unavailable`: the tracking server is down, failing or did not answer within PODIUM_MLFLOW_REQUEST_TIMEOUT_SECONDS; `mlflow_not_configured`: no tracking URI is set. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["podium_api__routers__training_history__ErrorBody"];
+                };
+            };
+        };
+    };
+    get_run_api_v1_training_runs__run_id__get: {
+        parameters: {
+            query?: {
+                /** @description use this cluster's tracking server (default: global) */
+                cluster?: string | null;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `mlflow_unavailable`: the tracking server is down, failing or did not answer within PODIUM_MLFLOW_REQUEST_TIMEOUT_SECONDS; `mlflow_not_configured`: no tracking URI is set. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["podium_api__routers__training_history__ErrorBody"];
+                };
+            };
+        };
+    };
+    compare_api_v1_training_compare_get: {
+        parameters: {
+            query: {
+                /** @description comma-separated run ids */
+                runs: string;
+                /** @description comma-separated metric names */
+                metrics?: string;
+                /** @description use this cluster's tracking server (default: global) */
+                cluster?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comparison"];
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `mlflow_unavailable`: the tracking server is down, failing or did not answer within PODIUM_MLFLOW_REQUEST_TIMEOUT_SECONDS; `mlflow_not_configured`: no tracking URI is set. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["podium_api__routers__training_history__ErrorBody"];
+                };
+            };
+        };
+    };
     pool_status_api_v1_clusters__cluster__pools__namespace___name__get: {
         parameters: {
             query?: never;
@@ -5053,6 +5786,379 @@ export interface operations {
             };
             /** @description A dependency is unavailable; retry later */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    job_logs_api_v1_clusters__cluster__trainingjobs__namespace___name__logs_get: {
+        parameters: {
+            query?: {
+                pod?: string | null;
+                container?: string | null;
+                since?: string | null;
+                tail?: string | null;
+                limit?: string | null;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                cluster: string;
+                namespace: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogPage"];
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    job_logs_download_api_v1_clusters__cluster__trainingjobs__namespace___name__logs_download_get: {
+        parameters: {
+            query?: {
+                pod?: string | null;
+                container?: string | null;
+                since?: string | null;
+            };
+            header?: never;
+            path: {
+                cluster: string;
+                namespace: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    metrics_available_api_v1_workloads__uid__metrics_available_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailableMetrics"];
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    metrics_data_api_v1_workloads__uid__metrics_data_get: {
+        parameters: {
+            query?: {
+                data_source?: string | null;
+                metrics?: string | null;
+                start?: string | null;
+                end?: string | null;
+                limit?: string | null;
+                cursor?: string | null;
+                bucket?: string | null;
+                agg?: string | null;
+                format?: string | null;
+            };
+            header?: never;
+            path: {
+                uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricsData"];
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    metrics_ingest_api_v1_workloads__uid__metrics_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IngestBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestResult"];
+                };
+            };
+            /** @description Not authenticated: no valid bearer token or session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: role, namespace scope or CSRF check */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
