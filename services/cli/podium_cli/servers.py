@@ -58,7 +58,7 @@ def watcher() -> None:
     run_watcher()
 
 
-def kubesim(
+def kubesim(  # noqa: PLR0917 - typer maps each parameter to an option
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 6443,
     scenario: Annotated[str | None, typer.Option(help="scenario name or YAML path")] = None,
@@ -66,11 +66,24 @@ def kubesim(
     kubeconfig_out: Annotated[
         Path | None, typer.Option(help="write a kubeconfig for this server here")
     ] = None,
+    tls: Annotated[bool, typer.Option(help="serve HTTPS with a CA kubesim generates")] = False,
+    tls_dir: Annotated[
+        Path | None,
+        typer.Option(help="where --tls writes ca.crt, server.crt, server.key (default: by the kubeconfig)"),
+    ] = None,
 ) -> None:
     """Run the simulated Kubernetes cluster."""
     from podium_kubesim.cli import serve
 
-    serve(host=host, port=port, scenario=scenario, speed=speed, kubeconfig_out=kubeconfig_out)
+    serve(
+        host=host,
+        port=port,
+        scenario=scenario,
+        speed=speed,
+        kubeconfig_out=kubeconfig_out,
+        tls=tls,
+        tls_dir=tls_dir,
+    )
 
 
 @db_app.command("upgrade")

@@ -1,4 +1,5 @@
-"""`python -m podium_kubesim [--host H] [--port P] [--scenario S] [--speed X] [--kubeconfig-out PATH]`."""
+"""`python -m podium_kubesim [--host H] [--port P] [--scenario S] [--speed X] [--kubeconfig-out PATH]
+[--tls [--tls-dir DIR]]`."""
 
 from __future__ import annotations
 
@@ -16,8 +17,18 @@ def main() -> None:
     parser.add_argument("--scenario", default=None)
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--kubeconfig-out", default=None)
+    parser.add_argument("--tls", action="store_true", help="serve HTTPS with a CA kubesim generates")
+    parser.add_argument("--tls-dir", default=None, help="where to write ca.crt, server.crt, server.key")
     args = parser.parse_args()
-    serve(args.host, args.port, args.scenario, args.speed, args.kubeconfig_out)
+    serve(
+        args.host,
+        args.port,
+        args.scenario,
+        args.speed,
+        args.kubeconfig_out,
+        tls=args.tls,
+        tls_dir=args.tls_dir,
+    )
 
 
 if __name__ == "__main__":
