@@ -42,6 +42,20 @@ class PodiumSettings(BaseSettings):
     # Per-request timeout towards a Kubernetes API server: (connect, read) seconds.
     kube_request_timeout: tuple[float, float] = (5.0, 30.0)
 
+    # AWS (boto3). Endpoints, credentials and the default region come from the standard AWS variables and
+    # files (AWS_ENDPOINT_URL[_<SERVICE>], AWS_PROFILE, …), never from Podium's settings: botocore's own
+    # chain, so an operator's usual configuration just works. docs/infra.md.
+    # botocore's "standard" retry mode: attempts per call (first try included) before the pipeline's own
+    # retry with backoff takes over, and (connect, read) timeouts per request.
+    aws_max_attempts: int = 3
+    aws_connect_timeout_seconds: float = 5.0
+    aws_read_timeout_seconds: float = 30.0
+    # Node-group / instance-group transitions: how often a command polls and how long it waits at most.
+    aws_poll_interval_seconds: float = 5.0
+    aws_wait_timeout_seconds: float = 1800.0
+    # Lifetime of a presigned S3 download URL.
+    s3_presign_seconds: int = 300
+
     # Operation pipeline (worker side). A running operation holds a lease the worker renews; when the
     # worker dies, the sweep re-queues it once the lease has run out.
     operation_lease_seconds: float = 30.0

@@ -22,6 +22,7 @@ from podium_api.routers import (  # realtime (W), serving (S)
     clusters,
     commands,
     health,
+    infra,
     metrics,
     operations,
     serving,
@@ -72,6 +73,7 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     # Before cluster_reads: its `/clusters/{cluster}/{kind}` would otherwise claim `business-services`.
     app.include_router(serving.router, prefix=API_PREFIX)
+    app.include_router(infra.router, prefix=API_PREFIX)
     app.include_router(cluster_reads.router, prefix=API_PREFIX)
     app.include_router(ws.router, prefix=API_PREFIX)
     app.include_router(metrics.router)

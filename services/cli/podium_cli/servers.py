@@ -19,6 +19,7 @@ def register(root: typer.Typer) -> None:
     root.command("worker")(worker)
     root.command("watcher")(watcher)
     root.command("kubesim")(kubesim)
+    root.command("awsemu")(awsemu)
     root.command("up")(up)
     root.command("bootstrap")(bootstrap)
     root.command("probe")(probe)
@@ -106,6 +107,20 @@ def kubesim(  # noqa: PLR0917 - typer maps each parameter to an option
         tls=tls,
         tls_dir=tls_dir,
         cloud=cloud,
+    )
+
+
+def awsemu(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 5055,
+    speed: Annotated[float, typer.Option(help="divides every status-transition delay")] = 1.0,
+    seed: Annotated[str, typer.Option(help="'default', 'none' or a JSON seed file")] = "default",
+) -> None:
+    """Run emulated AWS (moto + Podium's extension) for local runs; docs/infra.md."""
+    from podium_awsemu.__main__ import main as serve_awsemu
+
+    raise typer.Exit(
+        serve_awsemu(["--host", host, "--port", str(port), "--speed", str(speed), "--seed", seed])
     )
 
 

@@ -1,9 +1,10 @@
 """`podium up`: the whole system on one machine, supervised by one process.
 
-Order of start: Postgres, Redis (embedded unless DATABASE_URL / REDIS_URL are set), kubesim (unless
-KUBECONFIG is set), migrations, the `local` cluster and the first admin, then the API, the worker (with
-the sweep's beat) and the watcher as child processes. Stop is the reverse order, on Ctrl-C or SIGTERM,
-or as soon as any child dies. docs/running.md describes the process model."""
+Order of start: Postgres, Redis (embedded unless DATABASE_URL / REDIS_URL are set), emulated AWS (unless
+AWS_ENDPOINT_URL or an AWS_ENDPOINT_URL_<SERVICE> is set), kubesim (unless KUBECONFIG is set), migrations,
+the `local` cluster and the first admin, then the API, the worker (with the sweep's beat) and the watcher
+as child processes. Stop is the reverse order, on Ctrl-C or SIGTERM, or as soon as any child dies.
+docs/running.md describes the process model."""
 
 from __future__ import annotations
 
@@ -123,6 +124,8 @@ def _start(opts: UpOptions, stack: Stack) -> None:
     env.pop("PODIUM_DATABASE_URL", None)
     env.pop("PODIUM_REDIS_URL", None)
 
+    _start_aws_emulator(opts, stack, env, data_dir)
+
     kubeconfig_env = os.environ.get("KUBECONFIG")
     if kubeconfig_env:
         kubeconfig = Path(kubeconfig_env.split(os.pathsep)[0]).resolve()
@@ -171,6 +174,29 @@ def _start(opts: UpOptions, stack: Stack) -> None:
     )
     print(f"  kubectl:         KUBECONFIG={kubeconfig} kubectl get nodes", flush=True)
     print(f"  Logs:            {data_dir / 'logs'}/\nPress Ctrl-C to stop.\n", flush=True)
+
+
+def _start_aws_emulator(opts: UpOptions, stack: Stack, env: dict[str, str], data_dir: Path) -> None:
+    """Emulated AWS (moto + podium_awsemu) unless the environment names AWS endpoints of its own. Podium
+    reaches it only through the standard AWS_ENDPOINT_URL, as it would reach AWS (docs/infra.md)."""
+    if any(k == "AWS_ENDPOINT_URL" or k.startswith("AWS_ENDPOINT_URL_") for k in os.environ):
+        return
+    port = free_port()
+    say("starting emulated AWS")
+    emulator = _spawn(
+        stack, "awsemu", ["awsemu", "--port", str(port), "--speed", str(opts.speed), "--seed", "default"],
+        env, data_dir,
+    )  # fmt: skip
+    _wait_port(emulator, port)
+    # Emulator credentials replace any ambient ones: real keys have no business going to a local emulator.
+    env.update(
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+        AWS_ACCESS_KEY_ID="emulated",
+        AWS_SECRET_ACCESS_KEY="emulated",  # noqa: S106 - moto accepts any credentials
+        AWS_DEFAULT_REGION=env.get("AWS_DEFAULT_REGION") or "us-west-2",
+    )
+    for key in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        env.pop(key, None)
 
 
 def _spawn(stack: Stack, name: str, args: list[str], env: dict[str, str], data_dir: Path) -> Child:

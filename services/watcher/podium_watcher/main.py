@@ -9,14 +9,16 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 
+from kubernetes.client import ApiClient
 from podium_shared.clusters.service import list_clusters
 from podium_shared.db.session import session_factory
 from podium_shared.realtime.cluster_watch import ClusterWatch
 from podium_shared.realtime.keys import heartbeat_key
-from podium_shared.realtime.kubeclient import api_client_from_kubeconfig
+from podium_shared.realtime.kubeclient import api_client_for_eks, api_client_from_kubeconfig
 from podium_shared.settings import PodiumSettings, get_settings
 from prometheus_client import start_http_server
 from redis import Redis
@@ -32,13 +34,16 @@ class Watcher:
         self.settings = settings
         self.id = settings.watcher_id or f"{socket.gethostname()}-{os.getpid()}"
         self.redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
-        self.clusters: dict[str, tuple[tuple[str | None, str | None], ClusterWatch]] = {}
+        self.clusters: dict[str, tuple[tuple[str | None, ...], ClusterWatch]] = {}
         self.stop_event = threading.Event()
 
     def refresh_clusters(self) -> None:
         """Start watching new clusters, stop removed ones, restart ones whose kubeconfig changed."""
         with session_factory(self.settings.database_url)() as session:
-            rows = {c.name: (c.kubeconfig_path, c.context) for c in list_clusters(session)}
+            rows = {
+                c.name: (c.kubeconfig_path, c.context, c.eks_cluster_name, c.region, c.role_arn)
+                for c in list_clusters(session)
+            }
         for name in list(self.clusters):
             where, watch = self.clusters[name]
             if rows.get(name) != where:
@@ -48,16 +53,22 @@ class Watcher:
                 watch.join(timeout=5)
                 del self.clusters[name]
         default = str(self.settings.kubeconfig) if self.settings.kubeconfig else None
-        for name, (path, context) in rows.items():
+        for name, where in rows.items():
             if name in self.clusters:
                 continue
-            factory = partial(api_client_from_kubeconfig, path or default, context)
+            path, context, eks_name, region, role_arn = where
+            factory: Callable[[], ApiClient]
+            if eks_name is not None and region is not None and path is None and context is None:
+                # Registered by EKS name: that cluster or an error, never the default kubeconfig.
+                factory = partial(api_client_for_eks, eks_name, region, role_arn, self.settings)
+            else:
+                factory = partial(api_client_from_kubeconfig, path or default, context)
             watch = ClusterWatch(
                 name, factory, self.redis, self.id,
                 watch=self.settings.watch_tuning(), leader=self.settings.leader_tuning(),
             )  # fmt: skip
             watch.start()
-            self.clusters[name] = ((path, context), watch)
+            self.clusters[name] = (where, watch)
             log.info("watcher %s campaigns for cluster %s", self.id, name)
 
     def heartbeat(self) -> None:

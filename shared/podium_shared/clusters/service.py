@@ -25,6 +25,7 @@ def register_cluster(
     eks_cluster_name: str | None = None,
     region: str | None = None,
     hyperpod_cluster_name: str | None = None,
+    role_arn: str | None = None,
 ) -> Cluster:
     """Create the registry entry (validated like the API's body); 409 if the name is taken."""
     body = ClusterCreate(
@@ -34,6 +35,7 @@ def register_cluster(
         eks_cluster_name=eks_cluster_name,
         region=region,
         hyperpod_cluster_name=hyperpod_cluster_name,
+        role_arn=role_arn,
     )
     if session.get(Cluster, body.name) is not None:
         raise Conflict(f"cluster {name!r} is already registered", code="cluster_exists")

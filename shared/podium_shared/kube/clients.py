@@ -8,7 +8,10 @@ alike: a 5,000-item bulk cannot flood the API server, and a hung server cannot h
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +24,8 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from sqlalchemy.orm import Session, sessionmaker
 
+from podium_shared.aws import sessions as aws_sessions
+from podium_shared.aws.eks_auth import EksToken, describe_endpoint
 from podium_shared.db.session import session_factory
 from podium_shared.errors import NotFound, PodiumError
 from podium_shared.models.cluster import Cluster
@@ -107,7 +112,7 @@ class ClusterClients:
 
 
 _lock = threading.Lock()
-_cache: dict[tuple[str, str | None, str | None, float, float, int], ClusterClients] = {}
+_cache: dict[tuple[Any, ...], ClusterClients] = {}
 
 
 def clients_for(
@@ -116,30 +121,93 @@ def clients_for(
     settings: PodiumSettings | None = None,
     sessions: sessionmaker[Session] | None = None,
 ) -> ClusterClients:
-    """The rate-limited clients of a registered cluster (the `clusters` table names its kubeconfig)."""
+    """The rate-limited clients of a registered cluster: through its kubeconfig (path and/or context), or
+    — registered by EKS name and region only — through `eks:DescribeCluster` and an EKS token. A cluster
+    registered by EKS name connects to that cluster or fails with a clear error; it never falls back to
+    the process's default kubeconfig."""
     settings = settings or current_settings()
     sessions = sessions or session_factory(settings.database_url)
     with sessions() as session:
         row = session.get(Cluster, cluster_name)
         if row is None:
             raise NotFound(f'cluster "{cluster_name}" is not registered', code="cluster_not_found")
+        by_eks_name = row.eks_cluster_name is not None and row.kubeconfig_path is None and row.context is None
+        eks = (row.eks_cluster_name, row.region, row.role_arn)
         kubeconfig = row.kubeconfig_path or (str(settings.kubeconfig) if settings.kubeconfig else None)
         context = row.context
-    # The file's mtime is part of the key so a rewritten kubeconfig (new port, rotated token) is picked up.
-    mtime = Path(kubeconfig).stat().st_mtime if kubeconfig and Path(kubeconfig).exists() else 0.0
-    key = (cluster_name, kubeconfig, context, mtime, settings.kube_qps, settings.kube_burst)
+    limits = (settings.kube_qps, settings.kube_burst)
+    if by_eks_name:
+        key: tuple[Any, ...] = (cluster_name, "eks", *eks, *limits)
+    else:
+        # The file's mtime is part of the key so a rewritten kubeconfig (new port, rotated token) is
+        # picked up.
+        mtime = Path(kubeconfig).stat().st_mtime if kubeconfig and Path(kubeconfig).exists() else 0.0
+        key = (cluster_name, kubeconfig, context, mtime, *limits)
     with _lock:
         cached = _cache.get(key)
         if cached is not None:
             return cached
+    if by_eks_name:
+        eks_name, region, role_arn = eks
+        # The registry requires a region with an EKS name.
+        assert eks_name is not None
+        assert region is not None
+        api_client = _eks_api_client(cluster_name, eks_name, region, role_arn, settings)
+    else:
         api_client = _new_api_client(cluster_name, kubeconfig, context)
-        limiter = TokenBucket(settings.kube_qps, settings.kube_burst)
-        _instrument(api_client, limiter, settings.kube_request_timeout)
-        clients = ClusterClients(cluster_name, api_client, limiter)
+    limiter = TokenBucket(settings.kube_qps, settings.kube_burst)
+    _instrument(api_client, limiter, settings.kube_request_timeout)
+    clients = ClusterClients(cluster_name, api_client, limiter)
+    with _lock:
+        if key in _cache:  # another thread built it meanwhile; keep one
+            api_client.close()  # type: ignore[no-untyped-call]
+            return _cache[key]
         for old_key in [k for k in _cache if k[0] == cluster_name]:
             _cache.pop(old_key).api_client.close()  # type: ignore[no-untyped-call]
         _cache[key] = clients
         return clients
+
+
+def _eks_api_client(
+    name: str, eks_name: str, region: str, role_arn: str | None, settings: PodiumSettings
+) -> k8s.ApiClient:
+    return k8s.ApiClient(eks_configuration(eks_name, region, role_arn, settings))
+
+
+def eks_configuration(
+    eks_name: str, region: str, role_arn: str | None, settings: PodiumSettings
+) -> k8s.Configuration:
+    """A client configuration for the EKS cluster `eks_name`: its endpoint, verified against its CA, and
+    a bearer token re-signed before every request that needs a fresh one (docs/infra.md)."""
+    target = aws_sessions.AwsTarget(region=region, role_arn=role_arn)
+    tuning = aws_sessions.AwsTuning.from_settings(settings)
+    endpoint = describe_endpoint(aws_sessions.client("eks", target, tuning), eks_name)
+    token = EksToken(aws_sessions.client("sts", target, tuning), eks_name)
+    configuration = _configuration()
+    configuration.host = endpoint.endpoint.rstrip("/")
+    configuration.verify_ssl = True
+    configuration.ssl_ca_cert = _ca_file(endpoint.ca_pem)
+    configuration.api_key = {"authorization": token.get()}
+    configuration.api_key_prefix = {"authorization": "Bearer"}
+
+    def refresh(conf: k8s.Configuration) -> None:
+        # Called before every request: a new presigned token before the current one expires.
+        conf.api_key["authorization"] = token.get()
+
+    configuration.refresh_api_key_hook = refresh  # type: ignore[assignment]
+    return configuration
+
+
+def _ca_file(ca_pem: bytes) -> str:
+    """The CA in a file (the Kubernetes client takes a path), named by its hash so each is written once."""
+    directory = Path(tempfile.gettempdir()) / f"podium-eks-ca-{os.getuid()}"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    path = directory / (hashlib.sha256(ca_pem).hexdigest()[:32] + ".pem")
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(ca_pem)
+        tmp.replace(path)
+    return str(path)
 
 
 def _new_api_client(name: str, kubeconfig: str | None, context: str | None) -> k8s.ApiClient:

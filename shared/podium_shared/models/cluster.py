@@ -17,3 +17,6 @@ class Cluster(CreatedAtMixin, Base):
     eks_cluster_name: Mapped[str | None] = mapped_column(String(100), default=None)
     region: Mapped[str | None] = mapped_column(String(32), default=None)
     hyperpod_cluster_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    # An IAM role Podium assumes (STS) for this cluster's AWS calls; the credentials themselves never
+    # land here: they come from the standard chain of the process.
+    role_arn: Mapped[str | None] = mapped_column(String(2048), default=None)

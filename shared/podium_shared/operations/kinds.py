@@ -93,4 +93,5 @@ def load_all() -> None:
 _KIND_MODULES = (
     "podium_shared.kube.commands",
     "podium_shared.serving.commands",
+    "podium_shared.infra.commands",
 )

@@ -11,6 +11,8 @@ from kubernetes import config as kube_config
 from kubernetes.client import ApiClient, Configuration
 
 from podium_shared.errors import Invalid
+from podium_shared.kube.clients import eks_configuration
+from podium_shared.settings import PodiumSettings
 
 POOL_SIZE = 32
 
@@ -20,5 +22,14 @@ def api_client_from_kubeconfig(path: str | Path | None, context: str | None) -> 
         raise Invalid("the cluster has no kubeconfig path and no default KUBECONFIG is set")
     cfg = Configuration()
     kube_config.load_kube_config(config_file=str(path), context=context, client_configuration=cfg)  # type: ignore[no-untyped-call]
+    cfg.connection_pool_maxsize = POOL_SIZE
+    return ApiClient(cfg)
+
+
+def api_client_for_eks(
+    eks_name: str, region: str, role_arn: str | None, settings: PodiumSettings
+) -> ApiClient:
+    """A cluster registered by EKS name: that cluster's endpoint and token, never the default kubeconfig."""
+    cfg = eks_configuration(eks_name, region, role_arn, settings)
     cfg.connection_pool_maxsize = POOL_SIZE
     return ApiClient(cfg)

@@ -40,6 +40,8 @@ WATCHED: tuple[WatchedResource, ...] = (
         "hyperpodpytorchjobs", "HyperPodPyTorchJob", "sagemaker.amazonaws.com", "v1", custom=True
     ),
     WatchedResource("events", "Event", "", "v1"),
+    # S3 CSI volumes: the storage browser finds the buckets behind a cluster here (infra/storage.py).
+    WatchedResource("persistentvolumes", "PersistentVolume", "", "v1"),
 )
 
 BY_NAME = {r.name: r for r in WATCHED}
