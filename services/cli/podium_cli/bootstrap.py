@@ -5,8 +5,18 @@ from __future__ import annotations
 
 # ruff: noqa: PLC0415 - the model and service imports load SQLAlchemy; `podium --help` should not.
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+
+@dataclass(frozen=True)
+class EksRef:
+    """A cluster reached by EKS name and region (endpoint, CA and token from AWS), with its HyperPod."""
+
+    name: str
+    region: str
+    hyperpod_cluster: str | None = None
 
 
 def prepare(
@@ -17,6 +27,7 @@ def prepare(
     cluster: str | None = None,
     kubeconfig: Path | None = None,
     context: str | None = None,
+    eks: EksRef | None = None,
 ) -> str | None:
     """Returns the admin token when this call created the admin, else None."""
     from podium_shared.auth.service import bootstrap_admin
@@ -24,7 +35,7 @@ def prepare(
 
     with unit_of_work(session_factory(database_url)) as session:
         if cluster:
-            register_cluster(session, cluster, kubeconfig, context)
+            register_cluster(session, cluster, kubeconfig, context, eks)
         return bootstrap_admin(session, admin_username, admin_token)
 
 
@@ -34,6 +45,7 @@ def prepare_from_settings(
     cluster: str | None = None,
     kubeconfig: Path | None = None,
     context: str | None = None,
+    eks: EksRef | None = None,
 ) -> str | None:
     """`prepare` with the first admin's name and token from the settings (PODIUM_BOOTSTRAP_ADMIN_*)."""
     from podium_shared.settings import get_settings
@@ -41,23 +53,32 @@ def prepare_from_settings(
     settings = get_settings()
     token = settings.bootstrap_admin_token.get_secret_value() if settings.bootstrap_admin_token else None
     return prepare(database_url, admin_username=settings.bootstrap_admin_username, admin_token=token,
-                   cluster=cluster, kubeconfig=kubeconfig, context=context)  # fmt: skip
+                   cluster=cluster, kubeconfig=kubeconfig, context=context, eks=eks)  # fmt: skip
 
 
-def register_cluster(session: Any, name: str, kubeconfig: Path | None, context: str | None) -> None:
-    """First run: registers the cluster. Later runs: re-points it if its kubeconfig or context changed."""
+def register_cluster(
+    session: Any, name: str, kubeconfig: Path | None, context: str | None, eks: EksRef | None = None
+) -> None:
+    """First run: registers the cluster (by kubeconfig, or by EKS name with `eks` and no kubeconfig).
+    Later runs: re-points it if how it is reached changed."""
     from podium_shared.audit.service import record
     from podium_shared.clusters.service import register_cluster as register
     from podium_shared.models.cluster import Cluster
 
     path = str(kubeconfig) if kubeconfig else None
+    aws = (eks.name, eks.region, eks.hyperpod_cluster) if eks is not None else (None, None, None)
     existing = session.get(Cluster, name)
     if existing is None:
-        register(session, name, path, context)
+        register(
+            session, name, path, context, eks_cluster_name=aws[0], region=aws[1], hyperpod_cluster_name=aws[2]
+        )
         return
-    if (existing.kubeconfig_path, existing.context) == (path, context):
+    where = (existing.kubeconfig_path, existing.context, existing.eks_cluster_name, existing.region,
+             existing.hyperpod_cluster_name)  # fmt: skip
+    if where == (path, context, *aws):
         return
     existing.kubeconfig_path, existing.context = path, context
+    existing.eks_cluster_name, existing.region, existing.hyperpod_cluster_name = aws
     session.flush()
     record(
         session,
@@ -67,7 +88,13 @@ def register_cluster(session: Any, name: str, kubeconfig: Path | None, context: 
         cluster=name,
         resource_kind="cluster",
         resource_name=name,
-        details={"kubeconfig_path": path, "context": context},
+        details={
+            "kubeconfig_path": path,
+            "context": context,
+            "eks_cluster_name": aws[0],
+            "region": aws[1],
+            "hyperpod_cluster_name": aws[2],
+        },
     )
 
 

@@ -198,13 +198,13 @@ class CloudController:
 
     def _join(self, spec: GroupSpec, instance_id: str | None) -> None:
         settings = settings_for(self.sim)
-        entry = spec.scenario_entry()
+        # What the scenario said about the group (zones, hardware overrides) stays; the cloud's view wins.
+        entry = {**settings.node_groups.get(spec.name, {}), **spec.scenario_entry()}
         settings.node_groups[spec.name] = dict(entry, count=spec.count)
-        zone = self._emptiest_zone(spec)
+        zone = self._emptiest_zone(spec, [str(z) for z in entry.get("zones") or []])
         ids = [instance_id] if instance_id is not None else None
-        (node,) = build_node_group(
-            dict(entry, count=1, zones=[zone]), self.region, settings.rng, settings.ip_counter, ids
-        )
+        one = dict(entry, count=1, notReady=0, zones=[zone])
+        (node,) = build_node_group(one, self.region, settings.rng, settings.ip_counter, ids)
         add_node(self.sim, node)
         name = meta(node)["name"]
         stored = self.sim.store.peek(NODES, None, name)
@@ -212,8 +212,8 @@ class CloudController:
             self._event(stored, "RegisteredNode", f"Node {name} event: Registered Node {name} in Controller")
         log.info("cloud controller: node %s joined %s %s", name, spec.kind, spec.name)
 
-    def _emptiest_zone(self, spec: GroupSpec) -> str:
-        zones = [f"{self.region}a", f"{self.region}b"]
+    def _emptiest_zone(self, spec: GroupSpec, zones: list[str]) -> str:
+        zones = zones or [f"{self.region}a", f"{self.region}b"]
         counts = dict.fromkeys(zones, 0)
         for node in self._live().get((spec.kind, spec.name), []):
             zone = (meta(node).get("labels") or {}).get("topology.kubernetes.io/zone")
