@@ -1,5 +1,6 @@
-"""The cloud controller: kubesim's nodes follow EKS node groups and HyperPod instance groups read from an
-AWS emulator over HTTP (moto in server mode), through the same boto3 calls a real cloud controller makes.
+"""The cloud controller: kubesim's nodes follow EKS node groups and HyperPod instance groups read from the
+AWS emulator over HTTP (moto in server mode + podium_awsemu's transitions and UpdateCluster), through the
+same boto3 calls a real cloud controller makes.
 
 Scaling happens in the emulator, through boto3 like any client; kubesim is only read over its API.
 """
@@ -13,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 import yaml
 from kubernetes import client, config
+from podium_awsemu.runner import RunningEmulator
 from podium_kubesim.controllers.cloud_source import CloudConfig
 from podium_kubesim.runner import RunningKubeSim, free_port, start_kubesim
 from support.waiting import wait_until
@@ -31,14 +34,14 @@ ROLE = "arn:aws:iam::123456789012:role/podium-nodes"
 
 
 @pytest.fixture(scope="module")
-def aws_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - a test-only dependency
+def emulator() -> Iterator[RunningEmulator]:
+    with RunningEmulator(speed=SPEED) as running:
+        yield running
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+
+@pytest.fixture(scope="module")
+def aws_endpoint(emulator: RunningEmulator) -> str:
+    return emulator.url
 
 
 def aws(endpoint: str, service: str) -> Any:
@@ -68,6 +71,8 @@ def eks_cluster(endpoint: str, groups: dict[str, tuple[str, int]], **nodegroup_o
             nodeRole=ROLE,
             **nodegroup_options.get(group, {}),
         )
+    # CREATING -> ACTIVE now: a scaling update is refused while a group is still being created.
+    httpx.post(endpoint + "/_emu/settle", timeout=30).raise_for_status()
     return name
 
 
@@ -238,25 +243,29 @@ def test_a_deleted_node_group_loses_its_nodes(aws_endpoint: str, tmp_path: Path,
         assert names(group_nodes(core, EKS_GROUP, "keep")) == kept
 
 
+def hyperpod_group(name: str, count: int) -> dict[str, Any]:
+    return {
+        "InstanceGroupName": name,
+        "InstanceType": "ml.p4d.24xlarge",
+        "InstanceCount": count,
+        "LifeCycleConfig": {"SourceS3Uri": "s3://sagemaker-lifecycle/", "OnCreate": "on_create.sh"},
+        "ExecutionRole": ROLE,
+        "ThreadsPerCore": 1,
+    }
+
+
 def test_hyperpod_nodes_are_the_clusters_instances(aws_endpoint: str, tmp_path: Path, core_of: Any) -> None:
     sagemaker = aws(aws_endpoint, "sagemaker")
     hp = f"hp-{uuid.uuid4().hex[:8]}"
-    sagemaker.create_cluster(
-        ClusterName=hp,
-        InstanceGroups=[
-            {
-                "InstanceGroupName": "train",
-                "InstanceType": "ml.p4d.24xlarge",
-                "InstanceCount": 2,
-                "LifeCycleConfig": {"SourceS3Uri": "s3://sagemaker-lifecycle/", "OnCreate": "on_create.sh"},
-                "ExecutionRole": ROLE,
-                "ThreadsPerCore": 1,
-            }
-        ],
-    )
-    instances = {
-        n["InstanceId"] for n in sagemaker.list_cluster_nodes(ClusterName=hp)["ClusterNodeSummaries"]
-    }
+    sagemaker.create_cluster(ClusterName=hp, InstanceGroups=[hyperpod_group("train", 2)])
+    httpx.post(aws_endpoint + "/_emu/settle", timeout=30).raise_for_status()
+
+    def instances() -> set[str]:
+        listed = sagemaker.list_cluster_nodes(ClusterName=hp)["ClusterNodeSummaries"]
+        return {f"hyperpod-{n['InstanceId']}" for n in listed if n["InstanceStatus"]["Status"] == "Running"}
+
+    first = instances()
+    assert len(first) == 2
     # The scenario's HyperPod group has invented instances; the cloud's real ones replace them.
     path = scenario(
         tmp_path, [{"name": "train", "kind": "hyperpod", "instanceType": "ml.p4d.24xlarge", "count": 2}]
@@ -264,12 +273,22 @@ def test_hyperpod_nodes_are_the_clusters_instances(aws_endpoint: str, tmp_path: 
     with running(path, aws_endpoint, hyperpod_cluster=hp) as ks:
         core = core_of(ks)
         nodes = group_nodes(core, HP_GROUP, "train")
-        assert names(nodes) == {f"hyperpod-{i}".lower() for i in instances}
+        assert names(nodes) == first
         for n in nodes:
-            assert n.spec.provider_id.rsplit("/", 1)[-1] in instances
+            assert f"hyperpod-{n.spec.provider_id.rsplit('/', 1)[-1]}" in first
             assert n.status.capacity["nvidia.com/gpu"] == "8"
             assert n.metadata.labels["node.kubernetes.io/instance-type"] == "ml.p4d.24xlarge"
             assert n.metadata.labels["sagemaker.amazonaws.com/cluster-name"] == hp
+
+        # UpdateCluster 2 -> 3: once the emulator has launched the instance, its node joins.
+        sagemaker.update_cluster(ClusterName=hp, InstanceGroups=[hyperpod_group("train", 3)])
+        grown = wait_until(lambda: ids if len(ids := instances()) == 3 else None, what="a third instance")
+        wait_until(lambda: names(group_nodes(core, HP_GROUP, "train")) == grown, what="its node joined")
+        # 3 -> 1: the nodes of the terminated instances are drained and removed.
+        sagemaker.update_cluster(ClusterName=hp, InstanceGroups=[hyperpod_group("train", 1)])
+        left = wait_until(lambda: ids if len(ids := instances()) == 1 else None, what="one instance left")
+        wait_until(lambda: names(group_nodes(core, HP_GROUP, "train")) == left, what="two nodes removed")
+
         sagemaker.delete_cluster(ClusterName=hp)
         wait_until(
             lambda: group_nodes(core, HP_GROUP, "train") == [], what="the deleted cluster's nodes gone"
