@@ -203,6 +203,8 @@ def faults(kubesim: RunningKubeSim) -> Iterator[Faults]:
 class WorkerProcess:
     """`python -m podium_worker --beat` in its own process group (so SIGKILL takes its beat child too)."""
 
+    ready_timeout = 30.0  # seconds until the first heartbeat
+
     def __init__(self, settings: PodiumSettings, log_path: Path, concurrency: int = 4) -> None:
         self.settings = settings
         self.log_path = log_path
@@ -248,7 +250,7 @@ class WorkerProcess:
             assert proc.poll() is None, f"worker exited early; see {self.log_path}"
             return bool(set(redis.keys("podium:heartbeat:worker:*")) - before)
 
-        wait_until(ready, 30, "the worker's heartbeat")
+        wait_until(ready, self.ready_timeout, "the worker's heartbeat")
         redis.close()
         return self
 

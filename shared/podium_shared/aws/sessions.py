@@ -78,7 +78,11 @@ def client(service: str, target: AwsTarget, tuning: AwsTuning) -> Any:
     if found is not None:
         return found
     session = session_for(target, tuning)
-    made = session.client(service, config=tuning.config(target.region))
+    config = tuning.config(target.region)
+    if service == "s3":
+        # SigV4 for presigned URLs too (botocore may otherwise presign with the deprecated SigV2).
+        config = config.merge(Config(signature_version="s3v4"))
+    made = session.client(service, config=config)
     with _lock:
         return _clients.setdefault(key, made)
 

@@ -1,0 +1,100 @@
+"""Infrastructure tests: the whole pipeline (real Postgres, Redis, worker process, kubesim over HTTP)
+plus emulated AWS (moto server + podium_awsemu) over HTTP, reached only through AWS_ENDPOINT_URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from integration.serving_helpers import watcher  # noqa: F401  (the real watcher in a thread)
+from podium_awsemu.runner import RunningEmulator
+from podium_shared.aws import sessions as aws_sessions
+from podium_shared.clusters.service import register_cluster
+from podium_shared.db.session import unit_of_work
+from podium_shared.kube.clients import reset_cache
+from worker.fixtures import *  # noqa: F403  (pipeline, kubesim, sim_cluster, submit, …)
+from worker.fixtures import Pipeline, WorkerProcess
+
+from infra.helpers import (
+    ACCESS_KEY,
+    AWS_CLUSTER,
+    EKS_NAME,
+    EMULATOR_SPEED,
+    HYPERPOD_NAME,
+    REGION,
+    SECRET_KEY,
+    SEED,
+    InfraApi,
+)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[RunningEmulator]:
+    with RunningEmulator(speed=EMULATOR_SPEED, seed=SEED) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def aws_env(emulator: RunningEmulator) -> Iterator[RunningEmulator]:
+    """The standard AWS variables pointing at the emulator, for this process and the worker it starts."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+            mp.delenv(key, raising=False)
+        mp.setenv("AWS_ENDPOINT_URL", emulator.url)
+        mp.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        mp.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        mp.setenv("AWS_DEFAULT_REGION", REGION)
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        aws_sessions.reset_cache()
+        yield emulator
+        aws_sessions.reset_cache()
+
+
+class AwsWorker(WorkerProcess):
+    """The worker with fast AWS polling (the emulator runs transitions EMULATOR_SPEED times faster)."""
+
+    # It imports moto-free but boto3-heavy code; on a loaded machine the first heartbeat can take a while.
+    ready_timeout = 120.0
+
+    def env(self) -> dict[str, str]:
+        return super().env() | {
+            "PODIUM_AWS_POLL_INTERVAL_SECONDS": "0.05",
+            "PODIUM_AWS_WAIT_TIMEOUT_SECONDS": "30",
+            "PODIUM_AWS_MAX_ATTEMPTS": "3",
+        }
+
+
+@pytest.fixture(scope="module")
+def worker(
+    pipeline: Pipeline, sim_cluster: str, aws_env: RunningEmulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkerProcess]:
+    proc = AwsWorker(pipeline.settings, tmp_path_factory.mktemp("worker") / "worker.log").start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def aws_cluster(pipeline: Pipeline, sim_kubeconfig: Path) -> str:
+    """A cluster reached through kubesim's kubeconfig whose AWS side is the emulated account."""
+    with unit_of_work(pipeline.sessions) as session:
+        register_cluster(
+            session, AWS_CLUSTER, kubeconfig_path=str(sim_kubeconfig), context="kubesim",
+            eks_cluster_name=EKS_NAME, region=REGION, hyperpod_cluster_name=HYPERPOD_NAME,
+        )  # fmt: skip
+    reset_cache()
+    return AWS_CLUSTER
+
+
+@pytest.fixture(scope="module")
+def infra_api(pipeline: Pipeline, aws_env: RunningEmulator, aws_cluster: str) -> Iterator[InfraApi]:
+    with InfraApi.open(pipeline) as api:
+        yield api
+
+
+@pytest.fixture
+def aws_faults(emulator: RunningEmulator) -> Iterator[RunningEmulator]:
+    """The emulator with no fault rules before and after the test."""
+    emulator.clear_faults()
+    yield emulator
+    emulator.clear_faults()
