@@ -120,10 +120,18 @@ CATALOG: dict[str, InstanceType] = {
     "g5.16xlarge": InstanceType(64, 256, 234, 1, _G5),
     "g5.24xlarge": InstanceType(96, 384, 737, 4, _G5),
     "g5.48xlarge": InstanceType(192, 768, 345, 8, _G5),
+    "g4dn.xlarge": InstanceType(4, 16, 29, 1, "Tesla-T4"),
+    "g4dn.12xlarge": InstanceType(48, 192, 234, 4, "Tesla-T4"),
+    "g6.xlarge": InstanceType(4, 16, 58, 1, "NVIDIA-L4"),
+    "g6.12xlarge": InstanceType(48, 192, 234, 4, "NVIDIA-L4"),
+    "g6.48xlarge": InstanceType(192, 768, 737, 8, "NVIDIA-L4"),
+    "g6e.xlarge": InstanceType(4, 32, 58, 1, "NVIDIA-L40S"),
     "g6e.12xlarge": InstanceType(48, 384, 234, 4, "NVIDIA-L40S"),
+    "g6e.48xlarge": InstanceType(192, 1536, 737, 8, "NVIDIA-L40S"),
     "p4d.24xlarge": InstanceType(96, 1152, 737, 8, "NVIDIA-A100-SXM4-40GB"),
     "p4de.24xlarge": InstanceType(96, 1152, 737, 8, "NVIDIA-A100-SXM4-80GB"),
     "p5.48xlarge": InstanceType(192, 2048, 100, 8, "NVIDIA-H100-80GB-HBM3"),
+    "p5e.48xlarge": InstanceType(192, 2048, 100, 8, "NVIDIA-H200"),
 }
 
 

@@ -26,7 +26,7 @@ from podium_kubesim.controllers.base import wait_unpaused
 from podium_kubesim.controllers.cloud_source import EKS, HYPERPOD, CloudConfig, CloudSource, GroupSpec
 from podium_kubesim.controllers.podutil import key_of, meta
 from podium_kubesim.resources import resource
-from podium_kubesim.scenario import add_node, build_node_group, settings_for
+from podium_kubesim.scenario import add_node, build_node_group, instance_type, settings_for
 
 if TYPE_CHECKING:
     from podium_kubesim.sim import KubeSim
@@ -66,6 +66,7 @@ class CloudController:
         self.draining: dict[str, float] = {}  # node name -> loop time after which it goes regardless
         self.last_error: str | None = None
         self.reads = 0
+        self._unknown_types: set[str] = set()
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kubesim-cloud")
 
     # --- reading the cloud -----------------------------------------------------------------------
@@ -102,11 +103,16 @@ class CloudController:
         try:
             while True:
                 await wait_unpaused(self.sim)
-                if loop.time() >= next_poll:
-                    await self.poll()
-                    next_poll = loop.time() + self.config.poll_seconds
+                try:
+                    if loop.time() >= next_poll:
+                        next_poll = loop.time() + self.config.poll_seconds
+                        await self.poll()
+                    if self.joining or self.draining:
+                        self.step(loop.time())
+                except Exception:  # a bug here must not stop the controller; the next read retries
+                    log.exception("cloud controller: reconcile failed")
+                    self.joining.clear()  # re-planned from the next read rather than retried every tick
                 if self.joining or self.draining:
-                    self.step(loop.time())
                     await asyncio.sleep(TICK)
                 else:
                     await asyncio.sleep(max(0.0, min(next_poll - loop.time(), 1.0)))
@@ -204,6 +210,14 @@ class CloudController:
         zone = self._emptiest_zone(spec, [str(z) for z in entry.get("zones") or []])
         ids = [instance_id] if instance_id is not None else None
         one = dict(entry, count=1, notReady=0, zones=[zone])
+        if instance_type(spec.instance_type) is None and not (entry.get("cpu") and entry.get("memoryGi")):
+            # A type kubesim has no figures for still joins, as a modest CPU machine (say so once).
+            if spec.instance_type not in self._unknown_types:
+                self._unknown_types.add(spec.instance_type)
+                log.warning(
+                    "cloud controller: no figures for %s; its nodes get 4 CPUs, 16Gi", spec.instance_type
+                )
+            one.update(cpu=4, memoryGi=16)
         (node,) = build_node_group(one, self.region, settings.rng, settings.ip_counter, ids)
         add_node(self.sim, node)
         name = meta(node)["name"]
