@@ -165,12 +165,6 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         assert (local["eks_cluster_name"], local["region"], local["context"]) == ("local", "us-west-2", None)
 
         # Scaling the emulated node group grows the simulated cluster (kubesim's cloud controller).
-        endpoint = up.wait_for(r"AWS \(emulated\):\s+AWS_ENDPOINT_URL=(\S+)").group(1)
-        eks = boto3.client("eks", endpoint_url=endpoint, region_name="us-west-2", aws_access_key_id="x",
-                           aws_secret_access_key="x")  # fmt: skip
-        eks.update_nodegroup_config(clusterName="local", nodegroupName="system-cpu",
-                                    scalingConfig={"minSize": 1, "maxSize": 4, "desiredSize": 3})  # fmt: skip
-
         def system_nodes() -> int:
             listed = subprocess.run(
                 ["kubectl", "get", "nodes", "-l", "eks.amazonaws.com/nodegroup=system-cpu", "-o", "name"],
@@ -179,6 +173,11 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
             return len(listed.stdout.split())
 
         assert system_nodes() == 2
+        endpoint = up.wait_for(r"AWS \(emulated\):\s+AWS_ENDPOINT_URL=(\S+)").group(1)
+        eks = boto3.client("eks", endpoint_url=endpoint, region_name="us-west-2", aws_access_key_id="x",
+                           aws_secret_access_key="x")  # fmt: skip
+        eks.update_nodegroup_config(clusterName="local", nodegroupName="system-cpu",
+                                    scalingConfig={"minSize": 1, "maxSize": 4, "desiredSize": 3})  # fmt: skip
         wait_until(lambda: system_nodes() == 3, 60, "a third system-cpu node", interval=0.5)
 
         children = up.descendants()
