@@ -26,9 +26,11 @@ run: setup
 test: setup
 	scripts/test.sh $(PYTEST_ARGS)
 
+# lint-imports checks the import-linter contracts in pyproject.toml (which way imports may run).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy
@@ -41,4 +43,4 @@ bench: setup
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python "$$b" || exit 1; done
 
 clean:
-	rm -rf $(VENV) .podium .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .podium .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -9,9 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from podium_shared import domains
 from podium_shared.db.migrate import upgrade
 from podium_shared.embedded import EmbeddedPostgres, EmbeddedRedis
 from podium_shared.settings import PodiumSettings
+
+# The processes under test call this at start (create_app, the worker); tests that use kinds directly
+# need the same registry.
+domains.install()
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from podium_shared.errors import PodiumError
-from podium_shared.settings import get_settings
+from podium_shared.settings import current_settings
 
 # Domain separation: the same secret key may key other things later (session cookies); each use gets
 # its own derived key.
@@ -33,7 +33,8 @@ def _fernet(secret_key: str) -> Fernet:
 def _key(secret_key: str | None) -> str:
     if secret_key is not None:
         return secret_key
-    return get_settings().secret_key.get_secret_value()
+    # The same road the worker's settings came by, so the API seals with the key the worker opens with.
+    return current_settings().secret_key.get_secret_value()
 
 
 def seal(values: dict[str, Any], *, secret_key: str | None = None) -> bytes:

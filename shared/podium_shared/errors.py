@@ -63,3 +63,24 @@ class RateLimited(PodiumError):
 class Unavailable(PodiumError):
     status = 503
     code = "unavailable"
+
+
+class TransientError(PodiumError):
+    """Worth retrying: the cluster was unreachable, overloaded, or the object changed under us. It lives
+    here, below every layer, because the Kubernetes and AWS client code classifies failures with it and the
+    pipeline (operations/) retries on it."""
+
+    status = 503
+    code = "transient"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, code=code, details=details)
+        # Seconds the server asked us to wait (HTTP Retry-After); the backoff never waits less.
+        self.retry_after = retry_after

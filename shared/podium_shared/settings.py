@@ -30,8 +30,8 @@ class PodiumSettings(BaseSettings):
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias=AliasChoices("PODIUM_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI")
     )
-    # Signs nothing user-visible yet but keys request ids and future session cookies; must be set
-    # outside development so two deployments never share the default.
+    # Keys the encryption of operations' secret params (crypto.seal / open_sealed, through a derived
+    # key); must be set outside development so two deployments never share the default.
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     bootstrap_admin_token: SecretStr | None = None
     bootstrap_admin_username: str = "admin"
@@ -69,6 +69,18 @@ class PodiumSettings(BaseSettings):
     sweep_redispatch_after_seconds: float = 120.0
     worker_heartbeat_seconds: float = 10.0
 
+    # Training jobs and model downloads (podium_shared.training). The shared volume is the S3-backed PVC
+    # that training pods and download Jobs mount at /models; each namespace that uses it needs the claim.
+    training_models_pvc: str = "s3-claim"
+    training_default_image: str = "hiyouga/llamafactory:0.9.3"
+    # The download Job's image must provide `uvx` (it runs huggingface_hub's CLI without a custom image).
+    training_download_image: str = "ghcr.io/astral-sh/uv:python3.12-bookworm-slim"
+    # A download_model operation follows its Job until it ends, at most this long.
+    training_download_timeout_seconds: float = 6 * 3600.0
+    training_download_poll_seconds: float = 1.0
+    # Where training pods send MLflow runs (in-cluster address); defaults to MLFLOW_TRACKING_URI.
+    training_mlflow_tracking_uri: str | None = None
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> PodiumSettings:
         if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
@@ -78,4 +90,24 @@ class PodiumSettings(BaseSettings):
 
 @lru_cache
 def get_settings() -> PodiumSettings:
+    """The settings the environment describes. Only a process's entry point calls this; everything else
+    is handed settings or asks `current_settings()`."""
     return PodiumSettings()
+
+
+class _Process:
+    """The settings this process runs with (a holder instead of a module global)."""
+
+    settings: PodiumSettings | None = None
+
+
+def use_settings(settings: PodiumSettings) -> None:
+    """Make `settings` this process's settings: the API's app factory, `run_worker` and the watcher call
+    it once at start (through `operations.celery_app.configure` for the first two)."""
+    _Process.settings = settings
+
+
+def current_settings() -> PodiumSettings:
+    """The one road to the process's settings for code that is not handed them (after-commit sends,
+    events, crypto's default key). Without `use_settings`, the environment's settings."""
+    return _Process.settings if _Process.settings is not None else get_settings()

@@ -334,3 +334,49 @@ def test_training_lines_shapes() -> None:
     summary = ast.literal_eval(next(line for line in run.summary(100.0) if line.startswith("{")))
     assert summary["train_steps_per_second"] == 2.0
     assert summary["epoch"] == 3.0
+
+
+def test_training_pod_runs_the_submitted_settings_and_fails_with_its_reason(
+    api: client.ApiClient, ns: str
+) -> None:
+    custom = client.CustomObjectsApi(api)
+    core = client.CoreV1Api(api)
+    args = ["--max_steps", "4", "--logging_steps", "1", "--num_train_epochs", "2.0",
+            "--per_device_train_batch_size", "8", "--learning_rate", "0.0002"]  # fmt: skip
+    ok = container(command=["torchrun", "/app/src/llamafactory/launcher.py"], args=args)
+    failing = container(
+        command=["torchrun", "/app/src/llamafactory/launcher.py"],
+        args=args,
+        env=[
+            {"name": "KUBESIM_FAIL_REASON", "value": "CUDA out of memory. Tried to allocate 2.00 GiB"},
+            {"name": "KUBESIM_FAIL_AT_STEP", "value": "2"},
+        ],
+    )
+    for name, c in (("good", ok), ("oom", failing)):
+        custom.create_namespaced_custom_object(
+            "kubeflow.org", "v1", ns, "pytorchjobs",
+            {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": {"name": name},
+             "spec": {"pytorchReplicaSpecs": {"Master": {"replicas": 1, "restartPolicy": "Never",
+                                                         "template": {"spec": {"containers": [c]}}}}}},
+        )  # fmt: skip
+
+    def get(name: str) -> dict[str, Any]:
+        return custom.get_namespaced_custom_object("kubeflow.org", "v1", ns, "pytorchjobs", name)  # type: ignore[no-any-return]
+
+    wait_for(lambda: condition(get("good"), "Succeeded"), what="good job succeeded")
+    log = core.read_namespaced_pod_log("good-master-0", ns)
+    records = [ast.literal_eval(line) for line in log.splitlines() if line.startswith("{'loss'")]
+    assert len(records) == 4  # --max_steps 4, --logging_steps 1
+    assert records[-1]["epoch"] == 2.0
+    assert "Instantaneous batch size per device = 8" in log
+
+    failed = wait_for(lambda: condition(get("oom"), "Failed"), what="oom job failed")
+    assert "1 Master replica(s) failed" in failed["message"]
+    pod = core.read_namespaced_pod("oom-master-0", ns)
+    terminated = pod.status.container_statuses[0].state.terminated
+    assert (pod.status.phase, terminated.exit_code) == ("Failed", 1)
+    assert terminated.message == "CUDA out of memory. Tried to allocate 2.00 GiB"
+    log = core.read_namespaced_pod_log("oom-master-0", ns)
+    assert "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB" in log
+    assert len([line for line in log.splitlines() if line.startswith("{'loss'")]) == 2
+    assert "train_runtime" not in log

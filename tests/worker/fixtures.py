@@ -203,7 +203,7 @@ def faults(kubesim: RunningKubeSim) -> Iterator[Faults]:
 class WorkerProcess:
     """`python -m podium_worker --beat` in its own process group (so SIGKILL takes its beat child too)."""
 
-    ready_timeout = 30.0  # seconds until the first heartbeat
+    ready_timeout = 90.0  # seconds until the first heartbeat (a loaded machine imports slowly)
 
     def __init__(self, settings: PodiumSettings, log_path: Path, concurrency: int = 4) -> None:
         self.settings = settings
@@ -250,8 +250,15 @@ class WorkerProcess:
             assert proc.poll() is None, f"worker exited early; see {self.log_path}"
             return bool(set(redis.keys("podium:heartbeat:worker:*")) - before)
 
-        wait_until(ready, self.ready_timeout, "the worker's heartbeat")
-        redis.close()
+        try:
+            # Generous: on a loaded machine a worker's imports alone can take tens of seconds.
+            wait_until(ready, self.ready_timeout, "the worker's heartbeat")
+        except BaseException:
+            # A worker that never became ready must not outlive the test (nobody else will stop it).
+            self.kill()
+            raise
+        finally:
+            redis.close()
         return self
 
     def kill(self) -> None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from podium_shared import domains
 from podium_shared.db.session import session_factory
 from podium_shared.operations import celery_app
 from podium_shared.settings import PodiumSettings, get_settings
@@ -16,7 +17,7 @@ from redis import Redis
 from podium_api import errors, logredact
 from podium_api.middleware import BodySizeLimit, RequestContext
 from podium_api.ratelimit import RateLimiter
-from podium_api.routers import (  # realtime (W), serving (S)
+from podium_api.routers import (
     audit,
     cluster_reads,
     clusters,
@@ -26,6 +27,7 @@ from podium_api.routers import (  # realtime (W), serving (S)
     metrics,
     operations,
     serving,
+    training,
     users,
     ws,
 )
@@ -55,6 +57,7 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     )
     # The after-commit Celery sends and operation events use this process's settings.
     celery_app.configure(cfg)
+    domains.install()
     app.state.settings = cfg
     app.state.session_factory = session_factory(cfg.database_url)
     app.state.redis = redis
@@ -71,9 +74,11 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     for module in (commands, operations, users, clusters, audit):
         app.include_router(module.router, prefix=API_PREFIX)
-    # Before cluster_reads: its `/clusters/{cluster}/{kind}` would otherwise claim `business-services`.
+    # Before cluster_reads: its `/clusters/{cluster}/{kind}` would otherwise claim `business-services` and
+    # `downloads`.
     app.include_router(serving.router, prefix=API_PREFIX)
     app.include_router(infra.router, prefix=API_PREFIX)
+    app.include_router(training.router, prefix=API_PREFIX)
     app.include_router(cluster_reads.router, prefix=API_PREFIX)
     app.include_router(ws.router, prefix=API_PREFIX)
     app.include_router(metrics.router)

@@ -7,11 +7,12 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from podium_shared.audit.attempts import audited
 from podium_shared.audit.auth_failures import audit_auth_failure
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.auth.service import AuthFailure, authenticate
+from podium_shared.db.session import unit_of_work
 from podium_shared.errors import Forbidden, RateLimited, Unauthenticated
 from podium_shared.models.user import Role
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,15 +57,8 @@ def get_factory(request: Request) -> sessionmaker[Session]:
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request, committed when the handler returns and before the response is sent
     (scope="function"), so a 202 always means the operation is durable."""
-    session = get_factory(request)()
-    try:
+    with unit_of_work(get_factory(request)) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_meta(request: Request) -> RequestMeta:
@@ -86,36 +80,41 @@ def _bearer(request: Request) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def _audit_auth_failure(request: Request, exc: AuthFailure, meta: RequestMeta) -> None:
-    audit_auth_failure(
-        get_factory(request),
-        get_redis(request),
-        username=exc.username,
-        reason=exc.reason,
-        path=request.url.path,
-        interval_seconds=get_settings(request).auth_failure_audit_interval_seconds,
-        request_id=meta.request_id,
-        client_addr=meta.client_addr,
-    )
-
-
 def _too_many(retry_after: float) -> RateLimited:
     return RateLimited("too many requests; slow down", details={"retry_after_seconds": round(retry_after, 3)})
 
 
-def get_principal(request: Request, session: SessionDep, meta: MetaDep) -> Principal:
-    limiter: RateLimiter = request.app.state.rate_limiter
+def authenticate_token(
+    app: FastAPI, session: Session, token: str, *, path: str, meta: RequestMeta
+) -> Principal:
+    """A bearer token to its principal, the same for REST (`get_principal`) and the WebSocket: a known
+    user's refused token is audited (at most once per interval), and every failure spends the client
+    address's bucket, so guessing tokens is slow and cheap to refuse; a client that authenticates never
+    touches it."""
+    limiter: RateLimiter = app.state.rate_limiter
     try:
-        principal = authenticate(session, _bearer(request))
+        return authenticate(session, token)
     except Unauthenticated as exc:
         if isinstance(exc, AuthFailure):
-            _audit_auth_failure(request, exc, meta)
-        # Failed attempts spend the client address's bucket, so guessing tokens is slow and cheap to
-        # refuse; a client that authenticates never touches it.
+            audit_auth_failure(
+                app.state.session_factory,
+                app.state.redis,
+                username=exc.username,
+                reason=exc.reason,
+                path=path,
+                interval_seconds=app.state.settings.auth_failure_audit_interval_seconds,
+                request_id=meta.request_id,
+                client_addr=meta.client_addr,
+            )
         decision = limiter.take(f"addr:{meta.client_addr}")
         if not decision.allowed:
             raise _too_many(decision.retry_after_seconds) from None
         raise
+
+
+def get_principal(request: Request, session: SessionDep, meta: MetaDep) -> Principal:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    principal = authenticate_token(request.app, session, _bearer(request), path=request.url.path, meta=meta)
     decision = limiter.take(principal.username)
     if not decision.allowed:
         limited = _too_many(decision.retry_after_seconds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from podium_shared.operations.kinds import MAX_BULK_ITEMS
 from podium_shared.settings import PodiumSettings
 
 
@@ -9,7 +10,7 @@ class ApiSettings(PodiumSettings):
     # Requests larger than this are refused with 413 before they are parsed.
     max_body_bytes: int = 1024 * 1024
     # Items of one bulk command; more is refused with 422 (split the work, or raise this).
-    max_bulk_items: int = 5000
+    max_bulk_items: int = MAX_BULK_ITEMS
     # Per-user token bucket over every authenticated request: sustained rate and burst.
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 100

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.core.common_models import BaseModel  # noqa: F401  (moto must be importable before patching)
+from moto.core.responses import ActionResult
 from moto.eks import models as eks_models
 from moto.eks.exceptions import InvalidParameterException, ResourceInUseException
 from moto.sagemaker import models as sm_models
-from moto.core.responses import ActionResult
 from moto.sagemaker import responses as sm_responses
 from moto.sagemaker.exceptions import ValidationError
 

@@ -49,15 +49,18 @@ class RunningEmulator:
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         log.close()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine imports moto slowly
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise RuntimeError(f"the AWS emulator exited: {self.log_path.read_text()[-2000:]}")
+                tail = self.log_path.read_text()[-2000:]
+                self.stop()
+                raise RuntimeError(f"the AWS emulator exited: {tail}")
             # Ready means seeded too: the line is printed after the seed is applied.
             if b"serving emulated AWS" in self.log_path.read_bytes():
                 return self
             time.sleep(0.05)
-        raise RuntimeError("the AWS emulator did not start within 60 s")
+        self.stop()
+        raise RuntimeError("the AWS emulator did not start within 180 s")
 
     def stop(self) -> None:
         self.admin.close()

@@ -30,8 +30,8 @@ def prepare(
     eks: EksRef | None = None,
 ) -> str | None:
     """Returns the admin token when this call created the admin, else None."""
-    from podium_shared.auth.service import bootstrap_admin
     from podium_shared.db.session import session_factory, unit_of_work
+    from podium_shared.users.service import bootstrap_admin
 
     with unit_of_work(session_factory(database_url)) as session:
         if cluster:
@@ -109,9 +109,10 @@ def write_private(path: Path, value: str) -> None:
 def heartbeat_alive(redis_url: str, component: str, hostname: str) -> bool:
     """True when a fresh heartbeat of `component` on this host exists (keys expire after 30 s).
     An unreachable Redis counts as not alive: the process cannot do its work without it either."""
+    from podium_shared.realtime.keys import heartbeat_prefix
     from redis import Redis, RedisError
 
-    pattern = f"podium:heartbeat:{component}:{_glob_escape(hostname)}-*"
+    pattern = f"{heartbeat_prefix(component)}{_glob_escape(hostname)}-*"
     try:
         with Redis.from_url(redis_url, socket_timeout=3, socket_connect_timeout=3) as redis:
             return any(True for _ in redis.scan_iter(match=pattern, count=1000))

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
 
+from podium_cli import servers
 from podium_cli.client import CliError
+from podium_cli.commands import audit, clusters, get, infra, login, ops, serving, submit, training, users
 from podium_cli.output import OutputFormat
 from podium_cli.state import CliState
 
-# Every module here exposes `register(root)`. Adding a command area = adding its module name here.
-COMMAND_MODULES = (
-    "podium_cli.servers",
-    "podium_cli.commands.login",
-    "podium_cli.commands.submit",
-    "podium_cli.commands.ops",
-    "podium_cli.commands.users",
-    "podium_cli.commands.clusters",
-    "podium_cli.commands.get",
-    "podium_cli.commands.audit",
-    "podium_cli.commands.serving",
-)
+# Every module here exposes `register(root)`. Adding a command area = importing it and adding it here.
+COMMAND_MODULES = (servers, login, submit, ops, users, clusters, get, audit, serving, training, infra)
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 operation failed or cancelled, 2 usage or validation error, 3 not found, "
@@ -68,19 +59,8 @@ def _root(
     ctx.obj = CliState(server=server, token=token, output=output)
 
 
-def _register_all() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # An area whose module has not landed yet; any other missing import stays loud.
-            if exc.name != name:
-                raise
-            continue
-        module.register(app)
-
-
-_register_all()
+for _module in COMMAND_MODULES:
+    _module.register(app)
 
 
 def main() -> None:

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from podium_worker.command import worker
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
 
 def register(root: typer.Typer) -> None:
     root.command("api")(api)
-    root.command("worker")(worker)
+    root.command("worker")(worker)  # defined with the worker, which `python -m podium_worker` runs too
     root.command("watcher")(watcher)
     root.command("kubesim")(kubesim)
     root.command("awsemu")(awsemu)
@@ -39,17 +40,6 @@ def api(
     # Behind a load balancer or ingress the client address comes from X-Forwarded-For; uvicorn trusts
     # it only from the addresses in FORWARDED_ALLOW_IPS (default: loopback).
     uvicorn.run(create_app(get_settings()), host=host, port=port, log_level=log_level, proxy_headers=True)
-
-
-def worker(
-    queues: Annotated[str, typer.Option(help="comma-separated Celery queues")] = "commands,bulk,maintenance",
-    concurrency: Annotated[int, typer.Option(min=1)] = 4,
-    beat: Annotated[bool, typer.Option(help="also run the periodic sweep (one per deployment)")] = False,
-) -> None:
-    """Run a Celery worker that executes operations."""
-    from podium_worker import run_worker
-
-    run_worker(queues=[q.strip() for q in queues.split(",") if q.strip()], concurrency=concurrency, beat=beat)
 
 
 def watcher() -> None:

@@ -31,8 +31,3 @@ class Clock:
     def timestamp() -> str:
         """RFC 3339 with second precision, as metav1.Time serialises."""
         return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    @staticmethod
-    def micro_timestamp() -> str:
-        """metav1.MicroTime, used by events.k8s.io and Lease objects."""
-        return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

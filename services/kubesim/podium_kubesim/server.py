@@ -125,7 +125,7 @@ async def _resource_request(sim: KubeSim, request: Request, t: Target, verb: str
 
 
 async def _proxy(sim: KubeSim, request: Request, t: Target) -> Response:
-    from podium_kubesim import proxy  # noqa: PLC0415 - K2's proxy imports the server's helpers
+    from podium_kubesim import proxy  # noqa: PLC0415 - proxy imports this module's helpers (a cycle)
 
     assert t.name is not None
     assert t.namespace is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -50,6 +51,7 @@ class TrainingRun:
     seed: str = "kubesim"
     model: str = "Qwen/Qwen2.5-0.5B-Instruct"
     logging_steps: int = 0  # 0: about ten loss lines per run
+    elapsed: float = 0.0  # simulated seconds since the first step started (kept by the runner)
     rng: random.Random = field(init=False)
     losses: list[float] = field(default_factory=list)
 
@@ -129,3 +131,112 @@ class TrainingRun:
             f"  train_samples_per_second = {samples / runtime:.3f}",
             f"  train_steps_per_second   = {self.steps / runtime:.3f}",
         ]
+
+
+# --- what a training pod was asked to run ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A simulated failure: after `at_step` steps (0: before the first), the rank-0 process raises."""
+
+    reason: str
+    at_step: int
+
+
+def _flag(argv: list[str], name: str) -> str | None:
+    for i, a in enumerate(argv):
+        if a == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith(name + "="):
+            return a.split("=", 1)[1]
+    return None
+
+
+def _num(value: str | None, default: float) -> float:
+    try:
+        return float(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def run_from(
+    argv: list[str], env: Mapping[str, str], *, default_steps: int, seed: str, world_size: int
+) -> TrainingRun:
+    """The run a LLaMA-Factory / HF Trainer command line asks for: `--max_steps`, `--num_train_epochs`,
+    `--per_device_train_batch_size`, `--learning_rate`, `--logging_steps`, `--model_name_or_path`; the
+    environment (KUBESIM_TRAIN_STEPS, EPOCHS, BATCH_SIZE, …) for custom commands. Without `--max_steps`,
+    the scenario's step count (a simulated dataset) is run once per epoch."""
+    epochs = _num(_flag(argv, "--num_train_epochs") or env.get("NUM_EPOCHS") or env.get("EPOCHS"), 3.0)
+    max_steps = _flag(argv, "--max_steps") or env.get("KUBESIM_TRAIN_STEPS")
+    steps = int(_num(max_steps, 0)) if max_steps else 0
+    if steps <= 0:
+        steps = max(1, math.ceil(default_steps * max(epochs, 0.01) / 3.0))
+    return TrainingRun(
+        steps=steps,
+        epochs=epochs,
+        learning_rate=_num(_flag(argv, "--learning_rate") or env.get("LEARNING_RATE"), 5e-05),
+        batch_size=int(
+            _num(
+                _flag(argv, "--per_device_train_batch_size")
+                or env.get("BATCH_SIZE")
+                or env.get("PER_DEVICE_TRAIN_BATCH_SIZE"),
+                2,
+            )
+        ),
+        world_size=max(1, world_size),
+        seed=seed,
+        model=_flag(argv, "--model_name_or_path")
+        or env.get("MODEL_NAME")
+        or env.get("MODEL")
+        or "Qwen/Qwen2.5-0.5B-Instruct",
+        logging_steps=int(_num(_flag(argv, "--logging_steps"), 0)),
+    )
+
+
+def failure_from(env: Mapping[str, str], annotation: str | None, steps: int) -> Failure | None:
+    """KUBESIM_FAIL_REASON (env) or the `kubesim.podium.dev/fail-reason` annotation make the run fail with
+    that reason; KUBESIM_FAIL_AT_STEP says when (default: half way)."""
+    reason = env.get("KUBESIM_FAIL_REASON") or annotation
+    if not reason:
+        return None
+    at = int(_num(env.get("KUBESIM_FAIL_AT_STEP"), steps // 2))
+    return Failure(reason=reason, at_step=max(0, min(at, steps)))
+
+
+def failure_lines(failure: Failure, rank: int) -> list[str]:
+    """What torchrun's elastic agent prints when a worker process dies."""
+    return [
+        "Traceback (most recent call last):",
+        '  File "/app/src/llamafactory/launcher.py", line 23, in <module>',
+        "    launch()",
+        f"RuntimeError: {failure.reason}",
+        f"[rank{rank}]: {failure.reason}",
+        "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: ",
+        "============================================================",
+        "/app/src/llamafactory/launcher.py FAILED",
+        f"  rank      : {rank}",
+        "  exitcode  : 1",
+        f"  error     : {failure.reason}",
+    ]
+
+
+def run_lines(run: TrainingRun, *, rank: int, world: int) -> Iterator[tuple[int, list[str]]]:
+    """The whole run's log as (step, lines printed when that step ends); step 0 is the start-up. The one
+    place a training pod's output is produced: hooks (MLflow logging, …) can wrap this generator. Only
+    rank 0 prints the Trainer's metrics, as in real multi-node runs. The caller measures time between
+    steps and passes the elapsed simulated seconds back through `run.elapsed`."""
+    start = [f"[INFO] torch.distributed initialised: rank={rank} world_size={world} backend=nccl"]
+    if rank == 0:
+        start += run.prelude()
+    yield 0, start
+    for step in range(1, run.steps + 1):
+        yield step, run.step_lines(step, run.elapsed) if rank == 0 else []
+    yield run.steps + 1, run.summary(run.elapsed) if rank == 0 else []
+
+
+def replace_steps(run: TrainingRun, steps: int) -> TrainingRun:
+    return TrainingRun(
+        steps=steps, epochs=run.epochs, learning_rate=run.learning_rate, batch_size=run.batch_size,
+        world_size=run.world_size, seed=run.seed, model=run.model, logging_steps=run.logging_steps,
+    )  # fmt: skip

@@ -19,7 +19,7 @@ from podium_shared.db.session import session_factory
 from podium_shared.realtime.cluster_watch import ClusterWatch
 from podium_shared.realtime.keys import heartbeat_key
 from podium_shared.realtime.kubeclient import api_client_for_eks, api_client_from_kubeconfig
-from podium_shared.settings import PodiumSettings, get_settings
+from podium_shared.settings import PodiumSettings, get_settings, use_settings
 from prometheus_client import start_http_server
 from redis import Redis
 from redis.exceptions import RedisError
@@ -112,7 +112,9 @@ class Watcher:
 def run_watcher(settings: PodiumSettings | None = None, stop: threading.Event | None = None) -> None:
     """Run until SIGTERM/SIGINT (or until `stop` is set); `podium watcher` calls this."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    watcher = Watcher(watcher_settings(settings or get_settings()))
+    cfg = watcher_settings(settings or get_settings())
+    use_settings(cfg)  # the process's settings, as the API and the worker do (docs/architecture.md)
+    watcher = Watcher(cfg)
     if stop is not None:
         watcher.stop_event = stop
     if threading.current_thread() is threading.main_thread():

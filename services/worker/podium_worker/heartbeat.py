@@ -8,11 +8,12 @@ import socket
 import threading
 from datetime import UTC, datetime
 
+from podium_shared.realtime.keys import heartbeat_prefix
 from redis import Redis
 
 log = logging.getLogger(__name__)
 
-KEY_PREFIX = "podium:heartbeat:worker:"
+KEY_PREFIX = heartbeat_prefix("worker")
 TTL_SECONDS = 30
 
 

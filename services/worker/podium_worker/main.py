@@ -12,10 +12,10 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
+from podium_shared import domains
 from podium_shared.db.session import make_engine
 from podium_shared.kube.clients import warm_up
-from podium_shared.operations.celery_app import ALL_QUEUES, configure
-from podium_shared.operations.kinds import load_all
+from podium_shared.operations.celery_app import ALL_QUEUES, EXECUTE_TASK, configure
 from podium_shared.settings import PodiumSettings, get_settings
 from sqlalchemy.orm import sessionmaker
 
@@ -28,10 +28,10 @@ log = logging.getLogger(__name__)
 def create_worker_app(settings: PodiumSettings, concurrency: int = 4) -> Celery:
     # Import every command kind (and the Kubernetes client behind them) now, so the first operation does
     # not pay seconds of imports inside its lease.
-    load_all()
+    domains.install()
     warm_up()
     app = configure(settings)
-    if "operations.execute" not in app.tasks:
+    if EXECUTE_TASK not in app.tasks:
         # Each task thread holds up to two connections at once (its own transaction and its lease
         # renewal); the default pool of 5 would make threads queue for connections, not for work.
         engine = make_engine(settings.database_url, pool_size=2 * concurrency + 2, max_overflow=concurrency)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from podium_shared.audit.schemas import CSV_COLUMNS, AuditEventOut
-from podium_shared.audit.service import AuditFilter, iter_events, last_id, record
+from podium_shared.audit.service import AuditFilter, iter_events, last_id, record_request
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.models.audit import AuditEvent
 
@@ -68,14 +68,11 @@ def start_export(
     in batches from sessions of its own while the response streams, up to the last event committed
     before this export (so it never contains its own record)."""
     upto = last_id(session)
-    record(
+    record_request(
         session,
-        actor=principal.username,
-        role=principal.role.value,
+        principal,
+        meta,
         action="audit.export",
-        outcome="succeeded",
-        request_id=meta.request_id,
-        client_addr=meta.client_addr,
         details={
             "format": fmt,
             "filters": {k: v for k, v in vars(f).items() if v is not None and not k.startswith("scope_")},

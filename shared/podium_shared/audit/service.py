@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from podium_shared.audit.chain import GENESIS, compute_hash
 from podium_shared.audit.redact import redact
+from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.db.session import unit_of_work
 from podium_shared.models.audit import AuditEvent
 from podium_shared.models.base import utcnow
@@ -82,6 +83,29 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+def record_request(
+    session: Session,
+    principal: Principal,
+    meta: RequestMeta,
+    *,
+    action: str,
+    outcome: str = "succeeded",
+    **fields: Any,
+) -> AuditEvent:
+    """`record` for what a person asked for: actor and role come from the principal, request id and
+    client address from the request. `fields` are `record`'s other keywords (cluster, resource_*, …)."""
+    return record(
+        session,
+        actor=principal.username,
+        role=principal.role.value,
+        action=action,
+        outcome=outcome,
+        request_id=meta.request_id,
+        client_addr=meta.client_addr,
+        **fields,
+    )
 
 
 def record_in_own_transaction(factory: sessionmaker[Session], **fields: Any) -> None:

@@ -1,15 +1,15 @@
-"""Users and tokens at the storage level: authenticate a bearer token, create users, issue tokens, and
-bootstrap the first admin. Authorisation and audit of user management live in `podium_shared.users`."""
+"""Users and tokens at the storage level: authenticate a bearer token, create users, issue tokens.
+Authorisation and audit of user management (and the audited first-admin bootstrap) live in
+`podium_shared.users`, one layer up, so auth never imports audit."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from podium_shared.audit.service import record
 from podium_shared.auth import tokens
 from podium_shared.auth.principal import Principal
 from podium_shared.errors import Conflict, Invalid, Unauthenticated
@@ -103,30 +103,3 @@ def create_user(
     session.add(user)
     session.flush()
     return user, issue_token(session, user)
-
-
-def bootstrap_admin(session: Session, username: str, token: str | None) -> str | None:
-    """Create the first admin when no user exists yet; returns its token, or None if users exist."""
-    # Two processes starting at once must not both bootstrap; the lock serialises the check and insert.
-    session.execute(select(func.pg_advisory_xact_lock(0x424F4F54)))  # "BOOT"
-    if session.scalar(select(func.count()).select_from(User)):
-        return None
-    if token is not None and len(token) < tokens.MIN_CUSTOM_TOKEN_LENGTH:
-        raise Invalid(
-            f"the bootstrap admin token must be at least {tokens.MIN_CUSTOM_TOKEN_LENGTH} characters"
-        )
-    validate_username(username)
-    user = User(username=username, role=Role.admin, namespaces=None)
-    session.add(user)
-    session.flush()
-    clear = issue_token(session, user, name="bootstrap", token=token)
-    record(
-        session,
-        actor="system",
-        action="user.bootstrap",
-        outcome="succeeded",
-        resource_kind="user",
-        resource_name=username,
-        details={"role": Role.admin.value, "chosen_by_settings": token is not None},
-    )
-    return clear

@@ -12,6 +12,7 @@ import base64
 import binascii
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,8 +93,9 @@ def presigned_token(sts: Any, cluster_name: str) -> str:
 class EksToken:
     """A bearer token for one cluster, re-signed before it expires (thread-safe)."""
 
-    def __init__(self, sts: Any, cluster_name: str) -> None:
+    def __init__(self, sts: Any, cluster_name: str, clock: Callable[[], float] = time.monotonic) -> None:
         self._sts = sts
+        self._clock = clock
         self._cluster = cluster_name
         self._lock = threading.Lock()
         self._token = ""
@@ -101,7 +103,8 @@ class EksToken:
 
     def get(self) -> str:
         with self._lock:
-            if time.monotonic() > self._expires - REFRESH_MARGIN:
+            now = self._clock()
+            if now > self._expires - REFRESH_MARGIN:
                 self._token = presigned_token(self._sts, self._cluster)
-                self._expires = time.monotonic() + PRESIGN_SECONDS
+                self._expires = now + PRESIGN_SECONDS
             return self._token

@@ -13,8 +13,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from podium_shared.errors import Conflict, Invalid, NotFound, PodiumError
-from podium_shared.operations.outcomes import TransientError
+from podium_shared.errors import Conflict, Invalid, NotFound, PodiumError, TransientError
 
 THROTTLING = frozenset(
     {
@@ -94,11 +93,12 @@ def _from_client_error(exc: botocore.exceptions.ClientError, action: str) -> Pod
     code = str(error.get("Code") or "")
     message = str(error.get("Message") or "").strip()
     status = int(meta.get("HTTPStatusCode") or 0)
+    retries = int(meta.get("RetryAttempts") or 0)
     details: dict[str, Any] = {
         "aws_code": code,
         "http_status": status,
-        # botocore's own attempts for this call (first try + retries) before it gave up.
-        "aws_attempts": int(meta.get("RetryAttempts") or 0) + 1,
+        # Requests botocore sent for this call (first try + retries) before it gave up.
+        "aws_attempts": retries + 1,
     }
     if meta.get("RequestId"):
         details["aws_request_id"] = meta["RequestId"]

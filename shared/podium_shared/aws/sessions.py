@@ -50,7 +50,8 @@ class AwsTuning:
     def config(self, region: str) -> Config:
         return Config(
             region_name=region,
-            retries={"mode": "standard", "max_attempts": max(1, self.max_attempts)},
+            # total_max_attempts counts the first try too (botocore's `max_attempts` counts retries only).
+            retries={"mode": "standard", "total_max_attempts": max(1, self.max_attempts)},
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             user_agent_extra="podium",

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from podium_shared.cluster_state.selectors import parse_field_selector, parse_label_selector
 from podium_shared.errors import Invalid
+from podium_shared.kube.selectors import parse_field_selector, parse_label_selector
 from podium_shared.realtime.keys import meta_key, state_key
 from podium_shared.realtime.resources import TRAINING_KINDS
 from podium_shared.realtime.state import decode_hash, object_key

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from podium_shared.cluster_state.gpu import GPU_RESOURCES, TERMINATED_PHASES, pod_summary
-from podium_shared.cluster_state.quantity import parse_quantity
+from podium_shared.kube.gpu import GPU_RESOURCES, TERMINATED_PHASES, pod_summary
+from podium_shared.kube.quantity import parse_quantity
 from podium_shared.realtime.keys import meta_key, state_key, summary_key
 from podium_shared.realtime.state import decode_hash
 

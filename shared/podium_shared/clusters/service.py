@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from podium_shared.audit.service import record
+from podium_shared.audit.service import record_request
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.clusters.schemas import ClusterCreate
 from podium_shared.errors import Conflict, NotFound
@@ -93,16 +93,13 @@ def _audit(
     *,
     details: dict[str, object] | None = None,
 ) -> None:
-    record(
+    record_request(
         session,
-        actor=principal.username,
-        role=principal.role.value,
+        principal,
+        meta,
         action=action,
-        outcome="succeeded",
         cluster=name,
         resource_kind="cluster",
         resource_name=name,
-        request_id=meta.request_id,
-        client_addr=meta.client_addr,
         details=details or {},
     )

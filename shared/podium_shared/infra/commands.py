@@ -18,7 +18,7 @@ from podium_shared.infra.schemas import (
     ScaleNodegroupParams,
 )
 from podium_shared.infra.waiting import Waiter
-from podium_shared.operations.kinds import CommandKind, Target, register
+from podium_shared.operations.kinds import CommandKind, Target
 
 if TYPE_CHECKING:
     from podium_shared.operations.context import ExecutionContext
@@ -110,6 +110,3 @@ KINDS: list[CommandKind] = [
         target=lambda p: Target(None, "InstanceGroup", p.name),
     ),
 ]
-
-for _kind in KINDS:
-    register(_kind)

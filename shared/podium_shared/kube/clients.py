@@ -29,7 +29,6 @@ from podium_shared.aws.eks_auth import EksToken, describe_endpoint
 from podium_shared.db.session import session_factory
 from podium_shared.errors import NotFound, PodiumError
 from podium_shared.models.cluster import Cluster
-from podium_shared.operations.celery_app import current_settings
 from podium_shared.settings import PodiumSettings
 
 
@@ -118,14 +117,14 @@ _cache: dict[tuple[Any, ...], ClusterClients] = {}
 def clients_for(
     cluster_name: str,
     *,
-    settings: PodiumSettings | None = None,
+    settings: PodiumSettings,
     sessions: sessionmaker[Session] | None = None,
 ) -> ClusterClients:
     """The rate-limited clients of a registered cluster: through its kubeconfig (path and/or context), or
     — registered by EKS name and region only — through `eks:DescribeCluster` and an EKS token. A cluster
     registered by EKS name connects to that cluster or fails with a clear error; it never falls back to
-    the process's default kubeconfig."""
-    settings = settings or current_settings()
+    the process's default kubeconfig. The caller hands its settings in (the worker's ExecutionContext, the
+    API's app.state)."""
     sessions = sessions or session_factory(settings.database_url)
     with sessions() as session:
         row = session.get(Cluster, cluster_name)

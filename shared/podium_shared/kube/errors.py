@@ -16,8 +16,7 @@ import sqlalchemy.exc
 import urllib3.exceptions
 from kubernetes.client.exceptions import ApiException
 
-from podium_shared.errors import Forbidden, Invalid, NotFound, PodiumError
-from podium_shared.operations.outcomes import TransientError
+from podium_shared.errors import Forbidden, Invalid, NotFound, PodiumError, TransientError
 
 # Verbs whose 409 means "the object changed under us" (optimistic concurrency) rather than "already exists".
 _UPDATE_VERBS = frozenset({"update", "patch", "replace", "scale", "label", "annotate", "apply"})

@@ -16,6 +16,24 @@ DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _API_GROUP = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _API_VERSION = re.compile(r"^v[0-9]+((alpha|beta)[0-9]+)?$")
+# Server-side apply's owner of every field Podium writes (any domain applying manifests uses it).
+FIELD_MANAGER = "podium"
+
+
+def literal(value: str) -> str:
+    """A string Kubernetes passes to the container unchanged. The kubelet expands `$(VAR)` in a container's
+    `command`, `args` and env `value`s (`$$` is the escape for `$`), so an unescaped user string such as
+    `$(HF_TOKEN)` would read another variable of the pod: every `$` of a user value is doubled."""
+    return value.replace("$", "$$")
+
+
+def group_version_path(group: str, version: str) -> str:
+    """The REST root of an API group version ("" is the core group): the one place paths start."""
+    return f"/apis/{group}/{version}" if group else f"/api/{version}"
+
+
+def api_version_of(group: str, version: str) -> str:
+    return f"{group}/{version}" if group else version
 
 
 @dataclass(frozen=True)
@@ -28,10 +46,10 @@ class ResourceType:
 
     @property
     def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
+        return api_version_of(self.group, self.version)
 
     def path(self, *, namespaced_path: bool, named: bool) -> str:
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        base = group_version_path(self.group, self.version)
         if namespaced_path:
             base += "/namespaces/{namespace}"
         base += f"/{self.plural}"
@@ -66,6 +84,7 @@ _TYPES = [
     ResourceType("CronJob", "batch", "v1", "cronjobs", True),
     ResourceType("Ingress", "networking.k8s.io", "v1", "ingresses", True),
     ResourceType("PyTorchJob", "kubeflow.org", "v1", "pytorchjobs", True),
+    ResourceType("HyperPodPyTorchJob", "sagemaker.amazonaws.com", "v1", "hyperpodpytorchjobs", True),
 ]
 # Accepted spellings: "deployment", "Deployment", "deployments", "deploy"-style short names are not
 # accepted on purpose (one obvious way), but the plural is, because kubectl users type it.

@@ -3,9 +3,9 @@
 Messages only carry an operation id; Postgres holds the truth. Delivery is at-least-once (late ack,
 re-delivery when a worker is lost), and the runner's guarded claim turns that into exactly-once execution.
 
-A process calls `configure(settings)` once at start (the API's app factory, `run_worker`); code that runs
-later (`dispatch`, `events`) asks `current_settings()` / `get_app()` instead of threading settings through
-every call. Without `configure`, the environment's settings are used."""
+A process calls `configure(settings)` once at start (the API's app factory, `run_worker`): it also makes them
+the process's settings (`settings.use_settings`). Code that runs later (`dispatch`, `events`) asks
+`settings.current_settings()` / `get_app()` instead of threading settings through every call."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import threading
 from celery import Celery
 from kombu import Queue  # type: ignore[attr-defined]  # kombu re-exports it untyped
 
-from podium_shared.settings import PodiumSettings, get_settings
+from podium_shared.settings import PodiumSettings, current_settings, use_settings
 
 EXECUTE_TASK = "operations.execute"
 SWEEP_TASK = "operations.sweep"
@@ -27,7 +27,7 @@ ALL_QUEUES = (QUEUE_COMMANDS, QUEUE_BULK, QUEUE_MAINTENANCE)
 
 
 class _Current:
-    """This process's pipeline settings and app (a holder instead of module globals)."""
+    """This process's Celery app and the settings it was made with (a holder instead of module globals)."""
 
     lock = threading.Lock()
     settings: PodiumSettings | None = None
@@ -45,13 +45,10 @@ def configure(settings: PodiumSettings) -> Celery:
             else:
                 _apply_config(current, settings)
         _Current.settings = settings
+        use_settings(settings)
         if current is None:
             current = _Current.app = make_app(settings)
         return current
-
-
-def current_settings() -> PodiumSettings:
-    return _Current.settings if _Current.settings is not None else get_settings()
 
 
 def get_app() -> Celery:

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from podium_shared.db.session import after_commit
 from podium_shared.models.operation import Operation
-from podium_shared.operations.celery_app import current_settings
 from podium_shared.realtime.stream import publish, publish_if_newer
+from podium_shared.settings import current_settings
 
 log = logging.getLogger(__name__)
 

@@ -1,14 +1,15 @@
 """The registry of command kinds: what `POST /api/v1/commands` accepts and what a worker runs for it.
 
-Each domain registers its kinds (core Kubernetes verbs here in `podium_shared.kube.commands`, model serving
-in `podium_shared.serving.commands`, …). The API uses a kind's `params` model to validate (422), its
-`min_role` to authorise, `target` to fill the audit record and `secret_fields` to redact; the worker calls
-`handler` with the operation's params; an optional `precheck` refuses or warns at accept time. Handlers
-must be idempotent: they are called again after a crash."""
+Each domain lists its kinds in `<domain>/commands.py` as `KINDS: list[CommandKind]` (core Kubernetes verbs
+in `podium_shared.workloads.commands`, model serving in `podium_shared.serving.commands`, …) and
+`podium_shared.domains.install()` registers them all here; the pipeline never imports a domain. The API
+uses a kind's `params` model to validate (422), its `min_role` to authorise, `target` to fill the audit
+record and `secret_fields` to redact; the worker calls `handler` with the operation's params; an optional
+`precheck` refuses or warns at accept time. Handlers must be idempotent: they are called again after a
+crash."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,9 @@ class CommandKind:
     precheck: Callable[[PrecheckContext, Any], list[str]] | None = None
 
 
+# Items of one bulk command (the API's default `max_bulk_items` and the bulk params' own bound).
+MAX_BULK_ITEMS = 5000
+
 _KINDS: dict[str, CommandKind] = {}
 
 
@@ -62,7 +66,6 @@ def register(kind: CommandKind) -> CommandKind:
 
 
 def get_kind(name: str) -> CommandKind:
-    load_all()
     try:
         return _KINDS[name]
     except KeyError:
@@ -75,23 +78,4 @@ def get_kind(name: str) -> CommandKind:
 
 
 def all_kinds() -> dict[str, CommandKind]:
-    load_all()
     return dict(_KINDS)
-
-
-def load_all() -> None:
-    """Import every module that registers kinds (idempotent: Python imports once)."""
-    for module in _KIND_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            # A domain that has not landed yet; the name check keeps real import errors loud.
-            if exc.name != module:
-                raise
-
-
-_KIND_MODULES = (
-    "podium_shared.kube.commands",
-    "podium_shared.serving.commands",
-    "podium_shared.infra.commands",
-)

@@ -1,4 +1,5 @@
-"""How a handler says something other than "done": retry me later, or I stopped because of a cancel.
+"""How a handler says something other than "done": retry me later (`podium_shared.errors.TransientError`,
+kept in errors.py so plumbing can raise it), or I stopped because of a cancel (`Cancelled`, here).
 
 Both are PodiumErrors so they carry a sentence a person understands; the runner stores `{code, message}`
 on the operation. Everything else a handler raises is permanent: a PodiumError fails the operation with its
@@ -6,28 +7,7 @@ own message, and any other exception is first classified by `podium_shared.kube.
 
 from __future__ import annotations
 
-from typing import Any
-
 from podium_shared.errors import PodiumError
-
-
-class TransientError(PodiumError):
-    """Worth retrying: the cluster was unreachable, overloaded, or the object changed under us."""
-
-    status = 503
-    code = "transient"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        code: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message, code=code, details=details)
-        # Seconds the server asked us to wait (HTTP Retry-After); the backoff never waits less.
-        self.retry_after = retry_after
 
 
 class Cancelled(PodiumError):

@@ -14,8 +14,10 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from podium_shared.cluster_state.capacity import NodeGpus, judge_fit
 from podium_shared.cluster_state.reads import MAX_LIMIT, list_objects
 from podium_shared.cluster_state.status import ClusterStatus, read_cluster_status
+from podium_shared.kube.gpu import holds_resources, pod_gpus
 
 log = logging.getLogger(__name__)
 
@@ -91,3 +93,42 @@ class PrecheckContext:
 
     def no_snapshot_warning(self) -> str:
         return NO_SNAPSHOT_WARNING.format(cluster=self.cluster)
+
+
+def gpu_fit(
+    ctx: PrecheckContext,
+    *,
+    namespace: str,
+    own_pods: str,
+    gpus_per_replica: int,
+    replicas: int,
+    node_selector: dict[str, str],
+) -> list[str]:
+    """The GPU check every GPU-requesting kind shares (deploys, training jobs), on the snapshot: raises
+    Invalid when one replica can never fit, returns warnings when all will not fit now. `own_pods` is the
+    label selector of the workload's own pods: a resubmission gets their GPUs back, so they do not count."""
+    if gpus_per_replica <= 0 or replicas <= 0:
+        return []
+    status = ctx.cluster_status()  # SnapshotMissing: the service skips the check and warns
+    labels = ctx.node_labels()
+    own: dict[str, int] = {}
+    for pod in ctx.pods(namespace, own_pods):
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node and holds_resources(pod):
+            own[node] = own.get(node, 0) + pod_gpus(pod)
+    nodes = [
+        NodeGpus(
+            name=n.name,
+            labels=labels.get(n.name, {}),
+            usable=n.ready and not n.unschedulable,
+            allocatable=n.gpu_allocatable,
+            free=min(n.gpu_allocatable, n.gpu_free + own.get(n.name, 0)),
+        )
+        for n in status.nodes
+    ]
+    warnings = judge_fit(
+        nodes, gpus_per_replica=gpus_per_replica, replicas=replicas, node_selector=node_selector
+    )
+    if warnings and status.snapshot_age_seconds is not None and status.snapshot_age_seconds > 30:
+        warnings.append(f"the capacity figures are {status.snapshot_age_seconds:.0f} s old")
+    return warnings

@@ -28,18 +28,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from podium_shared import crypto
 from podium_shared.db.session import session_factory, unit_of_work
-from podium_shared.errors import Invalid, PodiumError
+from podium_shared.errors import Invalid, PodiumError, TransientError
 from podium_shared.kube.errors import classify
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations import bulk
-from podium_shared.operations.celery_app import QUEUE_BULK, current_settings
+from podium_shared.operations.celery_app import QUEUE_BULK
 from podium_shared.operations.context import ExecutionContext
 from podium_shared.operations.dispatch import queue_for, send_after_commit
 from podium_shared.operations.kinds import CommandKind, get_kind
 from podium_shared.operations.lifecycle import error_dict, transition
-from podium_shared.operations.outcomes import Cancelled, TransientError
+from podium_shared.operations.outcomes import Cancelled
 from podium_shared.operations.precheck import ACCEPT_WARNINGS
-from podium_shared.settings import PodiumSettings
+from podium_shared.settings import PodiumSettings, current_settings
 
 log = logging.getLogger(__name__)
 

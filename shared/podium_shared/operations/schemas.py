@@ -19,12 +19,12 @@ class CommandRequest(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class OperationError(BaseModel):
-    code: str
-    message: str
-
-
 class Progress(BaseModel):
+    """Bulk parents count their children; a handler that follows something long reports its own fields
+    too (a download: `percent`, `files_done`, `files_total`), which pass through as they are."""
+
+    model_config = ConfigDict(extra="allow")
+
     total: int = 0
     succeeded: int = 0
     failed: int = 0

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from podium_shared import crypto
 from podium_shared.audit.attempts import audited
 from podium_shared.audit.redact import REDACTED
-from podium_shared.audit.service import record
+from podium_shared.audit.service import record_request
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.clusters.service import get_cluster
 from podium_shared.errors import Conflict, Forbidden, Invalid, NotFound, PodiumError
@@ -27,12 +27,11 @@ from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.models.user import Role
 from podium_shared.operations import bulk, dispatch, events, repository
 from podium_shared.operations.celery_app import QUEUE_BULK
-from podium_shared.operations.kinds import CommandKind, Target, all_kinds, get_kind
+from podium_shared.operations.kinds import MAX_BULK_ITEMS, CommandKind, Target, all_kinds, get_kind
 from podium_shared.operations.precheck import ACCEPT_WARNINGS, PrecheckContext, SnapshotMissing
 from podium_shared.operations.schemas import CommandKindOut, OperationFilter
 
 SECRET_PLACEHOLDER = REDACTED
-MAX_BULK_ITEMS = 5000
 # A few hundred item errors help nobody and make a huge 422; the first ones show the pattern.
 _MAX_ITEM_ERRORS = 20
 
@@ -255,10 +254,10 @@ def accept_command(
         session.flush()
     if idempotency_key is not None:
         idempotency.remember(session, principal.username, idempotency_key, body_hash, op.id)
-    record(
+    record_request(
         session,
-        actor=principal.username,
-        role=principal.role.value,
+        principal,
+        meta,
         action=action,
         outcome="accepted",
         cluster=cluster,
@@ -266,8 +265,6 @@ def accept_command(
         resource_kind=plan.target.resource_kind,
         resource_name=plan.target.resource_name,
         operation_id=op.id,
-        request_id=meta.request_id,
-        client_addr=meta.client_addr,
         details=_accepted_details(op, len(children), warnings),
     )
     events.operation_changed(session, op, "ADDED")
@@ -364,14 +361,12 @@ def cancel(
         if op.parent_id is not None and (parent := bulk.child_finished(session, op)) is not None:
             bulk.finalise(session, parent)
     session.flush()
-    record(
+    record_request(
         session,
-        actor=principal.username,
-        role=principal.role.value,
+        principal,
+        meta,
         action="operation.cancel",
         outcome="accepted",
-        request_id=meta.request_id,
-        client_addr=meta.client_addr,
         details={"status": op.status.value, "cancelled_children": cancelled_children},
         **attempt,
     )

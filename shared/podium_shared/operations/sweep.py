@@ -1,7 +1,7 @@
 """The sweep: nothing accepted is ever lost.
 
-Postgres holds the truth, so recovery is a query. Every few seconds (Celery beat, or `podium worker`'s own
-loop) it repairs four situations:
+Postgres holds the truth, so recovery is a query. Every few seconds (Celery beat, embedded in the worker
+started with `podium worker --beat`) it repairs four situations:
 
 1. `running` past its lease: the worker died (SIGKILL, OOM, node lost). Back to `queued` and re-sent; the
    handler is idempotent. After `operation_max_attempts` such losses it fails instead, so an operation that
@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from podium_shared.db.session import session_factory, unit_of_work
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations import bulk
-from podium_shared.operations.celery_app import QUEUE_BULK, current_settings
+from podium_shared.operations.celery_app import QUEUE_BULK
 from podium_shared.operations.dispatch import queue_for, send_after_commit
 from podium_shared.operations.lifecycle import transition
-from podium_shared.settings import PodiumSettings
+from podium_shared.settings import PodiumSettings, current_settings
 
 log = logging.getLogger(__name__)
 

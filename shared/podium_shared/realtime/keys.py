@@ -40,5 +40,10 @@ def fence_key(cluster: str) -> str:
     return f"podium:leader:{cluster}:fence"
 
 
+def heartbeat_prefix(component: str) -> str:
+    """Every process's liveness key starts so (`worker`, `watcher`); `/readyz` and `podium` scan for it."""
+    return f"podium:heartbeat:{component}:"
+
+
 def heartbeat_key(watcher_id: str) -> str:
-    return f"podium:heartbeat:watcher:{watcher_id}"
+    return heartbeat_prefix("watcher") + watcher_id

@@ -1,8 +1,11 @@
-"""The Kubernetes resources the watcher mirrors into Redis, and the WebSocket topics that carry them."""
+"""The Kubernetes resources the watcher mirrors into Redis, and the WebSocket topics that carry them.
+Paths are built by kube/resources.py, like every other Kubernetes path Podium calls."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from podium_shared.kube.resources import api_version_of, group_version_path
 
 
 @dataclass(frozen=True)
@@ -15,11 +18,11 @@ class WatchedResource:
 
     @property
     def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
+        return api_version_of(self.group, self.version)
 
     @property
     def group_path(self) -> str:
-        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        return group_version_path(self.group, self.version)
 
     @property
     def path(self) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import ResponseError
 
-from podium_shared.cluster_state.gpu import pod_summary
+from podium_shared.kube.gpu import pod_summary
 from podium_shared.realtime.keys import (
     channel,
     leader_key,

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from podium_shared.auth.principal import Principal
-from podium_shared.cluster_state.selectors import LabelSelector, parse_label_selector
 from podium_shared.errors import Invalid
+from podium_shared.kube.selectors import LabelSelector, parse_label_selector
 from podium_shared.realtime.resources import OPERATION_TOPICS, TOPICS
 from podium_shared.realtime.stream import StreamEvent, compare_ids
 

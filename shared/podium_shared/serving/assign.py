@@ -10,9 +10,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from podium_shared.errors import Invalid, PodiumError
+from podium_shared.errors import Invalid, PodiumError, TransientError
 from podium_shared.kube.clients import ClusterClients
-from podium_shared.operations.outcomes import Cancelled, TransientError
+from podium_shared.operations.outcomes import Cancelled
 from podium_shared.serving import kube_ops
 from podium_shared.serving import labels as L
 from podium_shared.serving.drain import drain_pod

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 
 from podium_shared.models.user import Role
-from podium_shared.operations.kinds import CommandKind, Target, register
+from podium_shared.operations.kinds import CommandKind, Target
 from podium_shared.serving import assign, business, deploy
 from podium_shared.serving.precheck import deploy_precheck
 from podium_shared.serving.schemas import (
@@ -99,7 +99,8 @@ def _deploy_target(p: DeployModelParams) -> Target:
     return Target(namespace=p.namespace, resource_kind="Deployment", resource_name=name)
 
 
-register(
+# Listed in podium_shared.domains, which registers them with the pipeline (nothing registers at import).
+KINDS: list[CommandKind] = [
     CommandKind(
         name="deploy_model",
         params=DeployModelParams,
@@ -107,41 +108,31 @@ register(
         target=_deploy_target,
         secret_fields=("hf_token",),
         precheck=deploy_precheck,
-    )
-)
-register(
+    ),
     CommandKind(
         name="undeploy_model",
         params=UndeployModelParams,
         handler=_undeploy,
         target=lambda p: Target(p.namespace, "Deployment", p.name),
-    )
-)
-register(
+    ),
     CommandKind(
         name="create_business_service",
         params=CreateBusinessServiceParams,
         handler=_create_service,
         target=lambda p: Target(p.namespace, "Service", p.name or f"{p.pool}/{p.business}"),
-    )
-)
-register(
+    ),
     CommandKind(
         name="delete_business_service",
         params=DeleteBusinessServiceParams,
         handler=_delete_service,
         target=lambda p: Target(p.namespace, "Service", p.name),
-    )
-)
-register(
+    ),
     CommandKind(
         name="assign_pod",
         params=AssignPodParams,
         handler=_assign,
         target=lambda p: Target(p.namespace, "Pod", p.pod),
-    )
-)
-register(
+    ),
     CommandKind(
         name="distribute_pool",
         params=DistributePoolParams,
@@ -149,9 +140,7 @@ register(
         min_role=Role.operator,
         queue="bulk",
         target=lambda p: Target(p.namespace, "Deployment", p.pool),
-    )
-)
-register(
+    ),
     CommandKind(
         name="assign_pods",
         params=AssignPodsParams,
@@ -159,5 +148,5 @@ register(
         queue="bulk",
         target=lambda p: Target(p.namespace, "Pod", None),
         expands=_expand_assign_pods,
-    )
-)
+    ),
+]

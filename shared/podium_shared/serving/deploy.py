@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from podium_shared.cluster_state.capacity import check_fit
 from podium_shared.errors import Conflict, Invalid
 from podium_shared.kube.clients import ClusterClients
 from podium_shared.serving import kube_ops
 from podium_shared.serving import labels as L
-from podium_shared.serving.capacity import check_fit
 from podium_shared.serving.manifests import (
     INSTANCE_TYPE_LABEL,
     NODE_GROUP_LABEL,

@@ -10,9 +10,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from podium_shared.errors import PodiumError
+from podium_shared.errors import PodiumError, TransientError
 from podium_shared.kube.clients import ClusterClients
-from podium_shared.operations.outcomes import TransientError
 from podium_shared.serving import labels as L
 from podium_shared.serving.engines import EngineName, engine_spec
 from podium_shared.serving.kube_ops import get_text, pod_proxy_path

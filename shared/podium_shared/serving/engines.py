@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from podium_shared.kube.resources import literal
+
 
 class EngineName(StrEnum):
     vllm = "vllm"
@@ -96,7 +98,7 @@ def engine_args(
             args += ["--max-model-len", str(max_model_len)]
         if served_model_name:
             args += ["--served-model-name", served_model_name]
-        return args + list(extra_args)
+        return args + [literal(a) for a in extra_args]
     if spec.name is EngineName.sglang:
         args = ["--model-path", model, "--host", "0.0.0.0", "--port", str(port)]  # noqa: S104
         args += ["--tp", str(tensor_parallel)]
@@ -108,7 +110,7 @@ def engine_args(
             args += ["--served-model-name", served_model_name]
         # The running-requests gauge used for draining is only exported with this flag.
         args.append("--enable-metrics")
-        return args + list(extra_args)
+        return args + [literal(a) for a in extra_args]
     # Ollama serves every pulled model; which one is pulled is the postStart hook's job.
     return ["serve"]
 

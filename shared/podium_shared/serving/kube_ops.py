@@ -2,8 +2,8 @@
 
 Writes use server-side apply with field manager `podium`, so re-running a handler after a crash converges
 on the same objects instead of failing with "already exists". Every call is wrapped by `kube_call`, so what
-leaves is a classified PodiumError (transient ones are retried by the runner). Paths come from the table
-below; names travel as URL-quoted path parameters."""
+leaves is a classified PodiumError (transient ones are retried by the runner). Paths come from the one table
+of kinds in `kube/resources.py`; names travel as URL-quoted path parameters."""
 
 from __future__ import annotations
 
@@ -16,19 +16,15 @@ from kubernetes.client.exceptions import ApiException
 from podium_shared.errors import NotFound
 from podium_shared.kube.clients import ClusterClients
 from podium_shared.kube.errors import kube_call
-from podium_shared.serving.labels import FIELD_MANAGER
+from podium_shared.kube.resources import FIELD_MANAGER, resource_type
 
-_COLLECTIONS = {
-    "Deployment": "/apis/apps/v1/namespaces/{namespace}/deployments",
-    "ReplicaSet": "/apis/apps/v1/namespaces/{namespace}/replicasets",
-    "Service": "/api/v1/namespaces/{namespace}/services",
-    "Secret": "/api/v1/namespaces/{namespace}/secrets",
-    "Pod": "/api/v1/namespaces/{namespace}/pods",
-}
+
+def _collection(kind: str) -> str:
+    return resource_type(kind).path(namespaced_path=True, named=False)
 
 
 def _one(kind: str) -> str:
-    return _COLLECTIONS[kind] + "/{name}"
+    return resource_type(kind).path(namespaced_path=True, named=True)
 
 
 def apply(kube: ClusterClients, obj: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +61,7 @@ def list_objects(
 ) -> list[dict[str, Any]]:
     query = [("labelSelector", selector)] if selector else []
     with kube_call("list", kind=kind, namespace=namespace):
-        body = kube.request("GET", _COLLECTIONS[kind], path_params={"namespace": namespace}, query=query)
+        body = kube.request("GET", _collection(kind), path_params={"namespace": namespace}, query=query)
     return list(body.get("items") or [])
 
 
@@ -75,7 +71,7 @@ def list_with_version(
     """The items and the list's resourceVersion, to watch for changes from that point on."""
     query = [("labelSelector", selector)] if selector else []
     with kube_call("list", kind=kind, namespace=namespace):
-        body = kube.request("GET", _COLLECTIONS[kind], path_params={"namespace": namespace}, query=query)
+        body = kube.request("GET", _collection(kind), path_params={"namespace": namespace}, query=query)
     return list(body.get("items") or []), str((body.get("metadata") or {}).get("resourceVersion") or "")
 
 

@@ -55,8 +55,6 @@ NLB_TYPE: Final = "service.beta.kubernetes.io/aws-load-balancer-type"
 NLB_TARGET_TYPE: Final = "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"
 NLB_SCHEME: Final = "service.beta.kubernetes.io/aws-load-balancer-scheme"
 
-FIELD_MANAGER: Final = "podium"
-
 
 def common_labels(*, instance: str, component: str) -> dict[str, str]:
     return {
@@ -66,10 +64,6 @@ def common_labels(*, instance: str, component: str) -> dict[str, str]:
         APP_PART_OF: PART_OF,
         APP_MANAGED_BY: MANAGED_BY_PODIUM,
     }
-
-
-def pool_selector(model_tag: str) -> dict[str, str]:
-    return {MODEL: model_tag, DEPLOYMENT_TYPE: MODEL_POOL}
 
 
 def business_selector(model_tag: str, business: str) -> dict[str, str]:

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from podium_shared.errors import Conflict, PodiumError
+from podium_shared.errors import Conflict, PodiumError, TransientError
 from podium_shared.kube.clients import ClusterClients
-from podium_shared.operations.outcomes import TransientError
 from podium_shared.serving import kube_ops
 from podium_shared.serving import labels as L
 from podium_shared.serving.assign import pool_pods
 from podium_shared.serving.drain import drain_pod
-from podium_shared.serving.pool import PoolPod, live, plan_scale_down
+from podium_shared.serving.pool import PoolPod, deletion_costs, live, plan_scale_down
 
 if TYPE_CHECKING:
     from podium_shared.operations.context import ExecutionContext
@@ -36,6 +36,12 @@ REMOVAL_TIMEOUT = 300.0
 WATCH_SECONDS = 5
 
 
+def is_pool_template(labels: Mapping[str, str]) -> bool:
+    """Whether a Deployment whose pod template has these labels is a model pool (scaled by `scale_pool`,
+    reached through workloads' `scale` kind; see podium_shared.domains)."""
+    return labels.get(L.DEPLOYMENT_TYPE) == L.MODEL_POOL
+
+
 def scale_pool(ctx: ExecutionContext, deployment: Any, replicas: int) -> dict[str, Any]:
     """`deployment`: the dict form, or the official client's V1Deployment (the scale kind reads it typed)."""
     if not isinstance(deployment, dict):
@@ -43,12 +49,13 @@ def scale_pool(ctx: ExecutionContext, deployment: Any, replicas: int) -> dict[st
     return scale_pool_with(ctx.kube, deployment, replicas, log=ctx.log, operation_id=str(ctx.operation_id))
 
 
-def _set_costs(kube: ClusterClients, pods: list[dict[str, Any]], chosen: set[str]) -> None:
+def _set_costs(kube: ClusterClients, pods: list[dict[str, Any]], chosen: list[str]) -> None:
+    costs = deletion_costs([PoolPod.from_obj(p) for p in pods], chosen)
     for pod in pods:
         meta = pod["metadata"]
-        if meta.get("deletionTimestamp"):
+        want = costs.get(meta["name"])
+        if want is None:  # terminating: already leaving
             continue
-        want = L.DELETION_COST_LOW if meta["name"] in chosen else L.DELETION_COST_HIGH
         if (meta.get("annotations") or {}).get(L.POD_DELETION_COST) != want:
             patch = {"metadata": {"annotations": {L.POD_DELETION_COST: want}}}
             kube_ops.merge_patch(kube, "Pod", meta["namespace"], meta["name"], patch=patch)
@@ -132,7 +139,7 @@ def scale_pool_with(
     chosen = plan_scale_down(views, current - replicas)  # 409 "need N unassigned pods, only M available"
     _refuse_if_controller_would_pick_assigned(views, chosen)
     assigned_before = {v.name for v in live(views) if v.business != L.UNASSIGNED}
-    _set_costs(kube, pods, set(chosen))
+    _set_costs(kube, pods, chosen)
 
     drains = [
         drain_pod(kube, p, timeout=DRAIN_TIMEOUT).as_dict() for p in pods if p["metadata"]["name"] in chosen

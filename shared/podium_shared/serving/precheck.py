@@ -1,14 +1,12 @@
-"""`deploy_model`'s accept-time check (the issue: refuse with 422 what cannot fit, warn when it will not
-all fit now), on the watcher's snapshot. The worker repeats it on the live cluster (`deploy.precheck`)."""
+"""`deploy_model`'s accept-time check (refuse with 422 what can never fit, warn when it will not all fit
+now), on the watcher's snapshot. The worker repeats it on the live cluster (`deploy.precheck`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from podium_shared.cluster_state.gpu import holds_resources, pod_gpus
-from podium_shared.operations.precheck import PrecheckContext
+from podium_shared.operations.precheck import PrecheckContext, gpu_fit
 from podium_shared.serving import labels as L
-from podium_shared.serving.capacity import NodeGpus, judge_fit
 from podium_shared.serving.deploy import node_selector
 from podium_shared.serving.schemas import DeployModelParams
 from podium_shared.serving.spec import resolve
@@ -17,32 +15,12 @@ from podium_shared.serving.spec import resolve
 def deploy_precheck(ctx: PrecheckContext, params: Any) -> list[str]:
     p = params if isinstance(params, DeployModelParams) else DeployModelParams.model_validate(params)
     spec = resolve(p, has_token=p.hf_token is not None)
-    if spec.gpus_per_replica <= 0 or spec.replicas <= 0:
-        return []
-    status = ctx.cluster_status()  # SnapshotMissing: the service skips the check and warns
-    labels = ctx.node_labels()
-    # A redeploy's own pods give their GPUs back when they are replaced; do not count them against it.
-    own: dict[str, int] = {}
-    for pod in ctx.pods(spec.namespace, f"{L.APP_INSTANCE}={spec.name}"):
-        node = (pod.get("spec") or {}).get("nodeName")
-        if node and holds_resources(pod):
-            own[node] = own.get(node, 0) + pod_gpus(pod)
-    nodes = [
-        NodeGpus(
-            name=n.name,
-            labels=labels.get(n.name, {}),
-            usable=n.ready and not n.unschedulable,
-            allocatable=n.gpu_allocatable,
-            free=min(n.gpu_allocatable, n.gpu_free + own.get(n.name, 0)),
-        )
-        for n in status.nodes
-    ]
-    warnings = judge_fit(
-        nodes,
+    return gpu_fit(
+        ctx,
+        namespace=spec.namespace,
+        # A redeploy's own pods give their GPUs back when they are replaced; do not count them against it.
+        own_pods=f"{L.APP_INSTANCE}={spec.name}",
         gpus_per_replica=spec.gpus_per_replica,
         replicas=spec.replicas,
         node_selector=node_selector(spec),
     )
-    if warnings and status.snapshot_age_seconds is not None and status.snapshot_age_seconds > 30:
-        warnings.append(f"the capacity figures are {status.snapshot_age_seconds:.0f} s old")
-    return warnings

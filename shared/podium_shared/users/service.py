@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from podium_shared.audit.attempts import audited
-from podium_shared.audit.service import record
+from podium_shared.audit.service import record, record_request
 from podium_shared.auth import service as auth
 from podium_shared.auth.principal import Principal, RequestMeta
-from podium_shared.errors import Conflict, Forbidden, NotFound, PodiumError
+from podium_shared.auth.tokens import MIN_CUSTOM_TOKEN_LENGTH
+from podium_shared.errors import Conflict, Forbidden, Invalid, NotFound, PodiumError
 from podium_shared.models.user import Role, User
 from podium_shared.users.schemas import TokenCreate, UserCreate, UserUpdate, UserWithToken
 
@@ -20,17 +21,8 @@ from podium_shared.users.schemas import TokenCreate, UserCreate, UserUpdate, Use
 def _audit(
     session: Session, principal: Principal, meta: RequestMeta, action: str, username: str, **details: object
 ) -> None:
-    record(
-        session,
-        actor=principal.username,
-        role=principal.role.value,
-        action=action,
-        outcome="succeeded",
-        resource_kind="user",
-        resource_name=username,
-        request_id=meta.request_id,
-        client_addr=meta.client_addr,
-        details=dict(details),
+    record_request(
+        session, principal, meta, action=action, resource_kind="user", resource_name=username, details=details
     )
 
 
@@ -109,3 +101,28 @@ def update(
     session.flush()
     _audit(session, principal, meta, "user.update", username, **changes)
     return user
+
+
+def bootstrap_admin(session: Session, username: str, token: str | None) -> str | None:
+    """Create the first admin when no user exists yet; returns its token, or None if users exist."""
+    # Two processes starting at once must not both bootstrap; the lock serialises the check and insert.
+    session.execute(select(func.pg_advisory_xact_lock(0x424F4F54)))  # "BOOT"
+    if session.scalar(select(func.count()).select_from(User)):
+        return None
+    if token is not None and len(token) < MIN_CUSTOM_TOKEN_LENGTH:
+        raise Invalid(f"the bootstrap admin token must be at least {MIN_CUSTOM_TOKEN_LENGTH} characters")
+    auth.validate_username(username)
+    user = User(username=username, role=Role.admin, namespaces=None)
+    session.add(user)
+    session.flush()
+    clear = auth.issue_token(session, user, name="bootstrap", token=token)
+    record(
+        session,
+        actor="system",
+        action="user.bootstrap",
+        outcome="succeeded",
+        resource_kind="user",
+        resource_name=username,
+        details={"role": Role.admin.value, "chosen_by_settings": token is not None},
+    )
+    return clear

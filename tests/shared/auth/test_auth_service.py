@@ -6,12 +6,13 @@ import os
 import pytest
 from podium_shared.auth import tokens
 from podium_shared.auth.principal import Principal
-from podium_shared.auth.service import AuthFailure, authenticate, bootstrap_admin, create_user
+from podium_shared.auth.service import AuthFailure, authenticate, create_user
 from podium_shared.db.migrate import upgrade
 from podium_shared.db.session import session_factory, unit_of_work
 from podium_shared.embedded import EmbeddedPostgres
 from podium_shared.errors import Invalid, Unauthenticated
 from podium_shared.models.user import Role, User
+from podium_shared.users.service import bootstrap_admin
 from sqlalchemy import update
 
 _n = itertools.count()

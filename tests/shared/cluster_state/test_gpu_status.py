@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from podium_shared.cluster_state.gpu import pod_gpus
 from podium_shared.cluster_state.status import cluster_status
+from podium_shared.kube.gpu import pod_gpus
 
 
 def node(name: str, gpus: int, *, ready: bool = True, group: tuple[str, str] | None = None) -> dict[str, Any]:

@@ -8,10 +8,9 @@ import time
 import pytest
 import urllib3
 from kubernetes.client.exceptions import ApiException
-from podium_shared.errors import Forbidden, Invalid, NotFound
+from podium_shared.errors import Forbidden, Invalid, NotFound, TransientError
 from podium_shared.kube.clients import TokenBucket
 from podium_shared.kube.errors import classify, kube_call
-from podium_shared.operations.outcomes import TransientError
 
 
 def _api_error(

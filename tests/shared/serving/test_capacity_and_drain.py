@@ -1,6 +1,6 @@
 import pytest
+from podium_shared.cluster_state.capacity import check_fit, free_gpus
 from podium_shared.errors import Invalid
-from podium_shared.serving.capacity import check_fit, free_gpus
 from podium_shared.serving.drain import gauge_value
 
 

@@ -96,7 +96,14 @@ def test_hostile_extra_args_are_separate_inert_argv_items() -> None:
         "extra_args": ["--chat-template", "{{ x }} $(id) `id`; rm -rf / key: value"],
     }
     args = render(case, token=False)["deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert args[-2:] == case["extra_args"]
+    # `$(VAR)` would be expanded by the kubelet (e.g. `$(HF_TOKEN)` into the token): `$$` keeps it literal.
+    assert args[-2:] == ["--chat-template", "{{ x }} $$(id) `id`; rm -rf / key: value"]
+
+
+def test_an_extra_arg_cannot_read_the_token_through_variable_expansion() -> None:
+    case = {"engine": "sglang", "model": "a/b", "extra_args": ["--api-key", "$(HF_TOKEN)"]}
+    args = render(case, token=True)["deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[-2:] == ["--api-key", "$$(HF_TOKEN)"]
 
 
 def test_business_service_selects_model_and_business_only() -> None:

@@ -1,6 +1,5 @@
 import pytest
-from podium_shared.errors import Conflict
-from podium_shared.operations.outcomes import TransientError
+from podium_shared.errors import Conflict, TransientError
 from podium_shared.serving.pool import PoolPod
 from podium_shared.serving.pool_scaling import (
     _refuse_during_rollout,

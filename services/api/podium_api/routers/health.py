@@ -6,16 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from podium_shared.realtime.keys import heartbeat_prefix
 from sqlalchemy import text
 
 from podium_api.deps import get_factory, get_redis
 
 router = APIRouter(tags=["health"])
 
-HEARTBEAT_PATTERNS = {
-    "worker": "podium:heartbeat:worker:*",
-    "watcher": "podium:heartbeat:watcher:*",
-}
+HEARTBEAT_PATTERNS = {component: heartbeat_prefix(component) + "*" for component in ("worker", "watcher")}
 
 
 @router.get("/", include_in_schema=False)

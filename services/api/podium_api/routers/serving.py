@@ -4,21 +4,18 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from podium_shared.auth.principal import Principal
 from podium_shared.errors import RateLimited
-from podium_shared.kube.clients import clients_for
-from podium_shared.serving import invoke, reads
+from podium_shared.serving import console, invoke, reads
 
 from podium_api.deps import RedisDep, SessionDep, SettingsDep, ViewerDep
 from podium_api.ratelimit import RateLimiter
 
 router = APIRouter(tags=["model serving"])
-log = logging.getLogger("podium_api.invoke")
 
 # Requests through the test console reach GPUs; a tighter per-user bucket than the API's general one.
 INVOKE_PER_SECOND = 2.0
@@ -93,16 +90,9 @@ def invoke_service(
     `{status, content_type, body, elapsed_ms, curl}`; with `"stream": true` in the body, the engine's
     server-sent events pass through as they arrive and the curl command is in `X-Podium-Curl` (JSON)."""
     _limit(request, redis, principal)
-    svc = reads.find_service(session, redis, principal, cluster, namespace=namespace, name=name)
-    prepared = invoke.prepare(svc, body)
-    # Only reads so far: give the connection back before a call that may take a minute.
-    session.close()
-    kube = clients_for(cluster, settings=settings, sessions=request.app.state.session_factory)
-    upstream = invoke.send(kube, prepared, body)
-    # Logged, not audited: a test request changes nothing. The body is never logged.
-    log.info(
-        "invoke user=%s cluster=%s service=%s/%s path=%s status=%s",
-        principal.username, cluster, namespace, name, body.path, upstream.status,
+    upstream, prepared = console.invoke_service(
+        session, redis, principal, cluster, namespace=namespace, name=name, body=body, settings=settings,
+        sessions=request.app.state.session_factory,
     )  # fmt: skip
     if body.stream:
         return StreamingResponse(

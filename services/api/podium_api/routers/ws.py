@@ -7,17 +7,15 @@ import asyncio
 import json
 
 from fastapi import APIRouter, FastAPI, WebSocket
-from podium_shared.audit.auth_failures import audit_auth_failure
-from podium_shared.auth.principal import Principal
-from podium_shared.auth.service import AuthFailure, authenticate
+from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.clusters.service import get_cluster
 from podium_shared.db.session import unit_of_work
-from podium_shared.errors import PodiumError, RateLimited, Unauthenticated
+from podium_shared.errors import PodiumError
 from podium_shared.realtime import session
 from podium_shared.realtime.hub import Hub
 from starlette.concurrency import run_in_threadpool
 
-from podium_api.ratelimit import RateLimiter
+from podium_api.deps import authenticate_token
 
 router = APIRouter(tags=["realtime"])
 
@@ -53,32 +51,11 @@ async def _token(ws: WebSocket) -> str:
 
 
 def _authenticate(websocket: WebSocket, token: str) -> Principal:
+    # The REST road (deps.authenticate_token), so the socket is no unthrottled, unaudited way to guess.
     app: FastAPI = websocket.app
-    client_addr = websocket.client.host if websocket.client else None
-    try:
-        with unit_of_work(app.state.session_factory) as s:
-            return authenticate(s, token)
-    except Unauthenticated as exc:
-        # As on REST (deps.get_principal): a known user's refused token is audited, as sparingly, and
-        # every failure spends the address's bucket, so the socket is no unthrottled way to guess tokens.
-        if isinstance(exc, AuthFailure):
-            audit_auth_failure(
-                app.state.session_factory,
-                app.state.redis,
-                username=exc.username,
-                reason=exc.reason,
-                path=websocket.url.path,
-                interval_seconds=app.state.settings.auth_failure_audit_interval_seconds,
-                client_addr=client_addr,
-            )
-        limiter: RateLimiter = app.state.rate_limiter
-        decision = limiter.take(f"addr:{client_addr}")
-        if not decision.allowed:
-            raise RateLimited(
-                "too many requests; slow down",
-                details={"retry_after_seconds": round(decision.retry_after_seconds, 3)},
-            ) from None
-        raise
+    meta = RequestMeta(client_addr=websocket.client.host if websocket.client else None)
+    with unit_of_work(app.state.session_factory) as s:
+        return authenticate_token(app, s, token, path=websocket.url.path, meta=meta)
 
 
 def _check_cluster(app: FastAPI, name: str) -> None:

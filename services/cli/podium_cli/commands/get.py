@@ -436,7 +436,7 @@ def _field_filter(selector: str | None) -> Callable[[Obj], bool]:
     same parser the read API uses (so `--watch` and the list agree)."""
     if not selector:
         return lambda _obj: True
-    from podium_shared.cluster_state.selectors import parse_field_selector  # noqa: PLC0415 - watch only
+    from podium_shared.kube.selectors import parse_field_selector  # noqa: PLC0415 - watch only
 
     parsed = parse_field_selector(selector)
     return parsed.matches

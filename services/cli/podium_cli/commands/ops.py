@@ -146,6 +146,8 @@ def _describe(op: dict[str, Any]) -> str:
             f"{progress.get('succeeded', 0)} succeeded, {progress.get('failed', 0)} failed, "
             f"{progress.get('cancelled', 0)} cancelled of {progress['total']}"
         )
+    if isinstance(progress, dict) and progress.get("percent") is not None:
+        parts.append(f"{progress['percent']} %")
     if op.get("attempts", 0) > 1:
         parts.append(f"attempt {op['attempts']}")
     return " — ".join(parts)

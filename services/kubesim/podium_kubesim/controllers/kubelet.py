@@ -4,6 +4,8 @@ graceful termination, writing container logs that look like the real workload.
 Knobs (pod annotations; scenario `faults` can name pods by glob instead):
   kubesim.podium.dev/crash: "true"         the container exits 1 soon after starting (CrashLoopBackOff)
   kubesim.podium.dev/fail: "true"          a run-to-completion container exits 1 (pod Failed)
+  kubesim.podium.dev/fail-reason: "..."    a training container fails with this error (also env
+                                           KUBESIM_FAIL_REASON; KUBESIM_FAIL_AT_STEP says after which step)
   kubesim.podium.dev/never-ready: "true"   runs but never passes readiness
   kubesim.podium.dev/run-seconds: "5"      run time of a run-to-completion container
   kubesim.podium.dev/train-steps: "200"    training steps (also env KUBESIM_TRAIN_STEPS)
@@ -376,7 +378,7 @@ class Kubelet(Controller):
             self.record(pod, "Created", f"Created container: {c.get('name')}", host=self._host(pod))
         self._started(pod, key, run)
 
-    def finish(self, key: Key, exit_code: int) -> None:
+    def finish(self, key: Key, exit_code: int, message: str | None = None) -> None:
         """Called by the workload runner when a run-to-completion pod's containers exit."""
         pod = self.cache.get("pods", key)
         run = self.runs.get(key)
@@ -400,6 +402,9 @@ class Kubelet(Controller):
                         "containerID": cs.get("containerID", ""),
                     }
                 }
+                if message:
+                    # What the container wrote to its terminationMessagePath (the error, for a failure).
+                    cs["state"]["terminated"]["message"] = message
                 cs["ready"] = False
                 cs["started"] = False
             set_condition(st, "PodReadyToStartContainers", "False")

@@ -283,24 +283,6 @@ def pod_requests(pod: Mapping[str, Any]) -> dict[str, Decimal]:
     return total
 
 
-def qos_class(pod: Mapping[str, Any]) -> str:
-    containers = list((pod.get("spec") or {}).get("containers") or [])
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        req = res.get("requests") or {}
-        lim = res.get("limits") or {}
-        if req or lim:
-            any_set = True
-        for r in ("cpu", "memory"):
-            if r not in lim or (r in req and quantity(req[r]) != quantity(lim[r])):
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
-
-
 # --- ReplicaSet scale-down victim order ----------------------------------------------------------
 
 _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}

@@ -68,7 +68,9 @@ def plan_replicas(flavor: Flavor, job: Obj) -> list[Replica]:
     rank = 0
     for rtype, rs in entries:
         for i in range(int(rs.get("replicas", 1))):
-            policy = str(rs.get("restartPolicy") or "OnFailure")
+            # HyperPod replica specs carry no restartPolicy of their own; the pod template's counts.
+            template_policy = ((rs.get("template") or {}).get("spec") or {}).get("restartPolicy")
+            policy = str(rs.get("restartPolicy") or template_policy or "OnFailure")
             out.append(
                 Replica(
                     rtype,

@@ -16,7 +16,15 @@ from podium_kubesim import engines
 from podium_kubesim.controllers.base import wait_unpaused
 from podium_kubesim.controllers.podutil import Obj, annotations_of, labels_of, meta, run_to_completion
 from podium_kubesim.errors import ApiError
-from podium_kubesim.training import TrainingRun, progress_bar
+from podium_kubesim.training import (
+    Failure,
+    failure_from,
+    failure_lines,
+    progress_bar,
+    replace_steps,
+    run_from,
+    run_lines,
+)
 
 if TYPE_CHECKING:
     from podium_kubesim.controllers.kubelet import Kubelet, PodRun
@@ -110,18 +118,19 @@ class WorkloadRunner:
         )
         return 1 if failing else 0
 
-    async def _finish(self, key: tuple[str, str], code: int) -> None:
+    async def _finish(self, key: tuple[str, str], code: int, message: str | None = None) -> None:
         await self._paused()
         with contextlib.suppress(ApiError):
-            self.kubelet.finish(key, code)
+            self.kubelet.finish(key, code, message)
 
     async def _job(self, pod: Obj, key: tuple[str, str], containers: list[Obj]) -> None:
         name = str(containers[0].get("name")) if containers else "main"
         seconds = _number(annotations_of(pod).get(ANN + "run-seconds"), self.settings.timings.job_run_seconds)
         download = hf_download(containers[0]) if containers else None
         if download is not None:
-            await self._download(key, name, download, seconds)
-            await self._finish(key, self._exit_code(pod, key))
+            code = self._exit_code(pod, key)
+            await self._download(key, name, download, seconds, fail=bool(code))
+            await self._finish(key, code, "simulated download failure" if code else None)
             return
         engine = engines.Engine(engines.GENERIC, "", "", 80)
         for c in containers:
@@ -137,9 +146,10 @@ class WorkloadRunner:
         await self._finish(key, code)
 
     async def _download(
-        self, key: tuple[str, str], container: str, download: tuple[str, str], seconds: float
+        self, key: tuple[str, str], container: str, download: tuple[str, str], seconds: float, *, fail: bool
     ) -> None:
-        """huggingface_hub progress (`Fetching 10 files:  30%|███       | 3/10 [...]`), then the path."""
+        """huggingface_hub progress (`Fetching 10 files:  30%|███       | 3/10 [...]`), then the path; a
+        failing download stops at 30 % with the error huggingface_hub raises for a refused token."""
         model, local = download
         files = 10
         logs = self.sim.logs
@@ -147,6 +157,13 @@ class WorkloadRunner:
         for done in range(files + 1):
             bar = progress_bar(done, files, done * seconds / files)
             logs.append(key[0], key[1], container, f"Fetching {files} files: {bar}")
+            if fail and done == 3:
+                logs.append(
+                    key[0], key[1], container,
+                    f"huggingface_hub.errors.GatedRepoError: 401 Client Error. Cannot access gated repo "
+                    f"for url https://huggingface.co/{model}/resolve/main/model.safetensors.",
+                )  # fmt: skip
+                return
             if done < files:
                 await self.sim.clock.sleep(seconds / files)
                 await wait_unpaused(self.sim)
@@ -159,53 +176,35 @@ class WorkloadRunner:
         env = _env(c)
         ann = annotations_of(pod)
         t = self.settings.timings
-        steps = int(_number(ann.get(ANN + "train-steps", env.get("KUBESIM_TRAIN_STEPS")), t.train_steps))
-        step_seconds = _number(ann.get(ANN + "step-seconds", env.get("KUBESIM_STEP_SECONDS")), t.step_seconds)
+        argv = [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]
         job = labels_of(pod).get("training.kubeflow.org/job-name") or meta(pod).get("name") or "train"
         world = int(_number(env.get("WORLD_SIZE"), 1))
-        training = TrainingRun(
-            steps=steps,
-            epochs=_number(env.get("NUM_EPOCHS") or env.get("EPOCHS"), 3.0),
-            learning_rate=_number(env.get("LEARNING_RATE"), 5e-05),
-            batch_size=int(_number(env.get("BATCH_SIZE") or env.get("PER_DEVICE_TRAIN_BATCH_SIZE"), 2)),
-            world_size=max(1, world),
-            seed=str(job),
-            model=env.get("MODEL_NAME") or env.get("MODEL") or "Qwen/Qwen2.5-0.5B-Instruct",
-        )
+        run = run_from(argv, env, default_steps=t.train_steps, seed=str(job), world_size=world)
+        steps = ann.get(ANN + "train-steps")
+        if steps is not None:
+            run = replace_steps(run, int(_number(steps, run.steps)))
+        step_seconds = _number(ann.get(ANN + "step-seconds", env.get("KUBESIM_STEP_SECONDS")), t.step_seconds)
+        failure = failure_from(env, ann.get(ANN + "fail-reason"), run.steps)
+        if failure is None and self._exit_code(pod, key):
+            failure = Failure("simulated failure (kubesim.podium.dev/fail)", run.steps)
         rank = rank_of(pod)
         logs = self.sim.logs
         loop = asyncio.get_running_loop()
-        logs.append(
-            key[0],
-            key[1],
-            container,
-            f"[INFO] torch.distributed initialised: rank={rank} world_size={world} backend=nccl",
-        )
-        lead = rank == 0  # Trainer logs metrics only on the main process, as in real multi-node runs
-        if lead:
-            for line in training.prelude():
-                logs.append(key[0], key[1], container, line)
         start = loop.time()
-        for step in range(1, steps + 1):
-            await self.sim.clock.sleep(step_seconds)
-            await self._paused()
-            if lead:
-                elapsed = (loop.time() - start) * self.sim.clock.speed  # report simulated seconds
-                for line in training.step_lines(step, elapsed):
-                    logs.append(key[0], key[1], container, line)
-        code = self._exit_code(pod, key)
-        if lead and code == 0:
-            for line in training.summary((loop.time() - start) * self.sim.clock.speed):
+        # The generator computes a step's lines when asked for them, so the time is kept before asking.
+        for step, lines in run_lines(run, rank=rank, world=world):
+            for line in lines:
                 logs.append(key[0], key[1], container, line)
-        elif code:
-            logs.append(
-                key[0],
-                key[1],
-                container,
-                "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: "
-                "simulated failure (kubesim.podium.dev/fail)",
-            )
-        await self._finish(key, code)
+            if failure is not None and failure.at_step <= step <= run.steps:
+                for line in failure_lines(failure, rank):
+                    logs.append(key[0], key[1], container, line)
+                await self._finish(key, 1, failure.reason)
+                return
+            if step < run.steps:
+                await self.sim.clock.sleep(step_seconds)
+                await self._paused()
+                run.elapsed = (loop.time() - start) * self.sim.clock.speed  # report simulated seconds
+        await self._finish(key, 0)
 
 
 def hf_download(container: Obj) -> tuple[str, str] | None:

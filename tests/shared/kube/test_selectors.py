@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from podium_shared.cluster_state.selectors import parse_field_selector, parse_label_selector
 from podium_shared.errors import Invalid
+from podium_shared.kube.selectors import parse_field_selector, parse_label_selector
 
 
 @pytest.mark.parametrize(

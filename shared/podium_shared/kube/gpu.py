@@ -1,4 +1,4 @@
-"""GPU requests of a pod, counted the way the scheduler counts (see status.py for the rules).
+"""GPU requests of a pod, counted the way the scheduler counts (see cluster_state/status.py for the rules).
 
 Pure functions of a pod object; the watcher also uses them to keep a compact per-pod summary next to
 the snapshot, so the cluster status never has to decode every pod."""
@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from podium_shared.cluster_state.quantity import parse_quantity
+from podium_shared.kube.quantity import parse_quantity
 
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 TERMINATED_PHASES = frozenset({"Succeeded", "Failed"})

@@ -1,4 +1,5 @@
-"""Pre-deploy GPU check on node and pod dicts: can one replica fit anywhere, and is there room for all now?"""
+"""GPU fit arithmetic on node and pod dicts (deploys and training jobs): can one replica fit anywhere, and
+is there room for all now?"""
 
 from __future__ import annotations
 
