@@ -169,7 +169,13 @@ def test_shell_and_yaml_in_engine_arguments_are_inert_argv(
     done = succeeded(pipeline, r.json()["id"])
     args = k8s.AppsV1Api(kube).read_namespaced_deployment(done.result["name"], namespace)
     argv = args.spec.template.spec.containers[0].args
-    assert argv[-4:] == ["--chat-template", template, "--override-generation-config", '{"x": "$(reboot)"}']
+    # Stored with `$` doubled: the kubelet turns `$$` back into `$` and never expands `$(VAR)` from it.
+    assert argv[-4:] == [
+        "--chat-template",
+        template.replace("$", "$$"),
+        "--override-generation-config",
+        '{"x": "$$(reboot)"}',
+    ]
     assert args.spec.template.spec.containers[0].command == [
         "python3",
         "-m",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -62,6 +63,38 @@ def test_logs_tail_and_follow(kubesim: RunningKubeSim, core: client.CoreV1Api, n
         elif "".join(received).endswith("live line\n"):
             core.delete_namespaced_pod("logger", namespace)
     assert "".join(received) == "line 4\nlive line\n"
+
+
+def test_logs_since_time_and_follow_ends_with_the_container(
+    kubesim: RunningKubeSim, core: client.CoreV1Api, namespace: str
+) -> None:
+    _log_pod(kubesim, core, namespace, "since")
+    t0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    for i in range(4):
+        stamp = t0 + timedelta(seconds=i, microseconds=500)
+        kubesim.call(lambda i=i, s=stamp: kubesim.sim.logs.append(namespace, "since", "app", f"l{i}", s))
+    path = f"/api/v1/namespaces/{namespace}/pods/since/log"
+    with httpx.Client(base_url=kubesim.url) as http:
+        # sinceTime is inclusive and, like the API server's, takes RFC 3339 with or without a fraction.
+        r = http.get(path, params={"sinceTime": "2026-01-01T12:00:02Z", "timestamps": "true"})
+        assert r.text == ("2026-01-01T12:00:02.000500000Z l2\n2026-01-01T12:00:03.000500000Z l3\n")
+        r = http.get(path, params={"sinceTime": "2026-01-01T12:00:03.000500Z"})
+        assert r.text == "l3\n"
+        assert http.get(path, params={"sinceTime": "yesterday"}).status_code == 400
+
+        def terminate(o: dict) -> None:  # type: ignore[type-arg]
+            o.setdefault("status", {})["containerStatuses"] = [
+                {"name": "app", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}
+            ]
+
+        kubesim.call(
+            lambda: kubesim.sim.store.mutate(
+                RESOURCES["pods"], namespace, "since", terminate, subresource="status"
+            )
+        )
+        # A follow of a terminated container returns what it wrote and ends, as the kubelet's does.
+        r = http.get(path, params={"follow": "true", "sinceTime": "2026-01-01T12:00:03Z"}, timeout=10)
+        assert r.text == "l3\n"
 
 
 def test_log_errors(core: client.CoreV1Api, namespace: str) -> None:

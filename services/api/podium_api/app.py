@@ -27,6 +27,7 @@ from podium_api.routers import (
     metrics,
     operations,
     serving,
+    telemetry,
     training,
     users,
     ws,
@@ -79,6 +80,7 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.include_router(serving.router, prefix=API_PREFIX)
     app.include_router(infra.router, prefix=API_PREFIX)
     app.include_router(training.router, prefix=API_PREFIX)
+    app.include_router(telemetry.router, prefix=API_PREFIX)
     app.include_router(cluster_reads.router, prefix=API_PREFIX)
     app.include_router(ws.router, prefix=API_PREFIX)
     app.include_router(metrics.router)

@@ -9,12 +9,26 @@ from typer.core import TyperGroup
 
 from podium_cli import servers
 from podium_cli.client import CliError
-from podium_cli.commands import audit, clusters, get, infra, login, ops, serving, submit, training, users
+from podium_cli.commands import (
+    audit,
+    clusters,
+    get,
+    infra,
+    login,
+    ops,
+    serving,
+    submit,
+    telemetry,
+    training,
+    users,
+)
 from podium_cli.output import OutputFormat
 from podium_cli.state import CliState
 
 # Every module here exposes `register(root)`. Adding a command area = importing it and adding it here.
-COMMAND_MODULES = (servers, login, submit, ops, users, clusters, get, audit, serving, training, infra)
+COMMAND_MODULES = (
+    servers, login, submit, ops, users, clusters, get, audit, serving, training, telemetry, infra,
+)  # fmt: skip
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 operation failed or cancelled, 2 usage or validation error, 3 not found, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -83,10 +84,11 @@ class LogBook:
         timestamps: bool = False,
         alive: Callable[[], bool] = lambda: True,
         poll_seconds: float = 0.5,
-    ) -> AsyncIterator[str]:
-        """Yield existing lines then new ones until `alive()` turns false or the stream is dropped."""
+    ) -> AsyncIterator[list[str]]:
+        """Yield existing lines then new ones, in batches of what is there, until `alive()` turns false or
+        the stream is dropped. Only the new lines are copied (a busy log must not cost a full copy each)."""
         stream = self._stream(namespace, pod, container)
-        for line in self.read(
+        first = self.read(
             namespace,
             pod,
             container,
@@ -94,15 +96,17 @@ class LogBook:
             since_seconds=since_seconds,
             since_time=since_time,
             timestamps=timestamps,
-        ):
-            yield line
+        )
+        if first:
+            yield first
         seen = stream.total
         while True:
             if stream.total > seen:
                 new = min(stream.total - seen, len(stream.lines))
-                for ts, line in list(stream.lines)[-new:]:
-                    yield _format(ts, line, timestamps)
+                batch = list(itertools.islice(reversed(stream.lines), new))
+                batch.reverse()
                 seen = stream.total
+                yield [_format(ts, line, timestamps) for ts, line in batch]
                 continue
             if stream.closed or not alive():
                 return

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -138,6 +139,18 @@ async def _stream(
 # --- pod logs ------------------------------------------------------------------------------------
 
 
+def _since_time(request: Request) -> datetime | None:
+    """`sinceTime` as the API server reads it: RFC 3339, fractional seconds allowed; lines at or after it."""
+    raw = request.query_params.get("sinceTime")
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise errors.bad_request(f'invalid value for sinceTime: "{raw}"') from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def pod_log(sim: KubeSim, request: Request, t: Target) -> Response:
     assert t.name is not None
     assert t.namespace is not None
@@ -170,27 +183,37 @@ def pod_log(sim: KubeSim, request: Request, t: Target) -> Response:
             )
     tail = q_int(request, "tailLines")
     since = q_int(request, "sinceSeconds")
+    since_time = _since_time(request)
+    if since is not None and since_time is not None:
+        raise errors.bad_request("at most one of sinceTime or sinceSeconds may be specified")
     stamps = q_bool(request, "timestamps")
     limit_bytes = q_int(request, "limitBytes")
     if not q_bool(request, "follow"):
-        text = "".join(
-            line + "\n"
-            for line in sim.logs.read(
-                t.namespace, t.name, container, tail_lines=tail, since_seconds=since, timestamps=stamps
-            )
-        ).encode()
+        lines = sim.logs.read(
+            t.namespace, t.name, container, tail_lines=tail, since_seconds=since, since_time=since_time,
+            timestamps=stamps,
+        )  # fmt: skip
+        text = "".join(line + "\n" for line in lines).encode()
         return Response(text[:limit_bytes] if limit_bytes else text, media_type="text/plain")
     uid = pod["metadata"]["uid"]
     ns, name = t.namespace, t.name
 
     def alive() -> bool:
+        # Like the kubelet, a follow ends when the container has terminated (every line it wrote was
+        # already sent: the logbook yields what it holds before asking) or the pod is gone.
         current = sim.store.peek(t.res, ns, name)
-        return current is not None and current["metadata"]["uid"] == uid
+        if current is None or current["metadata"]["uid"] != uid:
+            return False
+        statuses = (current.get("status") or {}).get("containerStatuses") or []
+        state = next((s.get("state") or {} for s in statuses if s.get("name") == container), {})
+        return "terminated" not in state
 
     async def body() -> AsyncIterator[bytes]:
-        async for line in sim.logs.follow(
-            ns, name, container, tail_lines=tail, since_seconds=since, timestamps=stamps, alive=alive
-        ):
-            yield (line + "\n").encode()
+        # One write per batch of lines that were there, not one per line: a busy log stays cheap.
+        async for batch in sim.logs.follow(
+            ns, name, container, tail_lines=tail, since_seconds=since, since_time=since_time,
+            timestamps=stamps, alive=alive,
+        ):  # fmt: skip
+            yield "".join(line + "\n" for line in batch).encode()
 
     return StreamingResponse(body(), media_type="text/plain")

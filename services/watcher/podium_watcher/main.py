@@ -20,6 +20,7 @@ from podium_shared.realtime.cluster_watch import ClusterWatch
 from podium_shared.realtime.keys import heartbeat_key
 from podium_shared.realtime.kubeclient import api_client_for_eks, api_client_from_kubeconfig
 from podium_shared.settings import PodiumSettings, get_settings, use_settings
+from podium_shared.telemetry.collector import LogCollector
 from prometheus_client import start_http_server
 from redis import Redis
 from redis.exceptions import RedisError
@@ -35,6 +36,7 @@ class Watcher:
         self.id = settings.watcher_id or f"{socket.gethostname()}-{os.getpid()}"
         self.redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
         self.clusters: dict[str, tuple[tuple[str | None, ...], ClusterWatch]] = {}
+        self.collectors: dict[str, LogCollector] = {}
         self.stop_event = threading.Event()
 
     def refresh_clusters(self) -> None:
@@ -52,12 +54,16 @@ class Watcher:
                 watch.stop(purge=name not in rows)
                 watch.join(timeout=5)
                 del self.clusters[name]
+                collector = self.collectors.pop(name, None)
+                if collector is not None:
+                    collector.stop()
+                    collector.join(timeout=5)
         default = str(self.settings.kubeconfig) if self.settings.kubeconfig else None
         for name, where in rows.items():
             if name in self.clusters:
                 continue
             path, context, eks_name, region, role_arn = where
-            factory: Callable[[], ApiClient]
+            factory: Callable[..., ApiClient]
             if eks_name is not None and region is not None and path is None and context is None:
                 # Registered by EKS name: that cluster or an error, never the default kubeconfig.
                 factory = partial(api_client_for_eks, eks_name, region, role_arn, self.settings)
@@ -69,6 +75,16 @@ class Watcher:
             )  # fmt: skip
             watch.start()
             self.clusters[name] = (where, watch)
+            if self.settings.log_collector_enabled:
+                # Every followed container holds a connection: the pool must hold them all.
+                collector = LogCollector(
+                    name,
+                    partial(factory, pool_size=self.settings.log_max_followers),
+                    self.redis, session_factory(self.settings.database_url), self.id,
+                    self.settings.collector_tuning(),
+                )  # fmt: skip
+                collector.start()
+                self.collectors[name] = collector
             log.info("watcher %s campaigns for cluster %s", self.id, name)
 
     def heartbeat(self) -> None:
@@ -102,8 +118,12 @@ class Watcher:
     def shutdown(self) -> None:
         for _where, watch in self.clusters.values():
             watch.stop()
+        for collector in self.collectors.values():
+            collector.stop()
         for _where, watch in self.clusters.values():
             watch.join(timeout=5)
+        for collector in self.collectors.values():
+            collector.join(timeout=10)
         with contextlib.suppress(RedisError):
             self.redis.delete(heartbeat_key(self.id))
         self.redis.close()

@@ -5,6 +5,13 @@ from podium_shared.models.base import Base
 from podium_shared.models.cluster import Cluster
 from podium_shared.models.idempotency import IdempotencyKey
 from podium_shared.models.operation import Operation, OperationStatus
+from podium_shared.models.telemetry import (
+    LogCollectorLease,
+    LogLine,
+    LogStream,
+    MetricPoint,
+    TelemetryWorkload,
+)
 from podium_shared.models.user import ApiToken, Role, User
 
 __all__ = [
@@ -13,8 +20,13 @@ __all__ = [
     "Base",
     "Cluster",
     "IdempotencyKey",
+    "LogCollectorLease",
+    "LogLine",
+    "LogStream",
+    "MetricPoint",
     "Operation",
     "OperationStatus",
     "Role",
+    "TelemetryWorkload",
     "User",
 ]

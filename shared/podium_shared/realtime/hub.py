@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import RedisError
@@ -82,6 +82,7 @@ class ClientConn:
         self.principal = principal
         self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=tuning.client_queue)
         self.subs: dict[str, Subscription] = {}
+        self.provided: dict[str, str] = {}  # subscription id -> topic, for topics a TopicProvider serves
         self.slow = asyncio.Event()
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -174,11 +175,29 @@ class ClusterFeed:
                 client.offer(msg)
 
 
+class TopicProvider(Protocol):
+    """A topic served from elsewhere than the cluster stream (e.g. `logs`, from the telemetry domain),
+    registered with the hub by the API: the session hands it the subscribe message; the provider sends
+    on the client's outbox with the same message types and resume rules."""
+
+    async def subscribe(
+        self, client: ClientConn, sid: str, msg: dict[str, Any], since: str | None
+    ) -> None: ...
+    async def unsubscribe(self, client: ClientConn, sid: str) -> None: ...
+    async def close(self) -> None: ...
+
+
 class Hub:
-    def __init__(self, redis_url: str, tuning: HubTuning | None = None) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        tuning: HubTuning | None = None,
+        providers: dict[str, TopicProvider] | None = None,
+    ) -> None:
         self.redis_url = redis_url
         self.tuning = tuning or HubTuning()
         self.feeds: dict[str, ClusterFeed] = {}
+        self.providers: dict[str, TopicProvider] = dict(providers or {})
 
     def _feed(self, cluster: str) -> ClusterFeed:
         feed = self.feeds.get(cluster)
@@ -194,10 +213,13 @@ class Hub:
         WS_CLIENTS.dec()
         for task in list(client.tasks):
             task.cancel()
-        for sid in list(client.subs):
+        for sid in [*client.subs, *client.provided]:
             await self.unsubscribe(client, sid)
 
     async def unsubscribe(self, client: ClientConn, sid: str) -> None:
+        provided = client.provided.pop(sid, None)
+        if provided is not None:
+            await self.providers[provided].unsubscribe(client, sid)
         sub = client.subs.pop(sid, None)
         if sub is None:
             return
@@ -282,6 +304,8 @@ class Hub:
         for feed in list(self.feeds.values()):
             await feed.close()
         self.feeds.clear()
+        for provider in self.providers.values():
+            await provider.close()
 
 
 ClusterCheck = Callable[[str], Awaitable[None]]

@@ -17,19 +17,21 @@ from podium_shared.settings import PodiumSettings
 POOL_SIZE = 32
 
 
-def api_client_from_kubeconfig(path: str | Path | None, context: str | None) -> ApiClient:
+def api_client_from_kubeconfig(
+    path: str | Path | None, context: str | None, pool_size: int = POOL_SIZE
+) -> ApiClient:
     if path is None:
         raise Invalid("the cluster has no kubeconfig path and no default KUBECONFIG is set")
     cfg = Configuration()
     kube_config.load_kube_config(config_file=str(path), context=context, client_configuration=cfg)  # type: ignore[no-untyped-call]
-    cfg.connection_pool_maxsize = POOL_SIZE
+    cfg.connection_pool_maxsize = pool_size
     return ApiClient(cfg)
 
 
 def api_client_for_eks(
-    eks_name: str, region: str, role_arn: str | None, settings: PodiumSettings
+    eks_name: str, region: str, role_arn: str | None, settings: PodiumSettings, pool_size: int = POOL_SIZE
 ) -> ApiClient:
     """A cluster registered by EKS name: that cluster's endpoint and token, never the default kubeconfig."""
     cfg = eks_configuration(eks_name, region, role_arn, settings)
-    cfg.connection_pool_maxsize = POOL_SIZE
+    cfg.connection_pool_maxsize = pool_size
     return ApiClient(cfg)

@@ -135,7 +135,11 @@ async def _subscribe(
 ) -> None:
     if not sid:
         raise Invalid("a subscription needs an id")
-    if sid not in client.subs and len(client.subs) >= MAX_SUBSCRIPTIONS:
+    if (
+        sid not in client.subs
+        and sid not in client.provided
+        and len(client.subs) + len(client.provided) >= MAX_SUBSCRIPTIONS
+    ):
         raise Invalid(f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
     cluster, topic = msg.get("cluster"), msg.get("topic")
     if not isinstance(cluster, str) or not isinstance(topic, str):
@@ -147,6 +151,18 @@ async def _subscribe(
         raise Invalid("labelSelector must be a string")
     if since is not None and (not isinstance(since, str) or not valid_id(since)):
         raise Invalid("since must be an event id like 1700000000000-0")
+    provider = hub.providers.get(topic)
+    if provider is not None:
+        await check_cluster(cluster)
+        await hub.unsubscribe(client, sid)  # subscribing again with the same id replaces it
+        await client.put({"type": "subscribed", "id": sid, "cluster": cluster, "topic": topic})
+        client.provided[sid] = topic
+        try:
+            await provider.subscribe(client, sid, msg, since)
+        except BaseException:
+            client.provided.pop(sid, None)
+            raise
+        return
     sub = Subscription.create(sid, cluster, topic, client.principal, namespace, selector)
     await check_cluster(cluster)
     # Acknowledge first, so the replay/snapshot that follows is unambiguous for the client.

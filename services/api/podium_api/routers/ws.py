@@ -13,6 +13,7 @@ from podium_shared.db.session import unit_of_work
 from podium_shared.errors import PodiumError
 from podium_shared.realtime import session
 from podium_shared.realtime.hub import Hub
+from podium_shared.telemetry.live import LogTopic
 from starlette.concurrency import run_in_threadpool
 
 from podium_api.deps import authenticate_token
@@ -26,7 +27,9 @@ def hub(app: FastAPI) -> Hub:
     """One hub per API process (per app), created on first use inside the server's event loop."""
     existing: Hub | None = getattr(app.state, "realtime_hub", None)
     if existing is None:
-        existing = app.state.realtime_hub = Hub(app.state.settings.redis_url)
+        url = app.state.settings.redis_url
+        logs = LogTopic(url, app.state.session_factory)
+        existing = app.state.realtime_hub = Hub(url, providers={"logs": logs})
     return existing
 
 
