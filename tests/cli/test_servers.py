@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from podium_cli.bootstrap import heartbeat_alive, prepare
+from podium_cli.bootstrap import EksRef, heartbeat_alive, prepare
 from podium_shared.db.session import session_factory
 from podium_shared.embedded import EmbeddedRedis, free_port
 from podium_shared.models.audit import AuditEvent
@@ -41,6 +41,29 @@ def test_prepare_is_idempotent_and_repoints_the_cluster(fresh_database_url: str)
         actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions.count("user.bootstrap") == 1
     assert actions.count("cluster.update") == 1
+
+
+def test_prepare_repoints_a_kubeconfig_cluster_to_its_eks_name(fresh_database_url: str) -> None:
+    """`podium up` registered `local` by kubeconfig before kubesim was reached by EKS name; a data
+    directory from then is re-pointed, with the kubeconfig dropped so nothing can fall back to it."""
+    prepare(
+        fresh_database_url, admin_token=TOKEN, cluster="local", kubeconfig=Path("/tmp/k"), context="kubesim"
+    )
+    eks = EksRef("local", "us-west-2", "podium-hyperpod")
+    assert prepare(fresh_database_url, cluster="local", eks=eks) is None
+    assert prepare(fresh_database_url, cluster="local", eks=eks) is None
+    with session_factory(fresh_database_url)() as session:
+        cluster = session.get(Cluster, "local")
+        assert cluster is not None
+        assert (cluster.kubeconfig_path, cluster.context) == (None, None)
+        assert (cluster.eks_cluster_name, cluster.region, cluster.hyperpod_cluster_name) == (
+            "local",
+            "us-west-2",
+            "podium-hyperpod",
+        )
+        updates = session.scalars(select(AuditEvent).where(AuditEvent.action == "cluster.update")).all()
+    assert len(updates) == 1
+    assert updates[0].details["eks_cluster_name"] == "local"
 
 
 def test_bootstrap_command_prints_a_generated_token_once(fresh_database_url: str) -> None:

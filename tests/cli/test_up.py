@@ -1,7 +1,8 @@
 """`podium up` end to end, as a person runs it: a subprocess on an empty data directory brings up
-Postgres, Redis, kubesim, the API, a worker and the watcher; a label command submitted through the CLI
-reaches the simulated cluster; Ctrl-C stops everything and leaves no process behind; a second run on the
-same data directory keeps the data and the admin token."""
+Postgres, Redis, emulated AWS, kubesim (HTTPS, following the emulated node groups), the API, a worker and
+the watcher; `local` is registered by its EKS name, and a label command submitted through the CLI reaches
+the simulated cluster that way; scaling the emulated node group grows the cluster; Ctrl-C stops everything
+and leaves no process behind; a second run on the same data directory keeps the data and the admin token."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+import boto3
 import httpx
 import pytest
 from podium_shared.embedded import free_port
@@ -122,7 +124,8 @@ def cli(url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120, check=False)  # fmt: skip
 
 
-# Two whole-stack starts, one with the embedded MLflow server (tens of seconds on a loaded machine).
+# Two whole-system start-ups (Postgres, Redis, MLflow, emulated AWS, kubesim, API, worker, watcher) and
+# stops: on a shared 2-core machine that alone can pass the suite's 300 s per-test default.
 @pytest.mark.timeout(900)
 def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
@@ -170,10 +173,32 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
             env=kubectl_env, capture_output=True, text=True, timeout=30, check=True,
         )  # fmt: skip
         assert got.stdout == "yes"
+        # That command went the by-EKS-name way: `local` has no kubeconfig, only its EKS name and region.
+        clusters = httpx.get(
+            url + "/api/v1/clusters", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        ).json()
+        (local,) = [c for c in clusters if c["name"] == "local"]
+        assert (local["eks_cluster_name"], local["region"], local["context"]) == ("local", "us-west-2", None)
+
+        # Scaling the emulated node group grows the simulated cluster (kubesim's cloud controller).
+        def system_nodes() -> int:
+            listed = subprocess.run(
+                ["kubectl", "get", "nodes", "-l", "eks.amazonaws.com/nodegroup=system-cpu", "-o", "name"],
+                env=kubectl_env, capture_output=True, text=True, timeout=30, check=True,
+            )  # fmt: skip
+            return len(listed.stdout.split())
+
+        assert system_nodes() == 2
+        endpoint = up.wait_for(r"AWS \(emulated\):\s+AWS_ENDPOINT_URL=(\S+)").group(1)
+        eks = boto3.client("eks", endpoint_url=endpoint, region_name="us-west-2", aws_access_key_id="x",
+                           aws_secret_access_key="x")  # fmt: skip
+        eks.update_nodegroup_config(clusterName="local", nodegroupName="system-cpu",
+                                    scalingConfig={"minSize": 1, "maxSize": 4, "desiredSize": 3})  # fmt: skip
+        wait_until(lambda: system_nodes() == 3, 60, "a third system-cpu node", interval=0.5)
 
         children = up.descendants()
-        # postgres, redis, mlflow, kubesim, api, worker, watcher (and their own children)
-        assert len(children) >= 7
+        # postgres, redis, mlflow, awsemu, kubesim, api, worker, watcher (and their own children)
+        assert len(children) >= 8
         assert up.interrupt() == 0, "\n".join(up.lines)
         assert "podium up: stopped" in up.lines
         wait_until(

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 # ruff: noqa: PLC0415 - the model and service imports load SQLAlchemy; `podium --help` should not.
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+
+@dataclass(frozen=True)
+class EksRef:
+    """A cluster reached by EKS name and region (endpoint, CA and token from AWS), with its HyperPod."""
+
+    name: str
+    region: str
+    hyperpod_cluster: str | None = None
 
 
 def prepare(
@@ -18,6 +28,7 @@ def prepare(
     cluster: str | None = None,
     kubeconfig: Path | None = None,
     context: str | None = None,
+    eks: EksRef | None = None,
 ) -> str | None:
     """Returns the admin token when this call created the admin, else None. `admin_password` becomes
     the new admin's console password."""
@@ -26,7 +37,7 @@ def prepare(
 
     with unit_of_work(session_factory(database_url)) as session:
         if cluster:
-            register_cluster(session, cluster, kubeconfig, context)
+            register_cluster(session, cluster, kubeconfig, context, eks)
         return bootstrap_admin(session, admin_username, admin_token, admin_password)
 
 
@@ -37,6 +48,7 @@ def prepare_from_settings(
     kubeconfig: Path | None = None,
     context: str | None = None,
     admin_password: str | None = None,
+    eks: EksRef | None = None,
 ) -> str | None:
     """`prepare` with the first admin's name, token and password from the settings
     (PODIUM_BOOTSTRAP_ADMIN_*); an `admin_password` given here wins over the setting."""
@@ -48,7 +60,7 @@ def prepare_from_settings(
         admin_password = settings.bootstrap_admin_password.get_secret_value()
     return prepare(database_url, admin_username=settings.bootstrap_admin_username, admin_token=token,
                    admin_password=admin_password, cluster=cluster, kubeconfig=kubeconfig,
-                   context=context)  # fmt: skip
+                   context=context, eks=eks)  # fmt: skip
 
 
 def ensure_admin_password(database_url: str, password: str) -> tuple[str, bool]:
@@ -63,20 +75,29 @@ def ensure_admin_password(database_url: str, password: str) -> tuple[str, bool]:
         return username, ensure_password(session, username, password)
 
 
-def register_cluster(session: Any, name: str, kubeconfig: Path | None, context: str | None) -> None:
-    """First run: registers the cluster. Later runs: re-points it if its kubeconfig or context changed."""
+def register_cluster(
+    session: Any, name: str, kubeconfig: Path | None, context: str | None, eks: EksRef | None = None
+) -> None:
+    """First run: registers the cluster (by kubeconfig, or by EKS name with `eks` and no kubeconfig).
+    Later runs: re-points it if how it is reached changed."""
     from podium_shared.audit.service import record
     from podium_shared.clusters.service import register_cluster as register
     from podium_shared.models.cluster import Cluster
 
     path = str(kubeconfig) if kubeconfig else None
+    aws = (eks.name, eks.region, eks.hyperpod_cluster) if eks is not None else (None, None, None)
     existing = session.get(Cluster, name)
     if existing is None:
-        register(session, name, path, context)
+        register(
+            session, name, path, context, eks_cluster_name=aws[0], region=aws[1], hyperpod_cluster_name=aws[2]
+        )
         return
-    if (existing.kubeconfig_path, existing.context) == (path, context):
+    where = (existing.kubeconfig_path, existing.context, existing.eks_cluster_name, existing.region,
+             existing.hyperpod_cluster_name)  # fmt: skip
+    if where == (path, context, *aws):
         return
     existing.kubeconfig_path, existing.context = path, context
+    existing.eks_cluster_name, existing.region, existing.hyperpod_cluster_name = aws
     session.flush()
     record(
         session,
@@ -86,7 +107,13 @@ def register_cluster(session: Any, name: str, kubeconfig: Path | None, context: 
         cluster=name,
         resource_kind="cluster",
         resource_name=name,
-        details={"kubeconfig_path": path, "context": context},
+        details={
+            "kubeconfig_path": path,
+            "context": context,
+            "eks_cluster_name": aws[0],
+            "region": aws[1],
+            "hyperpod_cluster_name": aws[2],
+        },
     )
 
 

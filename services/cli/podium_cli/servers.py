@@ -49,7 +49,7 @@ def watcher() -> None:
     run_watcher()
 
 
-def kubesim(
+def kubesim(  # noqa: PLR0917 - typer maps each parameter to an option
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 6443,
     scenario: Annotated[str | None, typer.Option(help="scenario name or YAML path")] = None,
@@ -57,11 +57,47 @@ def kubesim(
     kubeconfig_out: Annotated[
         Path | None, typer.Option(help="write a kubeconfig for this server here")
     ] = None,
+    tls: Annotated[bool, typer.Option(help="serve HTTPS with a CA kubesim generates")] = False,
+    tls_dir: Annotated[
+        Path | None,
+        typer.Option(help="where --tls writes ca.crt, server.crt, server.key (default: by the kubeconfig)"),
+    ] = None,
+    eks_cluster: Annotated[
+        str | None, typer.Option(help="nodes follow this EKS cluster's node groups (cloud controller)")
+    ] = None,
+    hyperpod_cluster: Annotated[
+        str | None, typer.Option(help="nodes follow this HyperPod cluster's instance groups")
+    ] = None,
+    aws_endpoint_url: Annotated[str | None, typer.Option(help="the AWS (emulator) endpoint")] = None,
+    aws_region: Annotated[str | None, typer.Option(help="default: the scenario's region")] = None,
+    cloud_poll_seconds: Annotated[float | None, typer.Option(help="real seconds between reads")] = None,
+    node_join_seconds: Annotated[
+        float | None, typer.Option(help="simulated seconds a node takes to join")
+    ] = None,
 ) -> None:
-    """Run the simulated Kubernetes cluster."""
+    """Run the simulated Kubernetes cluster (`KUBESIM_*` variables set the cloud options too)."""
     from podium_kubesim.cli import serve
+    from podium_kubesim.controllers.cloud_source import CloudConfig
 
-    serve(host=host, port=port, scenario=scenario, speed=speed, kubeconfig_out=kubeconfig_out)
+    cloud = CloudConfig.from_env(
+        eks_cluster=eks_cluster,
+        hyperpod_cluster=hyperpod_cluster,
+        endpoint_url=aws_endpoint_url,
+        region=aws_region,
+        poll_seconds=cloud_poll_seconds,
+        join_seconds=node_join_seconds,
+    )
+
+    serve(
+        host=host,
+        port=port,
+        scenario=scenario,
+        speed=speed,
+        kubeconfig_out=kubeconfig_out,
+        tls=tls,
+        tls_dir=tls_dir,
+        cloud=cloud,
+    )
 
 
 def awsemu(

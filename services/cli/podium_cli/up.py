@@ -9,6 +9,7 @@ process model."""
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import signal
@@ -24,11 +25,25 @@ import yaml
 from podium_shared.embedded import EmbeddedMlflow, EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
 from podium_shared.errors import PodiumError
 
-from podium_cli.bootstrap import ensure_admin_password, prepare_from_settings, write_private
+from podium_cli.bootstrap import EksRef, ensure_admin_password, prepare_from_settings, write_private
 from podium_cli.supervise import Child
 
 LOCAL_CLUSTER = "local"
 READY_TIMEOUT = 180.0
+# The single switch for how `local` is registered when podium up runs the emulated AWS: True = by its EKS
+# name and region (endpoint, CA and token come from the emulated eks:DescribeCluster / STS, pointing at
+# kubesim's HTTPS), the path a real EKS cluster takes; False = by the kubeconfig kubesim writes.
+REGISTER_LOCAL_BY_EKS_NAME = True
+
+
+@dataclass(frozen=True)
+class LocalAws:
+    """The emulated AWS account podium up started and seeded from the kubesim scenario."""
+
+    url: str
+    region: str
+    eks_cluster: str
+    hyperpod_cluster: str | None
 
 
 @dataclass(frozen=True)
@@ -130,37 +145,20 @@ def _start(opts: UpOptions, stack: Stack) -> None:
     env.pop("PODIUM_REDIS_URL", None)
     _launch_mlflow(stack, env, data_dir)
 
-    _start_aws_emulator(opts, stack, env, data_dir)
+    aws = _start_aws_emulator(opts, stack, env, data_dir)
 
-    kubeconfig_env = os.environ.get("KUBECONFIG")
-    if kubeconfig_env:
-        kubeconfig = Path(kubeconfig_env.split(os.pathsep)[0]).resolve()
-        context = _current_context(kubeconfig)
-    else:
-        kubeconfig, context = data_dir / "kubeconfig", "kubesim"
-        port = free_port()
-        args = [
-            "kubesim",
-            "--port",
-            str(port),
-            "--speed",
-            str(opts.speed),
-            "--kubeconfig-out",
-            str(kubeconfig),
-        ]
-        if opts.scenario:
-            args += ["--scenario", opts.scenario]
-        say("starting kubesim")
-        kubesim = _spawn(stack, "kubesim", args, env, data_dir)
-        _wait_port(kubesim, port)
-        env["KUBECONFIG"] = str(kubeconfig)
+    kubeconfig, context, eks = _start_kubesim(opts, stack, env, data_dir, aws)
 
     say("applying migrations")
     from podium_shared.db.migrate import upgrade  # noqa: PLC0415 - alembic is slow to import
 
     upgrade(database_url)
     password = _admin_password(data_dir)
-    token = _prepare_database(database_url, kubeconfig, context, data_dir, password)
+    if eks is not None:
+        say(f"registering cluster {LOCAL_CLUSTER} by EKS name {eks.name} ({eks.region})")
+        token = _prepare_database(database_url, None, None, data_dir, password, eks)
+    else:
+        token = _prepare_database(database_url, kubeconfig, context, data_dir, password)
     admin_name, password_current = ensure_admin_password(database_url, password)
 
     _spawn(stack, "api", ["api", "--host", opts.host, "--port", str(opts.port)], env, data_dir)
@@ -189,6 +187,8 @@ def _start(opts: UpOptions, stack: Stack) -> None:
     )
     print(f"  kubectl:         KUBECONFIG={kubeconfig} kubectl get nodes", flush=True)
     print(f"  MLflow:          {env.get('MLFLOW_TRACKING_URI') or 'not configured'}", flush=True)
+    if aws is not None:
+        print(f"  AWS (emulated):  AWS_ENDPOINT_URL={aws.url} (EKS cluster {aws.eks_cluster})", flush=True)
     print(f"  Logs:            {data_dir / 'logs'}/\nPress Ctrl-C to stop.\n", flush=True)
     if stack.mlflow is not None:
         # After the banner: the API, CLI and cluster work meanwhile (training history answers 503 until
@@ -207,18 +207,64 @@ def _launch_mlflow(stack: Stack, env: dict[str, str], data_dir: Path) -> None:
     env["MLFLOW_TRACKING_URI"] = stack.mlflow.url
 
 
-def _start_aws_emulator(opts: UpOptions, stack: Stack, env: dict[str, str], data_dir: Path) -> None:
+def _start_kubesim(
+    opts: UpOptions, stack: Stack, env: dict[str, str], data_dir: Path, aws: LocalAws | None
+) -> tuple[Path, str | None, EksRef | None]:
+    """kubesim (unless KUBECONFIG names a cluster): the kubeconfig and context for kubectl, and how to
+    register `local` by EKS name when the emulated AWS leads to it."""
+    kubeconfig_env = os.environ.get("KUBECONFIG")
+    if kubeconfig_env:
+        kubeconfig = Path(kubeconfig_env.split(os.pathsep)[0]).resolve()
+        return kubeconfig, _current_context(kubeconfig), None
+    kubeconfig = data_dir / "kubeconfig"
+    port = free_port()
+    # HTTPS with a CA of its own, as an EKS endpoint serves; kubesim writes the CA into the kubeconfig.
+    args = ["kubesim", "--port", str(port), "--speed", str(opts.speed), "--kubeconfig-out", str(kubeconfig)]
+    args.append("--tls")
+    if opts.scenario:
+        args += ["--scenario", opts.scenario]
+    if aws is not None:
+        # The cloud controller: kubesim's nodes follow the emulated node groups and instance groups.
+        args += ["--eks-cluster", aws.eks_cluster, "--aws-endpoint-url", aws.url, "--aws-region", aws.region]
+        if aws.hyperpod_cluster:
+            args += ["--hyperpod-cluster", aws.hyperpod_cluster]
+    say("starting kubesim")
+    kubesim = _spawn(stack, "kubesim", args, env, data_dir)
+    _wait_port(kubesim, port)
+    eks = None
+    if aws is not None:
+        _point_eks_at_kubesim(aws, kubeconfig)
+        if REGISTER_LOCAL_BY_EKS_NAME:
+            eks = EksRef(aws.eks_cluster, aws.region, aws.hyperpod_cluster)
+    if eks is None:
+        # Only a cluster registered by kubeconfig needs it; one registered by EKS name must never use it.
+        env["KUBECONFIG"] = str(kubeconfig)
+    return kubeconfig, "kubesim", eks
+
+
+def _start_aws_emulator(
+    opts: UpOptions, stack: Stack, env: dict[str, str], data_dir: Path
+) -> LocalAws | None:
     """Emulated AWS (moto + podium_awsemu) unless the environment names AWS endpoints of its own. Podium
-    reaches it only through the standard AWS_ENDPOINT_URL, as it would reach AWS (docs/infra.md)."""
+    reaches it only through the standard AWS_ENDPOINT_URL, as it would reach AWS (docs/infra.md). The
+    account holds the kubesim scenario's groups (podium_awsemu/local_account.py)."""
     if any(k == "AWS_ENDPOINT_URL" or k.startswith("AWS_ENDPOINT_URL_") for k in os.environ):
-        return
+        return None
+    from podium_awsemu.local_account import hyperpod_cluster, scenario_seed  # noqa: PLC0415
+
     port = free_port()
     say("starting emulated AWS")
     emulator = _spawn(
-        stack, "awsemu", ["awsemu", "--port", str(port), "--speed", str(opts.speed), "--seed", "default"],
+        stack, "awsemu", ["awsemu", "--port", str(port), "--speed", str(opts.speed), "--seed", "none"],
         env, data_dir,
     )  # fmt: skip
     _wait_port(emulator, port)
+    url = f"http://127.0.0.1:{port}"
+    # Seeded over HTTP here rather than by --seed: the answer means the account exists, so kubesim's cloud
+    # controller, started next, cannot find it half made.
+    seed = scenario_seed(opts.scenario)
+    with httpx.Client(timeout=60.0) as http:
+        http.post(url + "/_emu/seed", json=seed).raise_for_status()
     # Emulator credentials replace any ambient ones: real keys have no business going to a local emulator.
     env.update(
         AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
@@ -228,6 +274,19 @@ def _start_aws_emulator(opts: UpOptions, stack: Stack, env: dict[str, str], data
     )
     for key in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
         env.pop(key, None)
+    return LocalAws(url, str(seed["region"]), str(seed["eks_clusters"][0]["name"]), hyperpod_cluster(seed))
+
+
+def _point_eks_at_kubesim(aws: LocalAws, kubeconfig: Path) -> None:
+    """The emulated EKS cluster's endpoint and CA become kubesim's (read back from the kubeconfig it
+    wrote), so `eks:DescribeCluster` leads to kubesim as it leads to a real cluster's API server."""
+    from podium_awsemu.local_account import point_at_kubesim  # noqa: PLC0415
+
+    doc: Any = yaml.safe_load(kubeconfig.read_text())
+    cluster = doc["clusters"][0]["cluster"]
+    ca_pem = base64.b64decode(cluster["certificate-authority-data"])
+    point_at_kubesim(aws.url, region=aws.region, endpoint=cluster["server"], ca_pem=ca_pem,
+                     eks_cluster=aws.eks_cluster)  # fmt: skip
 
 
 def _spawn(stack: Stack, name: str, args: list[str], env: dict[str, str], data_dir: Path) -> Child:
@@ -314,12 +373,18 @@ def _admin_password(data_dir: Path) -> str:
 
 
 def _prepare_database(
-    database_url: str, kubeconfig: Path, context: str | None, data_dir: Path, password: str
+    database_url: str,
+    kubeconfig: Path | None,
+    context: str | None,
+    data_dir: Path,
+    password: str,
+    eks: EksRef | None = None,
 ) -> str | None:
     """Registers the `local` cluster and bootstraps the first admin; returns the admin token if known."""
     token_file = data_dir / "admin-token"
     created = prepare_from_settings(
-        database_url, cluster=LOCAL_CLUSTER, kubeconfig=kubeconfig, context=context, admin_password=password
+        database_url, cluster=LOCAL_CLUSTER, kubeconfig=kubeconfig, context=context, admin_password=password,
+        eks=eks,
     )
     if created:
         write_private(token_file, created)

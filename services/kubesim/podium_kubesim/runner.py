@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import contextlib
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +19,7 @@ from typing import Any, TypeVar
 import uvicorn
 import yaml
 
+from podium_kubesim import tls as tls_module
 from podium_kubesim.server import create_app
 from podium_kubesim.sim import KubeSim
 
@@ -26,12 +30,17 @@ def kubeconfig(
     url: str,
     context: str = "kubesim",
     token: str = "kubesim-token",  # noqa: S107 - any token is accepted
+    ca_pem: bytes | None = None,
 ) -> dict[str, Any]:
-    """A kubeconfig for a plain-HTTP kubesim; any bearer token is accepted, so the token is a placeholder."""
+    """A kubeconfig for kubesim; any bearer token is accepted, so the token is a placeholder. Over HTTPS
+    it carries kubesim's CA inline, as `aws eks update-kubeconfig` writes an EKS cluster's."""
+    cluster: dict[str, Any] = {"server": url}
+    if ca_pem is not None:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": context, "cluster": {"server": url}}],
+        "clusters": [{"name": context, "cluster": cluster}],
         "users": [{"name": f"{context}-admin", "user": {"token": token}}],
         "contexts": [
             {
@@ -44,10 +53,10 @@ def kubeconfig(
     }
 
 
-def write_kubeconfig(path: Path, url: str, context: str = "kubesim") -> Path:
+def write_kubeconfig(path: Path, url: str, context: str = "kubesim", ca_pem: bytes | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(kubeconfig(url, context), sort_keys=False))
+    path.write_text(yaml.safe_dump(kubeconfig(url, context, ca_pem=ca_pem), sort_keys=False))
     return path
 
 
@@ -58,13 +67,21 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class RunningKubeSim:
-    """kubesim served by uvicorn on its own event loop in a background thread."""
+    """kubesim served by uvicorn on its own event loop in a background thread; over HTTPS with a CA of
+    its own when `tls` is set (the files live in a temporary directory removed by `stop`)."""
 
-    def __init__(self, sim: KubeSim, host: str, port: int) -> None:
+    def __init__(self, sim: KubeSim, host: str, port: int, *, tls: bool = False) -> None:
         self.sim = sim
         self.host = host
         self.port = port or free_port(host)
-        self.url = f"http://{host}:{self.port}"
+        self.tls: tls_module.TlsFiles | None = None
+        self._tls_dir: str | None = None
+        ssl_options: dict[str, Any] = {}
+        if tls:
+            self._tls_dir = tempfile.mkdtemp(prefix="kubesim-tls-")
+            self.tls = tls_module.generate(Path(self._tls_dir), [host])
+            ssl_options = {"ssl_certfile": str(self.tls.cert_path), "ssl_keyfile": str(self.tls.key_path)}
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         config = uvicorn.Config(
             create_app(sim, server_address=f"{host}:{self.port}"),
             host=host,
@@ -72,6 +89,7 @@ class RunningKubeSim:
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=1,
+            **ssl_options,
         )
         self._server = uvicorn.Server(config)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -102,9 +120,16 @@ class RunningKubeSim:
                 self.call(self.sim.watches.close_all, timeout=5)
         self._server.should_exit = True
         self._thread.join(timeout=10)
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
+            self._tls_dir = None
+
+    @property
+    def ca_pem(self) -> bytes | None:
+        return self.tls.ca_pem if self.tls is not None else None
 
     def write_kubeconfig(self, path: Path, context: str = "kubesim") -> Path:
-        return write_kubeconfig(path, self.url, context)
+        return write_kubeconfig(path, self.url, context, ca_pem=self.ca_pem)
 
     def call(self, fn: Callable[[], T], timeout: float = 10.0) -> T:
         """Run `fn` on the sim's loop (the store is single-threaded) and return its result."""
@@ -134,8 +159,11 @@ def start_kubesim(
     speed: float = 1.0,
     host: str = "127.0.0.1",
     port: int = 0,
+    *,
+    tls: bool = False,
     **sim_options: Any,
 ) -> RunningKubeSim:
-    """Start kubesim in a background thread; use as a context manager or call `.stop()`."""
+    """Start kubesim in a background thread (over HTTPS with `tls`); use as a context manager or call
+    `.stop()`."""
     sim = KubeSim(scenario=scenario, speed=speed, **sim_options)
-    return RunningKubeSim(sim, host, port).start()
+    return RunningKubeSim(sim, host, port, tls=tls).start()

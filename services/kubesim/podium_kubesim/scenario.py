@@ -105,13 +105,33 @@ CATALOG: dict[str, InstanceType] = {
     "m5.xlarge": InstanceType(4, 16, 58),
     "m5.2xlarge": InstanceType(8, 32, 58),
     "m5.4xlarge": InstanceType(16, 64, 234),
+    "m5.8xlarge": InstanceType(32, 128, 234),
+    "c5.xlarge": InstanceType(4, 8, 58),
     "c5.2xlarge": InstanceType(8, 16, 58),
+    "c5.4xlarge": InstanceType(16, 32, 234),
+    "t3.medium": InstanceType(2, 4, 17),
+    "t3.large": InstanceType(2, 8, 35),
+    "t3.xlarge": InstanceType(4, 16, 58),
     "g5.xlarge": InstanceType(4, 16, 58, 1, _G5),
     "g5.2xlarge": InstanceType(8, 32, 58, 1, _G5),
+    "g5.4xlarge": InstanceType(16, 64, 234, 1, _G5),
+    "g5.8xlarge": InstanceType(32, 128, 234, 1, _G5),
     "g5.12xlarge": InstanceType(48, 192, 234, 4, _G5),
+    "g5.16xlarge": InstanceType(64, 256, 234, 1, _G5),
+    "g5.24xlarge": InstanceType(96, 384, 737, 4, _G5),
     "g5.48xlarge": InstanceType(192, 768, 345, 8, _G5),
+    "g4dn.xlarge": InstanceType(4, 16, 29, 1, "Tesla-T4"),
+    "g4dn.12xlarge": InstanceType(48, 192, 234, 4, "Tesla-T4"),
+    "g6.xlarge": InstanceType(4, 16, 58, 1, "NVIDIA-L4"),
+    "g6.12xlarge": InstanceType(48, 192, 234, 4, "NVIDIA-L4"),
+    "g6.48xlarge": InstanceType(192, 768, 737, 8, "NVIDIA-L4"),
+    "g6e.xlarge": InstanceType(4, 32, 58, 1, "NVIDIA-L40S"),
+    "g6e.12xlarge": InstanceType(48, 384, 234, 4, "NVIDIA-L40S"),
+    "g6e.48xlarge": InstanceType(192, 1536, 737, 8, "NVIDIA-L40S"),
     "p4d.24xlarge": InstanceType(96, 1152, 737, 8, "NVIDIA-A100-SXM4-40GB"),
+    "p4de.24xlarge": InstanceType(96, 1152, 737, 8, "NVIDIA-A100-SXM4-80GB"),
     "p5.48xlarge": InstanceType(192, 2048, 100, 8, "NVIDIA-H100-80GB-HBM3"),
+    "p5e.48xlarge": InstanceType(192, 2048, 100, 8, "NVIDIA-H200"),
 }
 
 
@@ -191,7 +211,7 @@ def load(sim: KubeSim, name_or_path: str | Path | None = None) -> SimSettings:
     for group in data.get("nodeGroups") or []:
         settings.node_groups[str(group.get("name") or "")] = dict(group)
         for node in build_node_group(group, settings.region, rng, settings.ip_counter):
-            _add_node(sim, node)
+            add_node(sim, node)
     for obj in data.get("objects") or []:
         _create_manifest(sim, obj)
     return settings
@@ -238,7 +258,7 @@ def resize_node_group(sim: KubeSim, group: str, count: int, spec: dict[str, Any]
             settings.ip_counter,
         )
         for node in added:
-            _add_node(sim, node)
+            add_node(sim, node)
         return [n["metadata"]["name"] for n in added]
     removed = [n["metadata"]["name"] for n in current[count:]][::-1]
     for name in removed:
@@ -246,7 +266,8 @@ def resize_node_group(sim: KubeSim, group: str, count: int, spec: dict[str, Any]
     return removed
 
 
-def _add_node(sim: KubeSim, node: dict[str, Any]) -> None:
+def add_node(sim: KubeSim, node: dict[str, Any]) -> None:
+    """Create a node built by `build_node_group` (if absent), remembering its creation order."""
     order = settings_for(sim).node_order
     order.setdefault(node["metadata"]["name"], len(order))
     _ensure(sim, "nodes", None, node)
@@ -301,9 +322,14 @@ def _kubernetes_service() -> dict[str, Any]:
 
 
 def build_node_group(
-    group: dict[str, Any], region: str, rng: random.Random, ip_counter: Iterator[int]
+    group: dict[str, Any],
+    region: str,
+    rng: random.Random,
+    ip_counter: Iterator[int],
+    instance_ids: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Nodes for one `nodeGroups` entry; `kind: eks` (default) or `kind: hyperpod`."""
+    """Nodes for one `nodeGroups` entry; `kind: eks` (default) or `kind: hyperpod`. `instance_ids` (one
+    per node) names instances that exist elsewhere (the emulated cloud) instead of inventing them."""
     name = str(group.get("name") or "")
     if not name:
         raise ScenarioError("every node group needs a name")
@@ -318,16 +344,23 @@ def build_node_group(
         raise ScenarioError(f"node group {name}: unknown instance type {itype_name}; give cpu and memoryGi")
     hyperpod = str(group.get("kind") or "eks") == "hyperpod"
     zones = [str(z) for z in group.get("zones") or [f"{region}a", f"{region}b"]]
-    count = int(group.get("count") or 0)
+    count = len(instance_ids) if instance_ids is not None else int(group.get("count") or 0)
     not_ready = int(group.get("notReady") or 0)
     nodes = []
     for i in range(count):
         zone = zones[i % len(zones)]
         n = next(ip_counter)
         ip = f"10.0.{n // 250}.{n % 250 + 4}"
-        instance_id = "i-0" + "".join(rng.choice("0123456789abcdef") for _ in range(16))
+        instance_id = (
+            instance_ids[i]
+            if instance_ids is not None
+            else "i-0" + "".join(rng.choice("0123456789abcdef") for _ in range(16))
+        )
+        # HyperPod names a node after its instance (`hyperpod-i-…`); node names are lower-case DNS names.
         node_name = (
-            f"hyperpod-{instance_id}" if hyperpod else f"ip-{ip.replace('.', '-')}.{region}.compute.internal"
+            f"hyperpod-{instance_id}".lower()
+            if hyperpod
+            else f"ip-{ip.replace('.', '-')}.{region}.compute.internal"
         )
         labels = {
             "beta.kubernetes.io/arch": "amd64",

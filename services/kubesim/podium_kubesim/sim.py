@@ -18,6 +18,8 @@ from podium_kubesim.watchhub import WatchHub
 
 if TYPE_CHECKING:
     from podium_kubesim.controllers.base import Hub
+    from podium_kubesim.controllers.cloud import CloudController
+    from podium_kubesim.controllers.cloud_source import CloudConfig
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,12 @@ class KubeSim:
         bookmark_interval: float = 60.0,
         fault_seed: int | None = None,
         controllers: bool = True,
+        cloud: CloudConfig | None = None,
     ) -> None:
         self.scenario = scenario
+        # Set (with a cluster name): nodes follow the emulated cloud's groups (controllers/cloud.py).
+        self.cloud = cloud
+        self.cloud_controller: CloudController | None = None
         # False serves the bare API (no scenario, no controllers): benchmarks and pure API tests.
         self.run_controllers = controllers
         self.clock = Clock(speed)
@@ -100,7 +106,16 @@ class KubeSim:
         from podium_kubesim import controllers, scenario  # noqa: PLC0415 - both import this module
 
         scenario.load(self, self.scenario)
+        cloud = None
+        if self.cloud is not None and self.cloud.enabled:
+            from podium_kubesim.controllers.cloud import CloudController  # noqa: PLC0415 - boto3 only if used
+
+            cloud = self.cloud_controller = CloudController(self, self.cloud)
+            # Before the scheduler runs, so nothing lands on a scenario node the cloud does not have.
+            await cloud.initial_sync()
         self._tasks = list(controllers.start_all(self))
+        if cloud is not None:
+            self._tasks.append(asyncio.create_task(cloud.run(), name=f"kubesim-{cloud.name}"))
 
     async def stop(self) -> None:
         self.watches.close_all()
@@ -126,4 +141,5 @@ class KubeSim:
             "objects": counts,
             "faults": self.faults.snapshot(),
             "controllers": [t.get_name() for t in self._tasks if not t.done()],
+            "cloud": self.cloud_controller.state() if self.cloud_controller is not None else None,
         }
