@@ -156,7 +156,7 @@ def _start(opts: UpOptions, stack: Stack) -> None:
     password = _admin_password(data_dir)
     if eks is not None:
         say(f"registering cluster {LOCAL_CLUSTER} by EKS name {eks.name} ({eks.region})")
-        token = _prepare_database(database_url, None, None, data_dir, password, eks)
+        token = _prepare_database(database_url, None, None, data_dir, password, eks=eks)
     else:
         token = _prepare_database(database_url, kubeconfig, context, data_dir, password)
     admin_name, password_current = ensure_admin_password(database_url, password)
@@ -378,12 +378,17 @@ def _prepare_database(
     context: str | None,
     data_dir: Path,
     password: str,
+    *,
     eks: EksRef | None = None,
 ) -> str | None:
     """Registers the `local` cluster and bootstraps the first admin; returns the admin token if known."""
     token_file = data_dir / "admin-token"
     created = prepare_from_settings(
-        database_url, cluster=LOCAL_CLUSTER, kubeconfig=kubeconfig, context=context, admin_password=password,
+        database_url,
+        cluster=LOCAL_CLUSTER,
+        kubeconfig=kubeconfig,
+        context=context,
+        admin_password=password,
         eks=eks,
     )
     if created:
