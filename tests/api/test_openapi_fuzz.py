@@ -56,6 +56,14 @@ _GRAMMARS = {
     "GET /api/v1/clusters/{cluster}/{kind}": ("labelSelector", "fieldSelector", "continue"),
     # A cursor is a token only the server makes.
     "GET /api/v1/operations": ("cursor",),
+    # Kept logs and training metrics read their query as text and answer 400 naming a bad one, as Primus
+    # Lens's API does (numbers, times, durations, sources, buckets are parsed by the domain); an ingested
+    # point must belong to a workload the collector has seen.
+    "GET /api/v1/clusters/{cluster}/trainingjobs/{namespace}/{name}/logs": (),
+    "GET /api/v1/clusters/{cluster}/trainingjobs/{namespace}/{name}/logs/download": (),
+    "GET /api/v1/workloads/{uid}/metrics/available": (),
+    "GET /api/v1/workloads/{uid}/metrics/data": (),
+    "POST /api/v1/workloads/{uid}/metrics": (),
 }
 
 

@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 _DESCRIPTIONS = {
+    400: "A query parameter is not valid (the training-metrics API answers 400 as Primus Lens does)",
     401: "Not authenticated: no valid bearer token or session cookie",
     403: "Forbidden: role, namespace scope or CSRF check",
     404: "Not found",
@@ -59,6 +60,15 @@ _EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/clusters/{cluster}/storage"): (503,),
     ("GET", "/api/v1/clusters/{cluster}/storage/{pv}/objects"): (409, 502, 503),
     ("GET", "/api/v1/clusters/{cluster}/storage/{pv}/objects/url"): (409, 502, 503),
+    # Kept logs and training metrics answer 400 naming the bad parameter (Lens's contract).
+    ("GET", "/api/v1/clusters/{cluster}/trainingjobs/{namespace}/{name}/logs"): (400,),
+    ("GET", "/api/v1/clusters/{cluster}/trainingjobs/{namespace}/{name}/logs/download"): (400,),
+    ("GET", "/api/v1/workloads/{uid}/metrics/available"): (400,),
+    ("GET", "/api/v1/workloads/{uid}/metrics/data"): (400,),
+    ("POST", "/api/v1/workloads/{uid}/metrics"): (400,),
+    # Training history names a registered cluster in its query (404 when it is not).
+    ("GET", "/api/v1/training/runs"): (404,),
+    ("GET", "/api/v1/training/compare"): (404,),
     ("GET", "/readyz"): (503,),
 }
 

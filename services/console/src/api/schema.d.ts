@@ -4495,6 +4495,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is not valid */
             422: {
                 headers: {
@@ -4639,6 +4648,15 @@ export interface operations {
             };
             /** @description Forbidden: role, namespace scope or CSRF check */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5824,6 +5842,15 @@ export interface operations {
                     "application/json": components["schemas"]["LogPage"];
                 };
             };
+            /** @description A query parameter is not valid (the training-metrics API answers 400 as Primus Lens does) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not authenticated: no valid bearer token or session cookie */
             401: {
                 headers: {
@@ -5897,6 +5924,15 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description A query parameter is not valid (the training-metrics API answers 400 as Primus Lens does) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not authenticated: no valid bearer token or session cookie */
             401: {
                 headers: {
@@ -5962,6 +5998,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AvailableMetrics"];
+                };
+            };
+            /** @description A query parameter is not valid (the training-metrics API answers 400 as Primus Lens does) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not authenticated: no valid bearer token or session cookie */
@@ -6041,6 +6086,15 @@ export interface operations {
                     "application/json": components["schemas"]["MetricsData"];
                 };
             };
+            /** @description A query parameter is not valid (the training-metrics API answers 400 as Primus Lens does) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not authenticated: no valid bearer token or session cookie */
             401: {
                 headers: {
@@ -6110,6 +6164,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["IngestResult"];
+                };
+            };
+            /** @description A query parameter is not valid (the training-metrics API answers 400 as Primus Lens does) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not authenticated: no valid bearer token or session cookie */
