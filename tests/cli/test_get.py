@@ -146,7 +146,9 @@ class Lines:
         for line in self.proc.stdout:
             self._q.put(line.rstrip("\n"))
 
-    def wait_for(self, pattern: str, timeout: float = 30) -> str:
+    # Generous: a `podium` process imports the Kubernetes client and typer before its first line, which
+    # takes tens of seconds of wall time on a 2-core machine shared with other test workers.
+    def wait_for(self, pattern: str, timeout: float = 90) -> str:
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
