@@ -38,7 +38,10 @@ def people(pipeline: Pipeline) -> dict[str, Person]:
     }
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps its own event loop running in this thread while it
+# is open, so a later module in the same xdist worker calling asyncio.run() would fail with "cannot be
+# called from a running event loop". Closing it at each module's end costs one Chromium start per module.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as pw:
         launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
