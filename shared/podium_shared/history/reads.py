@@ -333,17 +333,27 @@ def workload_metrics(t: Tracking, workload_uid: str) -> dict[str, list[MetricPoi
     """Every metric history of the runs a workload reported (runs tagged `podium.workload_uid`), merged
     by metric name and ordered by step: what the training-metrics API shows as `data_source=mlflow`."""
     flt = RunFilter(tags=((WORKLOAD_UID_TAG, workload_uid),))
-    ids = sorted(experiments(t), key=_id_order)
-    if not ids:
-        return {}
-    runs = t.call(
-        "finding the workload's runs",
-        t.client.search_runs,
-        experiment_ids=ids,
-        filter_string=flt.to_mlflow(),
-        max_results=100,
-        order_by=order_by(None),
-    )
+
+    def search(ids: list[str]) -> list[Any]:
+        if not ids:
+            return []
+        found: list[Any] = t.call(
+            "finding the workload's runs",
+            t.client.search_runs,
+            experiment_ids=ids,
+            filter_string=flt.to_mlflow(),
+            max_results=100,
+            order_by=order_by(None),
+        )
+        return found
+
+    cached = set(experiments(t))
+    runs = search(sorted(cached, key=_id_order))
+    if not runs:
+        # A job's run usually lives in an experiment its pod created moments ago, newer than the cached
+        # list: look again in the experiments the cache did not know.
+        fresh = set(experiments(t, refresh=True)) - cached
+        runs = search(sorted(fresh, key=_id_order))
     merged: dict[str, list[MetricPoint]] = {}
     for run in runs:
         for key in sorted(run.data.metrics):
