@@ -168,9 +168,11 @@ def test_permissions_and_selectors_filter_what_arrives(
     ws.subscribe("web", k8s.name, "pods", labelSelector="app=web")
     ws.subscribe("ops", k8s.name, "operations")
     ws.subscribe("nodes", k8s.name, "nodes")
-    wait_until(lambda: len(ws.of_type("snapshot")) == 4, 5, "the snapshots")
+    ws.subscribe("team-a", k8s.name, "pods", namespace="team-a")
+    wait_until(lambda: len(ws.of_type("snapshot")) == 5, 5, "the snapshots")
     assert list(ws.view("all")) == ["team-a/mine"]
     assert list(ws.view("web")) == ["team-a/mine"]
+    assert list(ws.view("team-a")) == ["team-a/mine"]
 
     k8s.change("pods", "MODIFIED", pod("theirs", 0, ns="team-b", app="db"))  # invisible to this user
     k8s.change(

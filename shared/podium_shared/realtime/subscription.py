@@ -70,6 +70,17 @@ class Subscription:
             return False
         return self.selector.matches(meta.get("labels"))
 
+    def sees_stored(self, kind: str, key: str, raw: bytes) -> bool:
+        """`sees_object` for a snapshot entry as stored (hash field `namespace/name` or `name`, JSON
+        value): without a label selector a Kubernetes object's namespace is in its key, so the JSON is
+        decoded only when a selector (or an operation's visibility) needs its content."""
+        if kind in OPERATION_TOPICS or kind == TRAINING_RUNS_TOPIC or not self.selector.empty:
+            return self.sees_object(kind, json.loads(raw))
+        ns = key.split("/", 1)[0] if "/" in key else None
+        if not self.principal.can_access_namespace(ns):
+            return False
+        return self.namespace is None or ns == self.namespace
+
     def classify(self, ev: StreamEvent) -> str | None:  # noqa: PLR0911 - one return per watch rule
         """The event type this subscription should see for `ev`, or None. Label selectors behave like a
         Kubernetes watch: an object whose labels stop matching arrives as DELETED, one that starts

@@ -1,9 +1,16 @@
-// The one table every list uses: column definitions in, a virtualised antd Table out, with a text filter,
-// sortable columns, keyboard-openable rows and stable data-testids (`row-<key>`).
+// The one table every list uses: column definitions in, an antd Table (or, for long lists, VirtualTable)
+// out, with a text filter, sortable columns, keyboard-openable rows and stable data-testids (`row-<key>`).
+// Sorting and filtering are done here, incrementally for live lists (sortedRows.ts).
 import { Empty, Input, Table } from "antd";
-import type { TableColumnsType } from "antd";
-import { useMemo, useState } from "react";
+import type { TableColumnsType, TableProps } from "antd";
+import { useCallback, useMemo, useRef, useState } from "react";
 import type { ReactNode } from "react";
+import { SortedRows } from "./sortedRows";
+import type { RowsDelta } from "./sortedRows";
+import { VirtualTable } from "./VirtualTable";
+import type { VirtualColumn } from "./VirtualTable";
+
+export type { RowsDelta } from "./sortedRows";
 
 export interface Column<T> {
   key: string;
@@ -18,6 +25,9 @@ export interface Column<T> {
 interface Props<T> {
   columns: Column<T>[];
   rows: T[];
+  /** How `rows` differs from the previous `rows` (a live list's view.delta): the sorted view is then
+   * updated for those rows only instead of re-sorted. */
+  delta?: RowsDelta<T> | null;
   rowKey: (row: T) => string;
   loading?: boolean;
   onOpen?: (row: T) => void;
@@ -29,28 +39,87 @@ interface Props<T> {
   toolbar?: ReactNode;
 }
 
-function compare(a: unknown, b: unknown): number {
-  if (typeof a === "number" && typeof b === "number") return a - b;
-  return String(a ?? "").localeCompare(String(b ?? ""), undefined, { numeric: true });
+type Order = "ascend" | "descend";
+
+function initialSort<T>(columns: Column<T>[]): { key: string; order: Order } | null {
+  const c = columns.find((x) => x.defaultSort);
+  return c?.defaultSort ? { key: c.key, order: c.defaultSort } : null;
 }
 
 export function DataTable<T extends object>(p: Props<T>) {
   const [text, setText] = useState("");
-  const rows = useMemo(() => {
-    const needle = text.trim().toLowerCase();
-    if (!needle) return p.rows;
-    return p.rows.filter((r) => p.columns.some((c) => String(c.value(r) ?? "").toLowerCase().includes(needle)));
-  }, [p.rows, p.columns, text]);
-  const columns: TableColumnsType<T> = p.columns.map((c) => ({
-    key: c.key,
-    title: c.title,
-    width: c.width ?? 160,
-    ellipsis: true,
-    defaultSortOrder: c.defaultSort,
-    sorter: (a: T, b: T) => compare(c.value(a), c.value(b)),
-    render: (_: unknown, row: T) => (c.render ? c.render(row) : String(c.value(row) ?? "")),
-  }));
-  // Virtual scrolling only pays (and only behaves) for long lists.
+  const [sort, setSort] = useState(() => initialSort(p.columns));
+  // Pages may define columns and rowKey inline; the sorter reads the latest through refs so that it is
+  // rebuilt (a full sort) only when the sort itself changes.
+  const columnsRef = useRef(p.columns);
+  columnsRef.current = p.columns;
+  const rowKeyRef = useRef(p.rowKey);
+  rowKeyRef.current = p.rowKey;
+  const sorter = useMemo(() => {
+    const column = sort ? columnsRef.current.find((c) => c.key === sort.key) : undefined;
+    return new SortedRows<T>(
+      (row) => rowKeyRef.current(row),
+      column ? column.value : null,
+      sort?.order === "descend",
+      (row) => columnsRef.current.map((c) => String(c.value(row) ?? "")).join("\u0000"),
+    );
+  }, [sort]);
+  const ordered = sorter.rows(p.rows, p.delta);
+  const rows = sorter.filter(text.trim().toLowerCase());
+  const columns: TableColumnsType<T> = useMemo(
+    () =>
+      p.columns.map((c) => ({
+        key: c.key,
+        title: c.title,
+        width: c.width ?? 160,
+        ellipsis: true,
+        // Sorting is ours (SortedRows); antd only shows the header's state and reports clicks.
+        sorter: true,
+        sortOrder: sort?.key === c.key ? sort.order : null,
+        render: (_: unknown, row: T) => (c.render ? c.render(row) : String(c.value(row) ?? "")),
+      })),
+    [p.columns, sort],
+  );
+  const cells: VirtualColumn<T>[] = useMemo(
+    () =>
+      p.columns.map((c) => ({
+        key: c.key,
+        title: c.title,
+        width: c.width ?? 160,
+        cell: (row: T) => (c.render ? c.render(row) : String(c.value(row) ?? "")),
+      })),
+    [p.columns],
+  );
+  // Header clicks cycle ascending → descending → unsorted, as antd's do.
+  const onSort = useCallback((key: string) => {
+    setSort((s) => (s?.key !== key ? { key, order: "ascend" } : s.order === "ascend" ? { key, order: "descend" } : null));
+  }, []);
+  const onChange: TableProps<T>["onChange"] = useCallback((_pg: unknown, _f: unknown, s: unknown) => {
+    const one = (Array.isArray(s) ? s[0] : s) as { columnKey?: React.Key; order?: Order | null } | undefined;
+    setSort(one?.order && one.columnKey !== undefined ? { key: String(one.columnKey), order: one.order } : null);
+  }, []);
+  const onOpenRef = useRef(p.onOpen);
+  onOpenRef.current = p.onOpen;
+  const openable = !!p.onOpen;
+  const onRow = useCallback(
+    (row: T) => {
+      const key = rowKeyRef.current(row);
+      const attrs: Record<string, unknown> = { "data-testid": `row-${key}`, "data-row-key": key };
+      if (openable) {
+        Object.assign(attrs, {
+          tabIndex: 0,
+          style: { cursor: "pointer" },
+          onClick: () => onOpenRef.current?.(row),
+          onKeyDown: (e: React.KeyboardEvent) => {
+            if (e.key === "Enter") onOpenRef.current?.(row);
+          },
+        });
+      }
+      return attrs as React.HTMLAttributes<HTMLElement>;
+    },
+    [openable],
+  );
+  // Long lists render only the rows in view (VirtualTable); short ones are an ordinary antd Table.
   const virtual = rows.length > 100;
   return (
     <div data-testid={p.testid}>
@@ -69,34 +138,35 @@ export function DataTable<T extends object>(p: Props<T>) {
           {p.toolbar}
         </div>
       )}
-      <Table<T>
-        size="small"
-        virtual={virtual}
-        scroll={virtual ? { x: columns.length * 160, y: p.height ?? 600 } : { x: true }}
-        pagination={false}
-        loading={p.loading}
-        columns={columns}
-        dataSource={rows}
-        rowKey={p.rowKey}
-        locale={{ emptyText: <Empty description={p.empty ?? "Nothing here"} /> }}
-        onRow={(row) => {
-          const key = p.rowKey(row);
-          const attrs: Record<string, unknown> = { "data-testid": `row-${key}`, "data-row-key": key };
-          if (p.onOpen) {
-            Object.assign(attrs, {
-              tabIndex: 0,
-              style: { cursor: "pointer" },
-              onClick: () => p.onOpen?.(row),
-              onKeyDown: (e: React.KeyboardEvent) => {
-                if (e.key === "Enter") p.onOpen?.(row);
-              },
-            });
-          }
-          return attrs as React.HTMLAttributes<HTMLElement>;
-        }}
-      />
+      {virtual ? (
+        <VirtualTable<T>
+          columns={cells}
+          rows={rows}
+          rowKey={p.rowKey}
+          height={p.height ?? 600}
+          sort={sort}
+          onSort={onSort}
+          onOpen={p.onOpen}
+          loading={p.loading}
+          empty={p.empty ?? "Nothing here"}
+          label={p.testid ? p.testid.replace(/-table$/, "") : "Rows"}
+        />
+      ) : (
+        <Table<T>
+          size="small"
+          scroll={{ x: true }}
+          pagination={false}
+          loading={p.loading}
+          columns={columns}
+          dataSource={rows}
+          rowKey={p.rowKey}
+          onChange={onChange}
+          locale={{ emptyText: <Empty description={p.empty ?? "Nothing here"} /> }}
+          onRow={onRow}
+        />
+      )}
       <div aria-live="polite" style={{ marginTop: 4, color: "#666" }} data-testid="row-count">
-        {rows.length} of {p.rows.length} rows
+        {rows.length} of {ordered.length} rows
       </div>
     </div>
   );

@@ -35,12 +35,16 @@ export function setUnauthenticatedHandler(fn: () => void): void {
   onUnauthenticated = fn;
 }
 
-const NONE: LiveView = { items: [], phase: "connecting", error: null, lastId: null, loaded: false };
+const NONE: LiveView = { items: [], phase: "connecting", error: null, lastId: null, loaded: false, delta: null };
+
+/** A live view typed for its objects. */
+export type TypedView<T> = Omit<LiveView, "items" | "delta"> & {
+  items: T[];
+  delta: { base: T[]; upserted: T[]; removed: T[] } | null;
+};
 
 /** Live objects of one topic (null spec: nothing, e.g. while a cluster is not chosen yet). */
-export function useLiveList<T = LiveObject>(
-  spec: SubscriptionSpec | null,
-): Omit<LiveView, "items"> & { items: T[] } {
+export function useLiveList<T = LiveObject>(spec: SubscriptionSpec | null): TypedView<T> {
   const key = spec ? specKey(spec) : "";
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const stable = useMemo(() => spec, [key]);
@@ -55,7 +59,7 @@ export function useLiveList<T = LiveObject>(
     (notify) => (subId ? s.listen(subId, notify) : () => undefined),
     () => (subId ? s.view(subId) : NONE),
   );
-  return view as Omit<LiveView, "items"> & { items: T[] };
+  return view as unknown as TypedView<T>;
 }
 
 /** Calls `onChange` at most every `minMs` while a live topic changes: for reads the server computes (the

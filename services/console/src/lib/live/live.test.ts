@@ -226,3 +226,66 @@ describe("live connection and store", () => {
     expect(store.view(s).items).toHaveLength(48);
   });
 });
+
+describe("views and their deltas", () => {
+  it("hands out a new items array per change, with what changed since the last view", () => {
+    const s = conn.acquire(PODS);
+    last().accept();
+    last().deliver({ type: "snapshot", subscription: s, id: "1-0", objects: [pod("p1"), pod("p2"), pod("p3")] });
+    const first = store.view(s);
+    expect(first.delta).toBeNull(); // a snapshot replaces: nothing to derive from
+    const p1 = first.items.find((o) => (o.metadata as { name: string }).name === "p1");
+    last().deliver({ type: "event", subscription: s, id: "2-0", event: "MODIFIED", object: pod("p2", "Failed") });
+    last().deliver({ type: "event", subscription: s, id: "3-0", event: "ADDED", object: pod("p4") });
+    last().deliver({ type: "event", subscription: s, id: "4-0", event: "DELETED", object: pod("p3") });
+    const second = store.view(s);
+    expect(second.items).not.toBe(first.items);
+    expect(first.items).toHaveLength(3); // an old view is never mutated
+    expect(names(s)).toEqual(["p1", "p2", "p4"]);
+    // Unchanged objects keep their identity (structural sharing), so rows that did not change stay put.
+    expect(second.items).toContain(p1);
+    expect(second.delta?.base).toBe(first.items);
+    expect(second.delta?.upserted.map((o) => (o.metadata as { name: string }).name).sort()).toEqual(["p2", "p4"]);
+    expect(second.delta?.removed.map((o) => (o.metadata as { name: string }).name)).toEqual(["p3"]);
+    // Reading again without a change returns the same view.
+    expect(store.view(s)).toBe(second);
+  });
+
+  it("chains deltas only between views actually handed out, and a resync starts afresh", () => {
+    const s = conn.acquire(PODS);
+    last().accept();
+    last().deliver({ type: "snapshot", subscription: s, id: "1-0", objects: [pod("p1")] });
+    const first = store.view(s);
+    last().deliver({ type: "event", subscription: s, id: "2-0", event: "ADDED", object: pod("p2") });
+    last().deliver({ type: "event", subscription: s, id: "3-0", event: "DELETED", object: pod("p2") });
+    last().deliver({ type: "event", subscription: s, id: "4-0", event: "DELETED", object: pod("p1") });
+    last().deliver({ type: "event", subscription: s, id: "5-0", event: "ADDED", object: pod("p1", "Pending") });
+    const second = store.view(s);
+    expect(second.delta?.base).toBe(first.items);
+    // p1 went and came back: it is an upsert, not a removal; p2 came and went between the two views.
+    expect(second.delta?.upserted.map((o) => (o.status as { phase: string }).phase)).toEqual(["Pending"]);
+    expect(second.delta?.removed.map((o) => (o.metadata as { name: string }).name)).toEqual(["p2"]);
+    expect(names(s)).toEqual(["p1"]);
+    last().deliver({ type: "resync", subscription: s, id: "9-0", objects: [pod("p9")] });
+    expect(store.view(s).delta).toBeNull();
+    expect(names(s)).toEqual(["p9"]);
+  });
+
+  it("keeps every key in the right place through many deletes", () => {
+    const s = conn.acquire(PODS);
+    last().accept();
+    const all = Array.from({ length: 50 }, (_, i) => pod(`p${i}`));
+    last().deliver({ type: "snapshot", subscription: s, id: "1-0", objects: all });
+    store.view(s);
+    let id = 2;
+    for (let i = 0; i < 50; i += 3) {
+      last().deliver({ type: "event", subscription: s, id: `${id++}-0`, event: "DELETED", object: pod(`p${i}`) });
+      if (i % 2 === 0) store.view(s);
+      last().deliver({ type: "event", subscription: s, id: `${id++}-0`, event: "MODIFIED", object: pod(`p${i + 1}`, "Failed") });
+    }
+    const want = all.map((_, i) => i).filter((i) => i % 3 !== 0).map((i) => `p${i}`).sort();
+    expect(names(s)).toEqual(want);
+    const failed = store.view(s).items.filter((o) => (o.status as { phase: string }).phase === "Failed");
+    expect(failed).toHaveLength(17);
+  });
+});

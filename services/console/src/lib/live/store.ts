@@ -11,18 +11,37 @@ export interface LiveError {
   message: string;
 }
 
+/** What changed between `base` (an earlier view's items) and this view's items: lets a consumer that
+ * derived something from `base` (a sorted, filtered table) update it for these objects instead of
+ * recomputing over every item. Objects are the new state (`upserted`) or the last one known (`removed`). */
+export interface LiveDelta {
+  base: LiveObject[];
+  upserted: LiveObject[];
+  removed: LiveObject[];
+}
+
 export interface LiveView {
+  /** Every object, in no particular order (a new array whenever something changed, never mutated). */
   items: LiveObject[];
   phase: Phase;
   error: LiveError | null;
   lastId: string | null;
   /** True once a snapshot or resync arrived: an empty list means "nothing there", not "loading". */
   loaded: boolean;
+  /** Null when the state was replaced (snapshot, resync) or nothing derived from an earlier view. */
+  delta: LiveDelta | null;
 }
 
 interface SubState {
   topic: Topic;
   objects: Map<string, LiveObject>;
+  /** The items of the last view handed out, and each key's position in it. */
+  items: LiveObject[];
+  index: Map<string, number>;
+  /** Keys changed since the last view was built (value: the new object, or null when deleted), with
+   * the object each deleted key had; null after a replace (the next view starts afresh). */
+  pending: Map<string, LiveObject | null> | null;
+  removed: Map<string, LiveObject>;
   lastId: string | null;
   phase: Phase;
   error: LiveError | null;
@@ -40,21 +59,29 @@ export function objectKey(topic: Topic, obj: LiveObject): string {
 
 export type Scheduler = (flush: () => void) => void;
 
-const EMPTY: LiveView = { items: [], phase: "connecting", error: null, lastId: null, loaded: false };
+/** Once per animation frame in a browser (so a burst of events costs one render per frame, and none in a
+ * hidden tab, which catches up when shown); a 16 ms timer elsewhere. */
+export const frameScheduler: Scheduler = (flush) => {
+  if (typeof requestAnimationFrame === "function") requestAnimationFrame(() => flush());
+  else setTimeout(flush, 16);
+};
+
+const EMPTY: LiveView = { items: [], phase: "connecting", error: null, lastId: null, loaded: false, delta: null };
 
 export class LiveStore {
   private subs = new Map<string, SubState>();
   private dirty = new Set<SubState>();
   private flushScheduled = false;
 
-  /** Notifications are batched (one per frame by default) so 100 changes/s cost ~16 renders/s. */
-  constructor(private readonly schedule: Scheduler = (f) => setTimeout(f, 16)) {}
+  /** Notifications are batched (one per animation frame by default): 100 changes/s cost at most one
+   * render per frame, whatever the rate. */
+  constructor(private readonly schedule: Scheduler = frameScheduler) {}
 
   ensure(sub: string, topic: Topic): void {
     if (!this.subs.has(sub)) {
       this.subs.set(sub, {
-        topic, objects: new Map(), lastId: null, phase: "connecting", error: null, loaded: false,
-        view: null, listeners: new Set(),
+        topic, objects: new Map(), items: [], index: new Map(), pending: null, removed: new Map(),
+        lastId: null, phase: "connecting", error: null, loaded: false, view: null, listeners: new Set(),
       });
     }
   }
@@ -72,6 +99,8 @@ export class LiveStore {
     const s = this.subs.get(sub);
     if (!s) return;
     s.objects = new Map(objects.map((o) => [objectKey(s.topic, o), o]));
+    s.pending = null;
+    s.removed.clear();
     s.lastId = id;
     s.loaded = true;
     s.phase = "live";
@@ -85,8 +114,20 @@ export class LiveStore {
     if (!s) return;
     if (s.lastId !== null && compareIds(id, s.lastId) <= 0) return;
     const key = objectKey(s.topic, obj);
-    if (event === "DELETED") s.objects.delete(key);
-    else s.objects.set(key, obj);
+    if (event === "DELETED") {
+      const before = s.objects.get(key);
+      if (before === undefined) return this.advance(s, id);
+      s.objects.delete(key);
+      if (!s.removed.has(key)) s.removed.set(key, before);
+      s.pending?.set(key, null);
+    } else {
+      s.objects.set(key, obj);
+      s.pending?.set(key, obj);
+    }
+    this.advance(s, id);
+  }
+
+  private advance(s: SubState, id: string): void {
     s.lastId = id;
     s.phase = "live";
     // An operations subscription has no snapshot of past operations: its first event makes it loaded.
@@ -106,12 +147,51 @@ export class LiveStore {
     const s = this.subs.get(sub);
     if (!s) return EMPTY;
     if (s.view === null) {
-      s.view = {
-        items: Array.from(s.objects.values()), phase: s.phase, error: s.error, lastId: s.lastId,
-        loaded: s.loaded,
-      };
+      const delta = this.rebuild(s);
+      s.view = { items: s.items, phase: s.phase, error: s.error, lastId: s.lastId, loaded: s.loaded, delta };
     }
     return s.view;
+  }
+
+  /** The next items array: the previous one copied once with only the changed keys touched (a delete
+   * moves the last item into the hole), so a view costs O(items) copying plus O(changes) work — not a
+   * walk over every object — and unchanged objects keep their identity. */
+  private rebuild(s: SubState): LiveDelta | null {
+    const pending = s.pending;
+    s.pending = new Map();
+    if (pending === null) {
+      s.items = Array.from(s.objects.values());
+      s.index = new Map(Array.from(s.objects.keys(), (k, i) => [k, i]));
+      s.removed.clear();
+      return null;
+    }
+    if (pending.size === 0) return null;
+    const base = s.items;
+    const items = base.slice();
+    const upserted: LiveObject[] = [];
+    for (const [key, obj] of pending) {
+      const at = s.index.get(key);
+      if (obj === null) {
+        if (at === undefined) continue;
+        const moved = items.pop()!;
+        if (at < items.length) {
+          items[at] = moved;
+          s.index.set(objectKey(s.topic, moved), at);
+        }
+        s.index.delete(key);
+      } else {
+        if (at === undefined) {
+          s.index.set(key, items.length);
+          items.push(obj);
+        } else items[at] = obj;
+        upserted.push(obj);
+      }
+    }
+    // A key deleted and then added again is an upsert; only keys gone now count as removed.
+    const removed = Array.from(s.removed).filter(([k]) => !s.objects.has(k)).map(([, o]) => o);
+    s.removed.clear();
+    s.items = items;
+    return { base, upserted, removed };
   }
 
   listen(sub: string, listener: () => void): () => void {

@@ -51,6 +51,7 @@ export default function WorkloadsPage() {
       <DataTable
         columns={columns}
         rows={view.items}
+        delta={view.delta}
         rowKey={keyOf}
         loading={!view.loaded && view.phase !== "error"}
         filterable
