@@ -16,7 +16,14 @@ interface Props {
   onAccepted: (op: Operation) => void;
 }
 
-export function SizeFields({ sizes, onChange, prefix }: { sizes: Sizes; onChange: (s: Sizes) => void; prefix: string }) {
+interface SizeProps {
+  sizes: Sizes;
+  onChange: (s: Sizes) => void;
+  prefix: string;
+  onEnter?: () => void;
+}
+
+export function SizeFields({ sizes, onChange, prefix, onEnter }: SizeProps) {
   return (
     <Space wrap>
       {(["min", "desired", "max"] as const).map((field) => (
@@ -27,6 +34,7 @@ export function SizeFields({ sizes, onChange, prefix }: { sizes: Sizes; onChange
             data-testid={`${prefix}-${field}`}
             value={sizes[field]}
             onChange={(v) => onChange({ ...sizes, [field]: v === null ? null : Number(v) })}
+            onPressEnter={onEnter}
           />
         </Space>
       ))}
@@ -57,14 +65,13 @@ export function ScaleNodegroupDialog({ cluster, group, onClose, onAccepted }: Pr
         </Button>,
       ]}
     >
-      <form onSubmit={(e) => { e.preventDefault(); submit(); }} aria-label={`Scale ${group.name}`}>
+      <section aria-label={`Scale ${group.name}`}>
         <p>Now: min {group.min ?? "?"}, desired {group.desired ?? "?"}, max {group.max ?? "?"} ({group.nodes.length} nodes).</p>
-        <SizeFields sizes={sizes} onChange={setSizes} prefix="ng-scale" />
+        <SizeFields sizes={sizes} onChange={setSizes} prefix="ng-scale" onEnter={submit} />
         <div aria-live="polite" style={{ minHeight: 40, marginTop: 12 }}>
           {rule && <Alert type="warning" showIcon message={rule} data-testid="ng-scale-error" />}
         </div>
-        <button type="submit" hidden aria-hidden tabIndex={-1} />
-      </form>
+      </section>
       <ErrorAlert error={cmd.error} title="Scale refused" />
     </Modal>
   );
