@@ -16,6 +16,8 @@ const Models = lazy(() => import("./pages/models/ModelsPage"));
 const ModelDetail = lazy(() => import("./pages/models/ModelDetailPage"));
 const Services = lazy(() => import("./pages/services/ServicesPage"));
 const Playground = lazy(() => import("./pages/playground/PlaygroundPage"));
+const Infrastructure = lazy(() => import("./pages/infrastructure/InfrastructurePage"));
+const Storage = lazy(() => import("./pages/storage/StoragePage"));
 const Operations = lazy(() => import("./pages/operations/OperationsPage"));
 const OperationDetail = lazy(() => import("./pages/operations/OperationDetailPage"));
 const Audit = lazy(() => import("./pages/audit/AuditPage"));
@@ -54,6 +56,8 @@ export function AppRoutes() {
       <Route path="/c/:cluster/models/:namespace/:name" element={<Authed><ModelDetail /></Authed>} />
       <Route path="/c/:cluster/services" element={<Authed><Services /></Authed>} />
       <Route path="/c/:cluster/playground" element={<Authed><Playground /></Authed>} />
+      <Route path="/c/:cluster/infrastructure" element={<Authed><Infrastructure /></Authed>} />
+      <Route path="/c/:cluster/storage" element={<Authed><Storage /></Authed>} />
       <Route path="/operations" element={<Authed><Operations /></Authed>} />
       <Route path="/operations/:id" element={<Authed><OperationDetail /></Authed>} />
       <Route path="/audit" element={<Authed><Audit /></Authed>} />

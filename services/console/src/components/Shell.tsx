@@ -13,6 +13,8 @@ const CLUSTER_PAGES = [
   ["models", "Models"],
   ["services", "Services"],
   ["playground", "Playground"],
+  ["infrastructure", "Infrastructure"],
+  ["storage", "Storage"],
 ] as const;
 
 function useCurrentCluster(): string | undefined {
