@@ -54,6 +54,9 @@ class UpOptions:
     speed: float = 1.0
     scenario: str | None = None
     worker_concurrency: int = 4
+    # Two API processes: one process's event loop is the ceiling of WebSocket fan-out and of accepted
+    # commands per second (docs/performance.md); they share nothing but Postgres and Redis.
+    api_workers: int = 2
 
 
 @dataclass
@@ -161,7 +164,8 @@ def _start(opts: UpOptions, stack: Stack) -> None:
         token = _prepare_database(database_url, kubeconfig, context, data_dir, password)
     admin_name, password_current = ensure_admin_password(database_url, password)
 
-    _spawn(stack, "api", ["api", "--host", opts.host, "--port", str(opts.port)], env, data_dir)
+    api_args = ["api", "--host", opts.host, "--port", str(opts.port), "--workers", str(opts.api_workers)]
+    _spawn(stack, "api", api_args, env, data_dir)
     _spawn(
         stack, "worker", ["worker", "--beat", "--concurrency", str(opts.worker_concurrency)], env, data_dir
     )
