@@ -109,10 +109,16 @@ def cluster_status(
 
 
 def read_cluster_status(redis: Any, cluster: str) -> ClusterStatus:
-    """One round trip (one MULTI): the node summaries and the per-node GPU aggregates the watcher keeps
-    current (realtime/state.py), and the snapshot's age. A snapshot whose aggregates were not built by
-    this version (its watcher has not started a term since the upgrade) is computed from every pod's
-    summary instead, as before."""
+    return ClusterStatus.model_validate(read_status_document(redis, cluster))
+
+
+def read_status_document(redis: Any, cluster: str) -> dict[str, Any]:
+    """The status as plain JSON types, shaped like `ClusterStatus` (the API sends it without building a
+    model: validating and re-serialising a thousand rows cost more than reading them). One round trip
+    (one MULTI): the node summaries and the per-node GPU aggregates the watcher keeps current
+    (realtime/state.py), and the snapshot's age. A snapshot whose aggregates were not built by this
+    version (its watcher has not started a term since the upgrade) is computed from every pod's summary
+    instead, as before."""
     pipe = redis.pipeline(transaction=True)
     pipe.hgetall(summary_key(cluster, "nodes"))
     pipe.hgetall(gpu_key(cluster))
@@ -120,17 +126,25 @@ def read_cluster_status(redis: Any, cluster: str) -> ClusterStatus:
     nodes, agg, (fresh, version) = pipe.execute()
     age = None if fresh is None else max(0.0, time.time() - float(fresh))
     if version != AGGREGATES_VERSION.encode():
-        return status_from_every_pod(redis, cluster, age)
-    counts = {k.decode(): int(v) for k, v in agg.items()}
-    rows = [
-        _row(n, counts.get("req:" + n["name"], 0), counts.get("pods:" + n["name"], 0))
-        for n in orjson.loads(b"[" + b",".join(nodes[k] for k in sorted(nodes)) + b"]")
-    ]
-    # One validation of the whole document (pydantic-core), not a model per row.
-    return ClusterStatus.model_validate({
-        "cluster": cluster, "snapshot_age_seconds": age, "nodes": rows,
-        "totals": _totals(rows, counts.get("unscheduled", 0)),
-    })  # fmt: skip
+        return status_from_every_pod(redis, cluster, age).model_dump()
+    rows = orjson.loads(b"[" + b",".join(nodes[k] for k in sorted(nodes)) + b"]")
+    ready = capacity = allocatable = requested = free = 0
+    for row in rows:
+        name = row["name"].encode()
+        row["gpu_requested"] = req = int(agg.get(b"req:" + name, 0))
+        row["pods"] = int(agg.get(b"pods:" + name, 0))
+        row["gpu_free"] = row_free = max(0, row["gpu_allocatable"] - req)
+        ready += row["ready"]
+        capacity += row["gpu_capacity"]
+        allocatable += row["gpu_allocatable"]
+        requested += req
+        free += row_free
+    totals = {
+        "nodes": len(rows), "ready_nodes": ready, "gpu_capacity": capacity, "gpu_allocatable": allocatable,
+        "gpu_requested": requested, "gpu_free": free,
+        "gpu_pending_unscheduled": int(agg.get(b"unscheduled", 0)),
+    }  # fmt: skip
+    return {"cluster": cluster, "snapshot_age_seconds": age, "nodes": rows, "totals": totals}
 
 
 def status_from_every_pod(redis: Any, cluster: str, age: float | None) -> ClusterStatus:
