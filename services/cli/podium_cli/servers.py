@@ -147,7 +147,9 @@ def up(  # noqa: PLR0917 - typer maps each parameter to an option
     port: Annotated[int, typer.Option(help="API port")] = 8000,
     speed: Annotated[float, typer.Option(help="kubesim speed factor")] = 1.0,
     scenario: Annotated[str | None, typer.Option(help="kubesim scenario")] = None,
-    api_workers: Annotated[int, typer.Option(min=1, help="API processes")] = 2,
+    api_workers: Annotated[
+        int, typer.Option(min=1, help="API processes (2+ for many WebSocket clients; slower start-up)")
+    ] = 1,
 ) -> None:
     """Run the whole system on this machine; Ctrl-C stops everything."""
     from podium_cli.up import UpOptions, run_up

@@ -54,9 +54,10 @@ class UpOptions:
     speed: float = 1.0
     scenario: str | None = None
     worker_concurrency: int = 4
-    # Two API processes: one process's event loop is the ceiling of WebSocket fan-out and of accepted
-    # commands per second (docs/performance.md); they share nothing but Postgres and Redis.
-    api_workers: int = 2
+    # One API process by default: a second one doubles the start-up (each imports the whole app), which
+    # on a loaded 2-core machine pushed `podium up`'s readiness past its budget. `--api-workers 2` lifts
+    # the ceiling of one event loop on WebSocket fan-out and accepts (docs/performance.md).
+    api_workers: int = 1
 
 
 @dataclass
