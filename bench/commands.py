@@ -2,10 +2,11 @@
 worker process, kubesim over HTTP). Prints numbers; asserts nothing.
 
     .venv/bin/python bench/commands.py [--accepts 500] [--clients 8] [--items 1000] [--concurrency 32]
-                                       [--kubectl-items 1000]
+                                       [--kubectl-items 1000] [--api-workers 1,2]
 
-1. accept: `POST /api/v1/commands` (label) from `--clients` threads with no worker running; accepted
-   commands per second and p50/p99 latency (validate, authorise, insert operation + audit row, commit, send).
+1. accept: `POST /api/v1/commands` (label) from `--clients` threads with no worker running, against the
+   API as a separate process with 1 and with 2 workers; accepted commands per second, p50/p99 latency
+   (validate, authorise, insert operation + audit row, commit, send) and the API's CPU per command.
 2. bulk: one `bulk` of `--items` labels, from accept to the parent succeeded.
 3. the old tool's way: one `kubectl label` process per object, sequentially, against the same kubesim;
    and the ratio to (2).
@@ -18,18 +19,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from benchlib.waiting import wait_until
 from kubernetes import client, config
-from podium_api.app import create_app
-from podium_api.settings import ApiSettings
 from podium_kubesim.runner import start_kubesim
 from podium_shared.auth.service import create_user
 from podium_shared.clusters.service import register_cluster
@@ -48,26 +45,61 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Api:
-    def __init__(self, settings: PodiumSettings) -> None:
+    """The API as its own process(es) (`podium api --workers N`), as deployed: the clients in this process
+    must not share a GIL with the server they measure."""
+
+    def __init__(self, settings: PodiumSettings, workers: int, log: Path) -> None:
         self.port = free_port()
-        # The per-user rate limit would measure itself; the benchmark measures the command path.
-        api_settings = ApiSettings(
-            **(settings.model_dump() | {"rate_limit_per_second": 1e6, "rate_limit_burst": 1_000_000})
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+        env.update(
+            PODIUM_ENVIRONMENT="development",
+            PODIUM_DATABASE_URL=settings.database_url,
+            PODIUM_REDIS_URL=settings.redis_url,
+            # The per-user rate limit would measure itself; the benchmark measures the command path.
+            PODIUM_RATE_LIMIT_PER_SECOND="1000000",
+            PODIUM_RATE_LIMIT_BURST="1000000",
         )
-        config_ = uvicorn.Config(
-            create_app(api_settings), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config_)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        args = [sys.executable, "-m", "podium_cli", "api", "--port", str(self.port), "--log-level", "warning"]
+        if workers > 1:
+            args += ["--workers", str(workers)]
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
 
     def __enter__(self) -> str:
-        self.thread.start()
-        wait_for_port(self.port, 30)
+        wait_for_port(self.port, 120, self.proc)
         return f"http://127.0.0.1:{self.port}"
 
     def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        self.proc.terminate()
+        self.proc.wait(30)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the API process and its workers so far."""
+        return sum(_cpu(p) for p in _tree(self.proc.pid))
+
+
+def _tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_worker(
@@ -93,7 +125,9 @@ def label_params(name: str, value: str) -> dict[str, Any]:
     return {"namespace": NAMESPACE, "kind": "configmap", "name": name, "labels": {"bench": value}}
 
 
-def bench_accept(http: httpx.Client, accepts: int, clients: int, objects: int) -> None:
+def bench_accept(  # noqa: PLR0917 - one measurement, all inputs explicit
+    http: httpx.Client, api: Api, accepts: int, clients: int, objects: int, label: str
+) -> None:
     """Accepted commands/s and latency, with no worker running (the queue only fills)."""
     latencies: list[float] = []
 
@@ -105,17 +139,19 @@ def bench_accept(http: httpx.Client, accepts: int, clients: int, objects: int) -
         if r.status_code != 202:
             raise SystemExit(f"accept failed: {r.status_code} {r.text}")
 
-    for i in range(20):  # warm-up: imports, connection pools
+    for i in range(20 * clients):  # warm-up: imports, connection pools of every API process
         accept(i)
     latencies.clear()
+    cpu_before = api.cpu_seconds()
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(accept, range(accepts)))
     elapsed = time.perf_counter() - start
-    print(f"accept: {accepts} label commands from {clients} clients in {elapsed:.2f}s")
-    print(f"  accepted commands/s: {accepts / elapsed:.0f}")
+    cpu_ms = (api.cpu_seconds() - cpu_before) / accepts * 1000
+    print(f"accept ({label}): {accepts} label commands from {clients} clients in {elapsed:.2f}s")
+    print(f"  accepted commands/s: {accepts / elapsed:.0f}; API CPU {cpu_ms:.1f} ms per accepted command")
     p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
-    print(f"  accept latency p50: {p50:.1f} ms, p99: {p99:.1f} ms")
+    print(f"  accept latency p50: {p50:.1f} ms, p99: {p99:.1f} ms; load average {os.getloadavg()[0]:.1f}")
 
 
 def drain(http: httpx.Client, count: int) -> None:
@@ -183,6 +219,7 @@ def main() -> None:
     parser.add_argument("--worker-threads", type=int, default=32)
     parser.add_argument("--kubectl-items", type=int, default=1000)
     parser.add_argument("--worker-log-level", default="WARNING")
+    parser.add_argument("--api-workers", default="1,2", help="API processes per accept round")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="podium-bench-"))
@@ -199,19 +236,25 @@ def main() -> None:
         with unit_of_work(session_factory(settings.database_url)) as session:
             register_cluster(session, "sim", kubeconfig_path=str(kubeconfig), context="kubesim")
             _, token = create_user(session, "bench", Role.admin)
+        auth = {"Authorization": f"Bearer {token}"}
         core = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
         core.create_namespace({"metadata": {"name": NAMESPACE}})
         objects = max(args.items, args.kubectl_items, args.accepts)
         for i in range(objects):
             core.create_namespaced_config_map(NAMESPACE, {"metadata": {"name": f"cm-{i}"}})
 
+        accepted = 0
+        for workers in (int(x) for x in args.api_workers.split(",") if x):
+            api = Api(settings, workers, work / f"api-{workers}.log")
+            with api as url, httpx.Client(base_url=url, headers=auth, timeout=30) as http:
+                bench_accept(http, api, args.accepts, args.clients, objects, f"{workers} API process(es)")
+            accepted += args.accepts + 20 * args.clients
         with (
-            Api(settings) as url,
-            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
+            Api(settings, 1, work / "api-bulk.log") as url,
+            httpx.Client(base_url=url, headers=auth, timeout=30) as http,
         ):
-            bench_accept(http, args.accepts, args.clients, objects)
             worker = start_worker(settings, work / "worker.log", args.worker_threads, args.worker_log_level)
-            drain(http, args.accepts + 20)
+            drain(http, accepted)
             bulk_time = bench_bulk(http, args.items, args.concurrency)
         kubectl_time = bench_kubectl(kubeconfig, args.kubectl_items)
         ratio = (kubectl_time / args.kubectl_items) / (bulk_time / args.items)

@@ -3,6 +3,7 @@ sustained events per second, the watcher's memory with many pods, and cluster st
 against the old tool's `kubectl get nodes` + one `kubectl describe node` per node. Prints; asserts nothing.
 
     .venv/bin/python bench/realtime.py [--nodes 1000] [--pods 20000] [--clients 100,1000] [--rate 20]
+        [--api-workers 1,2] [--status-calls 200]
 
 Every part is real and separate: kubesim in this process (controllers off, populated directly), the
 watcher and the API as child processes (`python -m podium_watcher`, uvicorn), embedded Postgres and
@@ -24,17 +25,20 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 from benchlib.waiting import wait_until
 from kubernetes import client, config
 from podium_kubesim.resources import RESOURCES
 from podium_kubesim.runner import RunningKubeSim, start_kubesim
 from podium_shared.auth.service import create_user
+from podium_shared.cluster_state.status import status_from_summaries
 from podium_shared.clusters.service import register_cluster
 from podium_shared.db.migrate import upgrade
 from podium_shared.db.session import session_factory, unit_of_work
 from podium_shared.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
 from podium_shared.models.user import Role
-from podium_shared.realtime.keys import state_key, stream_key
+from podium_shared.realtime.keys import state_key, stream_key, summary_key
+from podium_shared.realtime.state import decode_hash
 from redis import Redis
 from websockets.asyncio.client import connect
 
@@ -65,7 +69,14 @@ def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
 
 
 async def latency_run(  # noqa: PLR0917 - one measurement, all inputs explicit
-    api_url: str, token: str, n: int, rate: float, seconds: float, kube: client.ApiClient, redis: Redis[bytes]
+    api_url: str,
+    token: str,
+    n: int,
+    rate: float,
+    seconds: float,
+    kube: client.ApiClient,
+    redis: Redis[bytes],
+    api_pid: int,
 ) -> dict[str, float]:
     """N clients subscribed (from the current stream position) to pods in one namespace; one pod is
     patched `rate` times per second with its send time; each client records now - send time."""
@@ -99,7 +110,9 @@ async def latency_run(  # noqa: PLR0917 - one measurement, all inputs explicit
             ready.set()
             while not done.is_set():
                 try:
-                    msg = json.loads(await asyncio.wait_for(ws.recv(), 1.0))
+                    # orjson: the clients share the two cores with the server; the stdlib parser made
+                    # them, not the server, the bottleneck of the 1,000-client run.
+                    msg = orjson.loads(await asyncio.wait_for(ws.recv(), 1.0))
                 except TimeoutError:
                     continue
                 if msg.get("type") != "event":
@@ -109,6 +122,7 @@ async def latency_run(  # noqa: PLR0917 - one measurement, all inputs explicit
                     latencies.append(time.time() - float(t0))
                     received += 1
 
+    rss_before = tree_rss_mib(api_pid)
     done = asyncio.Event()
     readies = [asyncio.Event() for _ in range(n)]
     tasks = []
@@ -117,7 +131,9 @@ async def latency_run(  # noqa: PLR0917 - one measurement, all inputs explicit
         if i % 50 == 49:
             await asyncio.sleep(0.05)  # do not open a thousand TCP connections in one instant
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 180)
+    rss_delta = tree_rss_mib(api_pid) - rss_before
     core = client.CoreV1Api(kube)
+    cpu_before = tree_cpu_s(api_pid)
     sent = 0
     start = time.monotonic()
     while time.monotonic() - start < seconds:
@@ -128,9 +144,13 @@ async def latency_run(  # noqa: PLR0917 - one measurement, all inputs explicit
     deadline = time.monotonic() + 30
     while received < sent * n and time.monotonic() < deadline:  # noqa: ASYNC110 - counting, not signalling
         await asyncio.sleep(0.1)
+    api_cpu = tree_cpu_s(api_pid) - cpu_before
     done.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    # A client the server dropped (4008: too slow) ends with an exception; "nothing dropped" means none.
+    closed_early = sum(isinstance(o, BaseException) for o in outcomes)
     return {
+        "closed_early": closed_early,
         "sent": sent,
         "expected": sent * n,
         "received": received,
@@ -138,7 +158,90 @@ async def latency_run(  # noqa: PLR0917 - one measurement, all inputs explicit
         "p99": pct(latencies, 0.99),
         "max": max(latencies, default=float("nan")),
         "delivered_per_s": received / max(1e-9, time.monotonic() - start),
+        "rss_delta": rss_delta,
+        "cpu_per_msg_us": api_cpu / max(1, received) * 1e6,
     }
+
+
+def tree_pids(pid: int) -> list[int]:
+    """`pid` and its descendants (uvicorn's workers are children of its supervisor)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by `pid` and its living descendants: the API's cost per
+    delivered message, which the other work on a shared machine does not inflate the way it does latency."""
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def tree_rss_mib(pid: int) -> float:
+    total = 0.0
+    for p in tree_pids(pid):
+        try:
+            total += rss_mib(p)
+        except OSError:
+            continue
+    return total
+
+
+def status_figures(  # noqa: PLR0917 - one measurement, all inputs explicit
+    api_url: str, token: str, redis: Redis[bytes], args: argparse.Namespace, kubeconfig: Path, api_pid: int
+) -> None:
+    """The status through the API (p50/p99), the pre-aggregate computation from every pod's summary in
+    this process (the baseline, same run), and the old tool's kubectl loop."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=api_url, headers=headers, timeout=120) as http:
+        timings = []
+        http.get(f"/api/v1/clusters/{CLUSTER}/status").raise_for_status()  # warm: imports, connections
+        cpu_before = tree_cpu_s(api_pid)
+        for _ in range(args.status_calls):
+            t0 = time.monotonic()
+            r = http.get(f"/api/v1/clusters/{CLUSTER}/status")
+            r.raise_for_status()
+            timings.append(time.monotonic() - t0)
+        totals = r.json()["totals"]
+        api_cpu_ms = (tree_cpu_s(api_pid) - cpu_before) / args.status_calls * 1000
+    baseline = []
+    for _ in range(10):
+        t0 = time.monotonic()
+        nodes, pods = redis.hgetall(state_key(CLUSTER, "nodes")), redis.hgetall(summary_key(CLUSTER, "pods"))
+        status_from_summaries(CLUSTER, decode_hash(nodes), decode_hash(pods), None)
+        baseline.append(time.monotonic() - t0)
+    names = [f"hyperpod-i-{i:017x}" for i in range(min(args.describe_nodes, args.nodes))]
+    old_s = kubectl_old_way(kubeconfig, names)
+    per_node = old_s / max(1, len(names))
+    print(
+        f"cluster status through the API ({totals['nodes']} nodes, {args.pods} pods, "
+        f"{args.status_calls} calls): "
+        f"p50 {pct(timings, 0.5) * 1000:.1f} ms, p99 {pct(timings, 0.99) * 1000:.1f} ms, "
+        f"API CPU {api_cpu_ms:.1f} ms per read; "
+        f"computed from every pod's summary (the way before the aggregates, no HTTP): "
+        f"median {statistics.median(baseline) * 1000:.0f} ms; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"old way (kubectl get nodes + describe per node): {old_s:.1f}s for {len(names)} nodes = "
+        f"{per_node:.2f}s/node → ~{per_node * args.nodes:.0f}s for {args.nodes} nodes",
+        flush=True,
+    )
 
 
 def kubectl_old_way(kubeconfig: Path, nodes: list[str]) -> float:
@@ -159,6 +262,8 @@ def main() -> None:  # noqa: PLR0915 - a linear script of measurements
     ap.add_argument("--rate", type=float, default=20.0, help="changes per second during the latency runs")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--describe-nodes", type=int, default=20, help="nodes kubectl describes (per-node cost)")
+    ap.add_argument("--api-workers", default="1,2", help="API processes (uvicorn workers) per latency round")
+    ap.add_argument("--status-calls", type=int, default=200)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="podium-bench-rt-"))
     procs: list[subprocess.Popen[bytes]] = []
@@ -230,53 +335,52 @@ def main() -> None:  # noqa: PLR0915 - a linear script of measurements
             f"{burst / burst_s:.0f} events/s (includes kubesim creating them)"
         )
 
-        port = free_port()
-        api_code = (
-            "import uvicorn; from podium_api.app import create_app; "
-            f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning')"
-        )
-        procs.append(spawn([sys.executable, "-c", api_code], env, tmp / "api.log"))
-        wait_for_port(port, 120)
-        api_url = f"http://127.0.0.1:{port}"
-        headers = {"Authorization": f"Bearer {token}"}
-
-        with httpx.Client(base_url=api_url, headers=headers, timeout=120) as http:
-            timings = []
-            for _ in range(5):
-                t0 = time.monotonic()
-                r = http.get(f"/api/v1/clusters/{CLUSTER}/status")
-                r.raise_for_status()
-                timings.append(time.monotonic() - t0)
-            totals = r.json()["totals"]
-        status_s = statistics.median(timings)
-        names = [f"hyperpod-i-{i:017x}" for i in range(min(args.describe_nodes, args.nodes))]
-        old_s = kubectl_old_way(kubeconfig, names)
-        per_node = old_s / max(1, len(names))
-        print(
-            f"cluster status from the snapshot ({totals['nodes']} nodes, {args.pods} pods): "
-            f"median {status_s * 1000:.0f} ms over 5 calls"
-        )
-        print(
-            f"old way (kubectl get nodes + describe per node): {old_s:.1f}s for {len(names)} nodes = "
-            f"{per_node:.2f}s/node → ~{per_node * args.nodes:.0f}s for {args.nodes} nodes"
-        )
-
         kube = config.new_client_from_config(config_file=str(kubeconfig))
         client.CoreV1Api(kube).create_namespaced_pod(
             LAT_NS, {"metadata": {"name": "lat-pod"}, "spec": {"containers": [{"name": "c", "image": "x"}]}}
         )
-        for n in [int(x) for x in args.clients.split(",") if x]:
-            try:
-                res = asyncio.run(latency_run(api_url, token, n, args.rate, args.seconds, kube, redis))
-            except Exception as exc:  # report, don't hide: e.g. too many clients for this machine
-                print(f"N={n}: failed: {exc!r}")
-                continue
-            print(
-                f"N={n} clients, {args.rate:g} changes/s for {args.seconds:g}s: delivered {res['received']}"
-                f"/{res['expected']}; kubesim→client latency p50 {res['p50'] * 1000:.0f} ms, "
-                f"p99 {res['p99'] * 1000:.0f} ms, max {res['max'] * 1000:.0f} ms; "
-                f"{res['delivered_per_s']:.0f} messages/s delivered"
+        for round_no, workers in enumerate(int(x) for x in args.api_workers.split(",") if x):
+            port = free_port()
+            api = spawn(
+                [sys.executable, "-m", "podium_cli", "api", "--port", str(port), "--log-level", "warning",
+                 *(["--workers", str(workers)] if workers > 1 else [])],
+                env, tmp / f"api-{workers}.log",
+            )  # fmt: skip
+            procs.append(api)
+            wait_for_port(port, 120)
+            api_url = f"http://127.0.0.1:{port}"
+            wait_until(
+                lambda a=api, w=workers: len(tree_pids(a.pid)) >= (w + 1 if w > 1 else 1),
+                60,
+                "the API workers",
+                interval=0.2,
             )
+            if round_no == 0:
+                status_figures(api_url, token, redis, args, kubeconfig, api.pid)
+            print(f"-- {workers} API process(es); load average {os.getloadavg()[0]:.1f}", flush=True)
+            for n in [int(x) for x in args.clients.split(",") if x]:
+                try:
+                    res = asyncio.run(
+                        latency_run(api_url, token, n, args.rate, args.seconds, kube, redis, api.pid)
+                    )
+                except Exception as exc:  # report, don't hide: e.g. too many clients for this machine
+                    print(f"N={n}: failed: {exc!r}")
+                    continue
+                print(
+                    f"N={n} clients, {args.rate:g} changes/s for {args.seconds:g}s: delivered "
+                    f"{res['received']}/{res['expected']} ({res['closed_early']} clients closed early); "
+                    f"kubesim→client latency p50 {res['p50'] * 1000:.0f} ms, "
+                    f"p99 {res['p99'] * 1000:.0f} ms, max {res['max'] * 1000:.0f} ms; "
+                    f"{res['delivered_per_s']:.0f} messages/s delivered; "
+                    f"API CPU {res['cpu_per_msg_us']:.0f} µs per delivered message; "
+                    f"API RSS +{res['rss_delta']:.0f} MiB "
+                    f"with the clients ({res['rss_delta'] * 1000 / n:.0f} MiB per 1,000 clients); "
+                    f"load average {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
+            api.terminate()
+            api.wait(30)
+            procs.remove(api)
         kube.close()
         redis.close()
     finally:

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from podium_shared.cluster_state.status import ClusterStatus
 from podium_shared.models.user import Role
+from podium_shared.realtime.keys import leader_key
 from podium_shared.realtime.leader import LeaderLock
 from podium_shared.realtime.state import StateWriter
 from podium_shared.settings import PodiumSettings
@@ -129,6 +131,24 @@ def test_status_from_the_snapshot(client: TestClient, viewer: ApiUser, snapshot:
     assert (node["gpu_capacity"], node["gpu_requested"], node["gpu_free"], node["ready"]) == (8, 4, 4, True)
     assert body["totals"]["gpu_free"] == 4
     assert 0 <= body["snapshot_age_seconds"] < 10
+    # The router sends the document without the model: it must be exactly what the model would send.
+    assert ClusterStatus.model_validate(body).model_dump() == body
+
+
+def test_status_from_the_aggregates_equals_the_status_from_every_pod(
+    client: TestClient, viewer: ApiUser, snapshot: str, settings: PodiumSettings
+) -> None:
+    url = f"/api/v1/clusters/{snapshot}/status"
+    from_every_pod = client.get(url, headers=viewer.headers).json()  # written without aggregates
+    redis = Redis.from_url(settings.redis_url)
+    token = redis.get(leader_key(snapshot))
+    assert token is not None
+    assert StateWriter(redis, snapshot, token.decode()).prepare_aggregates()
+    from_aggregates = client.get(url, headers=viewer.headers).json()
+    assert ClusterStatus.model_validate(from_aggregates).model_dump() == from_aggregates
+    for body in (from_every_pod, from_aggregates):
+        body.pop("snapshot_age_seconds")
+    assert from_aggregates == from_every_pod
 
 
 def test_cluster_list_shows_snapshot_age(client: TestClient, viewer: ApiUser, snapshot: str) -> None:

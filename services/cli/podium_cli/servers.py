@@ -31,15 +31,31 @@ def api(
     host: Annotated[str, typer.Option(help="0.0.0.0 inside a container")] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     log_level: Annotated[str, typer.Option()] = "info",
+    workers: Annotated[
+        int, typer.Option(min=1, help="API processes sharing the port (each has its own WebSocket hub)")
+    ] = 1,
 ) -> None:
     """Run the REST/WebSocket API and the console (uvicorn)."""
     import uvicorn
-    from podium_api.app import create_app
-    from podium_shared.settings import get_settings
 
     # Behind a load balancer or ingress the client address comes from X-Forwarded-For; uvicorn trusts
-    # it only from the addresses in FORWARDED_ALLOW_IPS (default: loopback).
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level=log_level, proxy_headers=True)
+    # it only from the addresses in FORWARDED_ALLOW_IPS (default: loopback). uvloop and httptools are
+    # named, not left to "auto", so a missing extra fails loudly instead of running slower
+    # (docs/performance.md). Several workers need the app as an import string: each builds its own.
+    # No permessage-deflate: it compresses every event once per client (a thousand consoles, a thousand
+    # compressions of the same bytes) and was the largest single cost of the fan-out.
+    uvicorn.run(
+        "podium_api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=True,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        ws_per_message_deflate=False,
+    )
 
 
 def watcher() -> None:
@@ -123,7 +139,7 @@ def db_upgrade(revision: Annotated[str, typer.Option()] = "head") -> None:
     upgrade(get_settings().database_url, revision)
 
 
-def up(
+def up(  # noqa: PLR0917 - typer maps each parameter to an option
     data_dir: Annotated[Path, typer.Option(help="Postgres data, Redis AOF, kubeconfig, admin token")] = Path(
         ".podium"
     ),
@@ -131,12 +147,15 @@ def up(
     port: Annotated[int, typer.Option(help="API port")] = 8000,
     speed: Annotated[float, typer.Option(help="kubesim speed factor")] = 1.0,
     scenario: Annotated[str | None, typer.Option(help="kubesim scenario")] = None,
+    api_workers: Annotated[
+        int, typer.Option(min=1, help="API processes (2+ for many WebSocket clients; slower start-up)")
+    ] = 1,
 ) -> None:
     """Run the whole system on this machine; Ctrl-C stops everything."""
     from podium_cli.up import UpOptions, run_up
 
     raise typer.Exit(run_up(UpOptions(data_dir=data_dir, host=host, port=port, speed=speed,
-                                      scenario=scenario)))  # fmt: skip
+                                      scenario=scenario, api_workers=api_workers)))  # fmt: skip
 
 
 def bootstrap(

@@ -54,6 +54,10 @@ class UpOptions:
     speed: float = 1.0
     scenario: str | None = None
     worker_concurrency: int = 4
+    # One API process by default: a second one doubles the start-up (each imports the whole app), which
+    # on a loaded 2-core machine pushed `podium up`'s readiness past its budget. `--api-workers 2` lifts
+    # the ceiling of one event loop on WebSocket fan-out and accepts (docs/performance.md).
+    api_workers: int = 1
 
 
 @dataclass
@@ -161,7 +165,8 @@ def _start(opts: UpOptions, stack: Stack) -> None:
         token = _prepare_database(database_url, kubeconfig, context, data_dir, password)
     admin_name, password_current = ensure_admin_password(database_url, password)
 
-    _spawn(stack, "api", ["api", "--host", opts.host, "--port", str(opts.port)], env, data_dir)
+    api_args = ["api", "--host", opts.host, "--port", str(opts.port), "--workers", str(opts.api_workers)]
+    _spawn(stack, "api", api_args, env, data_dir)
     _spawn(
         stack, "worker", ["worker", "--beat", "--concurrency", str(opts.worker_concurrency)], env, data_dir
     )

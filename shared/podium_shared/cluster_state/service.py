@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from podium_shared.auth.principal import Principal
 from podium_shared.cluster_state.reads import ObjectPage, list_objects
-from podium_shared.cluster_state.status import ClusterStatus, read_cluster_status
+from podium_shared.cluster_state.status import read_status_document
 from podium_shared.clusters.service import get_cluster, list_clusters
 from podium_shared.errors import Forbidden
 from podium_shared.realtime.keys import meta_key
@@ -45,12 +45,13 @@ def clusters(session: Session, redis: Any) -> list[ClusterSummary]:
     ]
 
 
-def status(session: Session, redis: Any, principal: Principal, cluster: str) -> ClusterStatus:
+def status(session: Session, redis: Any, principal: Principal, cluster: str) -> dict[str, Any]:
+    """The `ClusterStatus` document as plain JSON types (see `status.read_status_document`)."""
     get_cluster(session, cluster)
     # Node capacity and every namespace's GPU use are cluster-wide facts: only unscoped users see them.
     if not principal.can_access_namespace(None):
         raise Forbidden("cluster status covers every namespace; your access is limited to some namespaces")
-    return read_cluster_status(redis, cluster)
+    return read_status_document(redis, cluster)
 
 
 def objects(

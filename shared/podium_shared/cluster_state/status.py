@@ -9,33 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 
-from podium_shared.kube.gpu import GPU_RESOURCES, TERMINATED_PHASES, pod_summary
-from podium_shared.kube.quantity import parse_quantity
-from podium_shared.realtime.keys import meta_key, state_key, summary_key
+from podium_shared.kube.gpu import TERMINATED_PHASES, node_summary, pod_contribution, pod_summary
+from podium_shared.realtime.keys import AGGREGATES_VERSION, gpu_key, meta_key, state_key, summary_key
 from podium_shared.realtime.state import decode_hash
-
-INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
-NODE_GROUP_LABELS = (
-    ("eks", "eks.amazonaws.com/nodegroup"),
-    ("hyperpod", "sagemaker.amazonaws.com/instance-group-name"),
-)
-
-
-def _gpus(resources: Mapping[str, Any] | None) -> int:
-    resources = resources or {}
-    return int(sum((parse_quantity(resources.get(r)) for r in GPU_RESOURCES), Decimal(0)))
-
-
-def _ready(node: Mapping[str, Any]) -> bool:
-    for cond in (node.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return bool(cond.get("status") == "True")
-    return False
 
 
 class NodeStatus(BaseModel):
@@ -71,28 +52,34 @@ class ClusterStatus(BaseModel):
 
 def node_status(node: Mapping[str, Any], pods_on_node: Iterable[Mapping[str, Any]]) -> NodeStatus:
     """`pods_on_node` are pod summaries (`gpu.pod_summary`) of the pods bound to this node."""
-    meta = node.get("metadata") or {}
-    labels = meta.get("labels") or {}
-    status = node.get("status") or {}
-    group_kind, group = next(
-        ((k, labels[label]) for k, label in NODE_GROUP_LABELS if label in labels), (None, None)
-    )
-    active = [p for p in pods_on_node if p.get("phase") not in TERMINATED_PHASES]
-    allocatable = _gpus(status.get("allocatable"))
-    requested = sum(int(p.get("gpus") or 0) for p in active)
-    return NodeStatus(
-        name=meta.get("name", ""),
-        instance_type=next((labels[label] for label in INSTANCE_TYPE_LABELS if label in labels), None),
-        node_group=group,
-        node_group_kind=group_kind,
-        ready=_ready(node),
-        unschedulable=bool((node.get("spec") or {}).get("unschedulable")),
-        gpu_capacity=_gpus(status.get("capacity")),
-        gpu_allocatable=allocatable,
-        gpu_requested=requested,
-        gpu_free=max(0, allocatable - requested),
-        pods=len(active),
-    )
+    requested = pods = 0
+    for p in pods_on_node:
+        _, gpus, count = pod_contribution(p)
+        requested += gpus
+        pods += count
+    return NodeStatus.model_validate(_row(node_summary(node), requested, pods))
+
+
+def _row(summary: Mapping[str, Any], requested: int, pods: int) -> dict[str, Any]:
+    allocatable = int(summary["gpu_allocatable"])
+    return {
+        **summary,
+        "gpu_requested": requested,
+        "gpu_free": max(0, allocatable - requested),
+        "pods": pods,
+    }
+
+
+def _totals(rows: list[dict[str, Any]], unscheduled: int) -> dict[str, int]:
+    return {
+        "nodes": len(rows),
+        "ready_nodes": sum(bool(r["ready"]) for r in rows),
+        "gpu_capacity": sum(r["gpu_capacity"] for r in rows),
+        "gpu_allocatable": sum(r["gpu_allocatable"] for r in rows),
+        "gpu_requested": sum(r["gpu_requested"] for r in rows),
+        "gpu_free": sum(r["gpu_free"] for r in rows),
+        "gpu_pending_unscheduled": unscheduled,
+    }
 
 
 def status_from_summaries(
@@ -105,18 +92,14 @@ def status_from_summaries(
             by_node.setdefault(str(pod["node"]), []).append(pod)
         elif pod.get("phase") not in TERMINATED_PHASES:
             unscheduled += int(pod.get("gpus") or 0)
-    rows = [node_status(n, by_node.get((n.get("metadata") or {}).get("name", ""), [])) for n in nodes]
-    rows.sort(key=lambda r: r.name)
-    totals = ClusterTotals(
-        nodes=len(rows),
-        ready_nodes=sum(r.ready for r in rows),
-        gpu_capacity=sum(r.gpu_capacity for r in rows),
-        gpu_allocatable=sum(r.gpu_allocatable for r in rows),
-        gpu_requested=sum(r.gpu_requested for r in rows),
-        gpu_free=sum(r.gpu_free for r in rows),
-        gpu_pending_unscheduled=unscheduled,
-    )
-    return ClusterStatus(cluster=cluster, snapshot_age_seconds=snapshot_age, nodes=rows, totals=totals)
+    rows = [
+        node_status(n, by_node.get((n.get("metadata") or {}).get("name", ""), [])).model_dump() for n in nodes
+    ]
+    rows.sort(key=lambda r: str(r["name"]))
+    return ClusterStatus.model_validate({
+        "cluster": cluster, "snapshot_age_seconds": snapshot_age, "nodes": rows,
+        "totals": _totals(rows, unscheduled),
+    })  # fmt: skip
 
 
 def cluster_status(
@@ -126,11 +109,48 @@ def cluster_status(
 
 
 def read_cluster_status(redis: Any, cluster: str) -> ClusterStatus:
-    """Nodes, the pods' GPU summaries and the snapshot's age in one round trip (one MULTI)."""
+    return ClusterStatus.model_validate(read_status_document(redis, cluster))
+
+
+def read_status_document(redis: Any, cluster: str) -> dict[str, Any]:
+    """The status as plain JSON types, shaped like `ClusterStatus` (the API sends it without building a
+    model: validating and re-serialising a thousand rows cost more than reading them). One round trip
+    (one MULTI): the node summaries and the per-node GPU aggregates the watcher keeps current
+    (realtime/state.py), and the snapshot's age. A snapshot whose aggregates were not built by this
+    version (its watcher has not started a term since the upgrade) is computed from every pod's summary
+    instead, as before."""
+    pipe = redis.pipeline(transaction=True)
+    pipe.hgetall(summary_key(cluster, "nodes"))
+    pipe.hgetall(gpu_key(cluster))
+    pipe.hmget(meta_key(cluster), ["fresh_at", "aggregates"])
+    nodes, agg, (fresh, version) = pipe.execute()
+    age = None if fresh is None else max(0.0, time.time() - float(fresh))
+    if version != AGGREGATES_VERSION.encode():
+        return status_from_every_pod(redis, cluster, age).model_dump()
+    rows = orjson.loads(b"[" + b",".join(nodes[k] for k in sorted(nodes)) + b"]")
+    ready = capacity = allocatable = requested = free = 0
+    for row in rows:
+        name = row["name"].encode()
+        row["gpu_requested"] = req = int(agg.get(b"req:" + name, 0))
+        row["pods"] = int(agg.get(b"pods:" + name, 0))
+        row["gpu_free"] = row_free = max(0, row["gpu_allocatable"] - req)
+        ready += row["ready"]
+        capacity += row["gpu_capacity"]
+        allocatable += row["gpu_allocatable"]
+        requested += req
+        free += row_free
+    totals = {
+        "nodes": len(rows), "ready_nodes": ready, "gpu_capacity": capacity, "gpu_allocatable": allocatable,
+        "gpu_requested": requested, "gpu_free": free,
+        "gpu_pending_unscheduled": int(agg.get(b"unscheduled", 0)),
+    }  # fmt: skip
+    return {"cluster": cluster, "snapshot_age_seconds": age, "nodes": rows, "totals": totals}
+
+
+def status_from_every_pod(redis: Any, cluster: str, age: float | None) -> ClusterStatus:
+    """The status computed from every pod's summary (the way before the aggregates; bench baseline)."""
     pipe = redis.pipeline(transaction=True)
     pipe.hgetall(state_key(cluster, "nodes"))
     pipe.hgetall(summary_key(cluster, "pods"))
-    pipe.hget(meta_key(cluster), "fresh_at")
-    nodes, pods, fresh = pipe.execute()
-    age = None if fresh is None else max(0.0, time.time() - float(fresh))
+    nodes, pods = pipe.execute()
     return status_from_summaries(cluster, decode_hash(nodes), decode_hash(pods), age)

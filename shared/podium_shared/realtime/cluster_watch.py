@@ -142,6 +142,13 @@ class ClusterWatch(threading.Thread):
         items: queue.Queue[Item] = queue.Queue(maxsize=self.watch_tuning.queue_size)
         term_stop = threading.Event()
         writer = StateWriter(self.redis, self.cluster, token, self.leader_tuning.stream_maxlen)
+        try:
+            # Before any change is written: changes keep the aggregates current only from a correct start.
+            if writer.prepare_aggregates():
+                log.info("watcher %s rebuilt the GPU aggregates of cluster %s", self.holder, self.cluster)
+        except Fenced:
+            log.warning("watcher %s lost cluster %s to a newer leader", self.holder, self.cluster)
+            return
         api = self.api_factory()
         informers = [
             Informer(

@@ -18,9 +18,21 @@ def summary_key(cluster: str, kind: str) -> str:
     return f"podium:state:{cluster}:{kind}:summary"
 
 
+def gpu_key(cluster: str) -> str:
+    """Hash of the GPU use the watcher keeps current with every pod change: `req:<node>` (GPUs requested by
+    the pods bound to the node that still hold them), `pods:<node>` (how many), `unscheduled` (GPUs of
+    pods no node has taken). Valid only while the meta hash says `aggregates` = AGGREGATES_VERSION."""
+    return f"podium:state:{cluster}:gpu"
+
+
+# Bumped whenever the aggregates' meaning changes: a new watcher term rebuilds them when the version differs.
+AGGREGATES_VERSION = "1"
+
+
 def meta_key(cluster: str) -> str:
     """Hash of snapshot metadata: `fresh_at` (epoch seconds the watcher last confirmed the state) and
-    `synced:<kind>` (epoch seconds of the kind's last full list)."""
+    `synced:<kind>` (epoch seconds of the kind's last full list), `aggregates` (the version of the GPU
+    aggregates and node summaries, once a watcher term has built them)."""
     return f"podium:state:{cluster}:meta"
 
 

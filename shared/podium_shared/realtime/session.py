@@ -85,8 +85,12 @@ def _is_disconnect(exc: BaseException) -> bool:
 
 
 async def _sender(ws: Transport, client: ClientConn) -> None:
+    outbox = client.outbox
     while True:
-        await ws.send_text(await client.outbox.get())
+        await ws.send_text(await outbox.get())
+        # Everything already due goes out in this wake-up, without a trip through the loop per message.
+        while not outbox.empty():
+            await ws.send_text(outbox.get_nowait())
 
 
 async def _pinger(client: ClientConn, interval: float) -> None:

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from redis import Redis
 
 from podium_shared.realtime.keys import channel, stream_key
@@ -110,6 +111,9 @@ class StreamEvent:
     # The object's JSON as it was stored: fan-out splices it into each client's message instead of
     # serialising the same object again for every subscriber.
     raw_object: str = field(default="", compare=False, repr=False)
+    # Messages already built for this event, by (subscription id, topic, event type): a thousand consoles
+    # subscribed alike share one encoding (see Subscription.message). Filled during fan-out only.
+    encoded: dict[tuple[str, str, str], str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_entry(cls, cluster: str, entry_id: Any, fields: dict[Any, Any]) -> StreamEvent:
@@ -117,14 +121,14 @@ class StreamEvent:
         prev = f.get("prev_labels")
         return cls(
             id=_s(entry_id), cluster=cluster, topic=f["topic"], event=f["event"],
-            object=json.loads(f["object"]), prev_labels=json.loads(prev) if prev else None,
+            object=orjson.loads(f["object"]), prev_labels=orjson.loads(prev) if prev else None,
             raw_object=f["object"],
         )  # fmt: skip
 
     @classmethod
     def from_published(cls, raw: str | bytes) -> StreamEvent:
         text = raw.decode() if isinstance(raw, bytes) else raw
-        d = json.loads(text)
+        d = orjson.loads(text)
         # The scripts put the object last, after fields that cannot contain this marker.
         marker = text.find(',"object":')
         return cls(

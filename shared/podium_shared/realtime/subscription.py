@@ -4,9 +4,10 @@ snapshots all filter the same way."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from podium_shared.auth.principal import Principal
 from podium_shared.errors import Invalid
@@ -75,7 +76,7 @@ class Subscription:
         value): without a label selector a Kubernetes object's namespace is in its key, so the JSON is
         decoded only when a selector (or an operation's visibility) needs its content."""
         if kind in OPERATION_TOPICS or kind == TRAINING_RUNS_TOPIC or not self.selector.empty:
-            return self.sees_object(kind, json.loads(raw))
+            return self.sees_object(kind, orjson.loads(raw))
         ns = key.split("/", 1)[0] if "/" in key else None
         if not self.principal.can_access_namespace(ns):
             return False
@@ -115,9 +116,13 @@ class Subscription:
         event = self.classify(ev)
         if event is None:
             return None
-        head = json.dumps(
-            {"type": "event", "subscription": self.sid, "id": ev.id, "cluster": ev.cluster,
-             "topic": self.topic, "kind": ev.topic, "event": event},
-            separators=(",", ":"),
-        )  # fmt: skip
-        return head[:-1] + ',"object":' + (ev.raw_object or json.dumps(ev.object)) + "}"
+        key = (self.sid, self.topic, event)
+        cached = ev.encoded.get(key)
+        if cached is None:
+            head = orjson.dumps(
+                {"type": "event", "subscription": self.sid, "id": ev.id, "cluster": ev.cluster,
+                 "topic": self.topic, "kind": ev.topic, "event": event},
+            ).decode()  # fmt: skip
+            raw = ev.raw_object or orjson.dumps(ev.object).decode()
+            cached = ev.encoded[key] = head[:-1] + ',"object":' + raw + "}"
+        return cached

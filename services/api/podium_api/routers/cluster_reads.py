@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+import orjson
+from fastapi import APIRouter, Query, Response
 from podium_shared.cluster_state import service
 from podium_shared.cluster_state.reads import MAX_LIMIT, ObjectPage
 from podium_shared.cluster_state.service import ClusterSummary
@@ -23,9 +24,13 @@ def list_clusters(session: SessionDep, redis: RedisDep, _principal: ViewerDep) -
     return service.clusters(session, redis)
 
 
-@router.get("/clusters/{cluster}/status")
-def cluster_status(cluster: str, session: SessionDep, redis: RedisDep, principal: ViewerDep) -> ClusterStatus:
-    return service.status(session, redis, principal, cluster)
+@router.get("/clusters/{cluster}/status", response_model=ClusterStatus)
+def cluster_status(cluster: str, session: SessionDep, redis: RedisDep, principal: ViewerDep) -> Response:
+    # Sent as built (orjson), not re-validated through the model: a thousand rows made that the read's
+    # largest cost (docs/performance.md). tests/api/test_cluster_reads.py checks it against the model.
+    return Response(
+        orjson.dumps(service.status(session, redis, principal, cluster)), media_type="application/json"
+    )
 
 
 @router.get("/clusters/{cluster}/{kind}", response_model_by_alias=True)
