@@ -24,9 +24,7 @@ def test_scale_subresource(apps: client.AppsV1Api, namespace: str) -> None:
     assert scale.status.selector == "app=sc"
     apps.patch_namespaced_deployment_scale("sc", namespace, {"spec": {"replicas": 3}})
     assert apps.read_namespaced_deployment("sc", namespace).spec.replicas == 3
-    scale = apps.read_namespaced_deployment_scale("sc", namespace)
-    scale.spec.replicas = 0
-    apps.replace_namespaced_deployment_scale("sc", namespace, scale)
+    _replace_scale(apps, namespace, "sc", 0)
     assert apps.read_namespaced_deployment("sc", namespace).spec.replicas == 0
     stale = apps.read_namespaced_deployment_scale("sc", namespace)
     apps.patch_namespaced_deployment_scale("sc", namespace, {"spec": {"replicas": 1}})
@@ -34,6 +32,21 @@ def test_scale_subresource(apps: client.AppsV1Api, namespace: str) -> None:
     with pytest.raises(ApiException) as exc:
         apps.replace_namespaced_deployment_scale("sc", namespace, stale)
     assert exc.value.status == 409
+
+
+def _replace_scale(apps: client.AppsV1Api, namespace: str, name: str, replicas: int) -> None:
+    """Read-modify-replace as a real client does it: the deployment controller may write the status (a new
+    resourceVersion) between the read and the replace, and the server rightly answers 409; read again."""
+    for _ in range(20):
+        scale = apps.read_namespaced_deployment_scale(name, namespace)
+        scale.spec.replicas = replicas
+        try:
+            apps.replace_namespaced_deployment_scale(name, namespace, scale)
+            return
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+    raise AssertionError("20 conflicts in a row replacing the scale")
 
 
 def _log_pod(kubesim: RunningKubeSim, core: client.CoreV1Api, namespace: str, name: str) -> None:
