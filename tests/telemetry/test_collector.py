@@ -83,6 +83,17 @@ def test_leader_killed_mid_job_loses_and_repeats_nothing_and_logs_outlive_the_jo
     master_printed = printed(kube, namespace, "sft-master-0", "pytorch")
     uid = stored(database_url, "sft-master-0", "pytorch", namespace)[0].workload_uid
 
+    # The job page's latest metrics: each metric's last printed value, from the kept points.
+    last: dict[str, tuple[int, float, int]] = {}
+    for name, value, ts, step in expected_points(master_printed):
+        if name not in last or (ts, step) >= last[name][::2]:
+            last[name] = (ts, value, step)
+    with httpx.Client(base_url=served_api.url + "/api/v1", headers=viewer.headers, timeout=30) as http:
+        job_url = f"/clusters/{watchers.cluster}/trainingjobs/{namespace}/sft"
+        latest = http.get(job_url).json()["latest_metrics"]
+    assert {k: (v["timestamp"], v["value"], v["iteration"]) for k, v in latest.items()} == last
+    assert {v["data_source"] for v in latest.values()} == {"log"}
+
     # The job and its pods go; what was kept stays readable.
     _custom(kube).delete_namespaced_custom_object("kubeflow.org", "v1", namespace, "pytorchjobs", "sft")
     core = client.CoreV1Api(kube)

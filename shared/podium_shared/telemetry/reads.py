@@ -25,6 +25,7 @@ from podium_shared.telemetry.schemas import (
     LogLineOut,
     LogPage,
     LogStreamOut,
+    MetricDataPoint,
     MetricInfo,
 )
 
@@ -33,6 +34,9 @@ DEFAULT_LOG_LIMIT = 1_000
 MAX_METRIC_LIMIT = 100_000  # also the default: a Lens client asking for everything gets up to this much
 AGGREGATES = ("avg", "min", "max", "last")
 DOWNLOAD_PAGE = 5_000
+# A job page's latest metrics come from this many newest points of the workload: a bounded walk of the
+# (workload_uid, ts, id) index however long the run (the Trainer reports every metric each logging step).
+LATEST_WINDOW = 1_000
 
 
 class BadParameter(PodiumError):
@@ -283,6 +287,24 @@ class DataQuery:
             raise BadParameter("format", "json or csv")
         self.csv = fmt == "csv"
         self.data_source = data_source or ""
+
+
+def latest(session: Session, uid: str) -> dict[str, MetricDataPoint]:
+    """Each metric's newest point (by time, then arrival) among the workload's newest points."""
+    newest = (
+        select(MetricPoint.metric_name, MetricPoint.value, MetricPoint.ts, MetricPoint.iteration,
+               MetricPoint.data_source)
+        .where(MetricPoint.workload_uid == uid)
+        .order_by(MetricPoint.ts.desc(), MetricPoint.id.desc())
+        .limit(LATEST_WINDOW)
+    )  # fmt: skip
+    out: dict[str, MetricDataPoint] = {}
+    for name, value, ts, iteration, source in session.execute(newest):
+        if name not in out:
+            out[name] = MetricDataPoint(
+                metric_name=name, value=value, timestamp=ts, iteration=iteration, data_source=source
+            )
+    return dict(sorted(out.items()))
 
 
 def _cursor(raw: str | None) -> tuple[int, int] | None:

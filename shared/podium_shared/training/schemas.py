@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from podium_shared.telemetry.schemas import MetricDataPoint
+
 MODELS_MOUNT = "/models"  # where the shared volume is mounted in training and download pods
 JOB_NAME_MAX = 40  # pods are `<job>-worker-<i>`, the Service `<job>-master-0`: room for the suffixes
 ARG_MAX = 4096
@@ -370,7 +372,7 @@ class TrainingJobPage(_Out):
     duration_seconds: float | None = None  # null while running
     pods: list[PodOut]
     events: list[EventOut]
-    latest_metrics: dict[str, Any] | None = None
+    latest_metrics: dict[str, MetricDataPoint] | None = None  # each metric's newest kept point, by name
     snapshot_age_seconds: float
 
 

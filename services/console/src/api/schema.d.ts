@@ -2022,7 +2022,7 @@ export interface components {
             events: components["schemas"]["EventOut"][];
             /** Latest Metrics */
             latest_metrics?: {
-                [key: string]: unknown;
+                [key: string]: components["schemas"]["MetricDataPoint"];
             } | null;
             /** Snapshot Age Seconds */
             snapshot_age_seconds: number;
