@@ -50,6 +50,8 @@ def _operation_id(session: Session, w: TelemetryWorkload) -> str | None:
 
 
 def _target(session: Session, settings: PodiumSettings, w: TelemetryWorkload) -> _Target | None:
+    if w.kind == "Job":
+        return None  # a model download: it reports no MLflow run
     try:
         uri = tracking_uri(session, settings, w.cluster)
     except NotFound:  # the cluster was deregistered since; its kept metrics are still served
