@@ -50,10 +50,21 @@ def test_training_workflow_from_the_cli(
 
     page = wait_until(finished, 60, "the job to succeed")
     assert page["settings"]["llamafactory"]["batch_size"] == 4
+
+    def measured() -> (
+        dict[str, Any] | None
+    ):  # the collector keeps the last lines' points moments after the end
+        r = podium("-o", "json", "train", "describe", "qwen-sft", *where)
+        latest: dict[str, Any] | None = json.loads(r.stdout)["latest_metrics"]
+        return latest if latest and "train_runtime" in latest else None
+
+    latest = wait_until(measured, 60, "the job's latest metrics")
+    assert {"loss", "learning_rate", "train_runtime"} <= set(latest)
     table = podium("train", "describe", "qwen-sft", *where)
     assert table.exit_code == 0
     assert "qwen-sft-pods-0" in table.stdout
     assert "Succeeded" in table.stdout
+    assert "train_runtime" in table.stdout
 
     # A custom command after `--`: every word is one argv element, options included.
     custom = podium(
