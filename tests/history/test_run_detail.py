@@ -4,6 +4,7 @@ when MLflow is down or silent (all against a real MLflow server)."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,9 +18,10 @@ from podium_shared.clusters.service import register_cluster
 from podium_shared.db.session import session_factory, unit_of_work
 from podium_shared.embedded import EmbeddedMlflow, free_port
 from podium_shared.history.client import Tracking
-from podium_shared.history.reads import workload_metrics
+from podium_shared.history.reads import WorkloadRef, experiments, workload_metrics
 from podium_shared.realtime.leader import LeaderLock
 from podium_shared.realtime.state import StateWriter
+from podium_shared.telemetry.store import Workload, remember_workload
 from redis import Redis
 from support.tcp_proxy import TcpProxy
 
@@ -120,6 +122,20 @@ def test_run_links_to_its_job_by_workload_uid_else_by_name(
     assert get_json(history, f"{RUNS}/{nowhere}", viewer.headers)["job"] is None
 
 
+def test_a_run_tagged_with_a_deleted_jobs_uid_links_to_the_kept_workload(
+    history: TestClient, mlflow: MlflowClient, mlflow_settings: ApiSettings, viewer, cluster: str
+) -> None:
+    uid = unique("uid")
+    with unit_of_work(session_factory(mlflow_settings.database_url)) as session:
+        remember_workload(session, Workload(uid, cluster, "team-a", "gone-job", "PyTorchJob"))
+    eid, _ = experiment(mlflow, "gone")
+    run_id = make_run(mlflow, eid, name="anything", tags={"podium.workload_uid": uid})
+    assert get_json(history, f"{RUNS}/{run_id}", viewer.headers)["job"] == {
+        "cluster": cluster, "namespace": "team-a", "name": "gone-job", "kind": "PyTorchJob", "uid": uid,
+        "matched_by": "workload_uid",
+    }  # fmt: skip
+
+
 def test_a_cluster_may_have_its_own_tracking_server(
     api_settings: ApiSettings, mlflow_server: EmbeddedMlflow, mlflow: MlflowClient, viewer, admin
 ) -> None:
@@ -218,11 +234,36 @@ def test_registered_cluster_row_gets_tracking_uri(database_url: str) -> None:
 def test_a_workloads_metrics_come_from_its_tagged_runs(
     mlflow_server: EmbeddedMlflow, mlflow: MlflowClient
 ) -> None:
-    """The seam the training-metrics API's data_source=mlflow reads through."""
+    """The seam the training-metrics API's data_source=mlflow reads through. The experiment list is
+    cached for pages; filled before the run's experiment existed (as another request would have, moments
+    earlier), it must not hide the run — the once-seen KeyError 'loss'."""
+    t = Tracking(mlflow_server.url, 5.0)
+    experiments(t, refresh=True)
     eid, _ = experiment(mlflow, "workload")
     uid = unique("uid")
     make_run(mlflow, eid, tags={"podium.workload_uid": uid}, history={"loss": [2.0, 1.5, 1.0]})
     make_run(mlflow, eid, tags={"podium.workload_uid": "someone-else"}, history={"loss": [9.0]})
-    got = workload_metrics(Tracking(mlflow_server.url, 5.0), uid)
+    got = workload_metrics(t, uid)
     assert [(p.step, p.value) for p in got["loss"]] == [(1, 2.0), (2, 1.5), (3, 1.0)]
-    assert workload_metrics(Tracking(mlflow_server.url, 5.0), "x' OR tags.model = 'y") == {}
+    assert workload_metrics(t, "x' OR tags.model = 'y") == {}
+
+
+def test_a_jobs_runs_are_found_by_its_submission_else_by_its_names(
+    mlflow_server: EmbeddedMlflow, mlflow: MlflowClient
+) -> None:
+    t = Tracking(mlflow_server.url, 5.0)
+    eid, _ = experiment(mlflow, "byop")
+    job = unique("job")
+    names = {"podium.cluster": "c1", "podium.namespace": "team-a", "podium.job": job}
+    op, earlier_op = str(uuid.uuid4()), str(uuid.uuid4())
+    make_run(mlflow, eid, tags={**names, "podium.operation_id": op}, history={"loss": [2.0, 1.0]})
+    # The same name submitted before (another operation), and a run tagged for another workload.
+    make_run(mlflow, eid, tags={**names, "podium.operation_id": earlier_op}, history={"loss": [7.0]})
+    make_run(mlflow, eid, tags={**names, "podium.workload_uid": "other-uid"}, history={"loss": [8.0]})
+
+    mine = WorkloadRef(uid="uid-1", cluster="c1", namespace="team-a", name=job, operation_id=op)
+    assert [(p.step, p.value) for p in workload_metrics(t, mine)["loss"]] == [(1, 2.0), (2, 1.0)]
+    # A job Podium did not submit: by its names, never a run another workload claims by uid.
+    by_name = WorkloadRef(uid="uid-2", cluster="c1", namespace="team-a", name=job)
+    assert sorted(p.value for p in workload_metrics(t, by_name)["loss"]) == [1.0, 2.0, 7.0]
+    assert workload_metrics(t, WorkloadRef(uid="uid-3", cluster="c1", namespace="team-b", name=job)) == {}

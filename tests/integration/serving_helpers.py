@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from podium_shared.auth.service import create_user
 from podium_shared.db.session import unit_of_work
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.models.user import Role
+from podium_shared.settings import PodiumSettings
 from podium_watcher.main import run_watcher
 from podium_watcher.settings import WatcherSettings
 from support.waiting import wait_until
@@ -27,12 +29,15 @@ from worker.fixtures import Pipeline
 
 __all__ = [
     "ServingApi",
+    "api_for",
+    "api_settings",
     "proxy_post",
     "ready_replicas",
     "served_by",
     "serving_api",
     "succeeded",
     "watcher",
+    "watching",
 ]
 
 
@@ -49,37 +54,53 @@ class ServingApi:
         )
 
 
-@pytest.fixture(scope="module")
-def serving_api(pipeline: Pipeline, sim_cluster: str) -> Iterator[ServingApi]:
-    settings = ApiSettings(
-        **(pipeline.settings.model_dump() | {"rate_limit_per_second": 1000.0, "rate_limit_burst": 1000})
+def api_settings(settings: PodiumSettings) -> ApiSettings:
+    """The API's settings for the tests: the pipeline's, with a rate limit no test reaches."""
+    return ApiSettings(
+        **(settings.model_dump() | {"rate_limit_per_second": 1000.0, "rate_limit_burst": 1000})
     )
+
+
+@contextmanager
+def api_for(pipeline: Pipeline, settings: PodiumSettings) -> Iterator[ServingApi]:
+    """The API app on `settings`, called by a new operator."""
     with unit_of_work(pipeline.sessions) as session:
         _user, token = create_user(session, f"op-{uuid.uuid4().hex[:8]}", Role.operator)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(create_app(api_settings(settings)), raise_server_exceptions=False) as client:
         yield ServingApi(client, token)
+
+
+@contextmanager
+def watching(settings: PodiumSettings) -> Iterator[None]:
+    """The real watcher on `settings`, in a thread (cluster watches, log collectors, MLflow pollers)."""
+    stop = threading.Event()
+    fast = {
+        "watcher_metrics_port": 0,
+        "watcher_cluster_refresh_seconds": 0.5,
+        "watcher_heartbeat_seconds": 0.5,
+        "watcher_campaign_interval_seconds": 0.2,
+    }
+    thread = threading.Thread(
+        target=run_watcher, args=(WatcherSettings(**(settings.model_dump() | fast)), stop), name="watcher",
+        daemon=True,
+    )  # fmt: skip
+    thread.start()
+    yield
+    stop.set()
+    thread.join(15)
+
+
+@pytest.fixture(scope="module")
+def serving_api(pipeline: Pipeline, sim_cluster: str) -> Iterator[ServingApi]:
+    with api_for(pipeline, pipeline.settings) as api:
+        yield api
 
 
 @pytest.fixture(scope="module")
 def watcher(pipeline: Pipeline, sim_cluster: str) -> Iterator[None]:
     """The real watcher, in a thread, streaming the registered kubesim into this module's Redis."""
-    stop = threading.Event()
-    settings = WatcherSettings(
-        **(
-            pipeline.settings.model_dump()
-            | {
-                "watcher_metrics_port": 0,
-                "watcher_cluster_refresh_seconds": 0.5,
-                "watcher_heartbeat_seconds": 0.5,
-                "watcher_campaign_interval_seconds": 0.2,
-            }
-        )
-    )
-    thread = threading.Thread(target=run_watcher, args=(settings, stop), name="watcher", daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(15)
+    with watching(pipeline.settings):
+        yield
 
 
 def succeeded(pipeline: Pipeline, op_id: Any, timeout: float = 60.0) -> Operation:

@@ -4,47 +4,19 @@ and kubesim; output formats and exit codes checked."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-from click.testing import Result
 from kubernetes import client as k8s
-from podium_api.app import create_app
-from podium_api.settings import ApiSettings
 from podium_cli.client import ExitCode
-from podium_cli.main import app as podium_app
-from support.served import serve
 from support.waiting import wait_until
-from typer.testing import CliRunner
 from worker.fixtures import Pipeline
 
+from integration.cli_helpers import *  # noqa: F403  (api_url, podium)
+from integration.cli_helpers import Podium
 from integration.serving_helpers import *  # noqa: F403  (serving_api, watcher, helpers)
-from integration.serving_helpers import ServingApi, ready_replicas
+from integration.serving_helpers import ready_replicas
 
 pytestmark = pytest.mark.usefixtures("worker", "watcher")
-
-Podium = Callable[..., Result]
-
-
-@pytest.fixture(scope="module")
-def api_url(pipeline: Pipeline) -> Iterator[str]:
-    settings = ApiSettings(
-        **(pipeline.settings.model_dump() | {"rate_limit_per_second": 1000.0, "rate_limit_burst": 1000})
-    )
-    with serve(create_app(settings)) as url:
-        yield url
-
-
-@pytest.fixture
-def podium(api_url: str, serving_api: ServingApi, tmp_path: Path) -> Podium:
-    token = serving_api.headers["Authorization"].split()[1]
-
-    def run(*args: str) -> Result:
-        env = {"PODIUM_URL": api_url, "PODIUM_TOKEN": token, "PODIUM_CONFIG": str(tmp_path / "config.json")}
-        return CliRunner().invoke(podium_app, list(args), env=env)
-
-    return run
 
 
 def test_pool_workflow_from_the_cli(

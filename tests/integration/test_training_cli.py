@@ -4,49 +4,19 @@ real port, the worker, the watcher and kubesim; output formats and exit codes ch
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 from kubernetes import client as k8s
-from podium_api.app import create_app
-from podium_api.settings import ApiSettings
 from podium_cli.client import ExitCode
-from podium_cli.main import app as podium_app
-from support.served import serve
 from support.waiting import wait_until
-from typer.testing import CliRunner
-from worker.fixtures import Pipeline
 
+from integration.cli_helpers import *  # noqa: F403  (api_url, podium)
+from integration.cli_helpers import Podium
 from integration.serving_helpers import *  # noqa: F403  (serving_api, watcher)
-from integration.serving_helpers import ServingApi
 from integration.training_helpers import *  # noqa: F403  (worker with MLflow settings)
 
 pytestmark = pytest.mark.usefixtures("worker", "watcher")
-
-Podium = Callable[..., Result]
-
-
-@pytest.fixture(scope="module")
-def api_url(pipeline: Pipeline) -> Iterator[str]:
-    settings = ApiSettings(
-        **(pipeline.settings.model_dump() | {"rate_limit_per_second": 1000.0, "rate_limit_burst": 1000})
-    )
-    with serve(create_app(settings)) as url:
-        yield url
-
-
-@pytest.fixture
-def podium(api_url: str, serving_api: ServingApi, tmp_path: Path) -> Podium:
-    token = serving_api.headers["Authorization"].split()[1]
-
-    def run(*args: str) -> Result:
-        env = {"PODIUM_URL": api_url, "PODIUM_TOKEN": token, "PODIUM_CONFIG": str(tmp_path / "config.json")}
-        return CliRunner().invoke(podium_app, list(args), env=env)
-
-    return run
 
 
 def test_training_workflow_from_the_cli(
@@ -80,10 +50,21 @@ def test_training_workflow_from_the_cli(
 
     page = wait_until(finished, 60, "the job to succeed")
     assert page["settings"]["llamafactory"]["batch_size"] == 4
+
+    def measured() -> (
+        dict[str, Any] | None
+    ):  # the collector keeps the last lines' points moments after the end
+        r = podium("-o", "json", "train", "describe", "qwen-sft", *where)
+        latest: dict[str, Any] | None = json.loads(r.stdout)["latest_metrics"]
+        return latest if latest and "train_runtime" in latest else None
+
+    latest = wait_until(measured, 60, "the job's latest metrics")
+    assert {"loss", "learning_rate", "train_runtime"} <= set(latest)
     table = podium("train", "describe", "qwen-sft", *where)
     assert table.exit_code == 0
     assert "qwen-sft-pods-0" in table.stdout
     assert "Succeeded" in table.stdout
+    assert "train_runtime" in table.stdout
 
     # A custom command after `--`: every word is one argv element, options included.
     custom = podium(

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from api.fixtures import ApiUser, unique
 from fastapi.testclient import TestClient
+from podium_api.app import create_app
+from podium_api.settings import ApiSettings
 from podium_shared.db.session import session_factory
+from podium_shared.embedded import free_port
 from podium_shared.models.user import Role
 from podium_shared.telemetry import store
 from podium_shared.telemetry.store import Line, Point, StreamBatch, StreamKey, Workload
@@ -145,6 +149,33 @@ def test_unknown_workload_is_a_400(client: TestClient, viewer: ApiUser) -> None:
         assert r.json()["details"] == {"parameter": "workload_uid"}
 
 
+def test_mlflow_down_is_a_503_only_for_those_who_asked_for_its_points(
+    api_settings: ApiSettings, viewer: ApiUser, database_url: str
+) -> None:
+    """The job's MLflow runs are read when a query covers `mlflow`; with the tracking server gone, a
+    query for every source still serves the kept points, one for `mlflow` says why it cannot."""
+    w, _ = _seed(database_url)
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings = api_settings.model_copy(
+        update={"mlflow_tracking_uri": dead, "mlflow_request_timeout_seconds": 2.0}
+    )
+    url = f"/api/v1/workloads/{w.uid}/metrics"
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        r = client.get(f"{url}/available", headers=viewer.headers)
+        assert r.status_code == 200, r.text
+        assert [m["name"] for m in r.json()["metrics"]] == ["learning_rate", "loss"]
+        assert client.get(f"{url}/data", headers=viewer.headers).json()["total_count"] == 11
+        assert (
+            client.get(f"{url}/data", params={"data_source": "log"}, headers=viewer.headers).status_code
+            == 200
+        )
+        started = time.monotonic()
+        r = client.get(f"{url}/data", params={"data_source": "mlflow"}, headers=viewer.headers)
+        assert time.monotonic() - started < 6.0
+    assert r.status_code == 503
+    assert r.json()["code"] == "mlflow_unavailable"
+
+
 def test_ingest_is_idempotent_validated_and_for_operators(
     client: TestClient, operator: ApiUser, viewer: ApiUser, database_url: str
 ) -> None:
@@ -243,4 +274,7 @@ def test_kept_logs_filter_page_tail_and_download(
     ):
         r = client.get(url, params=params, headers=viewer.headers)
         assert r.status_code == 400, params
+    # The download checks before its first byte, so a bad parameter is still a proper 400.
+    r = client.get(url + "/download", params={"since": "soon"}, headers=viewer.headers)
+    assert (r.status_code, r.json()["details"]) == (400, {"parameter": "since"})
     assert client.get(url.replace(w.name, "never-ran"), headers=viewer.headers).status_code == 404

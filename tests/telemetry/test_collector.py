@@ -83,6 +83,17 @@ def test_leader_killed_mid_job_loses_and_repeats_nothing_and_logs_outlive_the_jo
     master_printed = printed(kube, namespace, "sft-master-0", "pytorch")
     uid = stored(database_url, "sft-master-0", "pytorch", namespace)[0].workload_uid
 
+    # The job page's latest metrics: each metric's last printed value, from the kept points.
+    last: dict[str, tuple[int, float, int]] = {}
+    for name, value, ts, step in expected_points(master_printed):
+        if name not in last or (ts, step) >= last[name][::2]:
+            last[name] = (ts, value, step)
+    with httpx.Client(base_url=served_api.url + "/api/v1", headers=viewer.headers, timeout=30) as http:
+        job_url = f"/clusters/{watchers.cluster}/trainingjobs/{namespace}/sft"
+        latest = http.get(job_url).json()["latest_metrics"]
+    assert {k: (v["timestamp"], v["value"], v["iteration"]) for k, v in latest.items()} == last
+    assert {v["data_source"] for v in latest.values()} == {"log"}
+
     # The job and its pods go; what was kept stays readable.
     _custom(kube).delete_namespaced_custom_object("kubeflow.org", "v1", namespace, "pytorchjobs", "sft")
     core = client.CoreV1Api(kube)
@@ -127,6 +138,35 @@ def test_leader_killed_mid_job_loses_and_repeats_nothing_and_logs_outlive_the_jo
     assert [e["id"] for e in again.of_type("event", "r")] == [
         e["id"] for e in events if int(e["id"]) > int(middle["id"])
     ]
+
+
+def test_a_pod_that_comes_and_goes_at_once_is_still_collected(
+    kube: client.ApiClient, namespace: str, watchers: Watchers, collectors: Collectors, database_url: str
+) -> None:
+    """A job whose whole life is shorter than the collector's campaign interval, deleted the moment it
+    succeeds: followed from its pods' ADDED events, every line it printed is kept."""
+    watchers.start("w1")
+    collectors.start("c1")
+    wait_until(lambda: collectors.leader() is not None, 10, "a collector to lead")
+    _custom(kube).create_namespaced_custom_object(
+        "kubeflow.org",
+        "v1",
+        namespace,
+        "pytorchjobs",
+        pytorchjob("blink", steps=3, step_seconds=0.01, workers=0),
+    )
+    wait_until(lambda: _succeeded(kube, namespace, "blink"), 30, "the job to succeed", interval=0.01)
+    expected = printed(kube, namespace, "blink-master-0", "pytorch")
+    _custom(kube).delete_namespaced_custom_object("kubeflow.org", "v1", namespace, "pytorchjobs", "blink")
+    core = client.CoreV1Api(kube)
+    wait_until(lambda: not core.list_namespaced_pod(namespace).items, 20, "the pod to be deleted")
+    wait_until(
+        lambda: len(stored(database_url, "blink-master-0", "pytorch", namespace)) >= len(expected), 20,
+        "every line of the deleted pod",
+    )  # fmt: skip
+    rows = stored(database_url, "blink-master-0", "pytorch", namespace)
+    assert [(r.ts, r.line) for r in rows] == expected
+    assert [r.seq for r in rows] == list(range(1, len(expected) + 1))
 
 
 def test_a_pod_logging_faster_than_storage_is_throttled_and_its_drops_counted(  # noqa: PLR0917 - pytest fixtures

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from podium_kubesim.expansion import container_argv, container_env
+
 VLLM, SGLANG, OLLAMA, GENERIC = "vllm", "sglang", "ollama", "generic"
 DEFAULT_PORTS = {VLLM: 8000, SGLANG: 30000, OLLAMA: 11434, GENERIC: 80}
 VLLM_VERSION = "0.6.4.post1"
@@ -83,9 +85,7 @@ class Engine:
 
 
 def _argv(container: Mapping[str, Any]) -> list[str]:
-    return [str(a) for a in (container.get("command") or [])] + [
-        str(a) for a in (container.get("args") or [])
-    ]
+    return container_argv(container)
 
 
 def _flag(argv: list[str], *names: str) -> str | None:
@@ -117,9 +117,7 @@ def detect(pod: Mapping[str, Any]) -> Engine:
             break
     argv = _split_shell(_argv(chosen))
     image = str(chosen.get("image") or "")
-    env = {
-        str(e.get("name")): str(e.get("value") or "") for e in chosen.get("env") or [] if isinstance(e, dict)
-    }
+    env = container_env(chosen)
     model = ""
     if kind == VLLM:
         model = _flag(argv, "--model") or ""

@@ -9,7 +9,9 @@ import hashlib
 import json
 import threading
 import time
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,8 @@ from podium_shared.history.schemas import (
     RunPage,
     RunSummary,
 )
+from podium_shared.models.operation import Operation
+from podium_shared.models.telemetry import TelemetryWorkload
 from podium_shared.realtime.keys import state_key
 from podium_shared.realtime.resources import TRAINING_KINDS
 from podium_shared.realtime.state import decode_hash
@@ -41,7 +45,11 @@ if TYPE_CHECKING:
 MAX_LIMIT = 1000
 MAX_COMPARE_RUNS = 20
 MAX_COMPARE_METRICS = 10
-WORKLOAD_UID_TAG = "podium.workload_uid"
+# The tags a training job's run carries (training.manifests.mlflow_tags writes them through MLFLOW_TAGS).
+WORKLOAD_UID_TAG = "podium.workload_uid"  # written by whoever knows the uid (not by submit: see WorkloadRef)
+OPERATION_TAG = "podium.operation_id"
+CLUSTER_TAG, NAMESPACE_TAG, JOB_TAG = "podium.cluster", "podium.namespace", "podium.job"
+SUBMIT_KIND = "submit_training_job"  # training's command kind (history may not import training)
 # MLflow's ViewType values (mlflow.entities.ViewType), spelled out so this module does not import MLflow.
 _VIEWS = {"active": 1, "deleted": 2, "all": 3}
 _VIEW_ALL = 3
@@ -238,14 +246,21 @@ def _get(t: Tracking, run_id: str) -> Run:
     return run
 
 
-def get_run(t: Tracking, run_id: str, *, redis: Redis[bytes] | None, clusters: Sequence[str]) -> RunDetail:
+def get_run(
+    t: Tracking,
+    run_id: str,
+    *,
+    redis: Redis[bytes] | None,
+    clusters: Sequence[str],
+    session: Session | None = None,
+) -> RunDetail:
     run = _get(t, run_id)
     names = experiments(t)
     if run.info.experiment_id not in names:
         names = experiments(t, refresh=True)
     base = summary(run, names)
     history = {key: _history(t, run_id, key) for key in sorted(run.data.metrics)}
-    job = linked_job(redis, clusters, run.data.tags, base) if redis is not None else None
+    job = linked_job(redis, clusters, run.data.tags, base, session) if redis is not None else None
     return RunDetail(
         **base.model_dump(),
         params=dict(run.data.params),
@@ -266,11 +281,17 @@ def _training_jobs(redis: Redis[bytes], cluster: str) -> list[tuple[str, dict[st
 
 
 def linked_job(
-    redis: Redis[bytes], clusters: Sequence[str], tags: dict[str, str], run: RunSummary
+    redis: Redis[bytes],
+    clusters: Sequence[str],
+    tags: dict[str, str],
+    run: RunSummary,
+    session: Session | None = None,
 ) -> LinkedJob | None:
-    """The training job a run came from: by the `podium.workload_uid` tag written at submit, else by name
-    (the `podium.job` tag, the run name, then the experiment name) among the snapshot's training jobs."""
-    tagged = tags.get("podium.cluster")
+    """The training job a run came from: by a `podium.workload_uid` tag (the snapshot's job, else the
+    workload whose logs Podium kept); by `podium.operation_id`, the submission that created the job (exact
+    even when a name is reused, and still known after the job is deleted); else by name (the `podium.job`
+    tag, the run name, then the experiment name) among the snapshot's training jobs."""
+    tagged = tags.get(CLUSTER_TAG)
     where = [tagged] if tagged is not None and tagged in clusters else list(clusters)
     jobs = [(c, kind, obj) for c in where for kind, obj in _training_jobs(redis, c)]
     uid = tags.get(WORKLOAD_UID_TAG)
@@ -278,8 +299,17 @@ def linked_job(
         for c, kind, obj in jobs:
             if (obj.get("metadata") or {}).get("uid") == uid:
                 return _link(c, kind, obj, "workload_uid")
-    namespace = tags.get("podium.namespace")
-    for name in (tags.get("podium.job"), run.run_name, run.experiment):
+        kept = session.get(TelemetryWorkload, uid) if session is not None else None
+        if kept is not None:
+            return LinkedJob(
+                cluster=kept.cluster, namespace=kept.namespace, name=kept.name, kind=kept.kind, uid=uid,
+                matched_by="workload_uid",
+            )  # fmt: skip
+    submitted = _submitted(session, tags.get(OPERATION_TAG)) if session is not None else None
+    if submitted is not None:
+        return submitted
+    namespace = tags.get(NAMESPACE_TAG)
+    for name in (tags.get(JOB_TAG), run.run_name, run.experiment):
         if not name:
             continue
         for c, kind, obj in jobs:
@@ -287,6 +317,26 @@ def linked_job(
             if meta.get("name") == name and (namespace is None or meta.get("namespace") == namespace):
                 return _link(c, kind, obj, "name")
     return None
+
+
+def _submitted(session: Session, operation_id: str | None) -> LinkedJob | None:
+    """The job a `submit_training_job` operation created, from the operation's own record."""
+    try:
+        op_id = uuid.UUID(operation_id or "")
+    except ValueError:
+        return None
+    op = session.get(Operation, op_id)
+    if op is None or op.kind != SUBMIT_KIND:
+        return None
+    done, asked = op.result or {}, op.params or {}
+    return LinkedJob(
+        cluster=op.cluster,
+        namespace=done.get("namespace") or asked.get("namespace"),
+        name=str(done.get("name") or asked.get("name")),
+        kind=str(done.get("kind") or asked.get("type") or ""),
+        uid=done.get("uid"),
+        matched_by="operation",
+    )
 
 
 def _link(cluster: str, kind: str, obj: dict[str, Any], how: str) -> LinkedJob:
@@ -329,15 +379,35 @@ def compare(t: Tracking, run_ids: Sequence[str], metrics: Sequence[str]) -> Comp
     return Comparison(runs=runs, metrics=metrics, steps=steps, series=series)
 
 
-def workload_metrics(t: Tracking, workload_uid: str) -> dict[str, list[MetricPoint]]:
-    """Every metric history of the runs a workload reported (runs tagged `podium.workload_uid`), merged
-    by metric name and ordered by step: what the training-metrics API shows as `data_source=mlflow`."""
-    flt = RunFilter(tags=((WORKLOAD_UID_TAG, workload_uid),))
+@dataclass(frozen=True)
+class WorkloadRef:
+    """What finds a training job's runs. Submit cannot tag a run with the job's uid (the uid exists only
+    once the job is created, and the pods' environment is fixed by then), so Podium's jobs are found by
+    the `podium.operation_id` tag their submission wrote; other jobs by `podium.workload_uid`, or by the
+    cluster, namespace and job-name tags."""
 
-    def search(ids: list[str]) -> list[Any]:
-        if not ids:
-            return []
-        found: list[Any] = t.call(
+    uid: str
+    cluster: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    operation_id: str | None = None
+
+    def filters(self) -> list[RunFilter]:
+        out = [RunFilter(tags=((WORKLOAD_UID_TAG, self.uid),))]
+        if self.operation_id:
+            out.append(RunFilter(tags=((OPERATION_TAG, self.operation_id),)))
+        elif self.cluster and self.namespace and self.name:
+            names = ((CLUSTER_TAG, self.cluster), (JOB_TAG, self.name), (NAMESPACE_TAG, self.namespace))
+            out.append(RunFilter(tags=names))
+        return out
+
+
+def workload_runs(t: Tracking, workload: WorkloadRef) -> list[Run]:
+    # Fresh experiment ids: a job's run often lives in an experiment created moments ago.
+    ids = sorted(experiments(t, refresh=True), key=_id_order)
+    found: dict[str, Run] = {}
+    for flt in workload.filters() if ids else []:
+        page = t.call(
             "finding the workload's runs",
             t.client.search_runs,
             experiment_ids=ids,
@@ -345,17 +415,20 @@ def workload_metrics(t: Tracking, workload_uid: str) -> dict[str, list[MetricPoi
             max_results=100,
             order_by=order_by(None),
         )
-        return found
+        for run in page:
+            # A same-named job's run, tagged with that job's uid, is not ours.
+            other = run.data.tags.get(WORKLOAD_UID_TAG)
+            if not other or other == workload.uid:
+                found.setdefault(run.info.run_id, run)
+    return list(found.values())
 
-    cached = set(experiments(t))
-    runs = search(sorted(cached, key=_id_order))
-    if not runs:
-        # A job's run usually lives in an experiment its pod created moments ago, newer than the cached
-        # list: look again in the experiments the cache did not know.
-        fresh = set(experiments(t, refresh=True)) - cached
-        runs = search(sorted(fresh, key=_id_order))
+
+def workload_metrics(t: Tracking, workload: WorkloadRef | str) -> dict[str, list[MetricPoint]]:
+    """Every metric history of the runs a workload reported, merged by metric name and ordered by step:
+    what the training-metrics API shows as `data_source=mlflow`."""
+    ref = workload if isinstance(workload, WorkloadRef) else WorkloadRef(uid=workload)
     merged: dict[str, list[MetricPoint]] = {}
-    for run in runs:
+    for run in workload_runs(t, ref):
         for key in sorted(run.data.metrics):
             merged.setdefault(key, []).extend(_history(t, run.info.run_id, key))
     return {k: sorted(v, key=lambda p: (p.step, p.timestamp)) for k, v in merged.items()}

@@ -43,14 +43,15 @@ class MetricPoint(BaseModel):
 
 
 class LinkedJob(BaseModel):
-    """The Kubernetes training job a run came from, as the watcher's snapshot knows it."""
+    """The Kubernetes training job a run came from: from the watcher's snapshot, the submission that
+    created it, or the workload whose logs Podium kept."""
 
     cluster: str
     namespace: str | None
     name: str
     kind: str
     uid: str | None
-    matched_by: str  # "workload_uid" or "name"
+    matched_by: str  # "workload_uid", "operation" (the submission that created the job) or "name"
 
 
 class RunDetail(RunSummary):

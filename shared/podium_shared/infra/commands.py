@@ -4,6 +4,7 @@ transient AWS failure (throttling, 5xx: retried with backoff, the attempts count
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
@@ -44,69 +45,40 @@ def _waiter(ctx: ExecutionContext) -> Waiter:
     )
 
 
-def _scale_nodegroup(ctx: ExecutionContext, params: Any) -> dict[str, Any]:
-    aws = _aws(ctx)
-    return nodegroups.scale(
-        aws.client("eks"), aws.eks_name(), _coerce(ScaleNodegroupParams, params), _waiter(ctx)
+# converge(AWS client, the EKS or HyperPod cluster's name, params, waiter) -> the operation's result.
+Converge = Callable[[Any, str, Any, Waiter], dict[str, Any]]
+
+
+def _kind(
+    name: str, model: type[BaseModel], converge: Converge, *, hyperpod_group: str = "", nodegroup: str = ""
+) -> CommandKind:
+    """A kind whose handler converges one EKS node group or one HyperPod instance group, named by the
+    param given (the operation's target)."""
+    service, target, key = (
+        ("sagemaker", "InstanceGroup", hyperpod_group) if hyperpod_group else ("eks", "NodeGroup", nodegroup)
     )
 
+    def handler(ctx: ExecutionContext, params: Any) -> dict[str, Any]:
+        aws = _aws(ctx)
+        cluster = aws.hyperpod_name() if hyperpod_group else aws.eks_name()
+        return converge(aws.client(service), cluster, _coerce(model, params), _waiter(ctx))
 
-def _create_nodegroup(ctx: ExecutionContext, params: Any) -> dict[str, Any]:
-    aws = _aws(ctx)
-    return nodegroups.create(
-        aws.client("eks"), aws.eks_name(), _coerce(CreateNodegroupParams, params), _waiter(ctx)
+    return CommandKind(
+        name=name, params=model, handler=handler, target=lambda p: Target(None, target, getattr(p, key))
     )
-
-
-def _delete_nodegroup(ctx: ExecutionContext, params: Any) -> dict[str, Any]:
-    aws = _aws(ctx)
-    p = _coerce(DeleteNodegroupParams, params)
-    return nodegroups.delete(aws.client("eks"), aws.eks_name(), p.nodegroup, _waiter(ctx))
-
-
-def _scale_instance_group(ctx: ExecutionContext, params: Any) -> dict[str, Any]:
-    aws = _aws(ctx)
-    p = _coerce(ScaleInstanceGroupParams, params)
-    return hyperpod.scale_group(
-        aws.client("sagemaker"), aws.hyperpod_name(), p.group, p.target_count, _waiter(ctx)
-    )
-
-
-def _add_instance_group(ctx: ExecutionContext, params: Any) -> dict[str, Any]:
-    aws = _aws(ctx)
-    p = _coerce(AddInstanceGroupParams, params)
-    return hyperpod.add_group(aws.client("sagemaker"), aws.hyperpod_name(), p, _waiter(ctx))
 
 
 KINDS: list[CommandKind] = [
-    CommandKind(
-        name="scale_nodegroup",
-        params=ScaleNodegroupParams,
-        handler=_scale_nodegroup,
-        target=lambda p: Target(None, "NodeGroup", p.nodegroup),
+    _kind("scale_nodegroup", ScaleNodegroupParams, nodegroups.scale, nodegroup="nodegroup"),
+    _kind("create_nodegroup", CreateNodegroupParams, nodegroups.create, nodegroup="name"),
+    _kind(
+        "delete_nodegroup", DeleteNodegroupParams,
+        lambda eks, cluster, p, w: nodegroups.delete(eks, cluster, p.nodegroup, w), nodegroup="nodegroup",
     ),
-    CommandKind(
-        name="create_nodegroup",
-        params=CreateNodegroupParams,
-        handler=_create_nodegroup,
-        target=lambda p: Target(None, "NodeGroup", p.name),
+    _kind(
+        "scale_instance_group", ScaleInstanceGroupParams,
+        lambda sm, cluster, p, w: hyperpod.scale_group(sm, cluster, p.group, p.target_count, w),
+        hyperpod_group="group",
     ),
-    CommandKind(
-        name="delete_nodegroup",
-        params=DeleteNodegroupParams,
-        handler=_delete_nodegroup,
-        target=lambda p: Target(None, "NodeGroup", p.nodegroup),
-    ),
-    CommandKind(
-        name="scale_instance_group",
-        params=ScaleInstanceGroupParams,
-        handler=_scale_instance_group,
-        target=lambda p: Target(None, "InstanceGroup", p.group),
-    ),
-    CommandKind(
-        name="add_instance_group",
-        params=AddInstanceGroupParams,
-        handler=_add_instance_group,
-        target=lambda p: Target(None, "InstanceGroup", p.name),
-    ),
-]
+    _kind("add_instance_group", AddInstanceGroupParams, hyperpod.add_group, hyperpod_group="name"),
+]  # fmt: skip

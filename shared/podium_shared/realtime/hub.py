@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,8 +24,8 @@ from typing import Any, Protocol
 
 import orjson
 from redis.asyncio import Redis as AsyncRedis
-from redis.exceptions import RedisError
 
+from podium_shared.realtime import doorbell
 from podium_shared.realtime.keys import channel, state_key, stream_key
 from podium_shared.realtime.metrics import FANOUT_LAG, FEED_RECONNECTS, WS_CLIENTS, WS_SENT, WS_SLOW
 from podium_shared.realtime.resources import UNSNAPSHOTTED
@@ -153,27 +152,15 @@ class ClusterFeed:
         await self.redis.aclose()  # type: ignore[attr-defined]  # stubs predate redis 5
 
     async def _run(self) -> None:
-        delay = 0.1
-        while True:
-            pubsub = self.redis.pubsub()
-            try:
-                await pubsub.subscribe(channel(self.cluster))
-                if self.last_id is not None:
-                    await self._catch_up(self.last_id)
-                self.ready.set()
-                delay = 0.1
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        self.dispatch(StreamEvent.from_published(message["data"]))
-            except (RedisError, OSError) as exc:
-                self.ready.clear()
-                FEED_RECONNECTS.labels(self.cluster).inc()
-                log.warning("feed %s: %r; reconnecting in %.2fs", self.cluster, exc, delay)
-                await asyncio.sleep(random.uniform(0, delay))  # noqa: S311 - jitter, not cryptography
-                delay = min(delay * 2, 5.0)
-            finally:
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[attr-defined]  # stubs predate redis 5
+        await doorbell.follow(
+            self.redis, channel(self.cluster), name=f"feed {self.cluster}", ready=self.ready,
+            catch_up=self._resume, on_message=lambda data: self.dispatch(StreamEvent.from_published(data)),
+            on_reconnect=FEED_RECONNECTS.labels(self.cluster).inc,
+        )  # fmt: skip
+
+    async def _resume(self) -> None:
+        if self.last_id is not None:
+            await self._catch_up(self.last_id)
 
     async def _catch_up(self, after: str) -> None:
         while True:

@@ -20,18 +20,17 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis as AsyncRedis
-from redis.exceptions import RedisError
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from podium_shared.auth.principal import Principal
 from podium_shared.errors import Forbidden, Invalid
 from podium_shared.models.telemetry import LogLine, TelemetryWorkload
+from podium_shared.realtime import doorbell
 from podium_shared.realtime.hub import ClientConn
 from podium_shared.realtime.stream import parse_id
 from podium_shared.telemetry.collector import live_channel
@@ -154,26 +153,14 @@ class LogFeed:
         await self.redis.aclose()  # type: ignore[attr-defined]  # stubs predate redis 5
 
     async def _run(self) -> None:
-        delay = 0.1
-        while True:
-            pubsub = self.redis.pubsub()
-            try:
-                await pubsub.subscribe(live_channel(self.cluster))
-                if self.last_id is not None:
-                    await self._catch_up(self.last_id)
-                self.ready.set()
-                delay = 0.1
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        self.dispatch(json.loads(message["data"])["lines"])
-            except (RedisError, OSError) as exc:
-                self.ready.clear()
-                log.warning("log feed %s: %r; reconnecting in %.2fs", self.cluster, exc, delay)
-                await asyncio.sleep(random.uniform(0, delay))  # noqa: S311 - jitter
-                delay = min(delay * 2, 5.0)
-            finally:
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[attr-defined]
+        await doorbell.follow(
+            self.redis, live_channel(self.cluster), name=f"log feed {self.cluster}", ready=self.ready,
+            catch_up=self._resume, on_message=lambda data: self.dispatch(json.loads(data)["lines"]),
+        )  # fmt: skip
+
+    async def _resume(self) -> None:
+        if self.last_id is not None:
+            await self._catch_up(self.last_id)
 
     async def _catch_up(self, after: int) -> None:
         where = [LogLine.cluster == self.cluster]

@@ -17,15 +17,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from podium_shared.auth.principal import Principal
 from podium_shared.errors import Forbidden, NotFound, PodiumError
 from podium_shared.models.telemetry import METRIC_SOURCES, LogLine, LogStream, MetricPoint, TelemetryWorkload
-from podium_shared.telemetry import store
+from podium_shared.settings import PodiumSettings
+from podium_shared.telemetry import mlflow_points, store
 from podium_shared.telemetry.schemas import (
     AvailableMetrics,
     IngestBody,
     IngestResult,
+    LogFilter,
     LogLineOut,
     LogPage,
+    LogQuery,
     LogStreamOut,
+    MetricDataPoint,
     MetricInfo,
+    MetricsQuery,
 )
 
 MAX_LOG_LIMIT = 10_000
@@ -33,6 +38,9 @@ DEFAULT_LOG_LIMIT = 1_000
 MAX_METRIC_LIMIT = 100_000  # also the default: a Lens client asking for everything gets up to this much
 AGGREGATES = ("avg", "min", "max", "last")
 DOWNLOAD_PAGE = 5_000
+# A job page's latest metrics come from this many newest points of the workload: a bounded walk of the
+# (workload_uid, ts, id) index however long the run (the Trainer reports every metric each logging step).
+LATEST_WINDOW = 1_000
 
 
 class BadParameter(PodiumError):
@@ -124,26 +132,17 @@ def _line_out(row: LogLine) -> LogLineOut:
     )  # fmt: skip
 
 
-def job_logs(  # noqa: PLR0917 - the query parameters of the route
-    session: Session,
-    principal: Principal,
-    cluster: str,
-    namespace: str,
-    name: str,
-    pod: str | None = None,
-    container: str | None = None,
-    since: str | None = None,
-    tail: str | None = None,
-    limit: str | None = None,
-    cursor: str | None = None,
+def job_logs(
+    session: Session, principal: Principal, cluster: str, *, namespace: str, name: str, q: LogQuery
 ) -> LogPage:
-    n_tail = _int("tail", tail, low=0, high=MAX_LOG_LIMIT)
-    n_limit = _int("limit", limit, low=1, high=MAX_LOG_LIMIT) or DEFAULT_LOG_LIMIT
-    after = _int("cursor", cursor, low=0)
+    pod, container = q.pod, q.container
+    n_tail = _int("tail", q.tail, low=0, high=MAX_LOG_LIMIT)
+    n_limit = _int("limit", q.limit, low=1, high=MAX_LOG_LIMIT) or DEFAULT_LOG_LIMIT
+    after = _int("cursor", q.cursor, low=0)
     if n_tail is not None and after is not None:
         raise BadParameter("tail", "cannot be combined with cursor")
     uids = _job_uids(session, principal, cluster, namespace, name)
-    where = _line_filter(uids, pod, container, _since(since))
+    where = _line_filter(uids, pod, container, _since(q.since))
     if n_tail is not None:
         newest = select(LogLine).where(*where).order_by(LogLine.id.desc()).limit(n_tail)
         rows = list(reversed(session.execute(newest).scalars().all()))
@@ -174,19 +173,18 @@ def job_logs(  # noqa: PLR0917 - the query parameters of the route
     )  # fmt: skip
 
 
-def job_logs_text(  # noqa: PLR0917 - the query parameters of the route
+def job_logs_text(
     sessions: sessionmaker[Session],
     principal: Principal,
     cluster: str,
+    *,
     namespace: str,
     name: str,
-    pod: str | None = None,
-    container: str | None = None,
-    since: str | None = None,
+    q: LogFilter,
 ) -> Iterator[bytes]:
     """The kept log as plain text, page by page (never the whole log in memory). Checks happen before
     the first byte, so an error is still a proper 4xx; lines of several containers are prefixed."""
-    start = _since(since)
+    pod, container, start = q.pod, q.container, _since(q.since)
     with sessions() as session:
         uids = _job_uids(session, principal, cluster, namespace, name)
         where = _line_filter(uids, pod, container, start)
@@ -230,8 +228,13 @@ def _workload(session: Session, principal: Principal, uid: str) -> TelemetryWork
     return w
 
 
-def available(session: Session, principal: Principal, uid: str) -> AvailableMetrics:
-    _workload(session, principal, uid)
+def available(
+    session: Session, principal: Principal, uid: str, settings: PodiumSettings | None = None
+) -> AvailableMetrics:
+    """With `settings`, the job's MLflow runs are copied in first (`mlflow_points`)."""
+    w = _workload(session, principal, uid)
+    if settings is not None:
+        mlflow_points.refresh(session, settings, w, strict=False)
     rows = session.execute(
         select(MetricPoint.metric_name, MetricPoint.data_source, func.count())
         .where(MetricPoint.workload_uid == uid)
@@ -249,18 +252,8 @@ def available(session: Session, principal: Principal, uid: str) -> AvailableMetr
 class DataQuery:
     """The validated parameters of `metrics/data`."""
 
-    def __init__(  # noqa: PLR0917 - one per query parameter
-        self,
-        data_source: str | None,
-        metrics: str | None,
-        start: str | None,
-        end: str | None,
-        limit: str | None,
-        cursor: str | None,
-        bucket: str | None,
-        agg: str | None,
-        fmt: str | None,
-    ) -> None:
+    def __init__(self, q: MetricsQuery) -> None:
+        data_source, metrics, start, end, agg, fmt = q.data_source, q.metrics, q.start, q.end, q.agg, q.format
         self.source = _source(data_source)
         self.metrics = [m.strip() for m in (metrics or "").split(",") if m.strip()]
         if len(self.metrics) > 100:
@@ -269,9 +262,9 @@ class DataQuery:
         self.end = _int("end", end)
         if self.start is not None and self.end is not None and self.start > self.end:
             raise BadParameter("start", "is after end")
-        self.limit = _int("limit", limit, low=1, high=MAX_METRIC_LIMIT) or MAX_METRIC_LIMIT
-        self.cursor = _cursor(cursor)
-        self.bucket = _int("bucket", bucket, low=1)
+        self.limit = _int("limit", q.limit, low=1, high=MAX_METRIC_LIMIT) or MAX_METRIC_LIMIT
+        self.cursor = _cursor(q.cursor)
+        self.bucket = _int("bucket", q.bucket, low=1)
         if agg is not None and agg not in AGGREGATES:
             raise BadParameter("agg", f"one of {', '.join(AGGREGATES)}")
         if agg is not None and self.bucket is None:
@@ -283,6 +276,24 @@ class DataQuery:
             raise BadParameter("format", "json or csv")
         self.csv = fmt == "csv"
         self.data_source = data_source or ""
+
+
+def latest(session: Session, uid: str) -> dict[str, MetricDataPoint]:
+    """Each metric's newest point (by time, then arrival) among the workload's newest points."""
+    newest = (
+        select(MetricPoint.metric_name, MetricPoint.value, MetricPoint.ts, MetricPoint.iteration,
+               MetricPoint.data_source)
+        .where(MetricPoint.workload_uid == uid)
+        .order_by(MetricPoint.ts.desc(), MetricPoint.id.desc())
+        .limit(LATEST_WINDOW)
+    )  # fmt: skip
+    out: dict[str, MetricDataPoint] = {}
+    for name, value, ts, iteration, source in session.execute(newest):
+        if name not in out:
+            out[name] = MetricDataPoint(
+                metric_name=name, value=value, timestamp=ts, iteration=iteration, data_source=source
+            )
+    return dict(sorted(out.items()))
 
 
 def _cursor(raw: str | None) -> tuple[int, int] | None:
@@ -307,11 +318,16 @@ def _where(uid: str, q: DataQuery) -> list[ColumnElement[bool]]:
     return where
 
 
-def data(session: Session, principal: Principal, uid: str, q: DataQuery) -> dict[str, Any]:
+def data(
+    session: Session, principal: Principal, uid: str, q: DataQuery, settings: PodiumSettings | None = None
+) -> dict[str, Any]:
     """The `MetricsData` body as plain data: a page holds up to 100,000 points, and building a model
     per point would cost more than the query. `total_count` is the number of points returned (Lens's
-    meaning); `next_cursor` appears when the page is full."""
-    _workload(session, principal, uid)
+    meaning); `next_cursor` appears when the page is full. With `settings`, the job's MLflow runs are
+    copied in first when the query covers that source (MLflow down: a 503 only if it asked for `mlflow`)."""
+    w = _workload(session, principal, uid)
+    if settings is not None and q.source in (None, "mlflow"):
+        mlflow_points.refresh(session, settings, w, strict=q.source == "mlflow")
     where = _where(uid, q)
     if q.bucket is not None:
         points = _buckets(session, where, q)

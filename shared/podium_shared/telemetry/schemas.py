@@ -13,6 +13,37 @@ DataSource = Literal["log", "wandb", "tensorflow", "mlflow"]
 MAX_INGEST_POINTS = 10_000
 
 
+class LogFilter(BaseModel):
+    """Which kept lines (the query parameters of the plain-text download), as text: the reads parse
+    them, so a bad one is a 400 that names it (Lens's behaviour), never FastAPI's 422."""
+
+    pod: str | None = None
+    container: str | None = None
+    since: str | None = Field(None, description="RFC 3339 time, or a duration like 15m")
+
+
+class LogQuery(LogFilter):
+    """The kept-log page's query parameters: the filter, then which part of it."""
+
+    tail: str | None = None
+    limit: str | None = None
+    cursor: str | None = None
+
+
+class MetricsQuery(BaseModel):
+    """`metrics/data`'s query parameters, as text (see LogFilter): Lens's, then Podium's extensions."""
+
+    data_source: str | None = None
+    metrics: str | None = Field(None, description="comma-separated metric names")
+    start: str | None = Field(None, description="milliseconds since the epoch")
+    end: str | None = Field(None, description="milliseconds since the epoch")
+    limit: str | None = None
+    cursor: str | None = None
+    bucket: str | None = Field(None, description="time bucket in milliseconds")
+    agg: str | None = Field(None, description="avg, min, max or last (with bucket)")
+    format: str | None = Field(None, description="json or csv")
+
+
 class LogLineOut(BaseModel):
     id: str  # the line's id: `cursor` of the REST reads and `since` of the `logs` WebSocket topic
     pod: str

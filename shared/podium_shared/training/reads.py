@@ -16,6 +16,8 @@ from podium_shared.errors import Forbidden, NotFound, Unavailable
 from podium_shared.models.operation import Operation
 from podium_shared.realtime.resources import TRAINING_KINDS
 from podium_shared.realtime.state import read_snapshot, snapshot_age
+from podium_shared.telemetry import reads as telemetry
+from podium_shared.telemetry.schemas import MetricDataPoint
 from podium_shared.training import labels as L
 from podium_shared.training.describe import describe_job
 from podium_shared.training.downloads import job_state
@@ -26,13 +28,10 @@ from podium_shared.training.schemas import DownloadModelParams, DownloadOut, Tra
 RECENT_DOWNLOAD_OPERATIONS = 500
 
 
-def latest_metrics(session: Session, workload_uid: str) -> dict[str, Any] | None:
-    """The job's latest training metrics (loss, learning rate, throughput …) by workload uid.
-
-    The hook for the telemetry store: the metric points live in telemetry's tables, which are not in this
-    branch yet; until they are wired here, the job page shows none."""
-    del session, workload_uid
-    return None
+def latest_metrics(session: Session, workload_uid: str) -> dict[str, MetricDataPoint] | None:
+    """The job's latest training metrics (loss, learning rate, throughput …) as kept by the log
+    collector and ingest (telemetry), whether or not its pods still exist; None before the first point."""
+    return telemetry.latest(session, workload_uid) or None
 
 
 def _authorise(session: Session, principal: Principal, cluster: str, namespace: str | None) -> None:

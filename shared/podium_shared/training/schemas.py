@@ -9,9 +9,11 @@ from __future__ import annotations
 import posixpath
 import re
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from podium_shared.telemetry.schemas import MetricDataPoint
 
 MODELS_MOUNT = "/models"  # where the shared volume is mounted in training and download pods
 JOB_NAME_MAX = 40  # pods are `<job>-worker-<i>`, the Service `<job>-master-0`: room for the suffixes
@@ -159,10 +161,22 @@ def _job_name(value: str) -> str:
     )
 
 
+def _token(value: str | None) -> str | None:
+    if value is not None and not value.isprintable():
+        # Never echo the value: this message ends up in a 422 body.
+        raise ValueError("hf_token contains non-printable characters")
+    return value
+
+
+JobName = Annotated[str, AfterValidator(_job_name)]
+# Secret: the API seals it before the operation is stored; the worker reads it from ctx.secrets.
+HfToken = Annotated[str | None, Field(repr=False, min_length=1, max_length=512), AfterValidator(_token)]
+
+
 class SubmitTrainingJobParams(_Namespaced):
     """Either `llamafactory` settings or a custom `command` (an argv list, run as is: never a shell)."""
 
-    name: str
+    name: JobName
     type: JobType = JobType.pytorchjob
     image: str | None = None  # default: settings.training_default_image
     llamafactory: LlamaFactorySettings | None = None
@@ -171,15 +185,9 @@ class SubmitTrainingJobParams(_Namespaced):
     instance_type: str | None = None
     replicas: int = Field(1, ge=1, le=256, description="nodes")
     procs_per_node: int = Field(1, ge=1, le=64, description="GPUs per node (torchrun nproc_per_node)")
-    # Secret: the API seals it before the operation is stored; the worker reads it from ctx.secrets.
-    hf_token: str | None = Field(None, repr=False, min_length=1, max_length=512)
+    hf_token: HfToken = None
     mlflow_experiment: str | None = Field(None, min_length=1)
     mlflow_run_name: str | None = Field(None, min_length=1)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return _job_name(value)
 
     @field_validator("image")
     @classmethod
@@ -218,14 +226,6 @@ class SubmitTrainingJobParams(_Namespaced):
             return None
         return _fullmatch(_LABEL_VALUE, value, "instance_type", "a Kubernetes label value", max_len=63)
 
-    @field_validator("hf_token")
-    @classmethod
-    def _token(cls, value: str | None) -> str | None:
-        if value is not None and not value.isprintable():
-            # Never echo the value: this message ends up in a 422 body.
-            raise ValueError("hf_token contains non-printable characters")
-        return value
-
     @field_validator("mlflow_experiment", "mlflow_run_name")
     @classmethod
     def _mlflow(cls, value: str | None) -> str | None:
@@ -241,21 +241,16 @@ class SubmitTrainingJobParams(_Namespaced):
 
 
 class DeleteTrainingJobParams(_Namespaced):
-    name: str
+    name: JobName
     type: JobType | None = None  # None: whichever of the two kinds has this name
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return _job_name(value)
 
 
 class DownloadModelParams(_Namespaced):
     model: str
     revision: str = "main"
-    name: str | None = None  # the Job's name; default derived from model and revision
+    name: JobName | None = None  # the Job's name; default derived from model and revision
     pvc: str | None = None  # default: settings.training_models_pvc
-    hf_token: str | None = Field(None, repr=False, min_length=1, max_length=512)
+    hf_token: HfToken = None
 
     @field_validator("model")
     @classmethod
@@ -270,24 +265,12 @@ class DownloadModelParams(_Namespaced):
         _fullmatch(_REVISION, value, "revision", "a branch, tag or commit", max_len=128)
         return _no_dot_segments(value, "revision")
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str | None) -> str | None:
-        return None if value is None else _job_name(value)
-
     @field_validator("pvc")
     @classmethod
     def _pvc(cls, value: str | None) -> str | None:
         if value is None:
             return None
         return _fullmatch(_DNS_LABEL, value, "pvc", "a PersistentVolumeClaim name", max_len=63)
-
-    @field_validator("hf_token")
-    @classmethod
-    def _token(cls, value: str | None) -> str | None:
-        if value is not None and not value.isprintable():
-            raise ValueError("hf_token contains non-printable characters")
-        return value
 
 
 # --- what the reads answer ------------------------------------------------------------------------------
@@ -370,7 +353,7 @@ class TrainingJobPage(_Out):
     duration_seconds: float | None = None  # null while running
     pods: list[PodOut]
     events: list[EventOut]
-    latest_metrics: dict[str, Any] | None = None
+    latest_metrics: dict[str, MetricDataPoint] | None = None  # each metric's newest kept point, by name
     snapshot_age_seconds: float
 
 

@@ -9,80 +9,77 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from podium_shared.telemetry import reads
-from podium_shared.telemetry.schemas import AvailableMetrics, IngestBody, IngestResult, LogPage, MetricsData
+from podium_shared.telemetry.schemas import (
+    AvailableMetrics,
+    IngestBody,
+    IngestResult,
+    LogFilter,
+    LogPage,
+    LogQuery,
+    MetricsData,
+    MetricsQuery,
+)
 
-from podium_api.deps import OperatorDep, SessionDep, ViewerDep
+from podium_api.deps import OperatorDep, SessionDep, SettingsDep, ViewerDep
 
 router = APIRouter(tags=["telemetry"])
 
 JOB = "/clusters/{cluster}/trainingjobs/{namespace}/{name}/logs"
-Text = Annotated[str | None, Query()]
 
 
 @router.get(JOB)
-def job_logs(  # noqa: PLR0917 - FastAPI reads query parameters from the signature
+def job_logs(
+    *,
     cluster: str,
     namespace: str,
     name: str,
+    q: Annotated[LogQuery, Query()],
     session: SessionDep,
     principal: ViewerDep,
-    pod: Text = None,
-    container: Text = None,
-    since: Text = None,
-    tail: Text = None,
-    limit: Text = None,
-    cursor: Text = None,
 ) -> LogPage:
     """Kept lines in collection order (also after the job and its pods are gone)."""
-    return reads.job_logs(
-        session, principal, cluster, namespace, name, pod, container, since, tail, limit, cursor
-    )
+    return reads.job_logs(session, principal, cluster, namespace=namespace, name=name, q=q)
 
 
 @router.get(JOB + "/download")
-def job_logs_download(  # noqa: PLR0917 - FastAPI reads query parameters from the signature
+def job_logs_download(
+    *,
     request: Request,
     cluster: str,
     namespace: str,
     name: str,
+    q: Annotated[LogFilter, Query()],
     principal: ViewerDep,
-    pod: Text = None,
-    container: Text = None,
-    since: Text = None,
 ) -> StreamingResponse:
-    body = reads.job_logs_text(
-        request.app.state.session_factory, principal, cluster, namespace, name, pod, container, since
-    )
-    filename = f"{namespace}_{name}.log"
+    """The kept log as plain text."""
+    sessions = request.app.state.session_factory
+    body = reads.job_logs_text(sessions, principal, cluster, namespace=namespace, name=name, q=q)
     return StreamingResponse(
-        body, media_type="text/plain; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )  # fmt: skip
+        body,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{namespace}_{name}.log"'},
+    )
 
 
 @router.get("/workloads/{uid}/metrics/available")
-def metrics_available(uid: str, session: SessionDep, principal: ViewerDep) -> AvailableMetrics:
-    return reads.available(session, principal, uid)
+def metrics_available(
+    uid: str, session: SessionDep, settings: SettingsDep, principal: ViewerDep
+) -> AvailableMetrics:
+    """The metrics kept for a workload, by name, with their sources (a training job's MLflow runs too)."""
+    return reads.available(session, principal, uid, settings)
 
 
 @router.get("/workloads/{uid}/metrics/data", response_model=MetricsData)
-def metrics_data(  # noqa: PLR0917 - FastAPI reads query parameters from the signature
+def metrics_data(
     uid: str,
+    q: Annotated[MetricsQuery, Query()],
     session: SessionDep,
+    settings: SettingsDep,
     principal: ViewerDep,
-    data_source: Text = None,
-    metrics: Text = None,
-    start: Text = None,
-    end: Text = None,
-    limit: Text = None,
-    cursor: Text = None,
-    bucket: Text = None,
-    agg: Text = None,
-    format: Text = None,
 ) -> Response:
     """Lens's body (`MetricsData`), written directly: up to 100,000 points need no model each."""
-    query = reads.DataQuery(data_source, metrics, start, end, limit, cursor, bucket, agg, format)
-    result = reads.data(session, principal, uid, query)
+    query = reads.DataQuery(q)
+    result = reads.data(session, principal, uid, query, settings)
     if query.csv:
         return Response(reads.data_csv(result), media_type="text/csv; charset=utf-8")
     return JSONResponse(result)

@@ -72,7 +72,7 @@ def get_run(
     """Params, tags, metrics with their histories, and the Kubernetes job the run came from when known."""
     clusters = reads.registered_clusters(session)
     t = reads.tracking(session, settings, cluster)
-    return reads.get_run(t, run_id, redis=redis, clusters=clusters)
+    return reads.get_run(t, run_id, redis=redis, clusters=clusters, session=session)
 
 
 @router.get("/compare", responses=MLFLOW_ERRORS)

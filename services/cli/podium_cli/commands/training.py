@@ -250,7 +250,9 @@ def describe(
             "duration_seconds": page.get("duration_seconds"),
             "settings": settings.get("llamafactory") or settings.get("command"),
             "placement": {k: settings.get(k) for k in ("instance_type", "replicas", "procs_per_node")},
-            "latest_metrics": page.get("latest_metrics"),
+            # name: value (the full points, with time and step, are in `-o json`)
+            "latest_metrics": {k: v.get("value") for k, v in (page.get("latest_metrics") or {}).items()}
+            or None,
         },
         fmt,
     )

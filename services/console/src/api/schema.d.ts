@@ -735,7 +735,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Job Logs Download */
+        /**
+         * Job Logs Download
+         * @description The kept log as plain text.
+         */
         get: operations["job_logs_download_api_v1_clusters__cluster__trainingjobs__namespace___name__logs_download_get"];
         put?: never;
         post?: never;
@@ -752,7 +755,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Metrics Available */
+        /**
+         * Metrics Available
+         * @description The metrics kept for a workload, by name, with their sources (a training job's MLflow runs too).
+         */
         get: operations["metrics_available_api_v1_workloads__uid__metrics_available_get"];
         put?: never;
         post?: never;
@@ -1355,7 +1361,8 @@ export interface components {
         };
         /**
          * LinkedJob
-         * @description The Kubernetes training job a run came from, as the watcher's snapshot knows it.
+         * @description The Kubernetes training job a run came from: from the watcher's snapshot, the submission that
+         *     created it, or the workload whose logs Podium kept.
          */
         LinkedJob: {
             /** Cluster */
@@ -2022,7 +2029,7 @@ export interface components {
             events: components["schemas"]["EventOut"][];
             /** Latest Metrics */
             latest_metrics?: {
-                [key: string]: unknown;
+                [key: string]: components["schemas"]["MetricDataPoint"];
             } | null;
             /** Snapshot Age Seconds */
             snapshot_age_seconds: number;
@@ -5818,6 +5825,7 @@ export interface operations {
             query?: {
                 pod?: string | null;
                 container?: string | null;
+                /** @description RFC 3339 time, or a duration like 15m */
                 since?: string | null;
                 tail?: string | null;
                 limit?: string | null;
@@ -5903,6 +5911,7 @@ export interface operations {
             query?: {
                 pod?: string | null;
                 container?: string | null;
+                /** @description RFC 3339 time, or a duration like 15m */
                 since?: string | null;
             };
             header?: never;
@@ -6060,13 +6069,19 @@ export interface operations {
         parameters: {
             query?: {
                 data_source?: string | null;
+                /** @description comma-separated metric names */
                 metrics?: string | null;
+                /** @description milliseconds since the epoch */
                 start?: string | null;
+                /** @description milliseconds since the epoch */
                 end?: string | null;
                 limit?: string | null;
                 cursor?: string | null;
+                /** @description time bucket in milliseconds */
                 bucket?: string | null;
+                /** @description avg, min, max or last (with bucket) */
                 agg?: string | null;
+                /** @description json or csv */
                 format?: string | null;
             };
             header?: never;

@@ -16,6 +16,7 @@ from podium_kubesim import engines
 from podium_kubesim.controllers.base import wait_unpaused
 from podium_kubesim.controllers.podutil import Obj, annotations_of, labels_of, meta, run_to_completion
 from podium_kubesim.errors import ApiError
+from podium_kubesim.expansion import container_argv, container_env
 from podium_kubesim.mlflow_run import MlflowRun, training_params
 from podium_kubesim.training import (
     Failure,
@@ -36,11 +37,7 @@ TRAINING_LABELS = ("training.kubeflow.org/job-name", "sagemaker.amazonaws.com/jo
 
 
 def _env(container: Obj) -> dict[str, str]:
-    return {
-        str(e.get("name")): str(e.get("value") or "")
-        for e in container.get("env") or []
-        if isinstance(e, dict)
-    }
+    return container_env(container)
 
 
 def _number(value: Any, default: float) -> float:
@@ -177,7 +174,7 @@ class WorkloadRunner:
         env = _env(c)
         ann = annotations_of(pod)
         t = self.settings.timings
-        argv = [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]
+        argv = container_argv(c)
         job = labels_of(pod).get("training.kubeflow.org/job-name") or meta(pod).get("name") or "train"
         world = int(_number(env.get("WORLD_SIZE"), 1))
         run = run_from(argv, env, default_steps=t.train_steps, seed=str(job), world_size=world)
@@ -220,7 +217,7 @@ class WorkloadRunner:
 
 def hf_download(container: Obj) -> tuple[str, str] | None:
     """(model id, local dir) when the container runs a Hugging Face download (CLI or snapshot_download)."""
-    argv = [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
+    argv = container_argv(container)
     words = " ".join(argv).split()
     cli = any(w in ("huggingface-cli", "hf") and nxt == "download" for w, nxt in itertools.pairwise(words))
     if not cli and "snapshot_download" not in " ".join(words):
@@ -238,5 +235,4 @@ def hf_download(container: Obj) -> tuple[str, str] | None:
 
 
 def _echo(container: Obj) -> bool:
-    argv = " ".join(str(a) for a in (container.get("command") or []) + (container.get("args") or []))
-    return "echo " in argv
+    return "echo " in " ".join(container_argv(container))
