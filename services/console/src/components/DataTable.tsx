@@ -1,6 +1,6 @@
 // The one table every list uses: column definitions in, a virtualised antd Table out, with a text filter,
 // sortable columns, keyboard-openable rows and stable data-testids (`row-<key>`).
-import { Empty, Input, Table } from "antd";
+import { Empty, Input, Table, Tooltip } from "antd";
 import type { TableColumnsType } from "antd";
 import { useMemo, useState } from "react";
 import type { ReactNode } from "react";
@@ -13,6 +13,10 @@ export interface Column<T> {
   render?: (row: T) => ReactNode;
   width?: number;
   defaultSort?: "ascend" | "descend";
+  /** Long titles wrap onto several lines instead of being cut (dynamic columns such as MLflow tags). */
+  wrapTitle?: boolean;
+  /** Shown on hover over the column title. */
+  hint?: string;
 }
 
 interface Props<T> {
@@ -27,6 +31,8 @@ interface Props<T> {
   testid?: string;
   height?: number;
   toolbar?: ReactNode;
+  /** Checkbox selection of rows by key (e.g. runs to compare). */
+  selection?: { keys: string[]; onChange: (keys: string[]) => void };
 }
 
 function compare(a: unknown, b: unknown): number {
@@ -43,9 +49,10 @@ export function DataTable<T extends object>(p: Props<T>) {
   }, [p.rows, p.columns, text]);
   const columns: TableColumnsType<T> = p.columns.map((c) => ({
     key: c.key,
-    title: c.title,
+    title: c.hint ? <Tooltip title={c.hint}><span>{c.title}</span></Tooltip> : c.title,
     width: c.width ?? 160,
-    ellipsis: true,
+    ellipsis: !c.wrapTitle,
+    onHeaderCell: c.wrapTitle ? () => ({ style: { whiteSpace: "normal", wordBreak: "break-word" } }) : undefined,
     defaultSortOrder: c.defaultSort,
     sorter: (a: T, b: T) => compare(c.value(a), c.value(b)),
     render: (_: unknown, row: T) => (c.render ? c.render(row) : String(c.value(row) ?? "")),
@@ -78,6 +85,13 @@ export function DataTable<T extends object>(p: Props<T>) {
         columns={columns}
         dataSource={rows}
         rowKey={p.rowKey}
+        rowSelection={
+          p.selection && {
+            selectedRowKeys: p.selection.keys,
+            onChange: (keys) => p.selection?.onChange(keys.map(String)),
+            getCheckboxProps: (row: T) => ({ "aria-label": `Select ${p.rowKey(row)}` }) as object,
+          }
+        }
         locale={{ emptyText: <Empty description={p.empty ?? "Nothing here"} /> }}
         onRow={(row) => {
           const key = p.rowKey(row);

@@ -31,11 +31,24 @@ interface SubState {
   listeners: Set<() => void>;
 }
 
-/** Operations are keyed by id; Kubernetes objects by namespace/name. */
+/** Operations, log lines and MLflow runs are keyed by id; Kubernetes objects by namespace/name. */
 export function objectKey(topic: Topic, obj: LiveObject): string {
-  if (topic === "operations") return String(obj.id);
+  if (topic === "operations" || topic === "logs" || topic === "training_runs") return String(obj.id);
   const meta = (obj.metadata ?? {}) as { namespace?: string; name?: string };
   return `${meta.namespace ?? ""}/${meta.name ?? ""}`;
+}
+
+/** A followed log keeps only its newest lines in the tab (the whole log is a download away); lines
+ * arrive in id order, so the Map's insertion order is oldest first. */
+export const LOG_BUFFER_LINES = 5_000;
+
+function trimOldest(objects: Map<string, LiveObject>, cap: number): void {
+  if (objects.size <= cap) return;
+  let extra = objects.size - cap;
+  for (const key of objects.keys()) {
+    if (extra-- <= 0) break;
+    objects.delete(key);
+  }
 }
 
 export type Scheduler = (flush: () => void) => void;
@@ -72,6 +85,7 @@ export class LiveStore {
     const s = this.subs.get(sub);
     if (!s) return;
     s.objects = new Map(objects.map((o) => [objectKey(s.topic, o), o]));
+    if (s.topic === "logs") trimOldest(s.objects, LOG_BUFFER_LINES);
     s.lastId = id;
     s.loaded = true;
     s.phase = "live";
@@ -87,6 +101,7 @@ export class LiveStore {
     const key = objectKey(s.topic, obj);
     if (event === "DELETED") s.objects.delete(key);
     else s.objects.set(key, obj);
+    if (s.topic === "logs") trimOldest(s.objects, LOG_BUFFER_LINES);
     s.lastId = id;
     s.phase = "live";
     // An operations subscription has no snapshot of past operations: its first event makes it loaded.
