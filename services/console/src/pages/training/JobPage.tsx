@@ -8,7 +8,9 @@ import { PageHeader } from "../../components/PageHeader";
 import { api, call } from "../../lib/api/client";
 import { useSession } from "../../lib/auth/session";
 import { useCluster } from "../../lib/clusters";
+import { useEffect, useRef } from "react";
 import { useLiveChange } from "../../lib/live";
+import { meta } from "../workloads/k8s";
 import { DeleteJob } from "./DeleteJob";
 import { EventsTable, JobSummary, PodsTable } from "./JobDetails";
 import { LogViewer } from "./LogViewer";
@@ -26,7 +28,16 @@ export default function JobPage() {
     retry: false,
   });
   const reread = () => void q.refetch();
-  useLiveChange({ cluster, topic: "trainingjobs", namespace }, reread, 1000);
+  const jobs = useLiveChange({ cluster, topic: "trainingjobs", namespace }, reread, 1000);
+  // Opened right after submitting, the read may have missed a job the live snapshot already holds.
+  const listed = jobs.items.some((o) => meta(o).name === name);
+  const { refetch, isFetching, data } = q;
+  const retried = useRef(false);
+  useEffect(() => {
+    if (!listed || data || isFetching || retried.current) return;
+    retried.current = true;
+    void refetch();
+  }, [listed, data, isFetching, refetch]);
   useLiveChange({ cluster, topic: "pods", namespace, labelSelector: `training.kubeflow.org/job-name=${name}` }, reread, 1000);
   useLiveChange({ cluster, topic: "events", namespace }, reread, 2000);
   const job = q.data;

@@ -11,10 +11,14 @@ describe("training chart series", () => {
     p("train_samples_per_second", 20, 3.2, 16_000),
   ];
 
-  it("gives one series per metric and source, ordered by step", () => {
+  it("charts the kept log's points by step, else each other source", () => {
     const s = seriesOf(points, "loss");
-    expect(s.map((x) => x.name)).toEqual(["loss", "loss (mlflow)"]);
-    expect(s[0]?.points).toEqual([[5, 2.7], [10, 2.5], [20, 2.1]]);
+    expect(s).toEqual([{ name: "loss", points: [[5, 2.7], [10, 2.5], [20, 2.1]] }]);
+    const other = [p("loss", 2, 1.5, 1, "mlflow"), p("loss", 1, 1.9, 0, "wandb"), p("loss", 1, 1.8, 0, "mlflow")];
+    expect(seriesOf(other, "loss")).toEqual([
+      { name: "loss (mlflow)", points: [[1, 1.8], [2, 1.5]] },
+      { name: "loss (wandb)", points: [[1, 1.9]] },
+    ]);
   });
 
   it("derives steps per second between logged steps", () => {

@@ -16,11 +16,13 @@ export const SUMMARY = ["train_samples_per_second", "train_steps_per_second", "t
 
 const label = (metric: string, source: string) => (source === "log" ? metric : `${metric} (${source})`);
 
-/** Series of one metric: one per source, points by iteration, ascending. */
+/** Series of one metric, points by iteration, ascending: the kept log's when it has any (a linked MLflow
+ * run repeats the same values as source `mlflow`), else one series per source. */
 export function seriesOf(points: Point[], metric: string): Series[] {
   const by = new Map<string, [number, number][]>();
+  const fromLog = points.some((p) => p.metric_name === metric && p.data_source === "log");
   for (const p of points) {
-    if (p.metric_name !== metric) continue;
+    if (p.metric_name !== metric || (fromLog && p.data_source !== "log")) continue;
     const k = label(metric, p.data_source);
     let list = by.get(k);
     if (!list) by.set(k, (list = []));
