@@ -27,6 +27,9 @@ from worker.fixtures import KUBESIM_SPEED, Pipeline, WorkerProcess
 from e2e.conftest import check_accessibility, screenshot
 from e2e.stack import Person
 
+# The stack with an MLflow server takes minutes to start on a loaded 2-core machine (as in tests/history).
+pytestmark = pytest.mark.timeout(900)
+
 # Training pods step slowly enough (simulated 6 s a step at speed 20: 0.3 s) for the chart to be seen
 # growing; a download Job runs long enough for its progress to pass through several values.
 STEP_ENV = "KUBESIM_STEP_SECONDS=6"

@@ -1,12 +1,12 @@
 // Lines over a numeric x axis (training curves). ECharts through echarts/core with only the parts used;
 // pages load it with lazy() so its weight stays out of every first route's chunk.
 import { LineChart as Lines } from "echarts/charts";
-import { AriaComponent, DataZoomComponent, GridComponent, LegendComponent, TooltipComponent } from "echarts/components";
+import { AriaComponent, GridComponent, LegendComponent, TitleComponent, TooltipComponent } from "echarts/components";
 import * as echarts from "echarts/core";
 import { CanvasRenderer } from "echarts/renderers";
 import { useEffect, useRef } from "react";
 
-echarts.use([Lines, GridComponent, LegendComponent, TooltipComponent, AriaComponent, DataZoomComponent, CanvasRenderer]);
+echarts.use([Lines, GridComponent, LegendComponent, TitleComponent, TooltipComponent, AriaComponent, CanvasRenderer]);
 
 export interface Series {
   name: string;
