@@ -88,6 +88,9 @@ export function DataTable<T extends object>(p: Props<T>) {
         rowSelection={
           p.selection && {
             selectedRowKeys: p.selection.keys,
+            // A text title, not the select-all checkbox: antd repeats column titles in an aria-hidden
+            // measuring row, where a focusable checkbox is an accessibility error (axe aria-hidden-focus).
+            columnTitle: "Select",
             onChange: (keys) => p.selection?.onChange(keys.map(String)),
             getCheckboxProps: (row: T) => ({ "aria-label": `Select ${p.rowKey(row)}` }) as object,
           }
