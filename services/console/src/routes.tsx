@@ -23,6 +23,12 @@ const OperationDetail = lazy(() => import("./pages/operations/OperationDetailPag
 const Audit = lazy(() => import("./pages/audit/AuditPage"));
 const Users = lazy(() => import("./pages/admin/UsersPage"));
 const Clusters = lazy(() => import("./pages/admin/ClustersPage"));
+const Training = lazy(() => import("./pages/training/TrainingPage"));
+const TrainingJob = lazy(() => import("./pages/training/JobPage"));
+const Downloads = lazy(() => import("./pages/downloads/DownloadsPage"));
+const History = lazy(() => import("./pages/history/HistoryPage"));
+const HistoryRun = lazy(() => import("./pages/history/RunPage"));
+const HistoryCompare = lazy(() => import("./pages/history/ComparePage"));
 const NotFound = lazy(() => import("./pages/NotFoundPage"));
 
 function Page({ children }: { children: ReactNode }) {
@@ -58,6 +64,12 @@ export function AppRoutes() {
       <Route path="/c/:cluster/playground" element={<Authed><Playground /></Authed>} />
       <Route path="/c/:cluster/infrastructure" element={<Authed><Infrastructure /></Authed>} />
       <Route path="/c/:cluster/storage" element={<Authed><Storage /></Authed>} />
+      <Route path="/c/:cluster/training" element={<Authed><Training /></Authed>} />
+      <Route path="/c/:cluster/training/:namespace/:name" element={<Authed><TrainingJob /></Authed>} />
+      <Route path="/c/:cluster/downloads" element={<Authed><Downloads /></Authed>} />
+      <Route path="/training/history" element={<Authed><History /></Authed>} />
+      <Route path="/training/history/:runId" element={<Authed><HistoryRun /></Authed>} />
+      <Route path="/training/compare" element={<Authed><HistoryCompare /></Authed>} />
       <Route path="/operations" element={<Authed><Operations /></Authed>} />
       <Route path="/operations/:id" element={<Authed><OperationDetail /></Authed>} />
       <Route path="/audit" element={<Authed><Audit /></Authed>} />

@@ -1,7 +1,7 @@
 // The one table every list uses: column definitions in, an antd Table (or, for long lists, VirtualTable)
 // out, with a text filter, sortable columns, keyboard-openable rows and stable data-testids (`row-<key>`).
 // Sorting and filtering are done here, incrementally for live lists (sortedRows.ts).
-import { Empty, Input, Table } from "antd";
+import { Empty, Input, Table, Tooltip } from "antd";
 import type { TableColumnsType, TableProps } from "antd";
 import { useCallback, useMemo, useRef, useState } from "react";
 import type { ReactNode } from "react";
@@ -20,6 +20,10 @@ export interface Column<T> {
   render?: (row: T) => ReactNode;
   width?: number;
   defaultSort?: "ascend" | "descend";
+  /** Long titles wrap onto several lines instead of being cut (dynamic columns such as MLflow tags). */
+  wrapTitle?: boolean;
+  /** Shown on hover over the column title. */
+  hint?: string;
 }
 
 interface Props<T> {
@@ -37,6 +41,8 @@ interface Props<T> {
   testid?: string;
   height?: number;
   toolbar?: ReactNode;
+  /** Checkbox selection of rows by key (e.g. runs to compare); such a table is never row-windowed. */
+  selection?: { keys: string[]; onChange: (keys: string[]) => void };
 }
 
 type Order = "ascend" | "descend";
@@ -70,9 +76,10 @@ export function DataTable<T extends object>(p: Props<T>) {
     () =>
       p.columns.map((c) => ({
         key: c.key,
-        title: c.title,
+        title: c.hint ? <Tooltip title={c.hint}><span>{c.title}</span></Tooltip> : c.title,
         width: c.width ?? 160,
-        ellipsis: true,
+        ellipsis: !c.wrapTitle,
+        onHeaderCell: c.wrapTitle ? () => ({ style: { whiteSpace: "normal", wordBreak: "break-word" } }) : undefined,
         // Sorting is ours (SortedRows); antd only shows the header's state and reports clicks.
         sorter: true,
         sortOrder: sort?.key === c.key ? sort.order : null,
@@ -120,7 +127,7 @@ export function DataTable<T extends object>(p: Props<T>) {
     [openable],
   );
   // Long lists render only the rows in view (VirtualTable); short ones are an ordinary antd Table.
-  const virtual = rows.length > 100;
+  const virtual = rows.length > 100 && !p.selection;
   return (
     <div data-testid={p.testid}>
       {(p.filterable || p.toolbar) && (
@@ -161,6 +168,16 @@ export function DataTable<T extends object>(p: Props<T>) {
           dataSource={rows}
           rowKey={p.rowKey}
           onChange={onChange}
+          rowSelection={
+            p.selection && {
+              selectedRowKeys: p.selection.keys,
+              // A text title, not the select-all checkbox: antd repeats column titles in an aria-hidden
+              // measuring row, where a focusable checkbox is an accessibility error (axe aria-hidden-focus).
+              columnTitle: "Select",
+              onChange: (keys) => p.selection?.onChange(keys.map(String)),
+              getCheckboxProps: (row: T) => ({ "aria-label": `Select ${p.rowKey(row)}` }) as object,
+            }
+          }
           locale={{ emptyText: <Empty description={p.empty ?? "Nothing here"} /> }}
           onRow={onRow}
         />

@@ -15,6 +15,8 @@ const CLUSTER_PAGES = [
   ["playground", "Playground"],
   ["infrastructure", "Infrastructure"],
   ["storage", "Storage"],
+  ["training", "Training"],
+  ["downloads", "Downloads"],
 ] as const;
 
 function useCurrentCluster(): string | undefined {
@@ -57,6 +59,7 @@ export function Shell({ children }: { children: ReactNode }) {
   const c = cluster ? `/c/${encodeURIComponent(cluster)}` : null;
   const items = [
     ...(c ? CLUSTER_PAGES.map(([path, label]) => ({ key: `${c}/${path}`, label: <Link to={`${c}/${path}`}>{label}</Link> })) : []),
+    { key: "/training/history", label: <Link to="/training/history">Training history</Link> },
     { key: "/operations", label: <Link to="/operations">Operations</Link> },
     { key: "/audit", label: <Link to="/audit">Audit</Link> },
     ...(isAdmin

@@ -1,7 +1,7 @@
 // Operations: the REST read gives the current state, the `operations` topic every later change. The
 // topic carries no snapshot of past operations, so a page reads once and lets live events overwrite.
 import { useQuery } from "@tanstack/react-query";
-import { useMemo } from "react";
+import { useEffect, useMemo, useRef } from "react";
 import { api, call } from "../api/client";
 import type { Operation } from "../api/types";
 import { useLiveList } from "./hooks";
@@ -25,6 +25,15 @@ export function useOperation(id: string | null | undefined): {
   });
   const cluster = q.data?.cluster;
   const live = useLiveList<Operation>(cluster ? { cluster, topic: "operations" } : null);
+  // The topic has no past operations: a change between the REST read and the subscription's (empty)
+  // snapshot would never arrive (a quick command would stay "running"). Read once more when it is live.
+  const reread = useRef(false);
+  const { refetch } = q;
+  useEffect(() => {
+    if (!live.loaded || reread.current || !id) return;
+    reread.current = true;
+    void refetch();
+  }, [live.loaded, id, refetch]);
   const op = useMemo(() => {
     const fromLive = live.items.find((o) => o.id === id);
     return fromLive ?? q.data ?? null;

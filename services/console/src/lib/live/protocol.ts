@@ -2,7 +2,9 @@
 
 export type Topic =
   | "pods" | "deployments" | "services" | "endpoints" | "replicasets" | "nodes" | "jobs" | "events"
-  | "pytorchjobs" | "hyperpodpytorchjobs" | "trainingjobs" | "operations";
+  | "pytorchjobs" | "hyperpodpytorchjobs" | "trainingjobs" | "operations"
+  // Kept log lines (docs/telemetry.md) and MLflow runs (docs/history.md): keyed by their own ids.
+  | "logs" | "training_runs";
 
 /** What a page asks for: one topic of one cluster, optionally narrowed like a Kubernetes watch. */
 export interface SubscriptionSpec {
@@ -10,6 +12,11 @@ export interface SubscriptionSpec {
   topic: Topic;
   namespace?: string;
   labelSelector?: string;
+  /** `logs` only: narrow to one job / pod / container; `tail` = lines in the first snapshot. */
+  job?: string;
+  pod?: string;
+  container?: string;
+  tail?: number;
 }
 
 export type LiveObject = Record<string, unknown>;
@@ -38,5 +45,7 @@ export const CLOSE_UNAUTHENTICATED = 4401;
 
 /** A stable key for a spec: two pages asking for the same thing share one subscription. */
 export function specKey(spec: SubscriptionSpec): string {
-  return JSON.stringify([spec.cluster, spec.topic, spec.namespace ?? "", spec.labelSelector ?? ""]);
+  const base = [spec.cluster, spec.topic, spec.namespace ?? "", spec.labelSelector ?? ""];
+  if (spec.topic !== "logs") return JSON.stringify(base);
+  return JSON.stringify([...base, spec.job ?? "", spec.pod ?? "", spec.container ?? "", spec.tail ?? null]);
 }

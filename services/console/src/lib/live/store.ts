@@ -50,12 +50,17 @@ interface SubState {
   listeners: Set<() => void>;
 }
 
-/** Operations are keyed by id; Kubernetes objects by namespace/name. */
+/** Operations, log lines and MLflow runs are keyed by id; Kubernetes objects by namespace/name. */
 export function objectKey(topic: Topic, obj: LiveObject): string {
-  if (topic === "operations") return String(obj.id);
+  if (topic === "operations" || topic === "logs" || topic === "training_runs") return String(obj.id);
   const meta = (obj.metadata ?? {}) as { namespace?: string; name?: string };
   return `${meta.namespace ?? ""}/${meta.name ?? ""}`;
 }
+
+/** A followed log keeps only its newest lines in the tab (the whole log is a download away); lines
+ * arrive in id order, so the objects Map's insertion order is oldest first. (The view's items are in no
+ * particular order: readers that need line order sort by id.) */
+export const LOG_BUFFER_LINES = 5_000;
 
 export type Scheduler = (flush: () => void) => void;
 
@@ -101,6 +106,7 @@ export class LiveStore {
     s.objects = new Map(objects.map((o) => [objectKey(s.topic, o), o]));
     s.pending = null;
     s.removed.clear();
+    if (s.topic === "logs") this.trimOldest(s);
     s.lastId = id;
     s.loaded = true;
     s.phase = "live";
@@ -124,7 +130,21 @@ export class LiveStore {
       s.objects.set(key, obj);
       s.pending?.set(key, obj);
     }
+    if (s.topic === "logs") this.trimOldest(s);
     this.advance(s, id);
+  }
+
+  /** Drops the oldest lines over LOG_BUFFER_LINES, recorded as deletions so the next view's delta holds
+   * them like any other removal. */
+  private trimOldest(s: SubState): void {
+    let extra = s.objects.size - LOG_BUFFER_LINES;
+    if (extra <= 0) return;
+    for (const [key, before] of s.objects) {
+      if (extra-- <= 0) break;
+      s.objects.delete(key);
+      if (!s.removed.has(key)) s.removed.set(key, before);
+      s.pending?.set(key, null);
+    }
   }
 
   private advance(s: SubState, id: string): void {
