@@ -240,6 +240,7 @@ def test_history_table_columns_colours_live_runs_delete_and_compare(
     headers = [h.strip() for h in table.locator("thead th").all_inner_texts() if h.strip()]
     # The tag columns come in the API's order: the known keys first, then the rest alphabetically.
     assert headers == [
+        "Select",
         "Experiment", "Run Name", "Status", "model", "dataset", "instance_type", "replica_count",
         LONG_TAG, "team", "Samples/s", "Steps/s", "Start Time", "Duration", "Actions",
     ], headers  # fmt: skip
