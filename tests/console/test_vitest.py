@@ -1,6 +1,6 @@
 """The console's Vitest unit tests (the live store, the log buffer, the history's colour rules and column
 order, the training form's params, the chart series, the infrastructure page's scaling rules, the storage
-helpers) run as part of `make test`, so a broken rule in the browser fails the suite like one on the server."""
+helpers) run as part of `make test`: a broken rule in the browser fails the suite like one on the server."""
 
 from __future__ import annotations
 
