@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from podium_cli.client import CliError, ExitCode
-from podium_cli.commands.ops import finish, wait_for
+from podium_cli.commands.ops import submit_command
 from podium_cli.output import Column, OutputFormat, info, render
 from podium_cli.state import OutputOpt, client, output_format
 
@@ -59,20 +59,6 @@ def register(root: typer.Typer) -> None:
     root.add_typer(s3_app, name="s3")
 
 
-def _submit(
-    ctx: typer.Context, kind: str, cluster: str, params: dict[str, Any], *, wait: bool, timeout: float,
-    output: OutputFormat | None,
-) -> None:  # fmt: skip
-    fmt = output_format(ctx, output)
-    with client(ctx) as api:
-        op = api.post("/commands", {"kind": kind, "cluster": cluster, "params": params})
-        if not wait:
-            render(op, fmt)
-            return
-        final = wait_for(api, str(op["id"]), timeout=timeout, interval=0.5)
-    finish(final, fmt)
-
-
 @nodegroups_app.command("list")
 def nodegroups_list(ctx: typer.Context, cluster: ClusterOpt = "local", output: OutputOpt = None) -> None:
     """Node groups with status, sizes, and the GPUs of their Kubernetes nodes."""
@@ -96,7 +82,7 @@ def nodegroups_scale(
 ) -> None:
     """Set min / max / desired (0 <= min <= desired <= max, max >= 1)."""
     params = {"nodegroup": nodegroup, "min": min_size, "max": max_size, "desired": desired}
-    _submit(ctx, "scale_nodegroup", cluster, params, wait=wait, timeout=timeout, output=output)
+    submit_command(ctx, "scale_nodegroup", cluster, params, wait=wait, timeout=timeout, output=output)
 
 
 def _taint(text: str) -> dict[str, str]:
@@ -142,7 +128,7 @@ def nodegroups_create(
     }  # fmt: skip
     optional = {"ami_type": ami_type, "subnets": list(subnet) if subnet else None, "node_role": node_role}
     params.update({k: v for k, v in optional.items() if v is not None})
-    _submit(ctx, "create_nodegroup", cluster, params, wait=wait, timeout=timeout, output=output)
+    submit_command(ctx, "create_nodegroup", cluster, params, wait=wait, timeout=timeout, output=output)
 
 
 @nodegroups_app.command("delete")
@@ -157,7 +143,7 @@ def nodegroups_delete(
 ) -> None:
     """Delete a node group (its nodes go with it). --confirm must repeat the name."""
     params = {"nodegroup": nodegroup, "confirm": confirm}
-    _submit(ctx, "delete_nodegroup", cluster, params, wait=wait, timeout=timeout, output=output)
+    submit_command(ctx, "delete_nodegroup", cluster, params, wait=wait, timeout=timeout, output=output)
 
 
 @hyperpod_app.command("groups")
@@ -185,7 +171,7 @@ def hyperpod_scale(
 ) -> None:
     """Set an instance group's instance count."""
     params = {"group": group, "target_count": target_count}
-    _submit(ctx, "scale_instance_group", cluster, params, wait=wait, timeout=timeout, output=output)
+    submit_command(ctx, "scale_instance_group", cluster, params, wait=wait, timeout=timeout, output=output)
 
 
 @hyperpod_app.command("add")
@@ -209,7 +195,7 @@ def hyperpod_add(
         "lifecycle_config": {"source_s3_uri": source_s3_uri, "on_create": on_create},
         "threads_per_core": threads_per_core,
     }  # fmt: skip
-    _submit(ctx, "add_instance_group", cluster, params, wait=wait, timeout=timeout, output=output)
+    submit_command(ctx, "add_instance_group", cluster, params, wait=wait, timeout=timeout, output=output)
 
 
 def _volume(api: Any, cluster: str, pv: str | None) -> str:

@@ -102,6 +102,24 @@ def watch_op(
     finish(op, output_format(ctx, output))
 
 
+def submit_command(
+    ctx: typer.Context, kind: str, cluster: str, params: dict[str, Any], *, wait: bool, timeout: float,
+    output: OutputFormat | None,
+) -> None:  # fmt: skip
+    """POST one command; print its accept warnings; then the accepted operation, or (with `wait`) follow
+    it to its end and fail the command line when it did not succeed."""
+    fmt = output_format(ctx, output)
+    with client(ctx) as api:
+        op = api.post("/commands", {"kind": kind, "cluster": cluster, "params": params})
+        for warning in (op.get("result") or {}).get("accept_warnings") or []:
+            info(f"warning: {warning}")
+        if not wait:
+            render(op, fmt)
+            return
+        final = wait_for(api, str(op["id"]), timeout=timeout, interval=0.25)
+    finish(final, fmt)
+
+
 def wait_for(api: ApiClient, op_id: str, *, timeout: float, interval: float) -> dict[str, Any]:
     """Follows the operation until it is finished, printing each change of status or progress to stderr.
 

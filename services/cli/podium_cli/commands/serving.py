@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from podium_cli.client import ApiClient, CliError, ExitCode
-from podium_cli.commands.ops import finish, wait_for
+from podium_cli.commands.ops import submit_command
 from podium_cli.output import Column, OutputFormat, info, render
 from podium_cli.state import OutputOpt, client, output_format
 
@@ -34,20 +34,6 @@ def register(root: typer.Typer) -> None:
     root.command("invoke")(invoke)
     root.add_typer(pool_app, name="pool")
     root.add_typer(service_app, name="service")
-
-
-def _submit(
-    ctx: typer.Context, kind: str, cluster: str, params: dict[str, Any], *, wait: bool, timeout: float,
-    output: OutputFormat | None,
-) -> None:  # fmt: skip
-    fmt = output_format(ctx, output)
-    with client(ctx) as api:
-        op = api.post("/commands", {"kind": kind, "cluster": cluster, "params": params})
-        if not wait:
-            render(op, fmt)
-            return
-        final = wait_for(api, str(op["id"]), timeout=timeout, interval=0.25)
-    finish(final, fmt)
 
 
 def deploy(
@@ -96,7 +82,7 @@ def deploy(
     params.update({k: v for k, v in optional.items() if v is not None})
     if arg:
         params["extra_args"] = list(arg)
-    _submit(ctx, "deploy_model", cluster, params, wait=wait, timeout=timeout, output=output)
+    submit_command(ctx, "deploy_model", cluster, params, wait=wait, timeout=timeout, output=output)
 
 
 def undeploy(
@@ -111,7 +97,7 @@ def undeploy(
 ) -> None:
     """Remove a model: its Deployment, Services and Secret."""
     params = {"namespace": namespace, "name": name, "force": force}
-    _submit(ctx, "undeploy_model", cluster, params, wait=wait, timeout=timeout, output=output)
+    submit_command(ctx, "undeploy_model", cluster, params, wait=wait, timeout=timeout, output=output)
 
 
 def scale(
@@ -126,7 +112,7 @@ def scale(
 ) -> None:
     """Scale a Deployment; a pool scales down only by removing unassigned pods."""
     params = {"namespace": namespace, "name": name, "replicas": replicas}
-    _submit(ctx, "scale", cluster, params, wait=wait, timeout=timeout, output=output)
+    submit_command(ctx, "scale", cluster, params, wait=wait, timeout=timeout, output=output)
 
 
 POOL_POD_COLUMNS = [Column("POD", "name"), Column("BUSINESS", "business"), Column("READY", "ready")]
@@ -175,7 +161,7 @@ def pool_assign(
         "business": business,
         "drain_timeout_seconds": drain_timeout,
     }
-    _submit(ctx, "assign_pod", cluster, params, wait=wait, timeout=timeout, output=output)
+    submit_command(ctx, "assign_pod", cluster, params, wait=wait, timeout=timeout, output=output)
 
 
 def _targets(values: list[str]) -> dict[str, int]:
@@ -212,7 +198,7 @@ def pool_distribute(
     if server_plan:
         params: dict[str, Any] = {"namespace": namespace, "pool": name, "concurrency": concurrency}
         params["counts" if counts else "ratios"] = wanted
-        _submit(ctx, "distribute_pool", cluster, params, wait=wait, timeout=timeout, output=output)
+        submit_command(ctx, "distribute_pool", cluster, params, wait=wait, timeout=timeout, output=output)
         return
     query = ",".join(f"{b}:{n}" for b, n in wanted.items())
     with client(ctx) as api:
@@ -228,7 +214,9 @@ def pool_distribute(
         return
     info(", ".join(f"{m['pod']}: {m['from']} → {m['to']}" for m in planned["moves"]))
     command = planned["command"]
-    _submit(ctx, command["kind"], cluster, command["params"], wait=wait, timeout=timeout, output=output)
+    submit_command(
+        ctx, command["kind"], cluster, command["params"], wait=wait, timeout=timeout, output=output
+    )
 
 
 BUSINESS_SERVICE_COLUMNS = [
@@ -271,7 +259,7 @@ def service_create(
     params["scheme"] = "internet-facing" if internet_facing else "internal"
     if name:
         params["name"] = name
-    _submit(ctx, "create_business_service", cluster, params, wait=wait, timeout=timeout, output=output)
+    submit_command(ctx, "create_business_service", cluster, params, wait=wait, timeout=timeout, output=output)
 
 
 @service_app.command("delete")
@@ -285,7 +273,7 @@ def service_delete(
     output: OutputOpt = None,
 ) -> None:
     params = {"namespace": namespace, "name": name}
-    _submit(ctx, "delete_business_service", cluster, params, wait=wait, timeout=timeout, output=output)
+    submit_command(ctx, "delete_business_service", cluster, params, wait=wait, timeout=timeout, output=output)
 
 
 def invoke(

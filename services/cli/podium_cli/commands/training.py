@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from podium_cli.client import CliError, ExitCode
-from podium_cli.commands.ops import finish, wait_for
+from podium_cli.commands.ops import submit_command
 from podium_cli.output import Column, OutputFormat, info, render
 from podium_cli.state import OutputOpt, client, output_format
 
@@ -41,22 +41,6 @@ SETTINGS_ANNOTATION = "podium.dev/training-settings"
 def register(root: typer.Typer) -> None:
     root.add_typer(train_app, name="train")
     root.command("download")(download)
-
-
-def _submit(
-    ctx: typer.Context, kind: str, cluster: str, params: dict[str, Any], *, wait: bool, timeout: float,
-    output: OutputFormat | None,
-) -> None:  # fmt: skip
-    fmt = output_format(ctx, output)
-    with client(ctx) as api:
-        op = api.post("/commands", {"kind": kind, "cluster": cluster, "params": params})
-        for warning in (op.get("result") or {}).get("accept_warnings") or []:
-            info(f"warning: {warning}")
-        if not wait:
-            render(op, fmt)
-            return
-        final = wait_for(api, str(op["id"]), timeout=timeout, interval=0.25)
-    finish(final, fmt)
 
 
 def _env(values: list[str] | None) -> dict[str, str]:
@@ -133,7 +117,7 @@ def submit(
         params["llamafactory"] = given
     if command:
         params["command"] = list(command)
-    _submit(ctx, "submit_training_job", cluster, params, wait=wait, timeout=timeout, output=output)
+    submit_command(ctx, "submit_training_job", cluster, params, wait=wait, timeout=timeout, output=output)
 
 
 def _status(job: dict[str, Any]) -> str:
@@ -283,7 +267,7 @@ def delete(
     params: dict[str, Any] = {"namespace": namespace, "name": name}
     if job_type:
         params["type"] = job_type
-    _submit(ctx, "delete_training_job", cluster, params, wait=wait, timeout=timeout, output=output)
+    submit_command(ctx, "delete_training_job", cluster, params, wait=wait, timeout=timeout, output=output)
 
 
 def download(
@@ -306,4 +290,4 @@ def download(
     params: dict[str, Any] = {"namespace": namespace, "model": model, "revision": revision}
     optional = {"name": name, "pvc": pvc, "hf_token": hf_token}
     params.update({k: v for k, v in optional.items() if v is not None})
-    _submit(ctx, "download_model", cluster, params, wait=wait, timeout=timeout, output=output)
+    submit_command(ctx, "download_model", cluster, params, wait=wait, timeout=timeout, output=output)
