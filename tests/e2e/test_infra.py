@@ -18,13 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from infra.helpers import emulated_aws_env
 from kubernetes import client as k8s
 from playwright.sync_api import Page, expect
 from podium_awsemu.local_account import scenario_seed
 from podium_awsemu.runner import RunningEmulator
 from podium_kubesim.controllers.cloud_source import CloudConfig
 from podium_kubesim.runner import RunningKubeSim, start_kubesim
-from podium_shared.aws import sessions as aws_sessions
 from podium_shared.clusters.service import register_cluster
 from podium_shared.db.session import unit_of_work
 from podium_shared.kube.clients import reset_cache
@@ -79,17 +79,8 @@ def emulator(scenario_path: Path) -> Iterator[RunningEmulator]:
 @pytest.fixture(scope="module")
 def aws_env(emulator: RunningEmulator) -> Iterator[RunningEmulator]:
     """The standard AWS variables pointing at the emulator, for the API in this process and the worker."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-            mp.delenv(key, raising=False)
-        mp.setenv("AWS_ENDPOINT_URL", emulator.url)
-        mp.setenv("AWS_ACCESS_KEY_ID", "emulated")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "emulated")
-        mp.setenv("AWS_DEFAULT_REGION", REGION)
-        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        aws_sessions.reset_cache()
+    with emulated_aws_env(emulator.url, REGION, "emulated", "emulated"):
         yield emulator
-        aws_sessions.reset_cache()
 
 
 @pytest.fixture(scope="module")

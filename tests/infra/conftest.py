@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from integration.serving_helpers import watcher  # noqa: F401  (the real watcher in a thread)
 from podium_awsemu.runner import RunningEmulator
-from podium_shared.aws import sessions as aws_sessions
 from podium_shared.clusters.service import register_cluster
 from podium_shared.db.session import unit_of_work
 from podium_shared.kube.clients import reset_cache
@@ -26,6 +25,7 @@ from infra.helpers import (
     SECRET_KEY,
     SEED,
     InfraApi,
+    emulated_aws_env,
 )
 
 
@@ -38,17 +38,8 @@ def emulator() -> Iterator[RunningEmulator]:
 @pytest.fixture(scope="module")
 def aws_env(emulator: RunningEmulator) -> Iterator[RunningEmulator]:
     """The standard AWS variables pointing at the emulator, for this process and the worker it starts."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-            mp.delenv(key, raising=False)
-        mp.setenv("AWS_ENDPOINT_URL", emulator.url)
-        mp.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        mp.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        mp.setenv("AWS_DEFAULT_REGION", REGION)
-        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        aws_sessions.reset_cache()
+    with emulated_aws_env(emulator.url, REGION, ACCESS_KEY, SECRET_KEY):
         yield emulator
-        aws_sessions.reset_cache()
 
 
 class AwsWorker(WorkerProcess):

@@ -9,10 +9,12 @@ from typing import Any
 
 import boto3
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from podium_api.app import create_app
 from podium_api.settings import ApiSettings
 from podium_shared.auth.service import create_user
+from podium_shared.aws import sessions as aws_sessions
 from podium_shared.db.session import unit_of_work
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.models.user import Role
@@ -106,3 +108,20 @@ def boto(service: str, url: str) -> Any:
     return boto3.client(
         service, endpoint_url=url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
     )
+
+
+@contextmanager
+def emulated_aws_env(url: str, region: str, access_key: str, secret_key: str) -> Iterator[None]:
+    """The standard AWS variables pointing at the emulator (and nothing of the machine's own AWS set-up),
+    for the API in this process and the worker it starts; boto3 sessions made before are forgotten."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+            mp.delenv(key, raising=False)
+        mp.setenv("AWS_ENDPOINT_URL", url)
+        mp.setenv("AWS_ACCESS_KEY_ID", access_key)
+        mp.setenv("AWS_SECRET_ACCESS_KEY", secret_key)
+        mp.setenv("AWS_DEFAULT_REGION", region)
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        aws_sessions.reset_cache()
+        yield
+        aws_sessions.reset_cache()
