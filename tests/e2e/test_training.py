@@ -53,7 +53,9 @@ class _TrainingWorker(WorkerProcess):
 
     def env(self) -> dict[str, str]:
         # Submitted jobs get MLFLOW_TRACKING_URI (kubesim's training pods then log their runs there).
+        # delete_training_run talks to the global tracking server too.
         return super().env() | {
+            "PODIUM_MLFLOW_TRACKING_URI": self.tracking_uri,
             "PODIUM_TRAINING_MLFLOW_TRACKING_URI": self.tracking_uri,
             "PODIUM_TRAINING_DOWNLOAD_POLL_SECONDS": "0.05",
         }
