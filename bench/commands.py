@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchlib.procs import tree_cpu_s
 from benchlib.waiting import wait_until
 from kubernetes import client, config
 from podium_kubesim.runner import start_kubesim
@@ -75,31 +76,7 @@ class Api:
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the API process and its workers so far."""
-        return sum(_cpu(p) for p in _tree(self.proc.pid))
-
-
-def _tree(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(stat.parent.name))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children.get(p, [])
-    return out
-
-
-def _cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return tree_cpu_s(self.proc.pid)
 
 
 def start_worker(

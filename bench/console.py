@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchlib.procs import spawn, stop_all
 from benchlib.waiting import wait_until
 from playwright.sync_api import Browser, Page, WebSocket, sync_playwright
 from podium_kubesim.resources import RESOURCES
@@ -71,11 +72,6 @@ new PerformanceObserver((list) => {
   requestAnimationFrame(tick);
 })();
 """
-
-
-def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def js_loaded(page: Page, before_ms: float) -> tuple[int, float, int, float]:
@@ -334,13 +330,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script of measurements
         )
         print("largest built chunks (raw): " + ", ".join(f"{n} {b / 1024:.0f} kB" for n, b in sizes[:5]))
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         ks.stop()
         rd.stop()
         pg.stop()

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+from benchlib.procs import spawn, stop_all, tree_cpu_s, tree_pids
 from benchlib.waiting import wait_until
 from kubernetes import client, config
 from podium_kubesim.resources import RESOURCES
@@ -61,11 +62,6 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 async def latency_run(  # noqa: PLR0917 - one measurement, all inputs explicit
@@ -161,36 +157,6 @@ async def latency_run(  # noqa: PLR0917 - one measurement, all inputs explicit
         "rss_delta": rss_delta,
         "cpu_per_msg_us": api_cpu / max(1, received) * 1e6,
     }
-
-
-def tree_pids(pid: int) -> list[int]:
-    """`pid` and its descendants (uvicorn's workers are children of its supervisor)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children.get(p, [])
-    return out
-
-
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) used so far by `pid` and its living descendants: the API's cost per
-    delivered message, which the other work on a shared machine does not inflate the way it does latency."""
-    total = 0
-    for p in tree_pids(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def tree_rss_mib(pid: int) -> float:
@@ -384,13 +350,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script of measurements
         kube.close()
         redis.close()
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         ks.stop()
         rd.stop()
         pg.stop()
