@@ -18,14 +18,14 @@ from redis import Redis
 from support.waiting import wait_until
 
 
-def _settings(api_settings: ApiSettings, redis_url: str, watcher_id: str) -> WatcherSettings:
+def _settings(api_settings: ApiSettings, redis_url: str, watcher_id: str, ttl: float) -> WatcherSettings:
     return WatcherSettings(
         **api_settings.model_dump()
         | {
             "redis_url": redis_url,
             "watcher_id": watcher_id,
             "watcher_metrics_port": 0,
-            "watcher_leader_ttl_seconds": 2.0,
+            "watcher_leader_ttl_seconds": ttl,
             "watcher_campaign_interval_seconds": 0.2,
         }
     )
@@ -33,11 +33,11 @@ def _settings(api_settings: ApiSettings, redis_url: str, watcher_id: str) -> Wat
 
 @contextmanager
 def _leader_and_standby(
-    api_settings: ApiSettings, own_redis: EmbeddedRedis, cluster: str, redis: Redis
+    api_settings: ApiSettings, own_redis: EmbeddedRedis, cluster: str, redis: Redis, ttl: float
 ) -> Iterator[tuple[Watcher, Watcher]]:
     """Two watchers of `cluster`: one leading (its snapshot written), one standing by."""
-    leader = Watcher(_settings(api_settings, own_redis.url, "leader"))
-    standby = Watcher(_settings(api_settings, own_redis.url, "standby"))
+    leader = Watcher(_settings(api_settings, own_redis.url, "leader", ttl))
+    standby = Watcher(_settings(api_settings, own_redis.url, "standby", ttl))
     try:
         leader.refresh_clusters()
         wait_until(leader.clusters[cluster][1].is_leader.is_set, 30, "the leader's term")
@@ -60,7 +60,10 @@ def test_deregistered_cluster_state_is_dropped_by_its_leader_only(
     api_settings: ApiSettings, own_redis: EmbeddedRedis, watched_cluster: str, redis: Redis, database_url: str
 ) -> None:
     cluster = watched_cluster
-    with _leader_and_standby(api_settings, own_redis, cluster, redis) as (leader, standby):
+    # A lease far longer than any stall of a loaded machine: were the leader's lock to lapse, the standby
+    # would rightly take it to drop the state itself (the next test covers that), not what this one checks.
+    with _leader_and_standby(api_settings, own_redis, cluster, redis, ttl=120.0) as (leader, standby):
+        assert not standby.clusters[cluster][1].is_leader.is_set()
         assert redis.exists(stream_key(cluster), meta_key(cluster)) == 2
         with unit_of_work(session_factory(database_url)) as session:
             session.delete(get_cluster(session, cluster))
@@ -80,7 +83,7 @@ def test_deregistered_cluster_whose_leader_died_is_dropped_by_a_standby(
     api_settings: ApiSettings, own_redis: EmbeddedRedis, watched_cluster: str, redis: Redis, database_url: str
 ) -> None:
     cluster = watched_cluster
-    with _leader_and_standby(api_settings, own_redis, cluster, redis) as (leader, standby):
+    with _leader_and_standby(api_settings, own_redis, cluster, redis, ttl=2.0) as (leader, standby):
         _where, dying = leader.clusters.pop(cluster)
         dying.stop(release=False)  # a crash: the lock stays until its TTL runs out
         dying.join(10)
