@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from podium_shared.audit.chain import GENESIS, compute_hash
 from podium_shared.audit.redact import redact
@@ -26,6 +27,8 @@ from podium_shared.models.base import utcnow
 
 # Any constant unique to this lock; pg_advisory_xact_lock takes a bigint.
 _CHAIN_LOCK = 0x504F4449554D  # "PODIUM"
+# session.info key: (the transaction holding the chain lock, the hash of the last row it wrote).
+_HEAD = "podium.audit.head"
 
 
 def _client_addr(value: str | None) -> str | None:
@@ -61,8 +64,7 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one hash-chained event (flush only; the caller's boundary commits)."""
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    prev = _chain_head(session)
     event = AuditEvent(
         ts=utcnow(),
         actor=actor[:64],
@@ -77,12 +79,33 @@ def record(
         request_id=request_id[:64] if request_id else None,
         client_addr=_client_addr(client_addr),
         details=_jsonable(details or {}),
-        prev_hash=prev or GENESIS,
+        prev_hash=prev,
     )
     event.hash = compute_hash(event)
     session.add(event)
     session.flush()
+    session.info[_HEAD] = (session.get_transaction(), event.hash)
     return event
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the root transaction: its lock is gone with it
+        session.info.pop(_HEAD, None)
+
+
+def _chain_head(session: Session) -> str:
+    """The hash the next row links to. The first row of a transaction takes the chain's lock (held until
+    the transaction ends) and reads the newest row; later rows of the same transaction (a bulk batch
+    audits dozens) link to the row written before them without asking again: nobody else can append
+    while the lock is ours. The cache is keyed by the transaction object, so a rolled-back transaction's
+    head is never reused (Podium opens no savepoints, which could otherwise drop a cached row)."""
+    cached = session.info.get(_HEAD)
+    if cached is not None and cached[0] is session.get_transaction():
+        return str(cached[1])
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
+    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    return prev or GENESIS
 
 
 def record_request(
