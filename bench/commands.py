@@ -7,7 +7,9 @@ worker process, kubesim over HTTP). Prints numbers; asserts nothing.
 1. accept: `POST /api/v1/commands` (label) from `--clients` threads with no worker running, against the
    API as a separate process with 1 and with 2 workers; accepted commands per second, p50/p99 latency
    (validate, authorise, insert operation + audit row, commit, send) and the API's CPU per command.
-2. bulk: one `bulk` of `--items` labels, from accept to the parent succeeded.
+2. bulk: one `bulk` of `--items` labels, from accept to the parent succeeded, with a single command sent
+   every 100 ms beside it (their accept-to-done p50/p99); then `--limited-items` with the worker's client
+   limited to 50 requests/s (the limit holds).
 3. the old tool's way: one `kubectl label` process per object, sequentially, against the same kubesim;
    and the ratio to (2).
 """
@@ -21,6 +23,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,7 @@ from podium_shared.models.user import Role
 from podium_shared.settings import PodiumSettings
 
 NAMESPACE = "bench"
+SINGLES = 600  # objects for the single commands sent while a bulk runs
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -82,6 +86,7 @@ class Api:
 def start_worker(
     settings: PodiumSettings, log: Path, concurrency: int, loglevel: str
 ) -> subprocess.Popen[bytes]:
+    """A worker process with the sweep; its Kubernetes client is limited to `settings.kube_qps`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
     env.update(
         PODIUM_DATABASE_URL=settings.database_url,
@@ -143,7 +148,10 @@ def drain(http: httpx.Client, count: int) -> None:
     print(f"  (drained {count} queued single commands in {took:.1f}s, worker start included)")
 
 
-def bench_bulk(http: httpx.Client, items: int, concurrency: int) -> float:
+def bench_bulk(http: httpx.Client, items: int, concurrency: int, singles_every: float = 0.1) -> float:
+    """One bulk of `items` labels, accept to the parent finished. Meanwhile a single label command every
+    `singles_every` seconds on other objects: their accept-to-done times (the database's `created_at` →
+    `finished_at`) show whether the bulk starves one-off commands."""
     body = {
         "kind": "bulk",
         "cluster": "sim",
@@ -158,18 +166,41 @@ def bench_bulk(http: httpx.Client, items: int, concurrency: int) -> float:
         raise SystemExit(f"bulk accept failed: {r.status_code} {r.text[:500]}")
     parent = r.json()["id"]
     accepted = time.perf_counter() - start
+    singles: list[str] = []
 
     def parent_done() -> bool:
+        if singles_every > 0 and len(singles) < SINGLES:
+            single = {
+                "kind": "label",
+                "cluster": "sim",
+                "params": label_params(f"single-{len(singles)}", "x"),
+            }
+            singles.append(http.post("/api/v1/commands", json=single).json()["id"])
         return http.get(f"/api/v1/operations/{parent}").json()["status"] in ("succeeded", "failed")
 
-    wait_until(parent_done, 1800, "the bulk")
+    wait_until(parent_done, 1800, "the bulk", interval=singles_every or 0.05)
     elapsed = time.perf_counter() - start
     final = http.get(f"/api/v1/operations/{parent}").json()
     print(f"bulk: {items}-item label, concurrency {concurrency}: {final['status']} {final['progress']} "
           f"in {elapsed:.1f}s (accept {accepted * 1000:.0f} ms), {items / elapsed:.0f} items/s")  # fmt: skip
     for failure in (final.get("result") or {}).get("failures", [])[:5]:
         print(f"  failed item {failure['name']}: {failure['error']}")
+    if singles:
+        took = [_accept_to_done(http, op_id) for op_id in singles]
+        print(f"  {len(took)} single commands sent during the bulk, accept to done: "
+              f"p50 {percentile(took, 0.5) * 1000:.0f} ms, p99 {percentile(took, 0.99) * 1000:.0f} ms, "
+              f"max {max(took) * 1000:.0f} ms")  # fmt: skip
     return elapsed
+
+
+def _accept_to_done(http: httpx.Client, op_id: str) -> float:
+    def finished() -> dict[str, Any] | None:
+        op: dict[str, Any] = http.get(f"/api/v1/operations/{op_id}").json()
+        return op if op["finished_at"] else None
+
+    op = wait_until(finished, 120, f"single command {op_id}")
+    done = datetime.fromisoformat(op["finished_at"]) - datetime.fromisoformat(op["created_at"])
+    return done.total_seconds()
 
 
 def bench_kubectl(kubeconfig: Path, n: int) -> float:
@@ -187,6 +218,46 @@ def bench_kubectl(kubeconfig: Path, n: int) -> float:
     return elapsed
 
 
+def create_objects(kubeconfig: Path, objects: int) -> None:
+    core = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
+    core.create_namespace({"metadata": {"name": NAMESPACE}})
+    for i in range(objects):
+        core.create_namespaced_config_map(NAMESPACE, {"metadata": {"name": f"cm-{i}"}})
+    for i in range(SINGLES):
+        core.create_namespaced_config_map(NAMESPACE, {"metadata": {"name": f"single-{i}"}})
+
+
+def bench_bulk_rounds(
+    settings: PodiumSettings, work: Path, auth: dict[str, str], args: argparse.Namespace, accepted: int
+) -> float:
+    """The queue left by the accept rounds drained, the bulk with single commands beside it, then a bulk
+    under a 50 requests/s limit: the client-side rate limit towards Kubernetes holds (one PATCH per item,
+    so at most ~50 items/s after the burst of 10)."""
+    with (
+        Api(settings, 1, work / "api-bulk.log") as url,
+        httpx.Client(base_url=url, headers=auth, timeout=30) as http,
+    ):
+        worker = start_worker(settings, work / "worker.log", args.worker_threads, args.worker_log_level)
+        try:
+            drain(http, accepted)
+            bulk_time = bench_bulk(http, args.items, args.concurrency) if args.items else 0.0
+        finally:
+            worker.terminate()
+            worker.wait(30)
+        if args.limited_items:
+            limited = settings.model_copy(update={"kube_qps": 50.0, "kube_burst": 10})
+            worker = start_worker(
+                limited, work / "worker-50qps.log", args.worker_threads, args.worker_log_level
+            )
+            try:
+                took = bench_bulk(http, args.limited_items, args.concurrency, singles_every=0)
+            finally:
+                worker.terminate()
+                worker.wait(30)
+            print(f"  rate limit 50 requests/s, burst 10: {args.limited_items / took:.1f} PATCH/s")
+    return bulk_time
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accepts", type=int, default=500)
@@ -195,6 +266,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--worker-threads", type=int, default=32)
     parser.add_argument("--kubectl-items", type=int, default=1000)
+    parser.add_argument("--limited-items", type=int, default=200, help="items of the bulk at 50 requests/s")
     parser.add_argument("--worker-log-level", default="WARNING")
     parser.add_argument("--api-workers", default="1,2", help="API processes per accept round")
     args = parser.parse_args()
@@ -203,7 +275,6 @@ def main() -> None:
     postgres = EmbeddedPostgres(work / "postgres").start()
     redis = EmbeddedRedis(work / "redis").start()
     sim = start_kubesim(speed=20.0)
-    worker: subprocess.Popen[bytes] | None = None
     try:
         upgrade(postgres.url)
         settings = PodiumSettings(
@@ -214,11 +285,8 @@ def main() -> None:
             register_cluster(session, "sim", kubeconfig_path=str(kubeconfig), context="kubesim")
             _, token = create_user(session, "bench", Role.admin)
         auth = {"Authorization": f"Bearer {token}"}
-        core = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
-        core.create_namespace({"metadata": {"name": NAMESPACE}})
         objects = max(args.items, args.kubectl_items, args.accepts)
-        for i in range(objects):
-            core.create_namespaced_config_map(NAMESPACE, {"metadata": {"name": f"cm-{i}"}})
+        create_objects(kubeconfig, objects)
 
         accepted = 0
         for workers in (int(x) for x in args.api_workers.split(",") if x):
@@ -226,20 +294,12 @@ def main() -> None:
             with api as url, httpx.Client(base_url=url, headers=auth, timeout=30) as http:
                 bench_accept(http, api, args.accepts, args.clients, objects, f"{workers} API process(es)")
             accepted += args.accepts + 20 * args.clients
-        with (
-            Api(settings, 1, work / "api-bulk.log") as url,
-            httpx.Client(base_url=url, headers=auth, timeout=30) as http,
-        ):
-            worker = start_worker(settings, work / "worker.log", args.worker_threads, args.worker_log_level)
-            drain(http, accepted)
-            bulk_time = bench_bulk(http, args.items, args.concurrency)
-        kubectl_time = bench_kubectl(kubeconfig, args.kubectl_items)
-        ratio = (kubectl_time / args.kubectl_items) / (bulk_time / args.items)
-        print(f"ratio: per item, the bulk is {ratio:.1f}x faster than one kubectl process per item")
+        bulk_time = bench_bulk_rounds(settings, work, auth, args, accepted)
+        if args.kubectl_items and args.items:
+            kubectl_time = bench_kubectl(kubeconfig, args.kubectl_items)
+            ratio = (kubectl_time / args.kubectl_items) / (bulk_time / args.items)
+            print(f"ratio: per item, the bulk is {ratio:.1f}x faster than one kubectl process per item")
     finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(30)
         sim.stop()
         redis.stop()
         postgres.stop()

@@ -1,11 +1,13 @@
 """Bulk orchestration: a parent operation with one child per item, at most `concurrency` children in flight.
 
 The parent runs no code of its own. When it is claimed it releases the first `concurrency` children
-(stamps `dispatched_at` and sends them after the commit). Each child that finishes, in the same transaction
-as its final status: adds itself to the parent's progress with one atomic `jsonb_set` UPDATE (no
-read-modify-write race between children finishing together), releases exactly one waiting child (so the
-number in flight never grows), and, if it was the last one, finalises the parent. A cancel of the parent
-stops releases; children already running finish.
+(stamps `dispatched_at` and sends them after the commit, `bulk_batch_size` ids per message: a worker runs
+each message's children side by side, claimed in one transaction and settled in another, see
+`runner.execute_many`). Children that finish together, in the same transaction as their final statuses:
+add themselves to the parent's progress with one atomic UPDATE (no read-modify-write race between
+batches finishing together), release exactly as many waiting children as they held slots (so the number
+in flight never grows), and, if they were the last, finalise the parent. A cancel of the parent stops
+releases; children already running finish.
 
 "In flight" = a child that was released and has not finished. Waiting children are `queued` with
 `dispatched_at` NULL; the sweep leaves those alone (they are not lost, they are waiting their turn) and
@@ -14,6 +16,7 @@ only repairs a parent whose flight is short of its concurrency."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -21,8 +24,7 @@ from sqlalchemy.orm import Session
 
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations import events
-from podium_shared.operations.celery_app import QUEUE_BULK
-from podium_shared.operations.dispatch import send_after_commit
+from podium_shared.operations.dispatch import send_batches_after_commit
 from podium_shared.operations.lifecycle import transition
 
 # How many failed items the parent's result lists in full; the counts always cover every item.
@@ -64,43 +66,57 @@ def release(session: Session, parent_id: uuid.UUID, how_many: int) -> list[uuid.
             {"parent": parent_id, "n": how_many},
         )
     )
-    send_after_commit(session, ids, QUEUE_BULK)
+    send_batches_after_commit(session, ids)
     return ids
 
 
 def child_finished(session: Session, child: Operation) -> Operation | None:
-    """Count a finished child on its parent and release the next one. Returns the parent (row locked) when
-    this was its last child: the caller passes it to `finalise` once it has taken all its row locks, since
-    finalising audits, and the audit lock must come after every row lock (docs/pipeline.md, "Locks")."""
-    assert child.parent_id is not None
-    counter = child.status.value
-    if counter not in _COUNTERS:
-        return None
-    row = session.execute(
-        text(
-            "UPDATE operations SET progress = jsonb_set("
-            "  COALESCE(progress, '{}'::jsonb), ARRAY[CAST(:counter AS text)],"
-            "  to_jsonb(COALESCE((progress->>CAST(:counter AS text))::int, 0) + 1))"
-            " WHERE id = :parent"
-            " RETURNING status, cancel_requested"
-        ),
-        {"counter": counter, "parent": child.parent_id},
-    ).one_or_none()
-    if row is None:
-        return None
-    status, cancel_requested = row
-    if status != OperationStatus.running.value:
-        return None
-    parent = session.get(Operation, child.parent_id, populate_existing=True)
-    assert parent is not None
-    if parent.progress is not None and _done(parent.progress):
-        return parent
-    if not cancel_requested and child.dispatched_at is not None:
-        # It held a slot; hand the slot on. (A child cancelled while still waiting held none.)
-        release(session, parent.id, 1)
-    # Live progress for the consoles (not audited: the parent's state did not change, only its counters).
-    events.operation_changed(session, parent)
-    return None
+    """`children_finished` for one child: its parent (row locked) when this was the parent's last child."""
+    complete = children_finished(session, [child])
+    return complete[0] if complete else None
+
+
+def children_finished(session: Session, children: Sequence[Operation]) -> list[Operation]:
+    """Count finished children on their parents and hand their slots on, one UPDATE per parent (parents
+    in id order: two transactions never lock two parents in opposite orders). Returns the parents (rows
+    locked) whose last child this was: the caller passes them to `finalise` once it has taken all its row
+    locks, since finalising audits, and the audit lock must come after every row lock (docs/pipeline.md,
+    "Locks")."""
+    by_parent: dict[uuid.UUID, list[Operation]] = {}
+    for child in children:
+        if child.parent_id is not None and child.status.value in _COUNTERS:
+            by_parent.setdefault(child.parent_id, []).append(child)
+    complete: list[Operation] = []
+    for parent_id in sorted(by_parent, key=str):
+        finished = by_parent[parent_id]
+        counts = {k: sum(c.status.value == k for c in finished) for k in _COUNTERS}
+        row = session.execute(
+            text(
+                "UPDATE operations SET progress = COALESCE(progress, '{}'::jsonb) || jsonb_build_object("
+                "  'succeeded', COALESCE((progress->>'succeeded')::int, 0) + :succeeded,"
+                "  'failed', COALESCE((progress->>'failed')::int, 0) + :failed,"
+                "  'cancelled', COALESCE((progress->>'cancelled')::int, 0) + :cancelled)"
+                " WHERE id = :parent"
+                " RETURNING status, cancel_requested"
+            ),
+            {**counts, "parent": parent_id},
+        ).one_or_none()
+        if row is None:
+            continue
+        status, cancel_requested = row
+        if status != OperationStatus.running.value:
+            continue
+        parent = session.get(Operation, parent_id, populate_existing=True)
+        assert parent is not None
+        if parent.progress is not None and _done(parent.progress):
+            complete.append(parent)
+            continue
+        if not cancel_requested:
+            # Each child that held a slot hands it on. (A child cancelled while still waiting held none.)
+            release(session, parent.id, sum(c.dispatched_at is not None for c in finished))
+        # Live progress for the consoles (not audited: the parent's state did not change, only its counters).
+        events.operation_changed(session, parent)
+    return complete
 
 
 def recount(session: Session, parent: Operation) -> bool:

@@ -17,6 +17,8 @@ from kombu import Queue  # type: ignore[attr-defined]  # kombu re-exports it unt
 from podium_shared.settings import PodiumSettings, current_settings, use_settings
 
 EXECUTE_TASK = "operations.execute"
+# A batch of one bulk's released children, run together (runner.execute_many).
+EXECUTE_BATCH_TASK = "operations.execute_batch"
 SWEEP_TASK = "operations.sweep"
 # Single commands and bulk children never share a queue, so a 5,000-item bulk cannot starve a one-off
 # scale; the sweep has its own so recovery keeps running while both are busy.

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from podium_shared.db.session import after_commit
 from podium_shared.models.operation import Operation
-from podium_shared.operations.celery_app import EXECUTE_TASK, QUEUE_BULK, get_app
+from podium_shared.operations.celery_app import EXECUTE_BATCH_TASK, EXECUTE_TASK, QUEUE_BULK, get_app
+from podium_shared.settings import current_settings
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,28 @@ def send_after_commit(
     def _send_all() -> None:
         for op_id in ids:
             send(engine, op_id, queue, countdown=countdown, stamp=stamp)
+
+    after_commit(session, _send_all)
+
+
+def send_batches_after_commit(session: Session, op_ids: Iterable[uuid.UUID]) -> None:
+    """Send released bulk children once `session` commits, `bulk_batch_size` ids per message: a worker
+    runs each message's children together (`runner.execute_many`). Their `dispatched_at` was set by the
+    release in the same transaction; a lost message is re-sent by the sweep one id at a time."""
+    ids = [str(op_id) for op_id in op_ids]
+    if not ids:
+        return
+    size = max(current_settings().bulk_batch_size, 1)
+
+    def _send_all() -> None:
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            try:
+                get_app().send_task(EXECUTE_BATCH_TASK, args=[chunk], queue=QUEUE_BULK)
+            except Exception:
+                log.warning(
+                    "could not send %d bulk items; the sweep will resend them", len(chunk), exc_info=True
+                )
 
     after_commit(session, _send_all)
 

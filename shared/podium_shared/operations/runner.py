@@ -18,8 +18,10 @@ import logging
 import random
 import threading
 import uuid
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -59,15 +61,50 @@ def execute(
     sessions: sessionmaker[Session] | None = None,
 ) -> OperationStatus | None:
     """Run operation `op_id` once if it is due; returns the status it ended in (None: not ours to run)."""
+    return execute_many([op_id], settings=settings, sessions=sessions).get(op_id)
+
+
+def execute_many(
+    op_ids: Sequence[uuid.UUID],
+    *,
+    settings: PodiumSettings | None = None,
+    sessions: sessionmaker[Session] | None = None,
+) -> dict[uuid.UUID, OperationStatus | None]:
+    """Run several operations (a batch of one bulk's children) as one: one claim transaction, the handlers
+    side by side in threads (the Kubernetes client's rate limiter is shared by all of them), one transaction
+    for every outcome and its audit row. Each keeps its own attempt, outcome, retry and audit row; one
+    lock token and lease cover the batch. Returns each id's final status (None: not ours to run)."""
     settings = settings or current_settings()
     sessions = sessions or session_factory(settings.database_url)
-    claim = _claim(op_id, settings, sessions)
-    if claim is None:
-        return None
-    if claim.kind.expands is not None:
-        return OperationStatus.running  # a bulk parent: its children carry on from here
+    token = uuid.uuid4()
+    claims = _claim(op_ids, token, settings, sessions)
+    statuses: dict[uuid.UUID, OperationStatus | None] = dict.fromkeys(op_ids)
+    runnable = []
+    for claim in claims:
+        if claim.kind.expands is not None:
+            statuses[claim.op.id] = OperationStatus.running  # a bulk parent: its children carry on from here
+        else:
+            runnable.append(claim)
+    if not runnable:
+        return statuses
+    lease = _LeaseKeeper(sessions, token, settings.operation_lease_seconds)
+    lease.start()
+    try:
+        if len(runnable) == 1:
+            outcomes = [_run_handler(runnable[0], _context(runnable[0], settings, sessions))]
+        else:
+            with ThreadPoolExecutor(len(runnable), thread_name_prefix="batch") as pool:
+                outcomes = list(
+                    pool.map(lambda c: _run_handler(c, _context(c, settings, sessions)), runnable)
+                )
+    finally:
+        lease.stop()
+    statuses.update(_apply(runnable, outcomes, token, settings, sessions))
+    return statuses
 
-    ctx = ExecutionContext(
+
+def _context(claim: _Claim, settings: PodiumSettings, sessions: sessionmaker[Session]) -> ExecutionContext:
+    return ExecutionContext(
         operation_id=claim.op.id,
         cluster=claim.op.cluster,
         kind=claim.op.kind,
@@ -79,13 +116,6 @@ def execute(
         lock_token=claim.token,
         secrets=claim.secrets,
     )
-    lease = _LeaseKeeper(sessions, claim.op.id, claim.token, settings.operation_lease_seconds)
-    lease.start()
-    try:
-        outcome = _run_handler(claim, ctx)
-    finally:
-        lease.stop()
-    return _apply(claim, outcome, settings, sessions)
 
 
 def backoff_seconds(attempt: int, settings: PodiumSettings, retry_after: float | None = None) -> float:
@@ -103,14 +133,15 @@ def backoff_seconds(attempt: int, settings: PodiumSettings, retry_after: float |
 # --- claim ----------------------------------------------------------------------------------------------
 
 
-def _claim(op_id: uuid.UUID, settings: PodiumSettings, sessions: sessionmaker[Session]) -> _Claim | None:
-    token = uuid.uuid4()
+def _claim(
+    op_ids: Sequence[uuid.UUID], token: uuid.UUID, settings: PodiumSettings, sessions: sessionmaker[Session]
+) -> list[_Claim]:
     lease = timedelta(seconds=settings.operation_lease_seconds)
     with unit_of_work(sessions) as session:
-        op = session.scalars(
+        ops = session.scalars(
             update(Operation)
             .where(
-                Operation.id == op_id,
+                Operation.id.in_(op_ids),
                 Operation.status == OperationStatus.queued,
                 Operation.cancel_requested.is_(False),
                 or_(Operation.not_before.is_(None), Operation.not_before <= func.now()),
@@ -125,22 +156,29 @@ def _claim(op_id: uuid.UUID, settings: PodiumSettings, sessions: sessionmaker[Se
             )
             .returning(Operation)
             .execution_options(populate_existing=True)
-        ).one_or_none()
-        if op is None:
-            _not_claimed(session, op_id)
-            return None
-        try:
-            kind = get_kind(op.kind)
-            secrets = _open_secrets(op, settings)
-        except PodiumError as exc:
-            # Nothing any retry could fix (an unknown kind after a downgrade, unreadable secrets).
-            _finish(session, op, OperationStatus.failed, error=error_dict(exc))
-            return None
-        if kind.expands is not None:
-            bulk.start_parent(session, op)
-        else:
-            transition(session, op, action="operation.running", outcome="running")
-        return _Claim(op=op, token=token, kind=kind, secrets=secrets)
+        ).all()
+        claimed = {op.id for op in ops}
+        for op_id in op_ids:
+            if op_id not in claimed:
+                _not_claimed(session, op_id)
+        now = _now(session)
+        claims: list[_Claim] = []
+        changes: list[_Change] = []
+        for op in sorted(ops, key=lambda o: o.id):
+            try:
+                kind = get_kind(op.kind)
+                secrets = _open_secrets(op, settings)
+            except PodiumError as exc:
+                # Nothing any retry could fix (an unknown kind after a downgrade, unreadable secrets).
+                changes.append(_end(session, op, OperationStatus.failed, now, error=error_dict(exc)))
+                continue
+            if kind.expands is not None:
+                bulk.start_parent(session, op)
+            else:
+                changes.append(_Change(op, "operation.running", "running"))
+            claims.append(_Claim(op=op, token=token, kind=kind, secrets=secrets))
+        _record(session, changes)
+        return claims
 
 
 def _not_claimed(session: Session, op_id: uuid.UUID) -> None:
@@ -164,6 +202,13 @@ def _open_secrets(op: Operation, settings: PodiumSettings) -> dict[str, Any]:
     if not op.sealed_params:
         return {}
     return crypto.open_sealed(op.sealed_params, secret_key=settings.secret_key.get_secret_value())
+
+
+def _now(session: Session) -> datetime:
+    # now() is the transaction's start time in Postgres: one read serves every row the transaction touches.
+    now: datetime | None = session.scalar(select(func.now()))
+    assert now is not None
+    return now
 
 
 # --- run ------------------------------------------------------------------------------------------------
@@ -201,45 +246,74 @@ def _run_handler(claim: _Claim, ctx: ExecutionContext) -> _Outcome:
 # --- apply ----------------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Change:
+    """A state written onto a row, still to be audited and published (and, for a retry, re-sent)."""
+
+    op: Operation
+    action: str
+    outcome: str
+    details: dict[str, Any] = field(default_factory=dict)
+    retry_in: float | None = None
+
+
 def _apply(
-    claim: _Claim, outcome: _Outcome, settings: PodiumSettings, sessions: sessionmaker[Session]
-) -> OperationStatus | None:
+    claims: list[_Claim],
+    outcomes: list[_Outcome],
+    token: uuid.UUID,
+    settings: PodiumSettings,
+    sessions: sessionmaker[Session],
+) -> dict[uuid.UUID, OperationStatus | None]:
     with unit_of_work(sessions) as session:
-        op = session.scalars(
-            select(Operation)
-            .where(
-                Operation.id == claim.op.id,
-                Operation.lock_token == claim.token,
-                Operation.status == OperationStatus.running,
+        held = {
+            op.id: op
+            for op in session.scalars(
+                select(Operation)
+                .where(Operation.lock_token == token, Operation.status == OperationStatus.running)
+                .order_by(Operation.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
             )
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one_or_none()
-        if op is None:
-            # Our lease ran out and the sweep handed the operation to another attempt: its result wins.
-            log.warning("operation %s: claim lost before the outcome was applied; dropping it", claim.op.id)
-            return None
-        if outcome.status == OperationStatus.queued and op.cancel_requested:
-            # Cancelled while this attempt ran into a retryable error: do not queue it again.
-            _finish(session, op, OperationStatus.cancelled, error=error_dict(Cancelled()))
-            return OperationStatus.cancelled
-        if outcome.status == OperationStatus.queued:
-            assert isinstance(outcome.error, TransientError)
-            if op.attempts < settings.operation_max_attempts:
-                _retry_later(session, op, outcome.error, settings)
-                return OperationStatus.queued
-            final = error_dict(outcome.error, attempts=op.attempts, gave_up=True)
-            _finish(session, op, OperationStatus.failed, error=final)
-            return OperationStatus.failed
-        error = error_dict(outcome.error) if outcome.error is not None else None
-        _finish(session, op, outcome.status, result=outcome.result, error=error)
-        return outcome.status
+        }
+        now = _now(session)
+        statuses: dict[uuid.UUID, OperationStatus | None] = {}
+        changes: list[_Change] = []
+        for claim, outcome in zip(claims, outcomes, strict=True):
+            op = held.get(claim.op.id)
+            if op is None:
+                # Our lease ran out and the sweep handed the operation to another attempt: its result wins.
+                log.warning(
+                    "operation %s: claim lost before the outcome was applied; dropping it", claim.op.id
+                )
+                statuses[claim.op.id] = None
+                continue
+            changes.append(_settle(session, op, outcome, settings, now))
+            statuses[op.id] = op.status
+        _record(session, changes)
+        return statuses
 
 
-def _retry_later(session: Session, op: Operation, exc: TransientError, settings: PodiumSettings) -> None:
+def _settle(
+    session: Session, op: Operation, outcome: _Outcome, settings: PodiumSettings, now: datetime
+) -> _Change:
+    """Write an attempt's outcome onto its row (claim verified, row locked)."""
+    if outcome.status == OperationStatus.queued and op.cancel_requested:
+        # Cancelled while this attempt ran into a retryable error: do not queue it again.
+        return _end(session, op, OperationStatus.cancelled, now, error=error_dict(Cancelled()))
+    if outcome.status == OperationStatus.queued:
+        assert isinstance(outcome.error, TransientError)
+        if op.attempts < settings.operation_max_attempts:
+            return _retry_later(session, op, outcome.error, settings, now)
+        final = error_dict(outcome.error, attempts=op.attempts, gave_up=True)
+        return _end(session, op, OperationStatus.failed, now, error=final)
+    error = error_dict(outcome.error) if outcome.error is not None else None
+    return _end(session, op, outcome.status, now, result=outcome.result, error=error)
+
+
+def _retry_later(
+    session: Session, op: Operation, exc: TransientError, settings: PodiumSettings, now: datetime
+) -> _Change:
     delay = backoff_seconds(op.attempts, settings, exc.retry_after)
-    now = session.scalar(select(func.now()))
-    assert now is not None
     op.status = OperationStatus.queued
     op.not_before = now + timedelta(seconds=delay)
     op.error = error_dict(exc, attempt=op.attempts, retry_in_seconds=round(delay, 3))
@@ -247,55 +321,59 @@ def _retry_later(session: Session, op: Operation, exc: TransientError, settings:
     op.lease_expires_at = None
     op.dispatched_at = None  # stamped again once the countdown message is out; NULL lets the sweep help
     session.flush()
-    transition(
-        session,
-        op,
-        action="operation.retry",
-        outcome="retrying",
-        details={"error": op.error, "retry_in_seconds": round(delay, 3)},
-    )
-    send_after_commit(session, [op.id], queue_for(op), countdown=delay, stamp=True)
+    details = {"error": op.error, "retry_in_seconds": round(delay, 3)}
+    return _Change(op, "operation.retry", "retrying", details, retry_in=delay)
 
 
-def _finish(
+def _end(
     session: Session,
     op: Operation,
     status: OperationStatus,
+    now: datetime,
     *,
     result: dict[str, Any] | None = None,
     error: dict[str, Any] | None = None,
-) -> None:
+) -> _Change:
     op.status = status
     accepted = (op.result or {}).get(ACCEPT_WARNINGS)
     # The accept-time warnings (operations.precheck) stay next to whatever the handler returned.
     op.result = {ACCEPT_WARNINGS: accepted, **(result or {})} if accepted else result
     op.error = error
-    op.finished_at = session.scalar(select(func.now()))
+    op.finished_at = now
     op.lock_token = None
     op.lease_expires_at = None
     op.not_before = None
     op.sealed_params = None  # secrets live only as long as the operation can still run
     session.flush()
-    # Bulk bookkeeping first: it locks the parent row, and the audit lock must always come last.
-    if op.parent_id is not None and (parent := bulk.child_finished(session, op)) is not None:
+    return _Change(op, f"operation.{status.value}", status.value, {"error": error} if error else {})
+
+
+def _record(session: Session, changes: list[_Change]) -> None:
+    """Audit and publish written states. Bulk bookkeeping first: it locks parent rows, and the audit lock
+    must always come last (docs/pipeline.md, "Locks"); a parent whose last child this was is finalised
+    (which audits it) after its children's rows."""
+    complete = bulk.children_finished(session, [c.op for c in changes if c.op.parent_id is not None])
+    for change in changes:
+        transition(session, change.op, action=change.action, outcome=change.outcome, details=change.details)
+        if change.retry_in is not None:
+            send_after_commit(
+                session, [change.op.id], queue_for(change.op), countdown=change.retry_in, stamp=True
+            )
+    for parent in complete:
         bulk.finalise(session, parent)
-    details: dict[str, Any] = {"error": error} if error else {}
-    transition(session, op, action=f"operation.{status.value}", outcome=status.value, details=details)
 
 
 class _LeaseKeeper:
-    """Extends the lease every third of its length while the handler runs."""
+    """Extends the lease every third of its length while the handlers run (every row the claim's token
+    holds: one operation, or a batch)."""
 
-    def __init__(
-        self, sessions: sessionmaker[Session], op_id: uuid.UUID, token: uuid.UUID, lease_seconds: float
-    ) -> None:
+    def __init__(self, sessions: sessionmaker[Session], token: uuid.UUID, lease_seconds: float) -> None:
         self._sessions = sessions
-        self._op_id = op_id
         self._token = token
         self._lease = timedelta(seconds=lease_seconds)
         self._interval = max(lease_seconds / 3.0, 0.05)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{op_id}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"lease-{token}", daemon=True)
         self.lost = False
 
     def start(self) -> None:
@@ -311,15 +389,15 @@ class _LeaseKeeper:
                 with unit_of_work(self._sessions) as session:
                     renewed = session.execute(  # type: ignore[attr-defined]  # a CursorResult
                         update(Operation)
-                        .where(Operation.id == self._op_id, Operation.lock_token == self._token)
+                        .where(Operation.lock_token == self._token)
                         .values(lease_expires_at=func.now() + self._lease)
                         .execution_options(synchronize_session=False)
                     ).rowcount
             except Exception:
                 # A short database outage: try again next tick; the lease has two more ticks of slack.
-                log.warning("could not renew the lease of operation %s", self._op_id, exc_info=True)
+                log.warning("could not renew the lease of claim %s", self._token, exc_info=True)
                 continue
             if not renewed:
                 self.lost = True
-                log.warning("operation %s: lease lost (re-queued by the sweep)", self._op_id)
+                log.warning("claim %s: lease lost (re-queued by the sweep)", self._token)
                 return

@@ -16,7 +16,7 @@ from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations import runner, sweep
 from podium_shared.operations.service import cancel
 from podium_shared.settings import PodiumSettings
-from sqlalchemy import func, update
+from sqlalchemy import case, func, update
 from worker.fixtures import ADMIN, Faults, Pipeline, wait_until
 
 pytestmark = pytest.mark.usefixtures("sim_cluster")
@@ -206,3 +206,78 @@ def test_a_cancel_during_a_failing_attempt_is_not_retried(
     t.join(30)
     assert outcome == [OperationStatus.cancelled]
     assert pipeline.get(op.id).status == OperationStatus.cancelled
+
+
+def test_a_batch_of_bulk_items_runs_as_one_and_settles_each_item_on_its_own(
+    pipeline: Pipeline, submit: Callable[..., Operation], kube: k8s.ApiClient, namespace: str, faults: Faults
+) -> None:
+    """`execute_many` (one message of released children): one claim, the handlers side by side, one settling
+    transaction; yet each item keeps its own attempt, outcome, retry and audit rows, and the parent hands on
+    exactly the slots the batch's finished items held."""
+    other = f"{namespace}-b"
+    k8s.CoreV1Api(kube).create_namespace({"metadata": {"name": other}})
+    present = ["a", "b", "c", "e", "f", "g"]
+    for name in present:
+        _configmap(kube, namespace, name)
+    _configmap(kube, other, "d")
+    faults.add(verb="patch", resource="configmaps", namespace=other, status=503, count=1)
+    items = [_label(namespace, n) for n in [*present, "missing"]] + [_label(other, "d")]
+    parent = submit("bulk", {"items": [{"kind": "label", "params": p} for p in items], "concurrency": 4})
+    assert _run(pipeline, parent.id) == OperationStatus.running
+    assert sum(c.dispatched_at is not None for c in pipeline.children(parent.id)) == 4
+    # Which four the release took depends on ids; make it a, b, the missing one and the failing one.
+    batch = [c for c in pipeline.children(parent.id) if c.params["name"] in ("a", "b", "missing", "d")]
+    with unit_of_work(pipeline.sessions) as session:
+        session.execute(
+            update(Operation)
+            .where(Operation.parent_id == parent.id)
+            .values(dispatched_at=case((Operation.id.in_([c.id for c in batch]), func.now()), else_=None))
+        )
+
+    def expected(child: Operation) -> OperationStatus:
+        if child.params["namespace"] == other:
+            return OperationStatus.queued  # a 503: back in the queue with its own countdown
+        if child.params["name"] == "missing":
+            return OperationStatus.failed
+        return OperationStatus.succeeded
+
+    statuses = runner.execute_many(
+        [c.id for c in batch], settings=pipeline.settings, sessions=pipeline.sessions
+    )
+    assert statuses == {c.id: expected(c) for c in batch}
+    for child in batch:
+        after = pipeline.get(child.id)
+        assert after.attempts == 1
+        actions = [e.action for e in pipeline.audit(child.id)]
+        assert actions == [
+            "operation.running",
+            f"operation.{'retry' if after.status.value == 'queued' else after.status.value}",
+        ]
+    finished = [c for c in batch if expected(c) != OperationStatus.queued]
+    progress = pipeline.get(parent.id).progress
+    assert progress == {
+        "total": 8,
+        "succeeded": sum(expected(c) == OperationStatus.succeeded for c in batch),
+        "failed": sum(expected(c) == OperationStatus.failed for c in batch),
+        "cancelled": 0,
+    }
+    children = pipeline.children(parent.id)
+    in_flight = [
+        c
+        for c in children
+        if c.status == OperationStatus.running
+        or (c.status == OperationStatus.queued and c.dispatched_at is not None)
+    ]
+    # The retried item keeps its slot; each finished one handed its slot to a waiting item.
+    assert len(in_flight) == 4
+    assert len([c for c in in_flight if c.id not in {b.id for b in batch}]) == len(finished)
+    pipeline.verify_audit()
+
+    retried = [c for c in batch if expected(c) == OperationStatus.queued]
+    if retried:
+        with unit_of_work(pipeline.sessions) as session:
+            session.execute(
+                update(Operation).where(Operation.id == retried[0].id).values(not_before=func.now())
+            )
+        assert _run(pipeline, retried[0].id) == OperationStatus.succeeded
+        assert pipeline.get(retried[0].id).attempts == 2

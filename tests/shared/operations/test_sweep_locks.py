@@ -34,7 +34,7 @@ class _Trace:
 
     def _statement(self, _conn: Any, _cursor: Any, statement: str, params: Any, *_args: Any) -> None:
         self.transactions[-1].append(" ".join(statement.split()))
-        if "jsonb_set" in statement:
+        if "jsonb_build_object" in statement:
             self.parents_counted.append(str(params["parent"]))
 
     def _end(self, _conn: Any) -> None:
@@ -47,7 +47,7 @@ class _Trace:
             for sql in statements:
                 if "pg_advisory_xact_lock" in sql:
                     locked = True
-                elif locked and ("jsonb_set" in sql or "FOR UPDATE" in sql):
+                elif locked and ("jsonb_build_object" in sql or "FOR UPDATE" in sql):
                     # A parent's progress UPDATE, or a SELECT … FOR UPDATE: a lock on a row not yet held.
                     # (Writes to rows the sweep already locked with its first SELECT wait on nobody.)
                     late.append(sql)
