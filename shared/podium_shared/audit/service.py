@@ -63,7 +63,7 @@ def record(
     client_addr: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one hash-chained event (flush only; the caller's boundary commits)."""
+    """Append one hash-chained event (added to the session; the caller's boundary commits)."""
     prev = _chain_head(session)
     event = AuditEvent(
         ts=utcnow(),
@@ -82,8 +82,9 @@ def record(
         prev_hash=prev,
     )
     event.hash = compute_hash(event)
+    # No flush of its own: the rows of a transaction go out together at its next flush (the commit, or a
+    # query's autoflush), in the order they were added, which is the chain's order (ids ascend with it).
     session.add(event)
-    session.flush()
     session.info[_HEAD] = (session.get_transaction(), event.hash)
     return event
 
