@@ -254,7 +254,12 @@ def bench_bulk_rounds(
         worker = start_worker(settings, work / "worker.log", args.worker_threads, args.worker_log_level)
         try:
             drain(http, accepted)
+            cpu_before = tree_cpu_s(worker.pid)
             bulk_time = bench_bulk(http, args.items, args.concurrency) if args.items else 0.0
+            if args.items:
+                per_item = (tree_cpu_s(worker.pid) - cpu_before) / args.items * 1000
+                print(f"  worker CPU {per_item:.2f} ms per item (singles included); load average "
+                      f"{os.getloadavg()[0]:.1f}")  # fmt: skip
         finally:
             worker.terminate()
             worker.wait(30)
