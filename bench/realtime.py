@@ -13,7 +13,6 @@ the watcher compete for the same cores, so the latency figures are an upper boun
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -27,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 from benchlib.procs import spawn, stop_all, tree_cpu_s, tree_pids
 from benchlib.waiting import wait_until
 from kubernetes import client, config
@@ -43,7 +41,6 @@ from podium_shared.models.user import Role
 from podium_shared.realtime.keys import state_key, stream_key, summary_key
 from podium_shared.realtime.state import decode_hash
 from redis import Redis
-from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).parent))
 from kubesim import populate
@@ -66,7 +63,7 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-async def latency_run(  # noqa: PLR0917 - one measurement, all inputs explicit
+def latency_run(  # noqa: PLR0917 - one measurement, all inputs explicit
     api_url: str,
     token: str,
     n: int,
@@ -76,88 +73,60 @@ async def latency_run(  # noqa: PLR0917 - one measurement, all inputs explicit
     redis: Redis[bytes],
     api_pid: int,
 ) -> dict[str, float]:
-    """N clients subscribed (from the current stream position) to pods in one namespace; one pod is
-    patched `rate` times per second with its send time; each client records now - send time."""
+    """N clients (a process of their own: benchlib/wsclients.py) subscribed from the current stream
+    position to pods in one namespace; one pod is patched `rate` times per second with its send time;
+    each client records now - send time."""
     since = (redis.xrevrange(stream_key(CLUSTER), count=1) or [(b"0-0", {})])[0][0].decode()
-    latencies: list[float] = []
-    received = 0
     url = api_url.replace("http", "ws", 1) + "/api/v1/ws"
-
-    async def one(i: int, ready: asyncio.Event, done: asyncio.Event) -> None:
-        nonlocal received
-        async with connect(
-            url,
-            additional_headers={"Authorization": f"Bearer {token}"},
-            max_size=None,
-            open_timeout=60,
-            ping_timeout=None,
-        ) as ws:
-            await ws.send(
-                json.dumps(
-                    {
-                        "type": "subscribe",
-                        "id": "p",
-                        "cluster": CLUSTER,
-                        "topic": "pods",
-                        "namespace": LAT_NS,
-                        "since": since,
-                    }
-                )
-            )
-            await ws.recv()  # subscribed
-            ready.set()
-            while not done.is_set():
-                try:
-                    # orjson: the clients share the two cores with the server; the stdlib parser made
-                    # them, not the server, the bottleneck of the 1,000-client run.
-                    msg = orjson.loads(await asyncio.wait_for(ws.recv(), 1.0))
-                except TimeoutError:
-                    continue
-                if msg.get("type") != "event":
-                    continue
-                t0 = (msg["object"]["metadata"].get("annotations") or {}).get("bench/t0")
-                if t0:
-                    latencies.append(time.time() - float(t0))
-                    received += 1
-
+    script = Path(__file__).parent / "benchlib" / "wsclients.py"
+    clients = subprocess.Popen(
+        [sys.executable, str(script), url, token, str(n), CLUSTER, LAT_NS, since],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert clients.stdin is not None
+    assert clients.stdout is not None
     rss_before = tree_rss_mib(api_pid)
-    done = asyncio.Event()
-    readies = [asyncio.Event() for _ in range(n)]
-    tasks = []
-    for i in range(n):
-        tasks.append(asyncio.create_task(one(i, readies[i], done)))
-        if i % 50 == 49:
-            await asyncio.sleep(0.05)  # do not open a thousand TCP connections in one instant
-    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 180)
-    rss_delta = tree_rss_mib(api_pid) - rss_before
-    core = client.CoreV1Api(kube)
-    cpu_before = tree_cpu_s(api_pid)
-    sent = 0
-    start = time.monotonic()
-    while time.monotonic() - start < seconds:
-        body = {"metadata": {"annotations": {"bench/t0": repr(time.time())}}}
-        await asyncio.to_thread(core.patch_namespaced_pod, "lat-pod", LAT_NS, body)
-        sent += 1
-        await asyncio.sleep(max(0.0, start + sent / rate - time.monotonic()))
-    deadline = time.monotonic() + 30
-    while received < sent * n and time.monotonic() < deadline:  # noqa: ASYNC110 - counting, not signalling
-        await asyncio.sleep(0.1)
-    api_cpu = tree_cpu_s(api_pid) - cpu_before
-    done.set()
-    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-    # A client the server dropped (4008: too slow) ends with an exception; "nothing dropped" means none.
-    closed_early = sum(isinstance(o, BaseException) for o in outcomes)
+    try:
+        if clients.stdout.readline().strip() != "ready":
+            raise RuntimeError("the WebSocket clients did not all subscribe")
+        rss_delta = tree_rss_mib(api_pid) - rss_before
+        core = client.CoreV1Api(kube)
+        cpu_before = tree_cpu_s(api_pid)
+        clients_cpu_before = tree_cpu_s(clients.pid)
+        sent = 0
+        start = time.monotonic()
+        while time.monotonic() - start < seconds:
+            body = {"metadata": {"annotations": {"bench/t0": repr(time.time())}}}
+            core.patch_namespaced_pod("lat-pod", LAT_NS, body)
+            sent += 1
+            time.sleep(max(0.0, start + sent / rate - time.monotonic()))
+        clients.stdin.write(f"{sent}\n")
+        clients.stdin.flush()
+        result = json.loads(clients.stdout.readline())
+        elapsed = time.monotonic() - start
+        api_cpu = tree_cpu_s(api_pid) - cpu_before
+        clients_cpu = tree_cpu_s(clients.pid) - clients_cpu_before
+    finally:
+        if clients.poll() is None:
+            try:
+                clients.wait(60)  # it exits after printing its result
+            except subprocess.TimeoutExpired:
+                clients.kill()
+                clients.wait(10)
+    latencies: list[float] = result["latencies"]
+    received = int(result["received"])
     return {
-        "closed_early": closed_early,
+        "closed_early": result["closed_early"],
         "sent": sent,
         "expected": sent * n,
         "received": received,
         "p50": pct(latencies, 0.5),
         "p99": pct(latencies, 0.99),
         "max": max(latencies, default=float("nan")),
-        "delivered_per_s": received / max(1e-9, time.monotonic() - start),
+        "delivered_per_s": received / max(1e-9, elapsed),
         "rss_delta": rss_delta,
         "cpu_per_msg_us": api_cpu / max(1, received) * 1e6,
+        "clients_cpu_per_msg_us": clients_cpu / max(1, received) * 1e6,
     }
 
 
@@ -365,9 +334,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script of measurements
             print(f"-- {workers} API process(es); load average {os.getloadavg()[0]:.1f}", flush=True)
             for n in [int(x) for x in args.clients.split(",") if x]:
                 try:
-                    res = asyncio.run(
-                        latency_run(api_url, token, n, args.rate, args.seconds, kube, redis, api.pid)
-                    )
+                    res = latency_run(api_url, token, n, args.rate, args.seconds, kube, redis, api.pid)
                 except Exception as exc:  # report, don't hide: e.g. too many clients for this machine
                     print(f"N={n}: failed: {exc!r}")
                     continue
@@ -377,7 +344,8 @@ def main() -> None:  # noqa: PLR0915 - a linear script of measurements
                     f"kubesim→client latency p50 {res['p50'] * 1000:.0f} ms, "
                     f"p99 {res['p99'] * 1000:.0f} ms, max {res['max'] * 1000:.0f} ms; "
                     f"{res['delivered_per_s']:.0f} messages/s delivered; "
-                    f"API CPU {res['cpu_per_msg_us']:.0f} µs per delivered message; "
+                    f"API CPU {res['cpu_per_msg_us']:.0f} µs per delivered message "
+                    f"(the clients' process: {res['clients_cpu_per_msg_us']:.0f} µs); "
                     f"API RSS +{res['rss_delta']:.0f} MiB "
                     f"with the clients ({res['rss_delta'] * 1000 / n:.0f} MiB per 1,000 clients); "
                     f"load average {os.getloadavg()[0]:.1f}",

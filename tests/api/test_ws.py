@@ -88,7 +88,7 @@ def test_token_is_required_header_or_query(served_api: ServedApi, admin: ApiUser
 
 
 def test_snapshot_then_live_events_in_order(
-    ws_client: Callable[[str], WsClient], admin: ApiUser, k8s: Cluster
+    served_api: ServedApi, ws_client: Callable[[str], WsClient], admin: ApiUser, k8s: Cluster
 ) -> None:
     k8s.change("pods", "ADDED", pod("a", 0))
     k8s.change(
@@ -107,6 +107,10 @@ def test_snapshot_then_live_events_in_order(
     assert [m["id"] for m in ws.of_type("event", "p")] == ids  # once each, in order, nothing else
     assert "team-a/a" not in ws.view("p")
     assert len(ws.view("p")) == 20
+    # Under uvicorn the live events went out as frames written straight to the socket (ClientConn.direct),
+    # so the order above holds on that path too.
+    feed = served_api.app.state.realtime_hub.feeds[k8s.name]
+    assert [client.direct is not None for client, _sub in feed.subs.values()] == [True]
 
 
 def test_reconnect_with_since_gets_exactly_the_missed_events(
@@ -232,7 +236,7 @@ def test_a_slow_client_is_dropped_without_delaying_others(
     served_api: ServedApi, ws_client: Callable[[str], WsClient], admin: ApiUser, k8s: Cluster
 ) -> None:
     served_api.app.state.realtime_hub = Hub(
-        served_api.app.state.settings.redis_url, HubTuning(client_queue=8)
+        served_api.app.state.settings.redis_url, HubTuning(client_queue=8, client_buffer_bytes=64 * 1024)
     )
     url = served_api.url.replace("http", "ws") + "/api/v1/ws"
     # max_queue=1: the client library stops reading the socket, and a tiny receive buffer means the

@@ -47,9 +47,16 @@ def _error(code: str, message: str, sid: str | None = None) -> dict[str, Any]:
 
 
 async def serve(
-    ws: Transport, principal: Any, hub: Hub, check_cluster: Callable[[str], Awaitable[None]]
+    ws: Transport,
+    principal: Any,
+    hub: Hub,
+    check_cluster: Callable[[str], Awaitable[None]],
+    direct: Callable[[bytes], bool] | None = None,
 ) -> None:
+    """`direct`: writes a finished frame to this connection's socket (see `ClientConn.direct`), when the
+    server underneath allows it."""
     client = await hub.connect(principal)
+    client.direct = direct
     tasks = [
         asyncio.create_task(_receiver(ws, client, hub, check_cluster)),
         asyncio.create_task(_sender(ws, client)),
@@ -87,10 +94,15 @@ def _is_disconnect(exc: BaseException) -> bool:
 async def _sender(ws: Transport, client: ClientConn) -> None:
     outbox = client.outbox
     while True:
-        await ws.send_text(await outbox.get())
-        # Everything already due goes out in this wake-up, without a trip through the loop per message.
-        while not outbox.empty():
-            await ws.send_text(outbox.get_nowait())
+        msg = await outbox.get()
+        client.sending = True
+        try:
+            await ws.send_text(msg)
+            # Everything already due goes out in this wake-up, without a trip through the loop per message.
+            while not outbox.empty():
+                await ws.send_text(outbox.get_nowait())
+        finally:
+            client.sending = False
 
 
 async def _pinger(client: ClientConn, interval: float) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 from fastapi import APIRouter, FastAPI, WebSocket
 from podium_shared.auth import sessions
@@ -111,4 +112,35 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     async def check_cluster(name: str) -> None:
         await run_in_threadpool(_check_cluster, app, name)
 
-    await session.serve(websocket, principal, hub(app), check_cluster)
+    realtime = hub(app)
+    direct = frame_writer(websocket, realtime.tuning.client_buffer_bytes)
+    await session.serve(websocket, principal, realtime, check_cluster, direct)
+
+
+def frame_writer(websocket: WebSocket, limit: int) -> Callable[[bytes], bool] | None:
+    """A function that writes a finished frame straight to this connection's socket, for live events
+    (`ClientConn.direct`): under uvicorn's sans-I/O WebSocket protocol a send is the same
+    `transport.write` of a frame, reached here without the ASGI layers per client. None under any other
+    server (the queued path then serves every message). False from the function: the socket already holds
+    more than `limit` bytes unsent, the client is too slow."""
+    # The server's `receive` is a bound method of its protocol object (`send` may arrive wrapped by
+    # middleware that watches responses; `receive` is handed down as is).
+    protocol = getattr(getattr(websocket, "_receive", None), "__self__", None)
+    transport = getattr(protocol, "transport", None)
+    if (
+        protocol is None
+        or transport is None
+        or not hasattr(protocol, "close_sent")
+        or not hasattr(transport, "get_write_buffer_size")
+    ):
+        return None
+
+    def write(frame: bytes) -> bool:
+        if protocol.close_sent or transport.is_closing():
+            return True  # closing: the session ends on its own; nothing more goes out
+        if transport.get_write_buffer_size() > limit:
+            return False
+        transport.write(frame)
+        return True
+
+    return write
