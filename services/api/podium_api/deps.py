@@ -4,7 +4,7 @@ rate-limited), role checks, and the request's audit metadata."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -71,10 +71,24 @@ def get_meta(request: Request) -> RequestMeta:
     )
 
 
-SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
-RedisDep = Annotated[Any, Depends(get_redis)]
+# The dependencies below that do no I/O are `async def`: FastAPI runs a plain `def` dependency in a worker
+# thread, and each such hop (a queue, a lock, a wake-up of the event loop) cost more CPU than the work.
+async def _settings_dep(request: Request) -> ApiSettings:
+    return get_settings(request)
+
+
+async def _redis_dep(request: Request) -> Any:
+    return get_redis(request)
+
+
+async def _meta_dep(request: Request) -> RequestMeta:
+    return get_meta(request)
+
+
+SettingsDep = Annotated[ApiSettings, Depends(_settings_dep)]
+RedisDep = Annotated[Any, Depends(_redis_dep)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-MetaDep = Annotated[RequestMeta, Depends(get_meta)]
+MetaDep = Annotated[RequestMeta, Depends(_meta_dep)]
 
 
 def _bearer(request: Request) -> str:
@@ -163,7 +177,7 @@ def get_principal(request: Request, session: SessionDep, meta: MetaDep) -> Princ
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_console_session(request: Request, _principal: PrincipalDep) -> sessions.SessionUser | None:
+async def get_console_session(request: Request, _principal: PrincipalDep) -> sessions.SessionUser | None:
     """The console session the request came with (None for bearer tokens)."""
     signed_in: sessions.SessionUser | None = getattr(request.state, "console_session", None)
     return signed_in
@@ -172,10 +186,10 @@ def get_console_session(request: Request, _principal: PrincipalDep) -> sessions.
 ConsoleSessionDep = Annotated[sessions.SessionUser | None, Depends(get_console_session)]
 
 
-def require_role(role: Role, action: str | None = None) -> Callable[..., Principal]:
+def require_role(role: Role, action: str | None = None) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the principal, if their role is at least `role`; else 403, audited as `denied`."""
 
-    def dependency(request: Request, principal: PrincipalDep) -> Principal:
+    async def dependency(request: Request, principal: PrincipalDep) -> Principal:
         if not principal.has_role(role):
             route = request.scope.get("route")
             name = action or f"{request.method} {getattr(route, 'path', request.url.path)}"
