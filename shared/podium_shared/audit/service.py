@@ -32,6 +32,8 @@ _LOCK_AND_READ_HEAD = text(
 )
 # session.info key: (the transaction holding the chain lock, the hash of the last row it wrote).
 _HEAD = "podium.audit.head"
+# session.info key: rows `record_request_at_commit` leaves to be written when the transaction commits.
+_AT_COMMIT = "podium.audit.at_commit"
 
 
 def _client_addr(value: str | None) -> str | None:
@@ -95,6 +97,8 @@ def record(
 def _forget_head(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the root transaction: its lock is gone with it
         session.info.pop(_HEAD, None)
+        # Rows meant for a commit that did not happen (a rollback) are dropped with it.
+        session.info.pop(_AT_COMMIT, None)
 
 
 def _chain_head(session: Session) -> str:
@@ -134,6 +138,42 @@ def record_request(
         client_addr=meta.client_addr,
         **fields,
     )
+
+
+def record_request_at_commit(
+    session: Session,
+    principal: Principal,
+    meta: RequestMeta,
+    *,
+    action: str,
+    outcome: str = "succeeded",
+    **fields: Any,
+) -> None:
+    """`record_request`, written as the last statements of the transaction, when it commits. The chain's lock
+    is then held for the lock itself, the insert and the COMMIT, all in the committing thread; recorded in the
+    middle of a request, it was also held across everything between (the rest of the handler, the response
+    model, the web framework handing the commit to a worker thread), and every other writer waited. For
+    callers that do not need the row (its id, its hash) before the commit; a rolled-back transaction writes
+    nothing, as before."""
+    pending: list[dict[str, Any]] = session.info.setdefault(_AT_COMMIT, [])
+    pending.append(
+        {
+            "actor": principal.username,
+            "role": principal.role.value,
+            "action": action,
+            "outcome": outcome,
+            "request_id": meta.request_id,
+            "client_addr": meta.client_addr,
+            **fields,
+        }
+    )
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _record_at_commit(session: Session) -> None:
+    # Runs inside `commit()`, before its final flush; the rows are flushed with it.
+    for fields in session.info.pop(_AT_COMMIT, None) or []:
+        record(session, **fields)
 
 
 def record_in_own_transaction(factory: sessionmaker[Session], **fields: Any) -> None:
