@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from podium_shared.audit.attempts import audited
 from podium_shared.audit.auth_failures import audit_auth_failure
 from podium_shared.auth import sessions
+from podium_shared.auth.cache import PrincipalCache
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.auth.service import AuthFailure, authenticate
 from podium_shared.db.session import unit_of_work
@@ -111,7 +112,7 @@ def _authenticate(request: Request, session: Session) -> Principal:
     token = _bearer(request)
     cookie = request.cookies.get(sessions.COOKIE_NAME, "")
     if token or not cookie:
-        return authenticate(session, token)
+        return _authenticate_bearer(request, session, token)
     cfg = get_settings(request)
     signed_in = sessions.resolve(session, cookie, browser.lifetimes(cfg))
     request.state.console_session = signed_in
@@ -122,6 +123,20 @@ def _authenticate(request: Request, session: Session) -> Principal:
             code="password_change_required",
         )
     return signed_in.principal
+
+
+def _authenticate_bearer(request: Request, session: Session, token: str) -> Principal:
+    """The token's principal from this process's cache while the auth epoch has not moved (a Redis GET),
+    else from the database (see `podium_shared.auth.cache`)."""
+    if not token:
+        return authenticate(session, token)
+    cache: PrincipalCache = request.app.state.principal_cache
+    epoch = cache.epoch()  # before the query: a change committed after it invalidates what we store
+    principal = cache.get(token, epoch)
+    if principal is None:
+        principal = authenticate(session, token)
+        cache.put(token, principal, epoch)
+    return principal
 
 
 def authenticate_token(

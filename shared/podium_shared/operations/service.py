@@ -193,8 +193,10 @@ def accept_command(
         "client_addr": meta.client_addr,
     }
     try:
-        body_hash = idempotency.request_hash({"kind": kind, "cluster": cluster, "params": params})
+        body_hash = ""
         if idempotency_key is not None:
+            # Only a keyed request is compared with an earlier one; hashing every body cost CPU for nothing.
+            body_hash = idempotency.request_hash({"kind": kind, "cluster": cluster, "params": params})
             idempotency.validate_key(idempotency_key)
             existing = idempotency.lookup(session, principal.username, idempotency_key, body_hash)
             if existing is not None:
