@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from podium_shared.db.session import after_commit
 from podium_shared.models.operation import Operation
-from podium_shared.operations import stamping
+from podium_shared.operations import publish, stamping
 from podium_shared.operations.celery_app import EXECUTE_BATCH_TASK, EXECUTE_TASK, QUEUE_BULK, get_app
 from podium_shared.settings import current_settings
 
@@ -89,9 +89,10 @@ def send(
     """Publish one execute message and have `dispatched_at` stamped (soon, by the stamper); False (and
     logged) if the broker refused."""
     try:
-        get_app().send_task(
-            EXECUTE_TASK, args=[str(op_id)], queue=queue, countdown=countdown if countdown else None
-        )
+        if countdown:
+            get_app().send_task(EXECUTE_TASK, args=[str(op_id)], queue=queue, countdown=countdown)
+        else:
+            publish.execute(get_app(), str(op_id), queue)
     except Exception:
         log.warning("could not send operation %s; the sweep will resend it", op_id, exc_info=True)
         return False
