@@ -66,7 +66,7 @@ class PodiumSettings(BaseSettings):
     # worker dies, the sweep re-queues it once the lease has run out.
     # Released bulk children per worker message: run side by side, claimed and settled in one transaction
     # each (docs/pipeline.md, "Bulk"). A bulk's concurrency still bounds how many are in flight.
-    bulk_batch_size: int = Field(default=16, ge=1, le=256)
+    bulk_batch_size: int = Field(default=32, ge=1, le=256)
     operation_lease_seconds: float = 30.0
     operation_max_attempts: int = 6
     operation_backoff_base_seconds: float = 1.0

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
@@ -30,10 +31,30 @@ _CHAIN_LOCK = 0x504F4449554D  # "PODIUM"
 _LOCK_AND_READ_HEAD = text(
     "SELECT podium_audit_chain_head(:k) /* pg_advisory_xact_lock, then the newest hash */"
 )
-# session.info key: (the transaction holding the chain lock, the hash of the last row it wrote).
+# session.info keys: (the transaction holding the chain lock, the hash of the last row it wrote),
+# (that transaction, the rows it will write when it commits), and the rows `record_request_at_commit`
+# leaves to be recorded (lock, head, hash) when the transaction commits.
 _HEAD = "podium.audit.head"
-# session.info key: rows `record_request_at_commit` leaves to be written when the transaction commits.
+_ROWS = "podium.audit.rows"
 _AT_COMMIT = "podium.audit.at_commit"
+_COLUMNS = (
+    "ts", "actor", "role", "action", "cluster", "namespace", "resource_kind", "resource_name", "outcome",
+    "operation_id", "request_id", "client_addr", "details", "prev_hash", "hash",
+)  # fmt: skip
+_INSERT_ROWS = text(
+    "INSERT INTO audit_events (ts, actor, role, action, cluster, namespace, resource_kind, resource_name,"
+    " outcome, operation_id, request_id, client_addr, details, prev_hash, hash)"
+    " SELECT ts, actor, role, action, cluster, namespace, resource_kind, resource_name, outcome,"
+    "  operation_id, request_id, client_addr, details, prev_hash, hash"
+    " FROM unnest(CAST(:ts AS timestamptz[]), CAST(:actor AS text[]), CAST(:role AS text[]),"
+    "  CAST(:action AS text[]), CAST(:cluster AS text[]), CAST(:namespace AS text[]),"
+    "  CAST(:resource_kind AS text[]), CAST(:resource_name AS text[]), CAST(:outcome AS text[]),"
+    "  CAST(:operation_id AS uuid[]), CAST(:request_id AS text[]), CAST(:client_addr AS inet[]),"
+    "  CAST(:details AS jsonb[]), CAST(:prev_hash AS text[]), CAST(:hash AS text[]))"
+    " WITH ORDINALITY AS r(ts, actor, role, action, cluster, namespace, resource_kind, resource_name,"
+    "  outcome, operation_id, request_id, client_addr, details, prev_hash, hash, n)"
+    " ORDER BY n RETURNING id"
+)
 
 
 def _client_addr(value: str | None) -> str | None:
@@ -68,7 +89,7 @@ def record(
     client_addr: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one hash-chained event (flush only; the caller's boundary commits)."""
+    """Append one hash-chained event, written when the caller's boundary commits (`_write_rows`)."""
     prev = _chain_head(session)
     event = AuditEvent(
         ts=utcnow(),
@@ -87,17 +108,46 @@ def record(
         prev_hash=prev,
     )
     event.hash = compute_hash(event)
-    session.add(event)
-    session.flush()
-    session.info[_HEAD] = (session.get_transaction(), event.hash)
+    transaction = session.get_transaction()
+    session.info[_HEAD] = (transaction, event.hash)
+    pending = session.info.get(_ROWS)
+    rows: list[AuditEvent]
+    if pending is None or pending[0] is not transaction:
+        rows = []
+        session.info[_ROWS] = (transaction, rows)
+    else:
+        rows = pending[1]
+    rows.append(event)
     return event
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_rows(session: Session) -> None:
+    """A transaction's audit rows go out as one INSERT just before it commits (still under the chain lock,
+    which the commit releases), in the order they were recorded: ids ascend with the chain. Written
+    without the ORM's unit of work, which cost a bulk batch more than the rest of its bookkeeping; each
+    event gets its id back. Rows left for the commit (`record_request_at_commit`) are recorded first: that
+    is where their transaction takes the chain's lock."""
+    for fields in session.info.pop(_AT_COMMIT, None) or []:
+        record(session, **fields)
+    pending = session.info.pop(_ROWS, None)
+    if pending is None or pending[0] is not session.get_transaction() or not pending[1]:
+        return
+    events: list[AuditEvent] = pending[1]
+    columns = {name: [getattr(e, name) for e in events] for name in _COLUMNS}
+    columns["details"] = [Jsonb(d) for d in columns["details"]]
+    # One statement of constant shape whatever the number of rows (so its parse is cached); rows are
+    # inserted in array order, which is the chain's order.
+    ids = session.scalars(_INSERT_ROWS, columns).all()
+    for e, event_id in zip(events, ids, strict=True):
+        e.id = event_id
 
 
 @sa_event.listens_for(Session, "after_transaction_end")
 def _forget_head(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the root transaction: its lock is gone with it
+    if transaction.parent is None:  # the root transaction: its lock is gone with it, and its rows
         session.info.pop(_HEAD, None)
-        # Rows meant for a commit that did not happen (a rollback) are dropped with it.
+        session.info.pop(_ROWS, None)
         session.info.pop(_AT_COMMIT, None)
 
 
@@ -167,13 +217,6 @@ def record_request_at_commit(
             **fields,
         }
     )
-
-
-@sa_event.listens_for(Session, "before_commit")
-def _record_at_commit(session: Session) -> None:
-    # Runs inside `commit()`, before its final flush; the rows are flushed with it.
-    for fields in session.info.pop(_AT_COMMIT, None) or []:
-        record(session, **fields)
 
 
 def record_in_own_transaction(factory: sessionmaker[Session], **fields: Any) -> None:

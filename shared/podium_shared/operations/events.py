@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from podium_shared.db.session import after_commit
 from podium_shared.models.operation import Operation
-from podium_shared.realtime.stream import publish, publish_if_newer
+from podium_shared.realtime.stream import Versioned, publish, publish_if_newer, publish_many_if_newer
 from podium_shared.settings import current_settings
 
 log = logging.getLogger(__name__)
@@ -24,12 +24,16 @@ log = logging.getLogger(__name__)
 TOPIC = "operations"
 LOG_TOPIC = "operation_logs"
 
+# session.info key: (the transaction, the states it publishes after its commit).
+_PENDING = "podium.operation_events"
+
 _clients: dict[str, Redis[bytes]] = {}
 _clients_lock = threading.Lock()
 
 
-def operation_dict(op: Operation) -> dict[str, Any]:
-    """The public shape of an operation (params are stored already redacted)."""
+def operation_dict(op: Operation, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The public shape of an operation (params are stored already redacted). `params`: the operation's
+    params when the caller has them already (a bulk parent's, cached: they never change)."""
 
     def ts(value: datetime | None) -> str | None:
         return value.isoformat() if value is not None else None
@@ -40,7 +44,7 @@ def operation_dict(op: Operation) -> dict[str, Any]:
         "cluster": op.cluster,
         # The WebSocket layer shows an operation only to users who may see its namespace.
         "namespace": op.namespace,
-        "params": op.params,
+        "params": op.params if params is None else params,
         "status": str(op.status),
         "attempts": op.attempts,
         "error": op.error,
@@ -55,10 +59,30 @@ def operation_dict(op: Operation) -> dict[str, Any]:
     }
 
 
-def operation_changed(session: Session, op: Operation, event: str = "MODIFIED") -> None:
-    """Publish `op` as it is now (flushed state) once `session` commits."""
-    snapshot = operation_dict(op)
-    after_commit(session, lambda: publish_now(snapshot, event))
+def operation_changed(
+    session: Session, op: Operation, event: str = "MODIFIED", *, params: dict[str, Any] | None = None
+) -> None:
+    """Publish `op` as it is now (flushed state) once `session` commits. The states a transaction publishes
+    leave together, in order, in one Redis round trip (a bulk batch changes dozens of operations)."""
+    snapshot = operation_dict(op, params)
+    pending = session.info.get(_PENDING)
+    if pending is None or pending[0] is not session.get_transaction():
+        states: list[tuple[dict[str, Any], str]] = []
+        session.info[_PENDING] = (session.get_transaction(), states)
+        after_commit(session, lambda: publish_all(states))
+    else:
+        states = pending[1]
+    states.append((snapshot, event))
+
+
+def publish_all(states: list[tuple[dict[str, Any], str]]) -> None:
+    if len(states) == 1:
+        publish_now(*states[0])
+        return
+    try:
+        publish_many_if_newer(redis_client(), [_versioned(snapshot, event) for snapshot, event in states])
+    except Exception:
+        log.warning("could not publish %d %s events", len(states), TOPIC, exc_info=True)
 
 
 def operation_log(
@@ -70,12 +94,19 @@ def operation_log(
     _publish(cluster, LOG_TOPIC, "LOG", obj)
 
 
+def _versioned(snapshot: dict[str, Any], event: str) -> Versioned:
+    return Versioned(
+        snapshot["cluster"], TOPIC, event, snapshot,
+        version_key=f"podium:opversion:{snapshot['id']}", version=state_rank(snapshot),
+    )  # fmt: skip
+
+
 def publish_now(snapshot: dict[str, Any], event: str = "MODIFIED") -> None:
     try:
+        v = _versioned(snapshot, event)
         publish_if_newer(
-            redis_client(), snapshot["cluster"], TOPIC, event, snapshot,
-            version_key=f"podium:opversion:{snapshot['id']}", version=state_rank(snapshot),
-        )  # fmt: skip
+            redis_client(), v.cluster, TOPIC, event, snapshot, version_key=v.version_key, version=v.version
+        )
     except Exception:
         log.warning("could not publish %s event for %s", TOPIC, snapshot.get("id"), exc_info=True)
 

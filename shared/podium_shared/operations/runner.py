@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from podium_shared import crypto
 from podium_shared.db.session import session_factory, unit_of_work
 from podium_shared.errors import Invalid, PodiumError, TransientError
+from podium_shared.kube.clients import ClusterClients, clients_for
 from podium_shared.kube.errors import classify
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.operations import bulk
@@ -87,35 +88,49 @@ def execute_many(
             runnable.append(claim)
     if not runnable:
         return statuses
+    contexts = _contexts(runnable, settings, sessions)
     lease = _LeaseKeeper(sessions, token, settings.operation_lease_seconds)
     lease.start()
     try:
         if len(runnable) == 1:
-            outcomes = [_run_handler(runnable[0], _context(runnable[0], settings, sessions))]
+            outcomes = [_run_handler(runnable[0], contexts[0])]
         else:
             with ThreadPoolExecutor(len(runnable), thread_name_prefix="batch") as pool:
-                outcomes = list(
-                    pool.map(lambda c: _run_handler(c, _context(c, settings, sessions)), runnable)
-                )
+                outcomes = list(pool.map(_run_handler, runnable, contexts))
     finally:
         lease.stop()
     statuses.update(_apply(runnable, outcomes, token, settings, sessions))
     return statuses
 
 
-def _context(claim: _Claim, settings: PodiumSettings, sessions: sessionmaker[Session]) -> ExecutionContext:
-    return ExecutionContext(
-        operation_id=claim.op.id,
-        cluster=claim.op.cluster,
-        kind=claim.op.kind,
-        namespace=claim.op.namespace,
-        attempt=claim.op.attempts,
-        requested_by=claim.op.requested_by,
-        settings=settings,
-        sessions=sessions,
-        lock_token=claim.token,
-        secrets=claim.secrets,
-    )
+def _contexts(
+    claims: list[_Claim], settings: PodiumSettings, sessions: sessionmaker[Session]
+) -> list[ExecutionContext]:
+    """One context per claim. A batch's items share their cluster's clients, looked up once (each lookup
+    reads the registry); a cluster that cannot be reached now is left to each handler to report."""
+    shared: dict[str, ClusterClients | None] = {}
+    if len(claims) > 1:
+        for cluster in {c.op.cluster for c in claims}:
+            try:
+                shared[cluster] = clients_for(cluster, settings=settings, sessions=sessions)
+            except Exception:
+                shared[cluster] = None
+    return [
+        ExecutionContext(
+            operation_id=claim.op.id,
+            cluster=claim.op.cluster,
+            kind=claim.op.kind,
+            namespace=claim.op.namespace,
+            attempt=claim.op.attempts,
+            requested_by=claim.op.requested_by,
+            settings=settings,
+            sessions=sessions,
+            lock_token=claim.token,
+            secrets=claim.secrets,
+            _kube=shared.get(claim.op.cluster),
+        )
+        for claim in claims
+    ]
 
 
 def backoff_seconds(attempt: int, settings: PodiumSettings, retry_after: float | None = None) -> float:
@@ -320,7 +335,6 @@ def _retry_later(
     op.lock_token = None
     op.lease_expires_at = None
     op.dispatched_at = None  # stamped again once the countdown message is out; NULL lets the sweep help
-    session.flush()
     details = {"error": op.error, "retry_in_seconds": round(delay, 3)}
     return _Change(op, "operation.retry", "retrying", details, retry_in=delay)
 
@@ -344,7 +358,6 @@ def _end(
     op.lease_expires_at = None
     op.not_before = None
     op.sealed_params = None  # secrets live only as long as the operation can still run
-    session.flush()
     return _Change(op, f"operation.{status.value}", status.value, {"error": error} if error else {})
 
 
@@ -352,6 +365,7 @@ def _record(session: Session, changes: list[_Change]) -> None:
     """Audit and publish written states. Bulk bookkeeping first: it locks parent rows, and the audit lock
     must always come last (docs/pipeline.md, "Locks"); a parent whose last child this was is finalised
     (which audits it) after its children's rows."""
+    session.flush()  # every row's new state in one flush: the UPDATEs of a batch go out together
     complete = bulk.children_finished(session, [c.op for c in changes if c.op.parent_id is not None])
     for change in changes:
         transition(session, change.op, action=change.action, outcome=change.outcome, details=change.details)
