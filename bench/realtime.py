@@ -21,8 +21,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -176,16 +178,20 @@ def status_figures(  # noqa: PLR0917 - one measurement, all inputs explicit
     this process (the baseline, same run), and the old tool's kubectl loop."""
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=api_url, headers=headers, timeout=120) as http:
-        timings = []
         http.get(f"/api/v1/clusters/{CLUSTER}/status").raise_for_status()  # warm: imports, connections
         cpu_before = tree_cpu_s(api_pid)
-        for _ in range(args.status_calls):
-            t0 = time.monotonic()
-            r = http.get(f"/api/v1/clusters/{CLUSTER}/status")
-            r.raise_for_status()
-            timings.append(time.monotonic() - t0)
-        totals = r.json()["totals"]
+        timings, totals = status_calls(http, args.status_calls)
         api_cpu_ms = (tree_cpu_s(api_pid) - cpu_before) / args.status_calls * 1000
+        # The same reads while the status keeps changing: 20 GPU pods a second land on nodes (each moves
+        # the snapshot's status version, so a reader cannot answer from the document it built last).
+        stop = threading.Event()
+        churn = threading.Thread(target=create_gpu_pods, args=(kubeconfig, args.nodes, stop), daemon=True)
+        churn.start()
+        cpu_before = tree_cpu_s(api_pid)
+        churn_timings, _ = status_calls(http, args.status_calls)
+        churn_cpu_ms = (tree_cpu_s(api_pid) - cpu_before) / args.status_calls * 1000
+        stop.set()
+        churn.join(10)
     baseline = []
     for _ in range(10):
         t0 = time.monotonic()
@@ -204,10 +210,40 @@ def status_figures(  # noqa: PLR0917 - one measurement, all inputs explicit
         f"median {statistics.median(baseline) * 1000:.0f} ms; load average {os.getloadavg()[0]:.1f}"
     )
     print(
+        f"  the same while 20 GPU pods/s are scheduled: p50 {pct(churn_timings, 0.5) * 1000:.1f} ms, "
+        f"p99 {pct(churn_timings, 0.99) * 1000:.1f} ms, API CPU {churn_cpu_ms:.1f} ms per read"
+    )
+    print(
         f"old way (kubectl get nodes + describe per node): {old_s:.1f}s for {len(names)} nodes = "
         f"{per_node:.2f}s/node → ~{per_node * args.nodes:.0f}s for {args.nodes} nodes",
         flush=True,
     )
+
+
+def status_calls(http: httpx.Client, calls: int) -> tuple[list[float], dict[str, Any]]:
+    timings = []
+    totals: dict[str, Any] = {}
+    for _ in range(calls):
+        t0 = time.monotonic()
+        r = http.get(f"/api/v1/clusters/{CLUSTER}/status")
+        r.raise_for_status()
+        timings.append(time.monotonic() - t0)
+        totals = r.json()["totals"]
+    return timings, totals
+
+
+def create_gpu_pods(kubeconfig: Path, nodes: int, stop: threading.Event) -> None:
+    """One pod asking for a GPU on a node every 50 ms until `stop`."""
+    core = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
+    i = 0
+    while not stop.wait(0.05):
+        core.create_namespaced_pod(LAT_NS, {
+            "metadata": {"name": f"gpu-churn-{i}"},
+            "spec": {"nodeName": f"hyperpod-i-{i % nodes:017x}",
+                     "containers": [{"name": "c", "image": "x",
+                                     "resources": {"requests": {"nvidia.com/gpu": "1"}}}]},
+        })  # fmt: skip
+        i += 1
 
 
 def kubectl_old_way(kubeconfig: Path, nodes: list[str]) -> float:
@@ -251,6 +287,9 @@ def main() -> None:  # noqa: PLR0915 - a linear script of measurements
             "PODIUM_DATABASE_URL": pg.url,
             "PODIUM_REDIS_URL": rd.url,
             "PODIUM_WATCHER_METRICS_PORT": "0",
+            # The per-user rate limit would measure itself; the benchmark measures the reads.
+            "PODIUM_RATE_LIMIT_PER_SECOND": "1000000",
+            "PODIUM_RATE_LIMIT_BURST": "1000000",
         }
         redis = Redis.from_url(rd.url)
 

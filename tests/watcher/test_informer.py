@@ -3,6 +3,7 @@ advance the resourceVersion, CRDs only where served."""
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
@@ -37,6 +38,8 @@ class Running:
                 item = self.items.get(timeout=0.1)
             except queue.Empty:
                 continue
+            if item.done is not None:
+                item.done()  # a consumer hands each list page's slot back, as the watcher's writer does
             if item.event == event:
                 return item
         raise AssertionError(f"no {event} within {timeout}s")
@@ -152,3 +155,41 @@ def test_a_silent_network_does_not_hang_the_watch(
         informer.join(timeout=10)
         api.close()
         proxy.close()
+
+
+def test_a_relist_holds_at_most_its_pages_in_flight(kubeconfig: Path, kube: client.ApiClient) -> None:
+    """The informer fetches its next list page only once the writer has written one of the pages it
+    holds, so a big cluster's list is never decoded whole in memory."""
+    core = client.CoreV1Api(kube)
+    core.create_namespace({"metadata": {"name": "paged"}})
+    for i in range(12):
+        core.create_namespaced_service(
+            "paged", {"metadata": {"name": f"s{i}"}, "spec": {"ports": [{"port": 80}]}}
+        )
+    items: queue.Queue[Item] = queue.Queue()
+    stop = threading.Event()
+    tuning = dataclasses.replace(FAST_WATCH, page_size=2, pages_in_flight=2)
+    informer = Informer(
+        "paged", api_client_from_kubeconfig(kubeconfig, "kubesim"), BY_NAME["services"], items, stop, tuning
+    )
+    informer.start()
+    try:
+        assert items.get(timeout=10).event == "LIST_START"
+        held = [items.get(timeout=10), items.get(timeout=10)]
+        assert [i.event for i in held] == ["LIST_PAGE", "LIST_PAGE"]
+        with pytest.raises(queue.Empty):
+            items.get(timeout=1.0)  # a third page waits for a slot
+        pages = len(held)
+        for page in held:
+            assert page.done is not None
+            page.done()
+        while (item := items.get(timeout=10)).event == "LIST_PAGE":
+            pages += 1
+            assert item.done is not None
+            item.done()
+        assert item.event == "LIST_END"
+        assert pages >= 6  # every service (and kubesim's own) came, two at a time
+    finally:
+        stop.set()
+        informer.abort()
+        informer.join(5)

@@ -7,6 +7,7 @@ they are bound to while Pending or Running; Succeeded and Failed pods hold nothi
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -112,21 +113,50 @@ def read_cluster_status(redis: Any, cluster: str) -> ClusterStatus:
     return ClusterStatus.model_validate(read_status_document(redis, cluster))
 
 
+class _Documents:
+    """Per process: each cluster's last status document (rows and totals, without the age) and the
+    `status_version` it was read at. The watcher bumps that number in the same script that changes a node
+    or pod summary (realtime/state.py), so a reader that finds it unchanged may answer from memory."""
+
+    lock = threading.Lock()
+    by_cluster: dict[str, tuple[bytes, dict[str, Any]]] = {}
+
+
 def read_status_document(redis: Any, cluster: str) -> dict[str, Any]:
     """The status as plain JSON types, shaped like `ClusterStatus` (the API sends it without building a
-    model: validating and re-serialising a thousand rows cost more than reading them). One round trip
-    (one MULTI): the node summaries and the per-node GPU aggregates the watcher keeps current
-    (realtime/state.py), and the snapshot's age. A snapshot whose aggregates were not built by this
-    version (its watcher has not started a term since the upgrade) is computed from every pod's summary
-    instead, as before."""
+    model: validating and re-serialising a thousand rows cost more than reading them). Unchanged since
+    this process last built it (same `status_version`): one round trip for the version and the age. Else
+    one MULTI: the node summaries and the per-node GPU aggregates the watcher keeps current
+    (realtime/state.py), the snapshot's age and version. A snapshot whose aggregates were not built by
+    this version (its watcher has not started a term since the upgrade) is computed from every pod's
+    summary instead, as before."""
+    fresh, version, status_version = redis.hmget(
+        meta_key(cluster), ["fresh_at", "aggregates", "status_version"]
+    )
+    with _Documents.lock:
+        cached = _Documents.by_cluster.get(cluster)
+    if cached is not None and status_version is not None and cached[0] == status_version:
+        return {**cached[1], "snapshot_age_seconds": _age(fresh)}
     pipe = redis.pipeline(transaction=True)
     pipe.hgetall(summary_key(cluster, "nodes"))
     pipe.hgetall(gpu_key(cluster))
-    pipe.hmget(meta_key(cluster), ["fresh_at", "aggregates"])
-    nodes, agg, (fresh, version) = pipe.execute()
-    age = None if fresh is None else max(0.0, time.time() - float(fresh))
+    pipe.hmget(meta_key(cluster), ["fresh_at", "aggregates", "status_version"])
+    nodes, agg, (fresh, version, status_version) = pipe.execute()
+    age = _age(fresh)
     if version != AGGREGATES_VERSION.encode():
         return status_from_every_pod(redis, cluster, age).model_dump()
+    document = _document(cluster, nodes, agg)
+    if status_version is not None:
+        with _Documents.lock:
+            _Documents.by_cluster[cluster] = (status_version, document)
+    return {**document, "snapshot_age_seconds": age}
+
+
+def _age(fresh: bytes | None) -> float | None:
+    return None if fresh is None else max(0.0, time.time() - float(fresh))
+
+
+def _document(cluster: str, nodes: dict[bytes, bytes], agg: dict[bytes, bytes]) -> dict[str, Any]:
     rows = orjson.loads(b"[" + b",".join(nodes[k] for k in sorted(nodes)) + b"]")
     ready = capacity = allocatable = requested = free = 0
     for row in rows:
@@ -144,7 +174,7 @@ def read_status_document(redis: Any, cluster: str) -> dict[str, Any]:
         "gpu_requested": requested, "gpu_free": free,
         "gpu_pending_unscheduled": int(agg.get(b"unscheduled", 0)),
     }  # fmt: skip
-    return {"cluster": cluster, "snapshot_age_seconds": age, "nodes": rows, "totals": totals}
+    return {"cluster": cluster, "snapshot_age_seconds": None, "nodes": rows, "totals": totals}
 
 
 def status_from_every_pod(redis: Any, cluster: str, age: float | None) -> ClusterStatus:

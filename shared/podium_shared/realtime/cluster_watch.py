@@ -9,6 +9,8 @@ same way."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import queue
 import random
@@ -200,13 +202,7 @@ class ClusterWatch(threading.Thread):
                     # Changes before a list page must be in Redis before the page is compared with Redis.
                     self._write(writer, changes)
                     changes = []
-                    if item.event == "LIST_START":
-                        writer.begin_list(item.resource)
-                    elif item.event == "LIST_PAGE":
-                        self._write(writer, writer.list_page(item.resource, item.items or []))
-                    else:
-                        self._write(writer, writer.end_list(item.resource))
-                        synced.append(item.resource)
+                    self._list_step(writer, item, synced)
                     continue
                 assert item.obj is not None
                 change = writer.plan(item.resource, item.event, item.obj)
@@ -224,6 +220,18 @@ class ClusterWatch(threading.Thread):
             if now - last_trim >= 10.0:
                 trim_by_age(self.redis, self.cluster, t.stream_max_age, int(time.time() * 1000))
                 last_trim = now
+
+    def _list_step(self, writer: StateWriter, item: Item, synced: list[str]) -> None:
+        if item.event == "LIST_START":
+            writer.begin_list(item.resource)
+        elif item.event == "LIST_PAGE":
+            self._write(writer, writer.list_page(item.resource, item.items or []))
+            if item.done is not None:
+                item.done()  # the informer may fetch its next page
+        else:
+            self._write(writer, writer.end_list(item.resource))
+            synced.append(item.resource)
+            _return_free_memory()
 
     def _write(self, writer: StateWriter, changes: list[Change]) -> None:
         for start in range(0, len(changes), self.leader_tuning.batch_size):
@@ -244,3 +252,10 @@ class ClusterWatch(threading.Thread):
             except queue.Empty:
                 break
         return batch
+
+
+def _return_free_memory() -> None:
+    """Hand back to the OS the heap a relist freed: a big cluster's list is decoded page by page and
+    dropped, but glibc keeps freed pages mapped, so the process would stay at the list's peak."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL(None).malloc_trim(0)

@@ -8,6 +8,7 @@ kind's whole snapshot with one HGETALL, and the snapshot's position in the strea
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ _APPLY_LUA = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('FENCED leadership lost')
 end
+local old_summary = false
+if ARGV[13] == '1' then old_summary = redis.call('HGET', KEYS[5], ARGV[2]) end
 if ARGV[12] == '1' then
   -- Pods: move the pod's GPU use from its old summary to its new one (kube.gpu.pod_contribution's rule),
   -- so the cluster status reads per-node totals instead of every pod.
@@ -55,8 +58,13 @@ if ARGV[12] == '1' then
       end
     end
   end
-  add(redis.call('HGET', KEYS[5], ARGV[2]), -1)
+  add(old_summary, -1)
   add(ARGV[11], 1)
+end
+-- The status document is a function of the summaries (and the aggregates they drive): readers cache it
+-- until this number moves.
+if ARGV[13] == '1' and (old_summary or '') ~= ARGV[11] then
+  redis.call('HINCRBY', KEYS[4], 'status_version', 1)
 end
 if ARGV[3] == 'DELETED' then
   redis.call('HDEL', KEYS[2], ARGV[2])
@@ -113,6 +121,7 @@ local n = tonumber(ARGV[3])
 for i = 4, 3 + 2 * n, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 for i = 4 + 2 * n, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[4], 'aggregates', ARGV[2])
+redis.call('HINCRBY', KEYS[4], 'status_version', 1)
 return 1
 """
 
@@ -161,6 +170,18 @@ def _summary(change: Change) -> str:
     return ""
 
 
+def _labels_token(labels: dict[str, str] | None) -> str:
+    """An object's labels as one interned string (sorted JSON): equal labels give the same string, and the
+    pods of one workload, which share their labels, share one string. The watcher remembers this for every
+    object of the cluster, so a dict per pod (20,000 of them) was most of its memory after the imports."""
+    return sys.intern(json.dumps(labels, sort_keys=True, separators=(",", ":"))) if labels else ""
+
+
+def _labels_of(token: str) -> dict[str, str]:
+    result: dict[str, str] = json.loads(token) if token else {}
+    return result
+
+
 @dataclass(frozen=True)
 class Change:
     kind: str
@@ -181,8 +202,9 @@ class StateWriter:
         self.maxlen = maxlen
         self._apply = redis.register_script(_APPLY_LUA)
         self._touch = redis.register_script(_TOUCH_LUA)
-        self._known: dict[str, dict[str, tuple[str, dict[str, str]]]] = {}
-        self._listing: dict[str, dict[str, tuple[str, dict[str, str]]]] = {}
+        # kind → object key → (resourceVersion, labels as `_labels_token`): all a term remembers of an object.
+        self._known: dict[str, dict[str, tuple[str, str]]] = {}
+        self._listing: dict[str, dict[str, tuple[str, str]]] = {}
 
     def _args(self, change: Change, now: float) -> tuple[list[str], list[Any]]:
         key = object_key(change.obj)
@@ -192,7 +214,7 @@ class StateWriter:
         prev = dumps(change.prev_labels) if change.prev_labels is not None else ""
         args = [self.token, key, change.event, dumps(change.obj), change.kind, self.maxlen,
                 channel(self.cluster), self.cluster, f"{now:.3f}", prev, _summary(change),
-                "1" if change.kind == "pods" else ""]  # fmt: skip
+                "1" if change.kind == "pods" else "", "1" if change.kind in _SUMMARIES else ""]  # fmt: skip
         return keys, args
 
     def prepare_aggregates(self) -> bool:
@@ -236,20 +258,20 @@ class StateWriter:
         obj = trim(obj)
         key = object_key(obj)
         meta = obj.get("metadata") or {}
-        labels = dict(meta.get("labels") or {})
+        labels = _labels_token(meta.get("labels"))
         before = known.get(key)
         if event == "DELETED":
             if before is None:
                 return None
             del known[key]
-            return Change(kind, "DELETED", obj, before[1] if before[1] != labels else None)
+            return Change(kind, "DELETED", obj, _labels_of(before[1]) if before[1] != labels else None)
         rv = str(meta.get("resourceVersion", ""))
         if before is not None and before[0] == rv:
             return None
         known[key] = (rv, labels)
         if before is None:
             return Change(kind, "ADDED", obj)
-        return Change(kind, "MODIFIED", obj, before[1] if before[1] != labels else None)
+        return Change(kind, "MODIFIED", obj, _labels_of(before[1]) if before[1] != labels else None)
 
     def write(self, changes: Iterable[Change]) -> list[str]:
         """Apply the changes in order in one pipelined round trip; each script call is atomic."""
@@ -297,7 +319,7 @@ class StateWriter:
             meta = obj.get("metadata") or {}
             labels = dict(meta.get("labels") or {})
             rv = str(meta.get("resourceVersion", ""))
-            listing[key] = (rv, labels)
+            listing[key] = (rv, _labels_token(labels))
             if raw_old is None:
                 changes.append(Change(kind, "ADDED", obj))
                 continue
