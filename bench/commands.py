@@ -329,7 +329,8 @@ def main() -> None:
             with api as url, httpx.Client(base_url=url, headers=auth, timeout=30) as http:
                 bench_accept(http, api, args.accepts, args.clients, objects, f"{workers} API process(es)")
             accepted += args.accepts + 20 * args.clients
-        bulk_time = bench_bulk_rounds(settings, work, auth, args, accepted)
+        # --items 0: the accept rounds only (no worker, no drain, no rate-limited bulk).
+        bulk_time = bench_bulk_rounds(settings, work, auth, args, accepted) if args.items else 0.0
         if args.kubectl_items and args.items:
             kubectl_time = bench_kubectl(kubeconfig, args.kubectl_items)
             ratio = (kubectl_time / args.kubectl_items) / (bulk_time / args.items)

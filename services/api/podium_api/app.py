@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from podium_shared import domains
+from podium_shared.auth.cache import PrincipalCache
 from podium_shared.db.session import session_factory
 from podium_shared.operations import celery_app
 from podium_shared.operations.kinds import all_kinds
@@ -70,6 +71,7 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.state.settings = cfg
     app.state.session_factory = session_factory(cfg.database_url)
     app.state.redis = redis
+    app.state.principal_cache = PrincipalCache(redis)
     app.state.rate_limiter = RateLimiter(
         redis, per_second=cfg.rate_limit_per_second, burst=cfg.rate_limit_burst
     )

@@ -28,10 +28,15 @@ from podium_shared.models.base import utcnow
 
 # Any constant unique to this lock; pg_advisory_xact_lock takes a bigint.
 _CHAIN_LOCK = 0x504F4449554D  # "PODIUM"
-# session.info keys: (the transaction holding the chain lock, the hash of the last row it wrote), and
-# (that transaction, the rows it will write when it commits).
+_LOCK_AND_READ_HEAD = text(
+    "SELECT podium_audit_chain_head(:k) /* pg_advisory_xact_lock, then the newest hash */"
+)
+# session.info keys: (the transaction holding the chain lock, the hash of the last row it wrote),
+# (that transaction, the rows it will write when it commits), and the rows `record_request_at_commit`
+# leaves to be recorded (lock, head, hash) when the transaction commits.
 _HEAD = "podium.audit.head"
 _ROWS = "podium.audit.rows"
+_AT_COMMIT = "podium.audit.at_commit"
 _COLUMNS = (
     "ts", "actor", "role", "action", "cluster", "namespace", "resource_kind", "resource_name", "outcome",
     "operation_id", "request_id", "client_addr", "details", "prev_hash", "hash",
@@ -121,7 +126,10 @@ def _write_rows(session: Session) -> None:
     """A transaction's audit rows go out as one INSERT just before it commits (still under the chain lock,
     which the commit releases), in the order they were recorded: ids ascend with the chain. Written
     without the ORM's unit of work, which cost a bulk batch more than the rest of its bookkeeping; each
-    event gets its id back."""
+    event gets its id back. Rows left for the commit (`record_request_at_commit`) are recorded first: that
+    is where their transaction takes the chain's lock."""
+    for fields in session.info.pop(_AT_COMMIT, None) or []:
+        record(session, **fields)
     pending = session.info.pop(_ROWS, None)
     if pending is None or pending[0] is not session.get_transaction() or not pending[1]:
         return
@@ -140,6 +148,7 @@ def _forget_head(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the root transaction: its lock is gone with it, and its rows
         session.info.pop(_HEAD, None)
         session.info.pop(_ROWS, None)
+        session.info.pop(_AT_COMMIT, None)
 
 
 def _chain_head(session: Session) -> str:
@@ -151,9 +160,11 @@ def _chain_head(session: Session) -> str:
     cached = session.info.get(_HEAD)
     if cached is not None and cached[0] is session.get_transaction():
         return str(cached[1])
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    return prev or GENESIS
+    # The lock, then the newest hash read in a snapshot taken after it was granted: one round trip
+    # (migration 0009 says why it is a function and not one statement). The comment keeps the lock visible
+    # to whoever reads the statement log.
+    prev = session.scalar(_LOCK_AND_READ_HEAD, {"k": _CHAIN_LOCK})
+    return str(prev) if prev else GENESIS
 
 
 def record_request(
@@ -176,6 +187,35 @@ def record_request(
         request_id=meta.request_id,
         client_addr=meta.client_addr,
         **fields,
+    )
+
+
+def record_request_at_commit(
+    session: Session,
+    principal: Principal,
+    meta: RequestMeta,
+    *,
+    action: str,
+    outcome: str = "succeeded",
+    **fields: Any,
+) -> None:
+    """`record_request`, written as the last statements of the transaction, when it commits. The chain's lock
+    is then held for the lock itself, the insert and the COMMIT, all in the committing thread; recorded in the
+    middle of a request, it was also held across everything between (the rest of the handler, the response
+    model, the web framework handing the commit to a worker thread), and every other writer waited. For
+    callers that do not need the row (its id, its hash) before the commit; a rolled-back transaction writes
+    nothing, as before."""
+    pending: list[dict[str, Any]] = session.info.setdefault(_AT_COMMIT, [])
+    pending.append(
+        {
+            "actor": principal.username,
+            "role": principal.role.value,
+            "action": action,
+            "outcome": outcome,
+            "request_id": meta.request_id,
+            "client_addr": meta.client_addr,
+            **fields,
+        }
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from podium_shared.auth import passwords, tokens
+from podium_shared.auth.cache import PRINCIPAL_UNCHANGED
 from podium_shared.auth.principal import Principal
 from podium_shared.errors import Conflict, Invalid, Unauthenticated
 from podium_shared.models.base import utcnow
@@ -49,7 +50,12 @@ def authenticate(session: Session, token: str) -> Principal:
         raise AuthFailure(user.username, "user disabled")
     now = utcnow()
     if api_token.last_used_at is None or now - api_token.last_used_at > _LAST_USED_PRECISION:
-        session.execute(update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now))
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == api_token.id)
+            .values(last_used_at=now)
+            .execution_options(**{PRINCIPAL_UNCHANGED: True})
+        )
     return Principal(username=user.username, role=user.role, namespaces=user.namespaces)
 
 

@@ -1,7 +1,8 @@
 """Handing operations to Celery, strictly after the commit that created them.
 
 `dispatch_after_commit` buffers the send on the session; it runs only once the transaction is durable,
-then stamps `dispatched_at`. If the process dies in between, or Redis is down, the row stays queued with
+then hands the id to the process's stamper (`operations.stamping`), which sets `dispatched_at` in batches
+off the request's path. If the process dies in between, or Redis is down, the row stays queued with
 `dispatched_at` NULL and the sweep sends it. Sending twice is harmless: the runner's guarded claim lets only
 one delivery execute."""
 
@@ -11,11 +12,12 @@ import logging
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from podium_shared.db.session import after_commit
 from podium_shared.models.operation import Operation
+from podium_shared.operations import publish, stamping
 from podium_shared.operations.celery_app import EXECUTE_BATCH_TASK, EXECUTE_TASK, QUEUE_BULK, get_app
 from podium_shared.settings import current_settings
 
@@ -84,28 +86,18 @@ def send_batches_after_commit(session: Session, op_ids: Iterable[uuid.UUID]) -> 
 def send(
     engine: Engine, op_id: uuid.UUID, queue: str, countdown: float | None = None, *, stamp: bool = True
 ) -> bool:
-    """Publish one execute message and stamp `dispatched_at`; False (and logged) if the broker refused."""
+    """Publish one execute message and have `dispatched_at` stamped (soon, by the stamper); False (and
+    logged) if the broker refused."""
     try:
-        get_app().send_task(
-            EXECUTE_TASK, args=[str(op_id)], queue=queue, countdown=countdown if countdown else None
-        )
+        if countdown:
+            get_app().send_task(EXECUTE_TASK, args=[str(op_id)], queue=queue, countdown=countdown)
+        else:
+            publish.execute(get_app(), str(op_id), queue)
     except Exception:
         log.warning("could not send operation %s; the sweep will resend it", op_id, exc_info=True)
         return False
-    if not stamp:
-        return True
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "UPDATE operations SET dispatched_at = now() "
-                    "WHERE id = :id AND status = 'queued' AND dispatched_at IS NULL"
-                ),
-                {"id": op_id},
-            )
-    except Exception:
-        # The message is out; a missing stamp only makes the sweep send a harmless duplicate.
-        log.warning("could not stamp dispatched_at on %s", op_id, exc_info=True)
+    if stamp:
+        stamping.stamp_later(engine, [op_id])
     return True
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from podium_shared import crypto
 from podium_shared.audit.attempts import audited
 from podium_shared.audit.redact import REDACTED
-from podium_shared.audit.service import record_request
+from podium_shared.audit.service import record_request, record_request_at_commit
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.clusters.service import get_cluster
 from podium_shared.errors import Conflict, Forbidden, Invalid, NotFound, PodiumError
@@ -193,8 +193,10 @@ def accept_command(
         "client_addr": meta.client_addr,
     }
     try:
-        body_hash = idempotency.request_hash({"kind": kind, "cluster": cluster, "params": params})
+        body_hash = ""
         if idempotency_key is not None:
+            # Only a keyed request is compared with an earlier one; hashing every body cost CPU for nothing.
+            body_hash = idempotency.request_hash({"kind": kind, "cluster": cluster, "params": params})
             idempotency.validate_key(idempotency_key)
             existing = idempotency.lookup(session, principal.username, idempotency_key, body_hash)
             if existing is not None:
@@ -254,7 +256,8 @@ def accept_command(
         session.flush()
     if idempotency_key is not None:
         idempotency.remember(session, principal.username, idempotency_key, body_hash, op.id)
-    record_request(
+    # Written when the request's transaction commits: the audit chain's lock is held only for that moment.
+    record_request_at_commit(
         session,
         principal,
         meta,

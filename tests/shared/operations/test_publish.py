@@ -1,0 +1,37 @@
+"""The execute message written by `operations.publish` is the one `Celery.send_task` writes (but for its
+fresh ids), so a Celery or kombu upgrade that changes the format fails here. That workers run it: every
+accepted command in tests/integration/test_commands_*.py is sent this way."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+from podium_shared.operations import celery_app, publish
+from worker.fixtures import Pipeline
+
+_IDS = {"id", "root_id", "correlation_id", "delivery_tag"}
+
+
+def _pop(pipeline: Pipeline, queue: str) -> dict[str, Any]:
+    raw = pipeline.redis.rpop(queue)
+    assert raw is not None
+    message: dict[str, Any] = json.loads(raw)
+    message["body"] = json.loads(base64.b64decode(message["body"]))
+    for part in (message["headers"], message["properties"]):
+        for key in _IDS & part.keys():
+            part[key] = "<id>"
+    return message
+
+
+def test_the_message_is_the_one_send_task_writes(pipeline: Pipeline) -> None:
+    # No worker runs in this module, so nothing takes the messages off the queue before the test does.
+    op_id, queue = str(uuid.uuid4()), celery_app.QUEUE_MAINTENANCE
+    app = celery_app.get_app()
+    app.send_task(celery_app.EXECUTE_TASK, args=[op_id], queue=queue)
+    from_celery = _pop(pipeline, queue)
+    publish.execute(app, op_id, queue)
+    assert _pop(pipeline, queue) == from_celery
+    assert from_celery["body"][0] == [op_id]
