@@ -17,12 +17,12 @@ from typing import Any
 from psycopg.types.json import Jsonb
 from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from podium_shared.audit.chain import GENESIS, compute_hash
 from podium_shared.audit.redact import redact
 from podium_shared.auth.principal import Principal, RequestMeta
-from podium_shared.db.session import unit_of_work
+from podium_shared.db.session import transaction_scoped, unit_of_work
 from podium_shared.models.audit import AuditEvent
 from podium_shared.models.base import utcnow
 
@@ -31,9 +31,9 @@ _CHAIN_LOCK = 0x504F4449554D  # "PODIUM"
 _LOCK_AND_READ_HEAD = text(
     "SELECT podium_audit_chain_head(:k) /* pg_advisory_xact_lock, then the newest hash */"
 )
-# session.info keys: (the transaction holding the chain lock, the hash of the last row it wrote),
-# (that transaction, the rows it will write when it commits), and the rows `record_request_at_commit`
-# leaves to be recorded (lock, head, hash) when the transaction commits.
+# What a transaction keeps while it lasts (`transaction_scoped`): the hash of the last row it wrote (it
+# holds the chain's lock), the rows it will write when it commits, and the rows `record_request_at_commit`
+# leaves to be recorded (lock, head, hash) when it commits.
 _HEAD = "podium.audit.head"
 _ROWS = "podium.audit.rows"
 _AT_COMMIT = "podium.audit.at_commit"
@@ -108,15 +108,9 @@ def record(
         prev_hash=prev,
     )
     event.hash = compute_hash(event)
-    transaction = session.get_transaction()
-    session.info[_HEAD] = (transaction, event.hash)
-    pending = session.info.get(_ROWS)
-    rows: list[AuditEvent]
-    if pending is None or pending[0] is not transaction:
-        rows = []
-        session.info[_ROWS] = (transaction, rows)
-    else:
-        rows = pending[1]
+    head: dict[str, str] = transaction_scoped(session, _HEAD, dict)[0]
+    rows: list[AuditEvent] = transaction_scoped(session, _ROWS, list)[0]
+    head["hash"] = event.hash
     rows.append(event)
     return event
 
@@ -128,38 +122,32 @@ def _write_rows(session: Session) -> None:
     without the ORM's unit of work, which cost a bulk batch more than the rest of its bookkeeping; each
     event gets its id back. Rows left for the commit (`record_request_at_commit`) are recorded first: that
     is where their transaction takes the chain's lock."""
-    for fields in session.info.pop(_AT_COMMIT, None) or []:
+    at_commit: list[dict[str, Any]] = transaction_scoped(session, _AT_COMMIT, list)[0]
+    for fields in at_commit:
         record(session, **fields)
-    pending = session.info.pop(_ROWS, None)
-    if pending is None or pending[0] is not session.get_transaction() or not pending[1]:
+    at_commit.clear()
+    events: list[AuditEvent] = transaction_scoped(session, _ROWS, list)[0]
+    if not events:
         return
-    events: list[AuditEvent] = pending[1]
-    columns = {name: [getattr(e, name) for e in events] for name in _COLUMNS}
+    written, events[:] = list(events), []
+    columns = {name: [getattr(e, name) for e in written] for name in _COLUMNS}
     columns["details"] = [Jsonb(d) for d in columns["details"]]
     # One statement of constant shape whatever the number of rows (so its parse is cached); rows are
     # inserted in array order, which is the chain's order.
     ids = session.scalars(_INSERT_ROWS, columns).all()
-    for e, event_id in zip(events, ids, strict=True):
+    for e, event_id in zip(written, ids, strict=True):
         e.id = event_id
-
-
-@sa_event.listens_for(Session, "after_transaction_end")
-def _forget_head(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the root transaction: its lock is gone with it, and its rows
-        session.info.pop(_HEAD, None)
-        session.info.pop(_ROWS, None)
-        session.info.pop(_AT_COMMIT, None)
 
 
 def _chain_head(session: Session) -> str:
     """The hash the next row links to. The first row of a transaction takes the chain's lock (held until
     the transaction ends) and reads the newest row; later rows of the same transaction (a bulk batch
     audits dozens) link to the row written before them without asking again: nobody else can append
-    while the lock is ours. The cache is keyed by the transaction object, so a rolled-back transaction's
-    head is never reused (Podium opens no savepoints, which could otherwise drop a cached row)."""
-    cached = session.info.get(_HEAD)
-    if cached is not None and cached[0] is session.get_transaction():
-        return str(cached[1])
+    while the lock is ours. The head lives as long as the transaction (`transaction_scoped`), so a
+    rolled-back transaction's head is never reused."""
+    head: dict[str, str] = transaction_scoped(session, _HEAD, dict)[0]
+    if "hash" in head:
+        return head["hash"]
     # The lock, then the newest hash read in a snapshot taken after it was granted: one round trip
     # (migration 0009 says why it is a function and not one statement). The comment keeps the lock visible
     # to whoever reads the statement log.
@@ -205,7 +193,7 @@ def record_request_at_commit(
     model, the web framework handing the commit to a worker thread), and every other writer waited. For
     callers that do not need the row (its id, its hash) before the commit; a rolled-back transaction writes
     nothing, as before."""
-    pending: list[dict[str, Any]] = session.info.setdefault(_AT_COMMIT, [])
+    pending: list[dict[str, Any]] = transaction_scoped(session, _AT_COMMIT, list)[0]
     pending.append(
         {
             "actor": principal.username,

@@ -12,16 +12,17 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from podium_shared.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 _AFTER_COMMIT = "podium_after_commit"
+T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -59,6 +60,27 @@ def _run_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)
+
+
+_SCOPED = "podium_transaction_scoped"
+
+
+def transaction_scoped(session: Session, key: str, factory: Callable[[], T]) -> tuple[T, bool]:
+    """A value that lives exactly as long as the session's current transaction (the audit chain's head
+    and the rows it will write, the operation events it publishes after its commit): created by `factory`
+    on first use, dropped when the transaction ends, committed or rolled back, so no later transaction can
+    see it. Returns (value, whether this call created it)."""
+    values: dict[str, Any] = session.info.setdefault(_SCOPED, {})
+    if key in values:
+        return values[key], False
+    value = values[key] = factory()
+    return value, True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_scoped(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the root transaction (Podium opens no savepoints)
+        session.info.pop(_SCOPED, None)
 
 
 @contextmanager

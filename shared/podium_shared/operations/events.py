@@ -14,7 +14,7 @@ from typing import Any
 from redis import Redis
 from sqlalchemy.orm import Session
 
-from podium_shared.db.session import after_commit
+from podium_shared.db.session import after_commit, transaction_scoped
 from podium_shared.models.operation import Operation
 from podium_shared.realtime.stream import Versioned, publish, publish_if_newer, publish_many_if_newer
 from podium_shared.settings import current_settings
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 TOPIC = "operations"
 LOG_TOPIC = "operation_logs"
 
-# session.info key: (the transaction, the states it publishes after its commit).
+# The states a transaction publishes after its commit (`transaction_scoped`).
 _PENDING = "podium.operation_events"
 
 _clients: dict[str, Redis[bytes]] = {}
@@ -64,15 +64,11 @@ def operation_changed(
 ) -> None:
     """Publish `op` as it is now (flushed state) once `session` commits. The states a transaction publishes
     leave together, in order, in one Redis round trip (a bulk batch changes dozens of operations)."""
-    snapshot = operation_dict(op, params)
-    pending = session.info.get(_PENDING)
-    if pending is None or pending[0] is not session.get_transaction():
-        states: list[tuple[dict[str, Any], str]] = []
-        session.info[_PENDING] = (session.get_transaction(), states)
+    states: list[tuple[dict[str, Any], str]]
+    states, first = transaction_scoped(session, _PENDING, list)
+    if first:
         after_commit(session, lambda: publish_all(states))
-    else:
-        states = pending[1]
-    states.append((snapshot, event))
+    states.append((operation_dict(op, params), event))
 
 
 def publish_all(states: list[tuple[dict[str, Any], str]]) -> None:
