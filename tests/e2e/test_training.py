@@ -21,8 +21,7 @@ from podium_kubesim.runner import RunningKubeSim, start_kubesim
 from podium_kubesim.scenario import scenario_path
 from podium_shared.embedded import EmbeddedMlflow
 from podium_shared.kube.clients import reset_cache
-from podium_shared.settings import PodiumSettings
-from worker.fixtures import KUBESIM_SPEED, Pipeline, WorkerProcess
+from worker.fixtures import KUBESIM_SPEED, MlflowWorker, Pipeline, WorkerProcess
 
 from e2e.conftest import check_accessibility, screenshot
 from e2e.stack import Person
@@ -46,21 +45,6 @@ def pipeline(pipeline: Pipeline, mlflow_server: EmbeddedMlflow) -> Pipeline:
     return Pipeline(settings, pipeline.sessions, pipeline.redis)
 
 
-class _TrainingWorker(WorkerProcess):
-    def __init__(self, settings: PodiumSettings, log_path: Path, tracking_uri: str) -> None:
-        super().__init__(settings, log_path)
-        self.tracking_uri = tracking_uri
-
-    def env(self) -> dict[str, str]:
-        # Submitted jobs get MLFLOW_TRACKING_URI (kubesim's training pods then log their runs there).
-        # delete_training_run talks to the global tracking server too.
-        return super().env() | {
-            "PODIUM_MLFLOW_TRACKING_URI": self.tracking_uri,
-            "PODIUM_TRAINING_MLFLOW_TRACKING_URI": self.tracking_uri,
-            "PODIUM_TRAINING_DOWNLOAD_POLL_SECONDS": "0.05",
-        }
-
-
 @pytest.fixture(scope="module")
 def worker(
     pipeline: Pipeline,
@@ -69,7 +53,7 @@ def worker(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[WorkerProcess]:
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    proc = _TrainingWorker(pipeline.settings, log, mlflow_server.url).start()
+    proc = MlflowWorker(pipeline.settings, log, mlflow_server.url).start()
     yield proc
     proc.stop()
 

@@ -7,7 +7,6 @@ history as `data_source=mlflow`, beside the points parsed from its log."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from mlflow import MlflowClient
 from podium_shared.embedded import EmbeddedMlflow
 from podium_shared.settings import PodiumSettings
 from support.waiting import wait_until
-from worker.fixtures import Pipeline, WorkerProcess
+from worker.fixtures import MlflowWorker, Pipeline, WorkerProcess
 
 from integration.serving_helpers import ServingApi, api_for, succeeded, watching
 from integration.training_helpers import wait_phase
@@ -26,15 +25,6 @@ TAG_COLUMNS = [
     "model", "dataset", "instance_type", "replica_count", "proc_per_node", "batch_size", "cutoff_len",
     "deepspeed_conf",
 ]  # fmt: skip
-
-
-class MlflowWorker(WorkerProcess):
-    def __init__(self, settings: PodiumSettings, log_path: Path, tracking_uri: str) -> None:
-        super().__init__(settings, log_path)
-        self.tracking_uri = tracking_uri
-
-    def env(self) -> dict[str, str]:
-        return super().env() | {"PODIUM_TRAINING_MLFLOW_TRACKING_URI": self.tracking_uri}
 
 
 @pytest.fixture(scope="module")

@@ -277,6 +277,22 @@ class WorkerProcess:
             self.proc.wait(10)
 
 
+class MlflowWorker(WorkerProcess):
+    """A worker that talks to the test's MLflow server: submitted jobs get MLFLOW_TRACKING_URI (kubesim's
+    training pods then log their runs there), and delete_training_run reaches the same server."""
+
+    def __init__(self, settings: PodiumSettings, log_path: Path, tracking_uri: str) -> None:
+        super().__init__(settings, log_path)
+        self.tracking_uri = tracking_uri
+
+    def env(self) -> dict[str, str]:
+        return super().env() | {
+            "PODIUM_MLFLOW_TRACKING_URI": self.tracking_uri,
+            "PODIUM_TRAINING_MLFLOW_TRACKING_URI": self.tracking_uri,
+            "PODIUM_TRAINING_DOWNLOAD_POLL_SECONDS": "0.05",
+        }
+
+
 @pytest.fixture(scope="module")
 def worker(
     pipeline: Pipeline, sim_cluster: str, tmp_path_factory: pytest.TempPathFactory
