@@ -18,15 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from infra.helpers import emulated_aws_env
+from infra.helpers import emulated_aws_env, register_aws_cluster
 from kubernetes import client as k8s
 from playwright.sync_api import Page, expect
 from podium_awsemu.local_account import scenario_seed
 from podium_awsemu.runner import RunningEmulator
 from podium_kubesim.controllers.cloud_source import CloudConfig
 from podium_kubesim.runner import RunningKubeSim, start_kubesim
-from podium_shared.clusters.service import register_cluster
-from podium_shared.db.session import unit_of_work
 from podium_shared.kube.clients import reset_cache
 from support.waiting import wait_until
 from worker.fixtures import KUBESIM_SPEED, Pipeline, WorkerProcess
@@ -98,13 +96,9 @@ def kubesim(scenario_path: Path, emulator: RunningEmulator) -> Iterator[RunningK
 @pytest.fixture(scope="module")
 def sim_cluster(pipeline: Pipeline, sim_kubeconfig: Path) -> str:
     """The kubesim registered with its EKS and HyperPod names (kube access through its kubeconfig)."""
-    with unit_of_work(pipeline.sessions) as session:
-        register_cluster(
-            session, CLUSTER, kubeconfig_path=str(sim_kubeconfig), context="kubesim",
-            eks_cluster_name=EKS_NAME, region=REGION, hyperpod_cluster_name=HYPERPOD_NAME,
-        )  # fmt: skip
-    reset_cache()
-    return CLUSTER
+    return register_aws_cluster(
+        pipeline, CLUSTER, sim_kubeconfig, eks_name=EKS_NAME, hyperpod_name=HYPERPOD_NAME, region=REGION
+    )
 
 
 class AwsWorker(WorkerProcess):

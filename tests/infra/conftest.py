@@ -9,9 +9,6 @@ from pathlib import Path
 import pytest
 from integration.serving_helpers import watcher  # noqa: F401  (the real watcher in a thread)
 from podium_awsemu.runner import RunningEmulator
-from podium_shared.clusters.service import register_cluster
-from podium_shared.db.session import unit_of_work
-from podium_shared.kube.clients import reset_cache
 from worker.fixtures import *  # noqa: F403  (pipeline, kubesim, sim_cluster, submit, …)
 from worker.fixtures import Pipeline, WorkerProcess
 
@@ -26,6 +23,7 @@ from infra.helpers import (
     SEED,
     InfraApi,
     emulated_aws_env,
+    register_aws_cluster,
 )
 
 
@@ -68,13 +66,9 @@ def worker(
 @pytest.fixture(scope="module")
 def aws_cluster(pipeline: Pipeline, sim_kubeconfig: Path) -> str:
     """A cluster reached through kubesim's kubeconfig whose AWS side is the emulated account."""
-    with unit_of_work(pipeline.sessions) as session:
-        register_cluster(
-            session, AWS_CLUSTER, kubeconfig_path=str(sim_kubeconfig), context="kubesim",
-            eks_cluster_name=EKS_NAME, region=REGION, hyperpod_cluster_name=HYPERPOD_NAME,
-        )  # fmt: skip
-    reset_cache()
-    return AWS_CLUSTER
+    return register_aws_cluster(
+        pipeline, AWS_CLUSTER, sim_kubeconfig, eks_name=EKS_NAME, hyperpod_name=HYPERPOD_NAME, region=REGION
+    )
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,7 +16,9 @@ from podium_api.app import create_app
 from podium_api.settings import ApiSettings
 from podium_shared.auth.service import create_user
 from podium_shared.aws import sessions as aws_sessions
+from podium_shared.clusters.service import register_cluster
 from podium_shared.db.session import unit_of_work
+from podium_shared.kube.clients import reset_cache
 from podium_shared.models.operation import Operation, OperationStatus
 from podium_shared.models.user import Role
 from worker.fixtures import Pipeline
@@ -55,6 +58,19 @@ SEED: dict[str, Any] = {
         }
     ],
 }  # fmt: skip
+
+
+def register_aws_cluster(
+    pipeline: Pipeline, name: str, kubeconfig: Path, *, eks_name: str, hyperpod_name: str, region: str
+) -> str:
+    """Register kubesim (reached through its kubeconfig) under its EKS and HyperPod names."""
+    with unit_of_work(pipeline.sessions) as session:
+        register_cluster(
+            session, name, kubeconfig_path=str(kubeconfig), context="kubesim",
+            eks_cluster_name=eks_name, region=region, hyperpod_cluster_name=hyperpod_name,
+        )  # fmt: skip
+    reset_cache()
+    return name
 
 
 class InfraApi:
