@@ -1,29 +1,18 @@
 // Requested vs free GPUs per node group, stacked. ECharts through echarts/core with only the parts used,
-// in its own chunk (the same setup will draw training curves).
+// in its own chunk (components/useECharts holds the set-up it shares with the training curves).
 import { BarChart } from "echarts/charts";
 import { GridComponent, LegendComponent, TooltipComponent, AriaComponent } from "echarts/components";
 import * as echarts from "echarts/core";
 import { CanvasRenderer } from "echarts/renderers";
-import { useEffect, useRef } from "react";
+import { useMemo } from "react";
+import { useECharts } from "../../components/useECharts";
 import type { GroupTotals } from "./groups";
 
 echarts.use([BarChart, GridComponent, LegendComponent, TooltipComponent, AriaComponent, CanvasRenderer]);
 
 export default function GroupChart({ groups }: { groups: GroupTotals[] }) {
-  const ref = useRef<HTMLDivElement>(null);
-  const chart = useRef<echarts.ECharts | null>(null);
-  useEffect(() => {
-    if (!ref.current) return undefined;
-    chart.current = echarts.init(ref.current);
-    const onResize = () => chart.current?.resize();
-    window.addEventListener("resize", onResize);
-    return () => {
-      window.removeEventListener("resize", onResize);
-      chart.current?.dispose();
-    };
-  }, []);
-  useEffect(() => {
-    chart.current?.setOption({
+  const option = useMemo(
+    () => ({
       aria: { enabled: true },
       animation: false,
       tooltip: { trigger: "axis" },
@@ -35,8 +24,10 @@ export default function GroupChart({ groups }: { groups: GroupTotals[] }) {
         { name: "Requested", type: "bar", stack: "gpu", data: groups.map((g) => g.requested) },
         { name: "Free", type: "bar", stack: "gpu", data: groups.map((g) => g.free) },
       ],
-    });
-  }, [groups]);
+    }),
+    [groups],
+  );
+  const ref = useECharts(option);
   const summary = groups.map((g) => `${g.group}: ${g.requested} requested, ${g.free} free`).join("; ");
   return <div ref={ref} role="img" aria-label={`GPUs per node group. ${summary}`} style={{ height: 40 + groups.length * 36, marginBottom: 12 }} />;
 }
