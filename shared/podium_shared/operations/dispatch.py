@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from podium_shared.db.session import after_commit
 from podium_shared.models.operation import Operation
 from podium_shared.operations import publish, stamping
-from podium_shared.operations.celery_app import EXECUTE_BATCH_TASK, EXECUTE_TASK, QUEUE_BULK, get_app
+from podium_shared.operations.celery_app import EXECUTE_TASK, QUEUE_BULK, get_app
 from podium_shared.settings import current_settings
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def send_batches_after_commit(session: Session, op_ids: Iterable[uuid.UUID]) -> 
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
             try:
-                get_app().send_task(EXECUTE_BATCH_TASK, args=[chunk], queue=QUEUE_BULK)
+                publish.execute_batch(get_app(), chunk, QUEUE_BULK)
             except Exception:
                 log.warning(
                     "could not send %d bulk items; the sweep will resend them", len(chunk), exc_info=True

@@ -8,7 +8,8 @@ transport envelope (`body` base64-encoded, `delivery_info`, `delivery_tag`) and 
 `tests/shared/operations/test_publish.py` compares a message written this way with one `send_task` writes,
 field by field, so a Celery or kombu upgrade that changes either fails there, not in production.
 
-Used for every execute message sent without a countdown (an accepted command's, the sweep's resends);
+Used for every execute message sent without a countdown (an accepted command's, the sweep's resends,
+the batches a bulk releases);
 a retry's countdown (an ETA) keeps `send_task`. Sent from inside a worker task (the sweep), the message
 does not name that task as its parent, which nothing reads."""
 
@@ -17,19 +18,20 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from typing import Any
 
 from celery import Celery
 
-from podium_shared.operations.celery_app import EXECUTE_TASK
+from podium_shared.operations.celery_app import EXECUTE_BATCH_TASK, EXECUTE_TASK
 from podium_shared.operations.events import redis_client
 
 
-def envelope(app: Celery, op_id: str, queue: str) -> bytes:
+def envelope(app: Celery, name: str, args: list[Any], queue: str) -> bytes:
     task_id = str(uuid.uuid4())
     message = app.amqp.as_task_v2(
         task_id,
-        EXECUTE_TASK,
-        args=[op_id],
+        name,
+        args=args,
         reply_to=app.thread_oid,
         create_sent_event=app.conf.task_send_sent_event,
         ignore_result=None,
@@ -54,7 +56,17 @@ def envelope(app: Celery, op_id: str, queue: str) -> bytes:
     ).encode()
 
 
-def execute(app: Celery, op_id: str, queue: str) -> None:
-    """Publish one execute message for `op_id` (raises when Redis does not take it)."""
+def task(app: Celery, name: str, args: list[Any], queue: str) -> None:
+    """Publish one message for task `name` (raises when Redis does not take it)."""
     # Priority 0 is the queue's own key in kombu's Redis transport (other priorities get a suffix).
-    redis_client().lpush(queue, envelope(app, op_id, queue))
+    redis_client().lpush(queue, envelope(app, name, args, queue))
+
+
+def execute(app: Celery, op_id: str, queue: str) -> None:
+    """Publish one execute message for `op_id`."""
+    task(app, EXECUTE_TASK, [op_id], queue)
+
+
+def execute_batch(app: Celery, op_ids: list[str], queue: str) -> None:
+    """Publish one message for a batch of a bulk's children (`runner.execute_many`)."""
+    task(app, EXECUTE_BATCH_TASK, [op_ids], queue)

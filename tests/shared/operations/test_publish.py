@@ -35,3 +35,11 @@ def test_the_message_is_the_one_send_task_writes(pipeline: Pipeline) -> None:
     publish.execute(app, op_id, queue)
     assert _pop(pipeline, queue) == from_celery
     assert from_celery["body"][0] == [op_id]
+
+    # A bulk's batch message (a list of ids) likewise.
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    app.send_task(celery_app.EXECUTE_BATCH_TASK, args=[ids], queue=queue)
+    from_celery = _pop(pipeline, queue)
+    publish.execute_batch(app, ids, queue)
+    assert _pop(pipeline, queue) == from_celery
+    assert from_celery["body"][0] == [ids]
