@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from podium_shared.audit.service import record_request
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.clusters.schemas import ClusterCreate
+from podium_shared.db.session import transaction_scoped
 from podium_shared.errors import Conflict, NotFound
 from podium_shared.models.cluster import Cluster
 from podium_shared.models.operation import Operation, OperationStatus
+
+_KNOWN = "podium.clusters.known"
+# A Core statement on the table: no ORM load, no autoflush of what the transaction has pending.
+_EXISTS = select(Cluster.__table__.c.name).where(Cluster.__table__.c.name == bindparam("name"))
 
 
 def register_cluster(
@@ -52,6 +57,17 @@ def get_cluster(session: Session, name: str) -> Cluster:
     if cluster is None:
         raise NotFound(f"no cluster {name!r} is registered", code="unknown_cluster")
     return cluster
+
+
+def require_cluster(session: Session, name: str) -> None:
+    """`get_cluster` for a caller that needs only to know the cluster is registered: one indexed read
+    without loading the row, asked once per transaction (a group commit checks dozens of commands)."""
+    known: set[str] = transaction_scoped(session, _KNOWN, set)[0]
+    if name in known:
+        return
+    if session.execute(_EXISTS, {"name": name}).first() is None:
+        raise NotFound(f"no cluster {name!r} is registered", code="unknown_cluster")
+    known.add(name)
 
 
 def list_clusters(session: Session) -> Sequence[Cluster]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -19,7 +20,7 @@ from podium_shared.audit.attempts import audited
 from podium_shared.audit.redact import REDACTED
 from podium_shared.audit.service import record_request, record_request_at_commit
 from podium_shared.auth.principal import Principal, RequestMeta
-from podium_shared.clusters.service import get_cluster
+from podium_shared.clusters.service import require_cluster
 from podium_shared.errors import Conflict, Forbidden, Invalid, NotFound, PodiumError
 from podium_shared.idempotency import service as idempotency
 from podium_shared.models.base import utcnow
@@ -102,6 +103,9 @@ class _Planned:
             requested_by=principal.username,
             request_id=meta.request_id,
             cancel_requested=False,
+            # Set here, not by the column default at flush: the event and the answer are built from the object
+            # before the transaction flushes it (one flush for a whole group commit).
+            created_at=utcnow(),
             **extra,
         )
 
@@ -172,6 +176,23 @@ def _accepted_details(op: Operation, items: int, warnings: list[str]) -> dict[st
     return details
 
 
+@dataclass
+class PreparedCommand:
+    """A command that passed validation, authorisation and the pre-check, not yet written (or, for a
+    repeated idempotency key, the operation the first request wrote: `existing`)."""
+
+    principal: Principal
+    meta: RequestMeta
+    action: str
+    cluster: str
+    plan: _Planned | None = None
+    children: list[_Planned] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    idempotency_key: str | None = None
+    body_hash: str = ""
+    existing: Operation | None = None
+
+
 def accept_command(
     session: Session,
     principal: Principal,
@@ -184,38 +205,70 @@ def accept_command(
     max_bulk_items: int = MAX_BULK_ITEMS,
     redis: Any | None = None,
 ) -> Operation:
-    """`redis`: the watcher's snapshot for kinds with a `precheck`; without it their check is skipped
-    (with a warning) and left to the worker."""
+    """Validate, authorise and write one command in the caller's transaction (`prepare_command`, then
+    `write_command`)."""
+    prepared = prepare_command(
+        session,
+        principal,
+        meta,
+        kind=kind,
+        cluster=cluster,
+        params=params,
+        idempotency_key=idempotency_key,
+        max_bulk_items=max_bulk_items,
+        redis=redis,
+    )
+    return write_command(session, prepared)
+
+
+def prepare_command(
+    session: Session,
+    principal: Principal,
+    meta: RequestMeta,
+    *,
+    kind: str,
+    cluster: str,
+    params: dict[str, Any],
+    idempotency_key: str | None,
+    max_bulk_items: int = MAX_BULK_ITEMS,
+    redis: Any | None = None,
+) -> PreparedCommand:
+    """Everything before the first write: reads only, so a refusal (a PodiumError with its audit record)
+    leaves the transaction as it was and other commands can still be written in it (the API's group
+    commit relies on this). `redis`: the watcher's snapshot for kinds with a `precheck`; without it their
+    check is skipped (with a warning) and left to the worker."""
     action = f"command.{kind}"[:64]
+    prepared = PreparedCommand(principal, meta, action, cluster, idempotency_key=idempotency_key)
     attempt: dict[str, Any] = {
         "cluster": cluster,
         "request_id": meta.request_id,
         "client_addr": meta.client_addr,
     }
     try:
-        body_hash = ""
         if idempotency_key is not None:
             # Only a keyed request is compared with an earlier one; hashing every body cost CPU for nothing.
-            body_hash = idempotency.request_hash({"kind": kind, "cluster": cluster, "params": params})
+            body = {"kind": kind, "cluster": cluster, "params": params}
+            prepared.body_hash = idempotency.request_hash(body)
             idempotency.validate_key(idempotency_key)
-            existing = idempotency.lookup(session, principal.username, idempotency_key, body_hash)
+            existing = idempotency.lookup(session, principal.username, idempotency_key, prepared.body_hash)
             if existing is not None:
-                op = repository.get(session, existing)
-                if op is not None:
-                    return op
+                prepared.existing = repository.get(session, existing)
+                if prepared.existing is not None:
+                    return prepared
         command = get_kind(kind)
         # The role check comes before validation: a viewer learns nothing about the params schema.
         if not principal.has_role(command.min_role):
             _authorise(principal, command, Target())
-        get_cluster(session, cluster)
-        plan = _Planned(command, _parse(command, params))
+        require_cluster(session, cluster)
+        plan = prepared.plan = _Planned(command, _parse(command, params))
         attempt.update(namespace=plan.target.namespace, resource_kind=plan.target.resource_kind)
         attempt.update(resource_name=plan.target.resource_name)
-        children = _plan_children(principal, plan, max_bulk_items) if command.expands else []
-        if not children:
+        if command.expands:
+            prepared.children = _plan_children(principal, plan, max_bulk_items)
+        if not prepared.children:
             _authorise(principal, command, plan.target)
         # After authorisation: someone who may not deploy learns nothing about the cluster's capacity.
-        warnings = _precheck(command, plan.model, cluster, redis)
+        prepared.warnings = _precheck(command, plan.model, cluster, redis)
     except Forbidden as exc:
         raise audited(exc, principal, action, "denied", **attempt) from None
     except NotFound as exc:
@@ -225,7 +278,18 @@ def accept_command(
         ) from None
     except PodiumError as exc:
         raise audited(exc, principal, action, "invalid", **attempt) from None
+    return prepared
 
+
+def write_command(session: Session, prepared: PreparedCommand) -> Operation:
+    """Write a prepared command: the operation (and its children), its idempotency key, its audit row (at
+    commit), its event and its send (after commit). A repeated idempotency key writes nothing: the answer is
+    the first request's operation."""
+    if prepared.existing is not None:
+        return prepared.existing
+    plan, children, warnings = prepared.plan, prepared.children, prepared.warnings
+    principal, meta, cluster = prepared.principal, prepared.meta, prepared.cluster
+    assert plan is not None, "prepare_command plans every command it does not answer from `existing`"
     extra: dict[str, Any] = {}
     if children:
         secret_names = frozenset(name for c in children for name in c.kind.secret_fields)
@@ -245,8 +309,9 @@ def accept_command(
         extra["result"] = {ACCEPT_WARNINGS: warnings}
     op = plan.build(cluster=cluster, principal=principal, meta=meta, **extra)
     session.add(op)
-    session.flush()
+    # No flush of its own for a plain command: the commit (or the group commit's one flush) writes it.
     if children:
+        session.flush()
         session.add_all(
             [
                 c.build(cluster=cluster, principal=principal, meta=meta, parent_id=op.id, queue=QUEUE_BULK)
@@ -254,14 +319,15 @@ def accept_command(
             ]
         )
         session.flush()
-    if idempotency_key is not None:
-        idempotency.remember(session, principal.username, idempotency_key, body_hash, op.id)
+    if prepared.idempotency_key is not None:
+        session.flush()  # the key's row refers to the operation's
+        idempotency.remember(session, principal.username, prepared.idempotency_key, prepared.body_hash, op.id)
     # Written when the request's transaction commits: the audit chain's lock is held only for that moment.
     record_request_at_commit(
         session,
         principal,
         meta,
-        action=action,
+        action=prepared.action,
         outcome="accepted",
         cluster=cluster,
         namespace=plan.target.namespace,
