@@ -15,13 +15,15 @@ from collections.abc import Iterable
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from podium_shared.db.session import after_commit
+from podium_shared.db.session import after_commit, transaction_scoped
 from podium_shared.models.operation import Operation
 from podium_shared.operations import publish, stamping
 from podium_shared.operations.celery_app import EXECUTE_TASK, QUEUE_BULK, get_app
 from podium_shared.settings import current_settings
 
 log = logging.getLogger(__name__)
+
+_TO_SEND = "podium.dispatch.accepted"
 
 
 def queue_for(op: Operation) -> str:
@@ -34,9 +36,23 @@ def dispatch_after_commit(session: Session, op: Operation) -> None:
     them a few at a time (see `operations.bulk`), which is how bulk concurrency is bounded."""
     if op.parent_id is not None:
         return
-    engine = _engine(session)
-    op_id, queue = op.id, queue_for(op)
-    after_commit(session, lambda: send(engine, op_id, queue))
+    # The operations a transaction accepts (a group commit writes dozens) leave in one LPUSH per queue.
+    by_queue: dict[str, list[uuid.UUID]]
+    by_queue, first = transaction_scoped(session, _TO_SEND, dict)
+    if first:
+        engine = _engine(session)
+        after_commit(session, lambda: _send_accepted(engine, by_queue))
+    by_queue.setdefault(queue_for(op), []).append(op.id)
+
+
+def _send_accepted(engine: Engine, by_queue: dict[str, list[uuid.UUID]]) -> None:
+    for queue, op_ids in by_queue.items():
+        try:
+            publish.execute_many(get_app(), [str(op_id) for op_id in op_ids], queue)
+        except Exception:
+            log.warning("could not send %d operations; the sweep resends them", len(op_ids), exc_info=True)
+            continue
+        stamping.stamp_later(engine, op_ids)
 
 
 def send_after_commit(

@@ -67,6 +67,11 @@ def execute(app: Celery, op_id: str, queue: str) -> None:
     task(app, EXECUTE_TASK, [op_id], queue)
 
 
+def execute_many(app: Celery, op_ids: list[str], queue: str) -> None:
+    """One execute message per id, all in one LPUSH (the first id is consumed first)."""
+    redis_client().lpush(queue, *(envelope(app, EXECUTE_TASK, [op_id], queue) for op_id in op_ids))
+
+
 def execute_batch(app: Celery, op_ids: list[str], queue: str) -> None:
     """Publish one message for a batch of a bulk's children (`runner.execute_many`)."""
     task(app, EXECUTE_BATCH_TASK, [op_ids], queue)

@@ -29,6 +29,10 @@ _STAMP = text(
 )
 # One statement's worth; a backlog larger than this is written in several.
 _MAX_BATCH = 1000
+# How long the stamper lets ids gather after the first one before it writes: under a steady stream of
+# accepts (a group commit hands over a few ids every few milliseconds) one UPDATE then covers dozens of
+# groups instead of each. Off the request's path; far below the sweep's grace period.
+LINGER_SECONDS = 0.05
 
 
 class Stamper:
@@ -42,18 +46,26 @@ class Stamper:
         # Ids taken off `_pending` whose UPDATE has not committed yet (for `flush`).
         self._writing = 0
         self._stopped = False
+        self._urgent = False  # someone waits in `flush`: write without lingering
         self._thread = threading.Thread(target=self._run, name="podium-dispatch-stamper", daemon=True)
         self._thread.start()
 
     def add(self, op_ids: Iterable[uuid.UUID]) -> None:
         with self._cond:
+            was_empty = not self._pending
             self._pending.extend(op_ids)
-            self._cond.notify_all()
+            if was_empty:  # the thread is lingering already when ids are pending: no wake-up per hand-over
+                self._cond.notify_all()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every id handed over so far is written (or failed); False on timeout."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self._pending and not self._writing, timeout)
+            self._urgent = True
+            self._cond.notify_all()
+            try:
+                return self._cond.wait_for(lambda: not self._pending and not self._writing, timeout)
+            finally:
+                self._urgent = False
 
     def stop(self, timeout: float = 5.0) -> None:
         self.flush(timeout)
@@ -68,6 +80,7 @@ class Stamper:
                 self._cond.wait_for(lambda: self._pending or self._stopped)
                 if not self._pending:
                     return
+                self._cond.wait_for(lambda: self._stopped or self._urgent, LINGER_SECONDS)
                 batch, self._pending = self._pending[:_MAX_BATCH], self._pending[_MAX_BATCH:]
                 self._writing = len(batch)
             try:
