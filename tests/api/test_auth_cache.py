@@ -9,6 +9,8 @@ from typing import Any
 import psycopg
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from podium_api.app import create_app
+from podium_api.settings import ApiSettings
 from podium_shared.auth import tokens
 from podium_shared.auth.cache import EPOCH_KEY, bump_epoch
 from podium_shared.auth.service import authenticate
@@ -76,3 +78,19 @@ def test_using_a_token_does_not_move_the_epoch(
         ).one()
         assert used.last_used_at is not None
     assert _epoch(app) == before
+
+
+def test_a_moved_epoch_sends_the_request_to_the_database_without_taking_a_second_rate_token(
+    api_settings: ApiSettings, make_user: Any
+) -> None:
+    """A cached token's request takes its rate-limit token and reads the epoch in one round trip; when the
+    epoch has moved the database decides, with the token already taken (not a second one)."""
+    user: ApiUser = make_user(Role.operator)
+    limited = api_settings.model_copy(update={"rate_limit_per_second": 0.01, "rate_limit_burst": 3})
+    with TestClient(create_app(limited)) as c:
+        assert c.get("/api/v1/me", headers=user.headers).status_code == 200  # database: 2 tokens left
+        assert c.get("/api/v1/me", headers=user.headers).status_code == 200  # cache: 1 left
+        bump_epoch(limited.redis_url)
+        # Cache then database: one token between them, the last one. Taking two would refuse this one.
+        assert c.get("/api/v1/me", headers=user.headers).status_code == 200
+        assert c.get("/api/v1/me", headers=user.headers).status_code == 429

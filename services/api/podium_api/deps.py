@@ -3,7 +3,9 @@ rate-limited), role checks, and the request's audit metadata."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
@@ -12,16 +14,18 @@ from fastapi import Depends, FastAPI, Request
 from podium_shared.audit.attempts import audited
 from podium_shared.audit.auth_failures import audit_auth_failure
 from podium_shared.auth import sessions
-from podium_shared.auth.cache import PrincipalCache
+from podium_shared.auth.cache import EPOCH_KEY, PrincipalCache
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.auth.service import AuthFailure, authenticate
+from podium_shared.db.session import unit_of_work
 from podium_shared.errors import Forbidden, RateLimited, Unauthenticated
 from podium_shared.models.user import Role
+from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from podium_api import browser
-from podium_api.ratelimit import RateLimiter
+from podium_api.ratelimit import Decision, RateLimiter
 from podium_api.settings import ApiSettings
 
 __all__ = [
@@ -201,19 +205,61 @@ def guard_attempt(
         raise
 
 
-def get_principal(request: Request, session: SessionDep, meta: MetaDep) -> Principal:
+async def get_principal(request: Request, meta: MetaDep) -> Principal:
+    """The request's principal, rate-limited. A bearer token this process has seen is answered on the
+    event loop: one round trip through the loop's own Redis client takes the user's rate-limit token and
+    reads the auth epoch, and the cached answer stands if the epoch has not moved (no thread hand-off, no
+    database). Anything else (a new token, a console cookie, a refusal, a moved epoch) is decided by the
+    database in a worker thread, in a transaction of its own."""
+    token = _bearer(request)
+    cache: PrincipalCache = request.app.state.principal_cache
+    cached = cache.peek(token)
+    taken: tuple[str, Decision] | None = None
+    if cached is not None:
+        limiter: RateLimiter = request.app.state.rate_limiter
+        redis = async_redis(request.app)
+        decision, epoch = await limiter.take_and_get(redis, cached.username, EPOCH_KEY)
+        if cache.valid(token, epoch):
+            _check_rate(request, cached, decision)
+            return cached
+        taken = (cached.username, decision)  # already spent: the database path does not take another
+    return await run_in_threadpool(_principal_from_database, request, meta, taken)
+
+
+def _principal_from_database(
+    request: Request, meta: RequestMeta, taken: tuple[str, Decision] | None
+) -> Principal:
     limiter: RateLimiter = request.app.state.rate_limiter
-    principal = guard_attempt(
-        request.app, path=request.url.path, meta=meta, attempt=lambda: _authenticate(request, session)
-    )
-    decision = limiter.take(principal.username)
+    with unit_of_work(get_factory(request)) as session:
+        principal = guard_attempt(
+            request.app, path=request.url.path, meta=meta, attempt=lambda: _authenticate(request, session)
+        )
+    if taken is not None and taken[0] == principal.username:
+        decision = taken[1]
+    else:
+        decision = limiter.take(principal.username)
+    _check_rate(request, principal, decision)
+    return principal
+
+
+def _check_rate(request: Request, principal: Principal, decision: Decision) -> None:
     if not decision.allowed:
         limited = _too_many(decision.retry_after_seconds)
         if request.method in _MUTATING:
             audited(limited, principal, f"{request.method} {request.url.path}"[:64], "rate_limited")
         raise limited
     request.state.principal = principal
-    return principal
+
+
+def async_redis(app: FastAPI) -> AsyncRedis:
+    """This event loop's Redis client (an asyncio client belongs to the loop that made it; uvicorn runs one
+    loop per process, the test client one per client)."""
+    loop = asyncio.get_running_loop()
+    clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedis] = app.state.async_redis
+    client = clients.get(loop)
+    if client is None:
+        client = clients[loop] = AsyncRedis.from_url(app.state.settings.redis_url)
+    return client
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

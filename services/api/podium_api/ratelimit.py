@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import NoScriptError
 
 _SCRIPT = """
 local key = KEYS[1]
@@ -31,6 +33,10 @@ else
 end
 redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('EXPIRE', key, math.ceil(burst / rate) + 1)
+if KEYS[2] then
+  -- A value the caller reads in the same round trip (the auth epoch): one trip per request, not two.
+  return {allowed, tostring(wait), redis.call('GET', KEYS[2]) or '0'}
+end
 return {allowed, tostring(wait)}
 """
 
@@ -50,5 +56,19 @@ class RateLimiter:
 
     def take(self, subject: str) -> Decision:
         """One request by `subject` (a username, or `addr:<ip>` for unauthenticated attempts)."""
-        allowed, wait = self._script(keys=[f"podium:ratelimit:{subject}"], args=[self._rate, self._burst])
+        allowed, wait = self._script(keys=[self._key(subject)], args=[self._rate, self._burst])
         return Decision(allowed=bool(int(allowed)), retry_after_seconds=float(wait))
+
+    async def take_and_get(self, client: AsyncRedis, subject: str, key: str) -> tuple[Decision, bytes]:
+        """`take` through the event loop's own client (no thread hand-off), and the value of `key` read in
+        the same round trip (b"0" when it is not set)."""
+        keys = (self._key(subject), key)
+        try:
+            allowed, wait, value = await client.evalsha(self._script.sha, 2, *keys, self._rate, self._burst)
+        except NoScriptError:  # a restarted Redis: load it again, as `Script` does for `take`
+            allowed, wait, value = await client.eval(_SCRIPT, 2, *keys, self._rate, self._burst)
+        return Decision(allowed=bool(int(allowed)), retry_after_seconds=float(wait)), value
+
+    @staticmethod
+    def _key(subject: str) -> str:
+        return f"podium:ratelimit:{subject}"

@@ -67,6 +67,15 @@ class PrincipalCache:
             return None
         return value if value is not None else b"0"
 
+    def peek(self, token: str) -> Principal | None:
+        """The principal cached for `token`, whatever the epoch: the caller must then read the epoch and
+        keep the answer only if `valid(token, epoch)`."""
+        entry = self._entries.get(tokens.digest(token)) if token else None
+        return entry.principal if entry is not None else None
+
+    def valid(self, token: str, epoch: bytes) -> bool:
+        return self.get(token, epoch) is not None
+
     def get(self, token: str, epoch: bytes | None) -> Principal | None:
         if epoch is None or not token:
             return None
