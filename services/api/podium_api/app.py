@@ -4,13 +4,14 @@ handler and the routers. Every router is thin; the domain lives in `podium_share
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from podium_shared import domains
 from podium_shared.auth.cache import PrincipalCache
-from podium_shared.db.session import session_factory
+from podium_shared.db.session import session_factory, writer_session_factory
 from podium_shared.operations import celery_app
 from podium_shared.operations.kinds import all_kinds
 from podium_shared.settings import PodiumSettings, get_settings
@@ -18,6 +19,7 @@ from pydantic import BaseModel
 from redis import Redis
 
 from podium_api import console, errors, logredact, openapi
+from podium_api.groupcommit import GroupCommit
 from podium_api.middleware import BodySizeLimit, RequestContext
 from podium_api.ratelimit import RateLimiter
 from podium_api.routers import (
@@ -53,8 +55,11 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     redis = Redis.from_url(cfg.redis_url)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.group_commit.close()
+        for client in list(app.state.async_redis.values()):
+            await client.aclose()
         redis.close()
 
     app = FastAPI(
@@ -71,6 +76,11 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     app.state.settings = cfg
     app.state.session_factory = session_factory(cfg.database_url)
     app.state.redis = redis
+    # One asyncio client per event loop (deps.async_redis).
+    app.state.async_redis = weakref.WeakKeyDictionary()
+    # A group that meets a dead connection (no pre-ping there) is written again, one command at a time, on
+    # fresh ones (podium_api.groupcommit).
+    app.state.group_commit = GroupCommit(writer_session_factory(cfg.database_url))
     app.state.principal_cache = PrincipalCache(redis)
     app.state.rate_limiter = RateLimiter(
         redis, per_second=cfg.rate_limit_per_second, burst=cfg.rate_limit_burst

@@ -26,7 +26,8 @@ T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
 
 
 # Unbounded on purpose: an evicted engine would be garbage-collected with its pooled connections still
@@ -40,6 +41,14 @@ def session_factory(url: str | None = None) -> sessionmaker[Session]:
     if url is None:
         url = get_settings().database_url
     return _factory(url)
+
+
+@cache
+def writer_session_factory(url: str) -> sessionmaker[Session]:
+    """For one writer thread that runs transactions back to back (the API's group commit): a small pool
+    without the pre-ping, which would cost a round trip per transaction. A dead connection fails its
+    transaction instead, and the writer must be able to run that again (the group commit does)."""
+    return sessionmaker(make_engine(url, pool_pre_ping=False, pool_size=2), expire_on_commit=False)
 
 
 def after_commit(session: Session, fn: Callable[[], object]) -> None:

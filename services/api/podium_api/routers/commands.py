@@ -2,11 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
+from podium_shared.models.operation import Operation
 from podium_shared.operations import service
 from podium_shared.operations.schemas import CommandKindOut, CommandRequest, OperationOut
+from sqlalchemy.orm import Session
 
-from podium_api.deps import MetaDep, PrincipalDep, RedisDep, SessionDep, SettingsDep, ViewerDep
+from podium_api.deps import MetaDep, PrincipalDep, ViewerDep
+from podium_api.groupcommit import Command, GroupCommit
+from podium_api.settings import ApiSettings
 
 # Printable ASCII without spaces, as the idempotency store checks it.
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
@@ -15,36 +19,45 @@ router = APIRouter(tags=["commands"])
 
 
 @router.post("/commands", status_code=status.HTTP_202_ACCEPTED, response_model=OperationOut)
-def submit_command(
+async def submit_command(
     *,
+    request: Request,
     body: CommandRequest,
-    session: SessionDep,
     principal: PrincipalDep,
     meta: MetaDep,
-    settings: SettingsDep,
-    redis: RedisDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY)] = None,
 ) -> Response:
     """Validate, authorise, pre-check against the cluster snapshot and queue a command; the answer is
     the queued Operation (202), with any accept-time warnings in `result.accept_warnings`."""
-    op = service.accept_command(
-        session,
-        principal,
-        meta,
-        kind=body.kind,
-        cluster=body.cluster,
-        params=body.params,
-        idempotency_key=idempotency_key,
-        max_bulk_items=settings.max_bulk_items,
-        redis=redis,
-    )
+
+    # Read from the app, not through dependencies: each dependency costs the event loop more than this.
+    state = request.app.state
+    settings: ApiSettings = state.settings
+
+    def prepare(session: Session) -> service.PreparedCommand:
+        return service.prepare_command(
+            session,
+            principal,
+            meta,
+            kind=body.kind,
+            cluster=body.cluster,
+            params=body.params,
+            idempotency_key=idempotency_key,
+            max_bulk_items=settings.max_bulk_items,
+            redis=state.redis,
+        )
+
+    # Written with the other commands that reach this process at the same moment, in one transaction
+    # (podium_api.groupcommit); answered once it has committed.
+    writer: GroupCommit = state.group_commit
+    content = await writer.run(Command(prepare, service.write_command, _answer))
+    return Response(content, status_code=status.HTTP_202_ACCEPTED, media_type="application/json")
+
+
+def _answer(op: Operation) -> str:
     # Serialised once by its model: returned as a model, FastAPI would dump it, validate the dump against
     # the response model again and encode that (~5 % of an accept's CPU; docs/performance.md).
-    return Response(
-        OperationOut.model_validate(op).model_dump_json(),
-        status_code=status.HTTP_202_ACCEPTED,
-        media_type="application/json",
-    )
+    return OperationOut.model_validate(op).model_dump_json()
 
 
 @router.get("/commands/kinds")
