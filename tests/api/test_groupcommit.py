@@ -12,12 +12,20 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from podium_api.groupcommit import Command, GroupCommit
-from podium_shared.db.session import make_engine
+from podium_shared.audit.service import verify
+from podium_shared.db.session import make_engine, session_factory
 from podium_shared.errors import Invalid
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from api.fixtures import ApiUser
+from api.helpers import audit_rows, scale
+
+COMMANDS = "/api/v1/commands"
 
 
 @pytest.fixture
@@ -147,3 +155,33 @@ def test_an_answer_is_released_only_after_commit(writer: GroupCommit, table: tup
     after = asyncio.run(main())
     assert seen_before_commit == [{}]
     assert list(after) == [7]
+
+
+def test_concurrent_requests_through_the_api_each_get_their_own_outcome(
+    app: FastAPI, operator: ApiUser, viewer: ApiUser, cluster: str, database_url: str
+) -> None:
+    """Sent at once, so they reach the writer together (or not: the outcome must be the same): the same
+    Idempotency-Key five times is one operation; a viewer's command is refused; the others are accepted,
+    each with an audit row, and the chain still verifies."""
+    key = f"k-{uuid.uuid4()}"
+
+    async def main() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            keyed = [
+                http.post(COMMANDS, headers=operator.headers | {"Idempotency-Key": key}, json=scale(cluster))
+                for _ in range(5)
+            ]
+            plain = [http.post(COMMANDS, headers=operator.headers, json=scale(cluster)) for _ in range(5)]
+            denied = [http.post(COMMANDS, headers=viewer.headers, json=scale(cluster))]
+            return await asyncio.gather(*keyed, *plain, *denied)
+
+    responses = asyncio.run(main())
+    assert [r.status_code for r in responses] == [202] * 10 + [403]
+    assert len({r.json()["id"] for r in responses[:5]}) == 1
+    assert len({r.json()["id"] for r in responses[:10]}) == 6
+    outcomes = [row.outcome for row in audit_rows(database_url, actor=operator.username)]
+    assert outcomes == ["accepted"] * 6
+    assert [row.outcome for row in audit_rows(database_url, actor=viewer.username)] == ["denied"]
+    with session_factory(database_url)() as session:
+        assert verify(session).ok

@@ -11,7 +11,7 @@ What does not change for a caller:
   Celery sends still run after that commit (`db.session.after_commit`);
 - a refusal is the command's own: `prepare` only reads, so a command refused by it leaves the shared
   transaction as it was and the others are written;
-- anything that fails while writing (a unique violation from another process's same idempotency key, a
+- anything that fails while writing (a deadlock with another process's group over idempotency keys, a
   lost connection) rolls the whole group back, and each of its commands is then run alone, in a
   transaction of its own, exactly as before group commit existed; each caller gets its own outcome.
 
