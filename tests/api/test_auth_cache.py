@@ -94,3 +94,14 @@ def test_a_moved_epoch_sends_the_request_to_the_database_without_taking_a_second
         # Cache then database: one token between them, the last one. Taking two would refuse this one.
         assert c.get("/api/v1/me", headers=user.headers).status_code == 200
         assert c.get("/api/v1/me", headers=user.headers).status_code == 429
+
+
+def test_a_cached_token_is_still_answered_after_redis_forgets_the_rate_limit_script(
+    client: TestClient, app: FastAPI, operator: ApiUser
+) -> None:
+    """As after a Redis restart: the event loop's call finds no script by its SHA and sends the script."""
+    assert client.get("/api/v1/me", headers=operator.headers).status_code == 200
+    redis: Redis[bytes] = app.state.redis
+    redis.script_flush()
+    assert client.get("/api/v1/me", headers=operator.headers).status_code == 200
+    assert client.get("/api/v1/me", headers=operator.headers).status_code == 200

@@ -251,11 +251,11 @@ def _check_rate(request: Request, principal: Principal, decision: Decision) -> N
     request.state.principal = principal
 
 
-def async_redis(app: FastAPI) -> AsyncRedis:
+def async_redis(app: FastAPI) -> AsyncRedis[bytes]:
     """This event loop's Redis client (an asyncio client belongs to the loop that made it; uvicorn runs one
     loop per process, the test client one per client)."""
     loop = asyncio.get_running_loop()
-    clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedis] = app.state.async_redis
+    clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedis[bytes]] = app.state.async_redis
     client = clients.get(loop)
     if client is None:
         client = clients[loop] = AsyncRedis.from_url(app.state.settings.redis_url)

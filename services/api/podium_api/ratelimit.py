@@ -3,7 +3,9 @@ atomically, using Redis's clock so replicas with skewed clocks agree."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
@@ -39,6 +41,7 @@ if KEYS[2] then
 end
 return {allowed, tostring(wait)}
 """
+_SHA = hashlib.sha1(_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names scripts by their SHA-1
 
 
 @dataclass(frozen=True)
@@ -59,14 +62,16 @@ class RateLimiter:
         allowed, wait = self._script(keys=[self._key(subject)], args=[self._rate, self._burst])
         return Decision(allowed=bool(int(allowed)), retry_after_seconds=float(wait))
 
-    async def take_and_get(self, client: AsyncRedis, subject: str, key: str) -> tuple[Decision, bytes]:
+    async def take_and_get(self, client: AsyncRedis[bytes], subject: str, key: str) -> tuple[Decision, bytes]:
         """`take` through the event loop's own client (no thread hand-off), and the value of `key` read in
         the same round trip (b"0" when it is not set)."""
         keys = (self._key(subject), key)
+        # redis-py's stubs leave eval/evalsha untyped; the script's reply is a list of three values.
+        scripting: Any = client
         try:
-            allowed, wait, value = await client.evalsha(self._script.sha, 2, *keys, self._rate, self._burst)
+            allowed, wait, value = await scripting.evalsha(_SHA, 2, *keys, self._rate, self._burst)
         except NoScriptError:  # a restarted Redis: load it again, as `Script` does for `take`
-            allowed, wait, value = await client.eval(_SCRIPT, 2, *keys, self._rate, self._burst)
+            allowed, wait, value = await scripting.eval(_SCRIPT, 2, *keys, self._rate, self._burst)
         return Decision(allowed=bool(int(allowed)), retry_after_seconds=float(wait)), value
 
     @staticmethod
