@@ -165,6 +165,16 @@ class Lines:
         )  # fmt: skip
 
 
+# `python -m podium_cli`, with Ctrl-C delivered as at a terminal. A process inherits an ignored SIGINT (a
+# suite started in the background by a non-interactive shell ignores it, and so does everything it starts),
+# and Python then leaves it ignored: the CLI would be right to stay deaf, and the test would measure how the
+# suite was launched.
+_AS_AT_A_TERMINAL = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('podium_cli', run_name='__main__', alter_sys=True)"
+)
+
+
 @pytest.fixture
 def watch_cli(served_api: ServedApi, admin: ApiUser, tmp_path: Path) -> Iterator[Callable[..., Lines]]:
     procs: list[subprocess.Popen[str]] = []
@@ -174,7 +184,7 @@ def watch_cli(served_api: ServedApi, admin: ApiUser, tmp_path: Path) -> Iterator
                "PODIUM_CONFIG": str(tmp_path / "podium-config.json"), "PYTHONUNBUFFERED": "1"}  # fmt: skip
         stderr = tmp_path / f"stderr-{len(procs)}.txt"
         with stderr.open("w") as err:
-            proc = subprocess.Popen([sys.executable, "-m", "podium_cli", *args], env=env, text=True,
+            proc = subprocess.Popen([sys.executable, "-c", _AS_AT_A_TERMINAL, *args], env=env, text=True,
                                     stdout=subprocess.PIPE, stderr=err)  # fmt: skip
         procs.append(proc)
         return Lines(proc, stderr)
