@@ -45,12 +45,14 @@ def test_cancelling_a_bulk_item_waits_for_the_parent_before_locking_the_item(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
             " AND wait_event_type = 'Lock'"
         )
-        with pipeline.sessions() as probe:
-            wait_until(
-                lambda: probe.scalar(waiting),
-                10,
-                "the item's cancel to wait on the parent",
-            )  # fmt: skip
+
+        def lock_waits() -> int:
+            # A transaction of its own each time: a backend snapshots pg_stat_activity at its first read in
+            # a transaction, so polling inside one transaction would only ever see that first moment.
+            with pipeline.sessions() as probe:
+                return int(probe.scalar(waiting) or 0)
+
+        wait_until(lock_waits, 10, "the item's cancel to wait on the parent")
         # The parent's cancel now updates its queued children: the item must not be locked already.
         holder.execute(
             text("SELECT id FROM operations WHERE id = :id FOR UPDATE NOWAIT"), {"id": child.id}
