@@ -86,6 +86,13 @@ def check_accessibility(page: Page, name: str) -> None:
     """axe-core on the page as it is now; serious and critical violations fail the test."""
     # The pointer left on a just-clicked button would be measured in its hover colours.
     page.mouse.move(0, 0)
+    # ... and, while its colour transition runs, in a colour between the two: wait for the transitions and
+    # other finite animations to end (a spinner's endless one never does, so it is left out).
+    page.evaluate(
+        """() => Promise.all(document.getAnimations()
+            .filter((a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+            .map((a) => a.finished.catch(() => null)))"""
+    )
     page.evaluate(AXE.read_text())
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     bad = [
