@@ -218,11 +218,12 @@ async def get_principal(request: Request, meta: MetaDep) -> Principal:
     if cached is not None:
         limiter: RateLimiter = request.app.state.rate_limiter
         redis = async_redis(request.app)
-        decision, epoch = await limiter.take_and_get(redis, cached.username, EPOCH_KEY)
-        if cache.valid(token, epoch):
-            _check_rate(request, cached, decision)
-            return cached
-        taken = (cached.username, decision)  # already spent: the database path does not take another
+        username = cached.principal.username
+        decision, epoch = await limiter.take_and_get(redis, username, EPOCH_KEY)
+        if cache.fresh(cached, epoch):
+            _check_rate(request, cached.principal, decision)
+            return cached.principal
+        taken = (username, decision)  # already spent: the database path does not take another
     return await run_in_threadpool(_principal_from_database, request, meta, taken)
 
 

@@ -44,7 +44,7 @@ _AUTH_MODELS = (User, ApiToken)
 
 
 @dataclass(frozen=True)
-class _Entry:
+class Entry:
     principal: Principal
     epoch: bytes
     stored_at: float
@@ -54,7 +54,7 @@ class PrincipalCache:
     def __init__(self, redis: Redis[bytes], ttl_seconds: float = TTL_SECONDS) -> None:
         self.redis = redis
         self.ttl_seconds = ttl_seconds
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, Entry] = {}
         self._lock = threading.Lock()
 
     def epoch(self) -> bytes | None:
@@ -67,22 +67,19 @@ class PrincipalCache:
             return None
         return value if value is not None else b"0"
 
-    def peek(self, token: str) -> Principal | None:
-        """The principal cached for `token`, whatever the epoch: the caller must then read the epoch and
-        keep the answer only if `valid(token, epoch)`."""
-        entry = self._entries.get(tokens.digest(token)) if token else None
-        return entry.principal if entry is not None else None
+    def peek(self, token: str) -> Entry | None:
+        """What is cached for `token`, whatever its epoch and age: the caller reads the epoch, then keeps
+        the entry's principal only if `fresh(entry, epoch)` (one digest of the token for both steps)."""
+        return self._entries.get(tokens.digest(token)) if token else None
 
-    def valid(self, token: str, epoch: bytes) -> bool:
-        return self.get(token, epoch) is not None
+    def fresh(self, entry: Entry, epoch: bytes) -> bool:
+        return entry.epoch == epoch and time.monotonic() - entry.stored_at <= self.ttl_seconds
 
     def get(self, token: str, epoch: bytes | None) -> Principal | None:
-        if epoch is None or not token:
+        if epoch is None:
             return None
-        entry = self._entries.get(tokens.digest(token))
-        if entry is None or entry.epoch != epoch or time.monotonic() - entry.stored_at > self.ttl_seconds:
-            return None
-        return entry.principal
+        entry = self.peek(token)
+        return entry.principal if entry is not None and self.fresh(entry, epoch) else None
 
     def put(self, token: str, principal: Principal, epoch: bytes | None) -> None:
         """`epoch` must be the one read *before* the database answered: a change committed in between has
@@ -92,7 +89,7 @@ class PrincipalCache:
         with self._lock:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()  # a process sees far fewer live tokens; this only bounds the memory
-            self._entries[tokens.digest(token)] = _Entry(principal, epoch, time.monotonic())
+            self._entries[tokens.digest(token)] = Entry(principal, epoch, time.monotonic())
 
 
 class _Clients:

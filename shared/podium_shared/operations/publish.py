@@ -64,7 +64,7 @@ def task(app: Celery, name: str, args: list[Any], queue: str) -> None:
 
 def execute(app: Celery, op_id: str, queue: str) -> None:
     """Publish one execute message for `op_id`."""
-    task(app, EXECUTE_TASK, [op_id], queue)
+    execute_many(app, [op_id], queue)
 
 
 def execute_many(app: Celery, op_ids: list[str], queue: str) -> None:
