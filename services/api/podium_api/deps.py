@@ -20,11 +20,11 @@ from podium_shared.auth.service import AuthFailure, authenticate
 from podium_shared.db.session import unit_of_work
 from podium_shared.errors import Forbidden, RateLimited, Unauthenticated
 from podium_shared.models.user import Role
-from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from podium_api import browser
+from podium_api.loopredis import LoopRedis
 from podium_api.ratelimit import Decision, RateLimiter
 from podium_api.settings import ApiSettings
 
@@ -252,14 +252,14 @@ def _check_rate(request: Request, principal: Principal, decision: Decision) -> N
     request.state.principal = principal
 
 
-def async_redis(app: FastAPI) -> AsyncRedis[bytes]:
-    """This event loop's Redis client (an asyncio client belongs to the loop that made it; uvicorn runs one
-    loop per process, the test client one per client)."""
+def async_redis(app: FastAPI) -> LoopRedis:
+    """This event loop's Redis connection (an asyncio connection belongs to the loop that made it; uvicorn
+    runs one loop per process, the test client one per client)."""
     loop = asyncio.get_running_loop()
-    clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedis[bytes]] = app.state.async_redis
+    clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopRedis] = app.state.async_redis
     client = clients.get(loop)
     if client is None:
-        client = clients[loop] = AsyncRedis.from_url(app.state.settings.redis_url)
+        client = clients[loop] = LoopRedis(app.state.settings.redis_url)
     return client
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 from redis import Redis
-from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import NoScriptError
+
+from podium_api.loopredis import LoopRedis
 
 _SCRIPT = """
 local key = KEYS[1]
@@ -62,17 +62,15 @@ class RateLimiter:
         allowed, wait = self._script(keys=[self._key(subject)], args=[self._rate, self._burst])
         return Decision(allowed=bool(int(allowed)), retry_after_seconds=float(wait))
 
-    async def take_and_get(self, client: AsyncRedis[bytes], subject: str, key: str) -> tuple[Decision, bytes]:
-        """`take` through the event loop's own client (no thread hand-off), and the value of `key` read in
-        the same round trip (b"0" when it is not set)."""
+    async def take_and_get(self, client: LoopRedis, subject: str, key: str) -> tuple[Decision, bytes]:
+        """`take` through the event loop's own connection (no thread hand-off), and the value of `key` read
+        in the same round trip (b"0" when it is not set)."""
         keys = (self._key(subject), key)
-        # redis-py's stubs leave eval/evalsha untyped; the script's reply is a list of three values.
-        scripting: Any = client
         try:
-            allowed, wait, value = await scripting.evalsha(_SHA, 2, *keys, self._rate, self._burst)
+            allowed, wait, value = await client.call("EVALSHA", _SHA, 2, *keys, self._rate, self._burst)
         except NoScriptError:  # a restarted Redis: load it again, as `Script` does for `take`
-            allowed, wait, value = await scripting.eval(_SCRIPT, 2, *keys, self._rate, self._burst)
-        return Decision(allowed=bool(int(allowed)), retry_after_seconds=float(wait)), value
+            allowed, wait, value = await client.call("EVAL", _SCRIPT, 2, *keys, self._rate, self._burst)
+        return Decision(allowed=bool(int(allowed)), retry_after_seconds=float(wait)), bytes(value)
 
     @staticmethod
     def _key(subject: str) -> str:
