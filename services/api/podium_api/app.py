@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from redis import Redis
 
 from podium_api import console, errors, logredact, openapi
+from podium_api.fastaccept import AcceptFastLane
 from podium_api.groupcommit import GroupCommit
 from podium_api.middleware import BodySizeLimit, RequestContext
 from podium_api.ratelimit import RateLimiter
@@ -96,6 +97,8 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     logredact.install()
     # Added last = outermost: every response, even a 413 or a 500, carries the request id.
     app.add_middleware(BodySizeLimit, max_bytes=cfg.max_body_bytes)
+    # Inside RequestContext: the fast lane's answers carry the request id too.
+    app.add_middleware(AcceptFastLane, path=f"{API_PREFIX}/commands", max_body_bytes=cfg.max_body_bytes)
     app.add_middleware(RequestContext)
 
     app.include_router(health.router)

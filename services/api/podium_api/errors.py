@@ -57,6 +57,11 @@ def _write_pending_audit(request: Request, exc: PodiumError) -> None:
 
 async def _podium_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PodiumError)
+    return await podium_error_response(request, exc)
+
+
+async def podium_error_response(request: Request, exc: PodiumError) -> JSONResponse:
+    """The answer to a refusal, its pending audit row written first (also used by podium_api.fastaccept)."""
     # A database write (it may wait for the audit chain's lock): off the event loop.
     await run_in_threadpool(_write_pending_audit, request, exc)
     headers = {}

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
+from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.models.operation import Operation
 from podium_shared.operations import service
 from podium_shared.operations.schemas import CommandKindOut, CommandRequest, OperationOut
@@ -29,7 +30,20 @@ async def submit_command(
 ) -> Response:
     """Validate, authorise, pre-check against the cluster snapshot and queue a command; the answer is
     the queued Operation (202), with any accept-time warnings in `result.accept_warnings`."""
+    # Most requests never get here: podium_api.fastaccept answers the common case with this same `accept`
+    # and hands this route everything else (a body to refuse, a cookie, a chunked upload).
+    content = await accept(request, body, principal, meta, idempotency_key)
+    return Response(content, status_code=status.HTTP_202_ACCEPTED, media_type="application/json")
 
+
+async def accept(
+    request: Request,
+    body: CommandRequest,
+    principal: Principal,
+    meta: RequestMeta,
+    idempotency_key: str | None,
+) -> bytes:
+    """The queued Operation as the 202's JSON body, once its transaction has committed."""
     # Read from the app, not through dependencies: each dependency costs the event loop more than this.
     state = request.app.state
     settings: ApiSettings = state.settings
@@ -50,14 +64,14 @@ async def submit_command(
     # Written with the other commands that reach this process at the same moment, in one transaction
     # (podium_api.groupcommit); answered once it has committed.
     writer: GroupCommit = state.group_commit
-    content = await writer.run(Command(prepare, service.write_command, _answer))
-    return Response(content, status_code=status.HTTP_202_ACCEPTED, media_type="application/json")
+    content: bytes = await writer.run(Command(prepare, service.write_command, _answer))
+    return content
 
 
-def _answer(op: Operation) -> str:
+def _answer(op: Operation) -> bytes:
     # Serialised once by its model: returned as a model, FastAPI would dump it, validate the dump against
     # the response model again and encode that (~5 % of an accept's CPU; docs/performance.md).
-    return OperationOut.model_validate(op).model_dump_json()
+    return OperationOut.__pydantic_serializer__.to_json(OperationOut.model_validate(op))
 
 
 @router.get("/commands/kinds")
