@@ -16,44 +16,75 @@ does not name that task as its parent, which nothing reads."""
 from __future__ import annotations
 
 import base64
-import json
+import re
 import uuid
 from typing import Any
 
+import orjson
 from celery import Celery
+from celery.utils.saferepr import saferepr
 
 from podium_shared.operations.celery_app import EXECUTE_BATCH_TASK, EXECUTE_TASK
 from podium_shared.operations.events import redis_client
 
+# An id `saferepr` writes as `repr` does: short (never shortened) and nothing it would quote differently.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
 
 def envelope(app: Celery, name: str, args: list[Any], queue: str) -> bytes:
     task_id = str(uuid.uuid4())
-    message = app.amqp.as_task_v2(
-        task_id,
-        name,
-        args=args,
-        reply_to=app.thread_oid,
-        create_sent_event=app.conf.task_send_sent_event,
-        ignore_result=None,
-    )
-    properties = dict(message.properties)
-    properties.update(
-        delivery_mode=2,  # persistent, kombu's default
-        delivery_info={"exchange": "", "routing_key": queue},
-        priority=0,
-        body_encoding="base64",
-        delivery_tag=str(uuid.uuid4()),
-    )
-    body = base64.b64encode(json.dumps(message.body).encode()).decode()
-    return json.dumps(
+    headers, properties, body = _template(app, name, queue)
+    # What `as_task_v2` puts in a message that depends on the task's id or arguments; the rest is the
+    # template's, the same for every message of this task and queue from this thread.
+    headers = {**headers, "id": task_id, "root_id": task_id, "argsrepr": _argsrepr(app, args)}
+    properties = {**properties, "correlation_id": task_id, "delivery_tag": str(uuid.uuid4())}
+    encoded = base64.b64encode(orjson.dumps([args, *body[1:]])).decode()
+    return orjson.dumps(
         {
-            "body": body,
+            "body": encoded,
             "content-encoding": "utf-8",
             "content-type": "application/json",
-            "headers": message.headers,
+            "headers": headers,
             "properties": properties,
         }
-    ).encode()
+    )
+
+
+# (app, task name, queue, reply_to) -> the message `as_task_v2` builds for no arguments. Per thread through
+# reply_to (`app.thread_oid`); built once, where each message cost a full `as_task_v2` and two `saferepr`s
+# (~10 % of the group writer's CPU; docs/performance.md, "Fourth pass").
+_TEMPLATES: dict[tuple[int, str, str, str], tuple[dict[str, Any], dict[str, Any], list[Any]]] = {}
+
+
+def _template(app: Celery, name: str, queue: str) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+    reply_to = app.thread_oid
+    key = (id(app), name, queue, reply_to)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        message = app.amqp.as_task_v2(
+            "",
+            name,
+            args=[],
+            reply_to=reply_to,
+            create_sent_event=app.conf.task_send_sent_event,
+            ignore_result=None,
+        )
+        properties = dict(message.properties)
+        properties.update(
+            delivery_mode=2,  # persistent, kombu's default
+            delivery_info={"exchange": "", "routing_key": queue},
+            priority=0,
+            body_encoding="base64",
+        )
+        template = _TEMPLATES[key] = (dict(message.headers), properties, list(message.body))
+    return template
+
+
+def _argsrepr(app: Celery, args: list[Any]) -> str:
+    """`as_task_v2`'s `saferepr(args)`; for one plain id (every execute message) that is plain `repr`."""
+    if len(args) == 1 and isinstance(args[0], str) and _PLAIN_ID.fullmatch(args[0]):
+        return repr(args)
+    return str(saferepr(args, app.amqp.argsrepr_maxsize, maxlevels=app.conf.task_repr_maxlevels))
 
 
 def task(app: Celery, name: str, args: list[Any], queue: str) -> None:

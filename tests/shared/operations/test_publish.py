@@ -43,3 +43,23 @@ def test_the_message_is_the_one_send_task_writes(pipeline: Pipeline) -> None:
     publish.execute_batch(app, ids, queue)
     assert _pop(pipeline, queue) == from_celery
     assert from_celery["body"][0] == [ids]
+
+
+def test_each_message_has_its_own_task_id_throughout(pipeline: Pipeline) -> None:
+    """The message is built from a template per task and queue: the task's id must be fresh for each
+    message and the same in every field that names it, and the arguments must be each message's own."""
+    app, queue = celery_app.get_app(), celery_app.QUEUE_MAINTENANCE
+    op_ids = [str(uuid.uuid4()) for _ in range(2)]
+    publish.execute_many(app, op_ids, queue)
+    seen = []
+    for op_id in op_ids:  # LPUSH puts the first id where RPOP takes it first
+        raw = pipeline.redis.rpop(queue)
+        assert raw is not None
+        message = json.loads(raw)
+        body = json.loads(base64.b64decode(message["body"]))
+        headers, properties = message["headers"], message["properties"]
+        assert body[0] == [op_id]
+        assert headers["argsrepr"] == repr([op_id])
+        assert headers["id"] == headers["root_id"] == properties["correlation_id"]
+        seen += [headers["id"], properties["delivery_tag"]]
+    assert len(set(seen)) == 4
