@@ -9,12 +9,14 @@ increasing per cluster, and still increasing after a Redis restart (Redis persis
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from redis import Redis
+from redis.exceptions import NoScriptError
 
 from podium_shared.realtime.keys import channel, stream_key
 
@@ -56,6 +58,7 @@ redis.call('PUBLISH', ARGV[6], '{"id":"' .. id .. '","cluster":' .. cjson.encode
   ',"object":' .. ARGV[4] .. '}')
 return id
 """
+_PUBLISH_NEWER_SHA = hashlib.sha1(_PUBLISH_NEWER_LUA.encode()).hexdigest()  # noqa: S324 - Redis's script names
 # How long the last published version of an object is remembered: far longer than any commit-to-publish
 # delay, short enough that finished operations do not accumulate keys.
 VERSION_TTL_SECONDS = 86_400
@@ -185,14 +188,8 @@ def publish_if_newer(
 ) -> str | None:
     """`publish`, unless a newer version of the same object was already published; returns the stream
     id, or None when this state was stale and dropped."""
-    body = orjson.dumps(obj, default=str, option=orjson.OPT_NON_STR_KEYS)
-    script = redis.register_script(_PUBLISH_NEWER_LUA)
-    result = script(
-        keys=[stream_key(cluster), version_key],
-        args=[
-            cluster, topic, event, body, STREAM_MAXLEN, channel(cluster), version, VERSION_TTL_SECONDS,
-        ],
-    )  # fmt: skip
+    item = Versioned(cluster, topic, event, obj, version_key, version)
+    result = publish_many_if_newer(redis, [item])[0]
     return None if result is None else _s(result)
 
 
@@ -208,24 +205,37 @@ class Versioned:
     version: int
 
 
-def publish_many_if_newer(redis: Redis[bytes], items: list[Versioned]) -> None:
+def publish_many_if_newer(redis: Redis[bytes], items: list[Versioned]) -> list[Any]:
     """`publish_if_newer` for several objects in one round trip (a pipeline; each script call stays atomic
-    on its own, in order)."""
+    on its own, in order); each one's stream id, or None when its state was stale. Called by the script's
+    SHA, which a Redis that has run it knows: redis-py's `Script` in a pipeline asks SCRIPT EXISTS first,
+    a second round trip for every group of accepted commands."""
     if not items:
-        return
-    script = redis.register_script(_PUBLISH_NEWER_LUA)
-    pipe = redis.pipeline(transaction=False)
+        return []
+    results = _publish_versioned(redis, "EVALSHA", _PUBLISH_NEWER_SHA, items)
+    missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
+    if missing:  # a Redis that lost its scripts (restarted): those calls ran nothing; send the text
+        again = _publish_versioned(redis, "EVAL", _PUBLISH_NEWER_LUA, [items[i] for i in missing])
+        for i, result in zip(missing, again, strict=True):
+            results[i] = result
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results
+
+
+def _publish_versioned(redis: Redis[bytes], command: str, script: str, items: list[Versioned]) -> list[Any]:
+    # redis-py's stubs leave `execute_command` untyped; a pipeline queues the call and answers at `execute`.
+    pipe: Any = redis.pipeline(transaction=False)
     for it in items:
         body = orjson.dumps(it.obj, default=str, option=orjson.OPT_NON_STR_KEYS)
-        script(
-            keys=[stream_key(it.cluster), it.version_key],
-            args=[
-                it.cluster, it.topic, it.event, body, STREAM_MAXLEN, channel(it.cluster), it.version,
-                VERSION_TTL_SECONDS,
-            ],
-            client=pipe,
+        pipe.execute_command(
+            command, script, 2, stream_key(it.cluster), it.version_key,
+            it.cluster, it.topic, it.event, body, STREAM_MAXLEN, channel(it.cluster), it.version,
+            VERSION_TTL_SECONDS,
         )  # fmt: skip
-    pipe.execute()
+    results: list[Any] = pipe.execute(raise_on_error=False)
+    return results
 
 
 def window(redis: Redis[bytes], cluster: str) -> WindowInfo:

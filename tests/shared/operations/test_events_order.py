@@ -9,7 +9,7 @@ from typing import Any
 
 from podium_shared.embedded import EmbeddedRedis
 from podium_shared.operations.events import state_rank
-from podium_shared.realtime.stream import publish_if_newer, stream_key
+from podium_shared.realtime.stream import Versioned, publish_if_newer, publish_many_if_newer, stream_key
 from redis import Redis
 
 
@@ -61,4 +61,27 @@ def test_a_stale_state_is_dropped_and_a_newer_one_published(redis_server: Embedd
     ]
     assert published == [11, 11, 12]
     assert 0 < redis.ttl(key) <= 86_400
+    redis.close()
+
+
+def test_a_group_of_states_is_published_after_redis_forgets_the_script(redis_server: EmbeddedRedis) -> None:
+    """As after a Redis restart: the pipeline's calls by SHA find no script, and are sent again with it
+    (each once: the stale one of them still dropped)."""
+    redis: Redis[bytes] = Redis.from_url(redis_server.url)
+    cluster = f"order-{uuid.uuid4().hex[:8]}"
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+
+    def item(op_id: str, done: int) -> Versioned:
+        snapshot = {"id": op_id, **_op("running", 1, done=done)}
+        return Versioned(
+            cluster, "operations", "MODIFIED", snapshot, f"podium:opversion:{op_id}", state_rank(snapshot)
+        )
+
+    assert publish_many_if_newer(redis, [item(ids[0], 5)])[0] is not None
+    redis.script_flush()
+    results = publish_many_if_newer(redis, [item(ids[0], 4), item(ids[1], 1), item(ids[2], 2)])
+    assert results[0] is None  # older than what was published before the flush
+    assert all(r is not None for r in results[1:])
+    published = [json.loads(fields[b"object"])["id"] for _id, fields in redis.xrange(stream_key(cluster))]
+    assert published == [ids[0], ids[1], ids[2]]
     redis.close()
