@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,19 +40,17 @@ _COLUMNS = (
     "ts", "actor", "role", "action", "cluster", "namespace", "resource_kind", "resource_name", "outcome",
     "operation_id", "request_id", "client_addr", "details", "prev_hash", "hash",
 )  # fmt: skip
+# The rows travel as one JSON array, typed by the table's own row type: one parameter of constant shape
+# whatever the number of rows (its parse is cached), and one string to encode, where fifteen typed arrays
+# cost psycopg more CPU than the rest of the INSERT (docs/performance.md, "Fourth pass"). Rows are inserted
+# in array order, which is the chain's order.
 _INSERT_ROWS = text(
     "INSERT INTO audit_events (ts, actor, role, action, cluster, namespace, resource_kind, resource_name,"
     " outcome, operation_id, request_id, client_addr, details, prev_hash, hash)"
-    " SELECT ts, actor, role, action, cluster, namespace, resource_kind, resource_name, outcome,"
-    "  operation_id, request_id, client_addr, details, prev_hash, hash"
-    " FROM unnest(CAST(:ts AS timestamptz[]), CAST(:actor AS text[]), CAST(:role AS text[]),"
-    "  CAST(:action AS text[]), CAST(:cluster AS text[]), CAST(:namespace AS text[]),"
-    "  CAST(:resource_kind AS text[]), CAST(:resource_name AS text[]), CAST(:outcome AS text[]),"
-    "  CAST(:operation_id AS uuid[]), CAST(:request_id AS text[]), CAST(:client_addr AS inet[]),"
-    "  CAST(:details AS jsonb[]), CAST(:prev_hash AS text[]), CAST(:hash AS text[]))"
-    " WITH ORDINALITY AS r(ts, actor, role, action, cluster, namespace, resource_kind, resource_name,"
-    "  outcome, operation_id, request_id, client_addr, details, prev_hash, hash, n)"
-    " ORDER BY n RETURNING id"
+    " SELECT r.ts, r.actor, r.role, r.action, r.cluster, r.namespace, r.resource_kind, r.resource_name,"
+    "  r.outcome, r.operation_id, r.request_id, r.client_addr, r.details, r.prev_hash, r.hash"
+    " FROM json_populate_recordset(NULL::audit_events, CAST(:rows AS json)) WITH ORDINALITY AS r"
+    " ORDER BY r.ordinality RETURNING id"
 )
 
 
@@ -130,13 +127,20 @@ def _write_rows(session: Session) -> None:
     if not events:
         return
     written, events[:] = list(events), []
-    columns = {name: [getattr(e, name) for e in written] for name in _COLUMNS}
-    columns["details"] = [Jsonb(d) for d in columns["details"]]
-    # One statement of constant shape whatever the number of rows (so its parse is cached); rows are
-    # inserted in array order, which is the chain's order.
-    ids = session.scalars(_INSERT_ROWS, columns).all()
+    ids = session.scalars(_INSERT_ROWS, {"rows": _rows_json(written)}).all()
     for e, event_id in zip(written, ids, strict=True):
         e.id = event_id
+
+
+def _rows_json(events: list[AuditEvent]) -> str:
+    rows = []
+    for e in events:
+        row = {name: getattr(e, name) for name in _COLUMNS}
+        row["ts"] = e.ts.isoformat()  # with its offset and microseconds: exactly what was hashed
+        row["operation_id"] = str(e.operation_id) if e.operation_id else None
+        rows.append(row)
+    # `details` went through JSON already (`_jsonable`): plain types, the encoding it was hashed from.
+    return json.dumps(rows)
 
 
 def _chain_head(session: Session) -> str:
