@@ -18,7 +18,7 @@ from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, sessionmaker
 
-from podium_shared.audit.chain import GENESIS, compute_hash
+from podium_shared.audit.chain import GENESIS, PendingEvent, compute_hash
 from podium_shared.audit.redact import redact
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.db.session import transaction_scoped, unit_of_work
@@ -85,10 +85,10 @@ def record(
     request_id: str | None = None,
     client_addr: str | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> PendingEvent:
     """Append one hash-chained event, written when the caller's boundary commits (`_write_rows`)."""
     prev = _chain_head(session)
-    event = AuditEvent(
+    event = PendingEvent(
         ts=utcnow(),
         actor=actor[:64],
         role=str(role) if role is not None else None,
@@ -106,7 +106,7 @@ def record(
     )
     event.hash = compute_hash(event)
     head: dict[str, str] = transaction_scoped(session, _HEAD, dict)[0]
-    rows: list[AuditEvent] = transaction_scoped(session, _ROWS, list)[0]
+    rows: list[PendingEvent] = transaction_scoped(session, _ROWS, list)[0]
     head["hash"] = event.hash
     rows.append(event)
     return event
@@ -123,7 +123,7 @@ def _write_rows(session: Session) -> None:
     for fields in at_commit:
         record(session, **fields)
     at_commit.clear()
-    events: list[AuditEvent] = transaction_scoped(session, _ROWS, list)[0]
+    events: list[PendingEvent] = transaction_scoped(session, _ROWS, list)[0]
     if not events:
         return
     written, events[:] = list(events), []
@@ -132,7 +132,7 @@ def _write_rows(session: Session) -> None:
         e.id = event_id
 
 
-def _rows_json(events: list[AuditEvent]) -> str:
+def _rows_json(events: list[PendingEvent]) -> str:
     rows = []
     for e in events:
         row = {name: getattr(e, name) for name in _COLUMNS}
@@ -167,7 +167,7 @@ def record_request(
     action: str,
     outcome: str = "succeeded",
     **fields: Any,
-) -> AuditEvent:
+) -> PendingEvent:
     """`record` for what a person asked for: actor and role come from the principal, request id and
     client address from the request. `fields` are `record`'s other keywords (cluster, resource_*, …)."""
     return record(

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from redis import Redis
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from podium_shared.realtime.keys import channel, stream_key
 
@@ -225,16 +225,28 @@ def publish_many_if_newer(redis: Redis[bytes], items: list[Versioned]) -> list[A
 
 
 def _publish_versioned(redis: Redis[bytes], command: str, script: str, items: list[Versioned]) -> list[Any]:
-    # redis-py's stubs leave `execute_command` untyped; a pipeline queues the call and answers at `execute`.
-    pipe: Any = redis.pipeline(transaction=False)
+    """Each item's reply, an error as its exception. One item (a group of one command) is a plain call: a
+    pipeline's own bookkeeping costs more than the call."""
+    # redis-py's stubs leave `execute_command` untyped.
+    client: Any = redis if len(items) == 1 else redis.pipeline(transaction=False)
+    replies: list[Any] = []
     for it in items:
         body = orjson.dumps(it.obj, default=str, option=orjson.OPT_NON_STR_KEYS)
-        pipe.execute_command(
+        args = (
             command, script, 2, stream_key(it.cluster), it.version_key,
             it.cluster, it.topic, it.event, body, STREAM_MAXLEN, channel(it.cluster), it.version,
             VERSION_TTL_SECONDS,
         )  # fmt: skip
-    results: list[Any] = pipe.execute(raise_on_error=False)
+        if client is redis:
+            try:
+                replies.append(client.execute_command(*args))
+            except ResponseError as exc:  # NoScriptError among them, as a pipeline returns it
+                replies.append(exc)
+        else:
+            client.execute_command(*args)
+    if client is redis:
+        return replies
+    results: list[Any] = client.execute(raise_on_error=False)
     return results
 
 

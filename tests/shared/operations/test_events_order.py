@@ -82,6 +82,8 @@ def test_a_group_of_states_is_published_after_redis_forgets_the_script(redis_ser
     results = publish_many_if_newer(redis, [item(ids[0], 4), item(ids[1], 1), item(ids[2], 2)])
     assert results[0] is None  # older than what was published before the flush
     assert all(r is not None for r in results[1:])
+    redis.script_flush()
+    assert publish_many_if_newer(redis, [item(ids[1], 3)])[0] is not None  # one alone: a plain call
     published = [json.loads(fields[b"object"])["id"] for _id, fields in redis.xrange(stream_key(cluster))]
-    assert published == [ids[0], ids[1], ids[2]]
+    assert published == [ids[0], ids[1], ids[2], ids[1]]
     redis.close()
