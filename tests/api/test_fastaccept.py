@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from podium_api.app import create_app
 from podium_api.fastaccept import AcceptFastLane
 from podium_api.settings import ApiSettings
+from podium_shared.auth.cache import PrincipalCache
 from podium_shared.db.session import session_factory
 from podium_shared.models.operation import Operation
 from starlette.types import Message, Receive, Scope, Send
@@ -166,3 +167,26 @@ def test_the_lane_keeps_the_rate_limit(api_settings: ApiSettings, operator: ApiU
     assert [r.status_code for r in codes] == [202, 202, 429]
     assert codes[2].json()["code"] == "rate_limited"
     assert int(codes[2].headers["retry-after"]) >= 1
+
+
+def test_a_deleted_cluster_is_refused_from_the_next_command_on(  # noqa: PLR0917 - fixtures as parameters
+    client: TestClient, app: FastAPI, operator: ApiUser, admin: ApiUser, cluster: str, database_url: str
+) -> None:
+    """The process remembers the clusters it found registered (no read per group commit) only while the
+    auth epoch stands; deleting a cluster moves it, so the very next command is checked and refused."""
+    for replicas in (1, 2):  # the second one with a cached principal: the cluster is remembered
+        r = client.post(COMMANDS, json=scale(cluster, replicas=replicas), headers=operator.headers)
+        assert r.status_code == 202, r.text
+        assert client.post(f"/api/v1/operations/{r.json()['id']}/cancel", headers=admin.headers).is_success
+    assert app.state.known_clusters.seen(cluster, PrincipalCache(app.state.redis).epoch() or b"")
+    assert client.delete(f"/api/v1/clusters/{cluster}", headers=admin.headers).status_code == 204
+    r = client.post(COMMANDS, json=scale(cluster, replicas=3), headers=operator.headers)
+    assert r.status_code == 422
+    assert r.json()["code"] == "unknown_cluster"
+    assert [
+        row.outcome for row in audit_rows(database_url, actor=operator.username, action="command.scale")
+    ] == [
+        "accepted",
+        "accepted",
+        "invalid",
+    ]

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from podium_shared import domains
 from podium_shared.auth.cache import PrincipalCache
+from podium_shared.clusters.service import KnownClusters
 from podium_shared.db.session import session_factory, writer_session_factory
 from podium_shared.operations import celery_app
 from podium_shared.operations.kinds import all_kinds
@@ -83,6 +84,7 @@ def create_app(settings: PodiumSettings | None = None) -> FastAPI:
     # fresh ones (podium_api.groupcommit).
     app.state.group_commit = GroupCommit(writer_session_factory(cfg.database_url))
     app.state.principal_cache = PrincipalCache(redis)
+    app.state.known_clusters = KnownClusters()
     app.state.rate_limiter = RateLimiter(
         redis, per_second=cfg.rate_limit_per_second, burst=cfg.rate_limit_burst
     )

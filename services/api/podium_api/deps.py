@@ -222,6 +222,7 @@ async def get_principal(request: Request, meta: MetaDep) -> Principal:
         decision, epoch = await limiter.take_and_get(redis, username, EPOCH_KEY)
         if cache.fresh(cached, epoch):
             _check_rate(request, cached.principal, decision)
+            request.state.auth_epoch = epoch  # what else this request may trust from caches (KnownClusters)
             return cached.principal
         taken = (username, decision)  # already spent: the database path does not take another
     return await run_in_threadpool(_principal_from_database, request, meta, taken)

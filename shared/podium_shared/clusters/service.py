@@ -3,15 +3,17 @@ watcher's business (`podium_shared.cluster_state`)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from podium_shared.audit.service import record_request
+from podium_shared.auth.cache import TTL_SECONDS, bump_epoch
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.clusters.schemas import ClusterCreate
-from podium_shared.db.session import transaction_scoped
+from podium_shared.db.session import after_commit, transaction_scoped
 from podium_shared.errors import Conflict, NotFound
 from podium_shared.models.cluster import Cluster
 from podium_shared.models.operation import Operation, OperationStatus
@@ -59,15 +61,45 @@ def get_cluster(session: Session, name: str) -> Cluster:
     return cluster
 
 
-def require_cluster(session: Session, name: str) -> None:
+def require_cluster(
+    session: Session, name: str, *, known: KnownClusters | None = None, epoch: bytes | None = None
+) -> None:
     """`get_cluster` for a caller that needs only to know the cluster is registered: one indexed read
-    without loading the row, asked once per transaction (a group commit checks dozens of commands)."""
-    known: set[str] = transaction_scoped(session, _KNOWN, set)[0]
-    if name in known:
+    without loading the row, asked once per transaction (a group commit checks dozens of commands), and
+    not at all while `known` has seen the cluster under the same auth `epoch` (the API's accept path)."""
+    if known is not None and epoch is not None and known.seen(name, epoch):
+        return
+    in_transaction: set[str] = transaction_scoped(session, _KNOWN, set)[0]
+    if name in in_transaction:
         return
     if session.execute(_EXISTS, {"name": name}).first() is None:
         raise NotFound(f"no cluster {name!r} is registered", code="unknown_cluster")
-    known.add(name)
+    in_transaction.add(name)
+    if known is not None and epoch is not None:
+        known.add(name, epoch)
+
+
+class KnownClusters:
+    """Per process: the clusters a read found registered, each answer good while the auth epoch it was read
+    under has not moved (`auth.cache`: `delete` bumps it after its commit, so every process asks again) and
+    for at most `TTL_SECONDS` (a row deleted outside Podium). The accept path's cluster read was one of the
+    six round trips of each group commit (docs/performance.md, "Fourth pass"). Only registered clusters
+    are kept: an unknown name is asked every time, and one registered since is found by that read."""
+
+    def __init__(self, ttl_seconds: float = TTL_SECONDS, max_entries: int = 1_000) -> None:
+        self._ttl = ttl_seconds
+        self._max = max_entries
+        self._seen: dict[str, tuple[bytes, float]] = {}
+
+    def seen(self, name: str, epoch: bytes) -> bool:
+        entry = self._seen.get(name)
+        return entry is not None and entry[0] == epoch and time.monotonic() - entry[1] <= self._ttl
+
+    def add(self, name: str, epoch: bytes) -> None:
+        # `epoch` was read before the cluster's row was: a delete committed in between moved it already.
+        if len(self._seen) >= self._max:
+            self._seen.clear()  # a process sees a handful of clusters; this only bounds the memory
+        self._seen[name] = (epoch, time.monotonic())
 
 
 def list_clusters(session: Session) -> Sequence[Cluster]:
@@ -99,6 +131,8 @@ def delete(session: Session, principal: Principal, meta: RequestMeta, name: str)
         )
     session.delete(cluster)
     session.flush()
+    # Every process's `KnownClusters` asks the database again from the next command on.
+    after_commit(session, bump_epoch)
     _audit(session, principal, meta, "cluster.delete", name)
 
 

@@ -20,7 +20,7 @@ from podium_shared.audit.attempts import audited
 from podium_shared.audit.redact import REDACTED
 from podium_shared.audit.service import record_request, record_request_at_commit
 from podium_shared.auth.principal import Principal, RequestMeta
-from podium_shared.clusters.service import require_cluster
+from podium_shared.clusters.service import KnownClusters, require_cluster
 from podium_shared.errors import Conflict, Forbidden, Invalid, NotFound, PodiumError
 from podium_shared.idempotency import service as idempotency
 from podium_shared.models.base import utcnow
@@ -232,11 +232,14 @@ def prepare_command(
     idempotency_key: str | None,
     max_bulk_items: int = MAX_BULK_ITEMS,
     redis: Any | None = None,
+    known_clusters: KnownClusters | None = None,
+    epoch: bytes | None = None,
 ) -> PreparedCommand:
     """Everything before the first write: reads only, so a refusal (a PodiumError with its audit record)
     leaves the transaction as it was and other commands can still be written in it (the API's group
     commit relies on this). `redis`: the watcher's snapshot for kinds with a `precheck`; without it their
-    check is skipped (with a warning) and left to the worker."""
+    check is skipped (with a warning) and left to the worker. `known_clusters` and `epoch`: the API's
+    process-wide answer to "is the cluster registered", good while the auth epoch it read is current."""
     action = f"command.{kind}"[:64]
     prepared = PreparedCommand(principal, meta, action, cluster, idempotency_key=idempotency_key)
     attempt: dict[str, Any] = {
@@ -259,7 +262,7 @@ def prepare_command(
         # The role check comes before validation: a viewer learns nothing about the params schema.
         if not principal.has_role(command.min_role):
             _authorise(principal, command, Target())
-        require_cluster(session, cluster)
+        require_cluster(session, cluster, known=known_clusters, epoch=epoch)
         plan = prepared.plan = _Planned(command, _parse(command, params))
         attempt.update(namespace=plan.target.namespace, resource_kind=plan.target.resource_kind)
         attempt.update(resource_name=plan.target.resource_name)

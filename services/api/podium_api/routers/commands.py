@@ -47,6 +47,8 @@ async def accept(
     # Read from the app, not through dependencies: each dependency costs the event loop more than this.
     state = request.app.state
     settings: ApiSettings = state.settings
+    # Set when the principal came from the cache, under this epoch; else the cluster is read.
+    epoch: bytes | None = getattr(request.state, "auth_epoch", None)
 
     def prepare(session: Session) -> service.PreparedCommand:
         return service.prepare_command(
@@ -59,6 +61,8 @@ async def accept(
             idempotency_key=idempotency_key,
             max_bulk_items=settings.max_bulk_items,
             redis=state.redis,
+            known_clusters=state.known_clusters,
+            epoch=epoch,
         )
 
     # Written with the other commands that reach this process at the same moment, in one transaction
