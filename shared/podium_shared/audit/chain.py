@@ -9,7 +9,9 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
+
+from podium_shared.models.audit import AuditEvent
 
 GENESIS = "0" * 64
 
@@ -37,28 +39,10 @@ def _addr(value: object) -> str | None:
     return str(ipaddress.ip_address(str(value).split("/")[0]))
 
 
-class Chained(Protocol):
-    """What a row's hash covers: a stored `AuditEvent` or a `PendingEvent` about to be written."""
-
-    actor: str
-    role: str | None
-    action: str
-    cluster: str | None
-    namespace: str | None
-    resource_kind: str | None
-    resource_name: str | None
-    outcome: str
-    request_id: str | None
-    ts: datetime
-    operation_id: uuid.UUID | None
-    client_addr: str | None
-    details: dict[str, Any]
-    prev_hash: str
-
-
 @dataclass(slots=True)
 class PendingEvent:
-    """A row `audit.service.record` has chained and will write at commit; `id` is set once it is written.
+    """A row `audit.service.record` has chained and will write at commit (the columns of `AuditEvent`);
+    `id` is set once it is written.
     A plain object, not an ORM instance: it is never loaded, changed or flushed by the session, and building
     and filling a mapped instance was a fifth of `record`'s CPU (docs/performance.md, "Fourth pass")."""
 
@@ -80,7 +64,7 @@ class PendingEvent:
     id: int | None = field(default=None)
 
 
-def canonical(event: Chained) -> bytes:
+def canonical(event: AuditEvent | PendingEvent) -> bytes:
     body: dict[str, Any] = {name: getattr(event, name) for name in _FIELDS}
     body["ts"] = _ts(event.ts)
     body["operation_id"] = str(event.operation_id) if event.operation_id else None
@@ -90,5 +74,5 @@ def canonical(event: Chained) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
-def compute_hash(event: Chained) -> str:
+def compute_hash(event: AuditEvent | PendingEvent) -> str:
     return hashlib.sha256(canonical(event)).hexdigest()
