@@ -31,7 +31,7 @@ async def submit_command(
     """Validate, authorise, pre-check against the cluster snapshot and queue a command; the answer is
     the queued Operation (202), with any accept-time warnings in `result.accept_warnings`."""
     # Most requests never get here: podium_api.fastaccept answers the common case with this same `accept`
-    # and hands this route everything else (a body to refuse, a cookie, a chunked upload).
+    # and hands this route everything else (a body to refuse, a chunked upload, another content type).
     content = await accept(request, body, principal, meta, idempotency_key)
     return Response(content, status_code=status.HTTP_202_ACCEPTED, media_type="application/json")
 
