@@ -51,7 +51,7 @@ class AcceptFastLane:
         if scope["type"] != "http" or scope["path"] != self._path or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        headers = _headers_of(scope)
+        headers, repeated_key = _headers_of(scope)
         length = headers.get(b"content-length", b"")
         if not length.isdigit() or int(length) > self._max_body_bytes:
             await self.app(scope, receive, send)
@@ -59,7 +59,7 @@ class AcceptFastLane:
         body, disconnected = await _read_body(receive)
         if disconnected:
             return  # the client went away before it finished sending: nothing was asked of us
-        command = _command(headers, body)
+        command = _command(headers, repeated_key, body)
         if command is None:
             await self.app(scope, _replay(body, receive), send)
             return
@@ -83,20 +83,22 @@ class AcceptFastLane:
         await send({"type": "http.response.body", "body": content})
 
 
-def _headers_of(scope: Scope) -> dict[bytes, bytes]:
-    """The headers this lane reads, by lower-case name; a repeated Idempotency-Key (which the route would
-    read its own way) is marked so that the route decides."""
+def _headers_of(scope: Scope) -> tuple[dict[bytes, bytes], bool]:
+    """The headers this lane reads, by lower-case name, and whether Idempotency-Key came more than once
+    (the route reads a repeated header its own way, so it decides)."""
     found: dict[bytes, bytes] = {}
+    repeated_key = False
     for name, value in scope["headers"]:
-        if name == b"idempotency-key" and name in found:
-            found[b"idempotency-key*"] = b""
+        repeated_key = repeated_key or (name == b"idempotency-key" and name in found)
         found[name] = value
-    return found
+    return found, repeated_key
 
 
-def _command(headers: dict[bytes, bytes], body: bytes) -> tuple[CommandRequest, str | None] | None:
+def _command(
+    headers: dict[bytes, bytes], repeated_key: bool, body: bytes
+) -> tuple[CommandRequest, str | None] | None:
     """The validated command and its idempotency key, or None for anything the route should answer."""
-    if headers.get(b"content-type", b"").lower() not in _JSON or b"idempotency-key*" in headers:
+    if repeated_key or headers.get(b"content-type", b"").lower() not in _JSON:
         return None
     key = headers.get(b"idempotency-key")
     if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):

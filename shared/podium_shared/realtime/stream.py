@@ -227,26 +227,25 @@ def publish_many_if_newer(redis: Redis[bytes], items: list[Versioned]) -> list[A
 def _publish_versioned(redis: Redis[bytes], command: str, script: str, items: list[Versioned]) -> list[Any]:
     """Each item's reply, an error as its exception. One item (a group of one command) is a plain call: a
     pipeline's own bookkeeping costs more than the call."""
-    # redis-py's stubs leave `execute_command` untyped.
-    client: Any = redis if len(items) == 1 else redis.pipeline(transaction=False)
-    replies: list[Any] = []
-    for it in items:
-        body = orjson.dumps(it.obj, default=str, option=orjson.OPT_NON_STR_KEYS)
-        args = (
+    calls = [
+        (
             command, script, 2, stream_key(it.cluster), it.version_key,
-            it.cluster, it.topic, it.event, body, STREAM_MAXLEN, channel(it.cluster), it.version,
-            VERSION_TTL_SECONDS,
-        )  # fmt: skip
-        if client is redis:
-            try:
-                replies.append(client.execute_command(*args))
-            except ResponseError as exc:  # NoScriptError among them, as a pipeline returns it
-                replies.append(exc)
-        else:
-            client.execute_command(*args)
-    if client is redis:
-        return replies
-    results: list[Any] = client.execute(raise_on_error=False)
+            it.cluster, it.topic, it.event, orjson.dumps(it.obj, default=str, option=orjson.OPT_NON_STR_KEYS),
+            STREAM_MAXLEN, channel(it.cluster), it.version, VERSION_TTL_SECONDS,
+        )
+        for it in items
+    ]  # fmt: skip
+    # redis-py's stubs leave `execute_command` untyped.
+    client: Any = redis
+    if len(calls) == 1:
+        try:
+            return [client.execute_command(*calls[0])]
+        except ResponseError as exc:  # NoScriptError among them, as a pipeline returns it
+            return [exc]
+    pipe: Any = redis.pipeline(transaction=False)
+    for call in calls:
+        pipe.execute_command(*call)
+    results: list[Any] = pipe.execute(raise_on_error=False)
     return results
 
 
