@@ -4,9 +4,19 @@ import csv
 import io
 import json
 import threading
+from datetime import UTC, datetime
 
 import psycopg
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+from podium_shared.audit.chain import (
+    GENESIS,
+    PendingEvent,
+    canonical,
+    canonical_around_prev_hash,
+    compute_hash,
+)
 from podium_shared.audit.service import record, verify
 from podium_shared.db.session import session_factory, unit_of_work
 from podium_shared.models.user import Role
@@ -95,6 +105,85 @@ def test_concurrent_writers_never_fork_the_chain(fresh_database_url: str) -> Non
     with factory() as session:
         result = verify(session)
     assert (result.ok, result.checked) == (True, 80)
+
+
+# Values that JSON escapes, that are more than one UTF-8 byte, that look like the chain's own fields, or
+# that hide the cut point's text inside a string: Postgres must hash exactly the bytes `verify` will.
+_AWKWARD_DETAILS: list[dict[str, object]] = [
+    {},
+    {"name": "café ✓ 🚀 日本", "quote": 'say "hi"\\ \n\t\u0001'},
+    {"prev_hash": "\u0001", "nested": {"prev_hash": "x", "z": [1, 2.5, None, True]}},
+    {"text": '","prev_hash":"', "a": {"b": {"c": []}}},
+    {"number": 10**18, "neg": -1, "float": 1e-7},
+]
+
+
+def test_the_database_hashes_what_verify_recomputes(fresh_database_url: str) -> None:
+    factory = session_factory(fresh_database_url)
+    written = []
+    with unit_of_work(factory) as session:
+        for n, details in enumerate(_AWKWARD_DETAILS):
+            written.append(
+                record(
+                    session,
+                    actor="hasher ✓",
+                    action="probe",
+                    outcome="succeeded",
+                    resource_name=f"ünïcode-{n}",
+                    request_id=f"r-{n}",
+                    client_addr="::1",
+                    details=details,
+                )
+            )
+        assert all(e.id is None and e.hash == "" for e in written)  # nothing is written before the commit
+    # One more transaction: its first row links to the previous transaction's last.
+    with unit_of_work(factory) as session:
+        written.append(record(session, actor="hasher", action="probe", outcome="succeeded"))
+    assert [e.prev_hash for e in written[1:]] == [e.hash for e in written[:-1]]
+    assert written[0].prev_hash == GENESIS
+    assert all(e.hash == compute_hash(e) for e in written)
+    assert [e.id for e in written] == sorted(e.id for e in written if e.id is not None)
+    with factory() as session:
+        result = verify(session)
+    assert (result.ok, result.checked) == (True, len(written))
+
+
+@given(
+    details=st.dictionaries(
+        st.text(max_size=8),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+            lambda inner: (
+                st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+            ),
+            max_leaves=6,
+        ),
+        max_size=4,
+    ),
+    name=st.none() | st.text(max_size=12),
+    prev=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+)
+def test_the_cut_around_prev_hash_rebuilds_the_canonical_form(
+    details: dict[str, object], name: str | None, prev: str
+) -> None:
+    event = PendingEvent(
+        ts=datetime(2026, 12, 7, 18, 0, 0, 123456, tzinfo=UTC),
+        actor="a",
+        role=None,
+        action="probe",
+        cluster=None,
+        namespace=None,
+        resource_kind=None,
+        resource_name=name,
+        outcome="succeeded",
+        operation_id=None,
+        request_id=name,
+        client_addr=None,
+        details=details,
+    )
+    before, after = canonical_around_prev_hash(event)
+    event.prev_hash = prev
+    assert before + prev.encode() + after == canonical(event)
 
 
 def test_list_filters_and_cursor(fresh_client: TestClient, fresh_database_url: str) -> None:

@@ -41,8 +41,8 @@ def _addr(value: object) -> str | None:
 
 @dataclass(slots=True)
 class PendingEvent:
-    """A row `audit.service.record` has chained and will write at commit (the columns of `AuditEvent`);
-    `id` is set once it is written.
+    """A row `audit.service.record` will append to the chain when its transaction commits (the columns of
+    `AuditEvent`); `id`, `prev_hash` and `hash` are set once it is written.
     A plain object, not an ORM instance: it is never loaded, changed or flushed by the session, and building
     and filling a mapped instance was a fifth of `record`'s CPU (docs/performance.md, "Fourth pass")."""
 
@@ -59,19 +59,41 @@ class PendingEvent:
     request_id: str | None
     client_addr: str | None
     details: dict[str, Any]
-    prev_hash: str
+    prev_hash: str = ""
     hash: str = ""
     id: int | None = field(default=None)
 
 
-def canonical(event: AuditEvent | PendingEvent) -> bytes:
+def _body(event: AuditEvent | PendingEvent) -> dict[str, Any]:
+    """The hashed fields, without `prev_hash`."""
     body: dict[str, Any] = {name: getattr(event, name) for name in _FIELDS}
     body["ts"] = _ts(event.ts)
     body["operation_id"] = str(event.operation_id) if event.operation_id else None
     body["client_addr"] = _addr(event.client_addr)
     body["details"] = event.details or {}
-    body["prev_hash"] = event.prev_hash
+    return body
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def canonical(event: AuditEvent | PendingEvent) -> bytes:
+    return _dumps({**_body(event), "prev_hash": event.prev_hash})
+
+
+def canonical_around_prev_hash(event: PendingEvent) -> tuple[bytes, bytes]:
+    """`canonical(event)` cut around its `prev_hash` value, which is not known yet: `before + prev_hash +
+    after` is the canonical form once it is. The writer sends both parts and Postgres hashes the chain
+    while it holds the chain's lock (migration 0010); `verify` recomputes every hash with `canonical`.
+
+    The keys are sorted, so the fields that sort before "prev_hash" (always present, if only as null) form
+    `before` and the others `after`; with no spaces in the separators, joining the two dumps around the
+    key reproduces the single dump byte for byte (tested against `canonical`)."""
+    body = _body(event)
+    before = {k: v for k, v in body.items() if k < "prev_hash"}
+    after = {k: v for k, v in body.items() if k > "prev_hash"}
+    return _dumps(before)[:-1] + b',"prev_hash":"', b'",' + _dumps(after)[1:]
 
 
 def compute_hash(event: AuditEvent | PendingEvent) -> str:

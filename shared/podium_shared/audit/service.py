@@ -1,11 +1,13 @@
 """Writing, reading and verifying the audit log.
 
 Writers are serialised with a transaction-scoped advisory lock: the next row's `prev_hash` is the last
-committed row's hash, and two transactions reading the same "last row" would fork the chain. The lock is
-held until the writer's commit, so callers record audit rows as late in their transaction as they can."""
+committed row's hash, and two transactions reading the same "last row" would fork the chain. A
+transaction's rows are kept until it commits and then chained and written in one call that takes the lock
+(`podium_audit_append`, migration 0010); the commit releases it, so the lock is held only for the commit."""
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import uuid
@@ -18,7 +20,7 @@ from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, sessionmaker
 
-from podium_shared.audit.chain import GENESIS, PendingEvent, compute_hash
+from podium_shared.audit.chain import GENESIS, PendingEvent, canonical_around_prev_hash, compute_hash
 from podium_shared.audit.redact import redact
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.db.session import transaction_scoped, unit_of_work
@@ -27,30 +29,22 @@ from podium_shared.models.base import utcnow
 
 # Any constant unique to this lock; pg_advisory_xact_lock takes a bigint.
 _CHAIN_LOCK = 0x504F4449554D  # "PODIUM"
-_LOCK_AND_READ_HEAD = text(
-    "SELECT podium_audit_chain_head(:k) /* pg_advisory_xact_lock, then the newest hash */"
-)
-# What a transaction keeps while it lasts (`transaction_scoped`): the hash of the last row it wrote (it
-# holds the chain's lock), the rows it will write when it commits, and the rows `record_request_at_commit`
-# leaves to be recorded (lock, head, hash) when it commits.
-_HEAD = "podium.audit.head"
+# What a transaction keeps while it lasts (`transaction_scoped`): the rows it will write when it commits,
+# and the rows `record_request_at_commit` leaves to be recorded when it commits.
 _ROWS = "podium.audit.rows"
 _AT_COMMIT = "podium.audit.at_commit"
 _COLUMNS = (
-    "ts", "actor", "role", "action", "cluster", "namespace", "resource_kind", "resource_name", "outcome",
-    "operation_id", "request_id", "client_addr", "details", "prev_hash", "hash",
+    "actor", "role", "action", "cluster", "namespace", "resource_kind", "resource_name", "outcome",
+    "request_id", "client_addr", "details",
 )  # fmt: skip
-# The rows travel as one JSON array, typed by the table's own row type: one parameter of constant shape
-# whatever the number of rows (its parse is cached), and one string to encode, where fifteen typed arrays
-# cost psycopg more CPU than the rest of the INSERT (docs/performance.md, "Fourth pass"). Rows are inserted
-# in array order, which is the chain's order.
-_INSERT_ROWS = text(
-    "INSERT INTO audit_events (ts, actor, role, action, cluster, namespace, resource_kind, resource_name,"
-    " outcome, operation_id, request_id, client_addr, details, prev_hash, hash)"
-    " SELECT r.ts, r.actor, r.role, r.action, r.cluster, r.namespace, r.resource_kind, r.resource_name,"
-    "  r.outcome, r.operation_id, r.request_id, r.client_addr, r.details, r.prev_hash, r.hash"
-    " FROM json_populate_recordset(NULL::audit_events, CAST(:rows AS json)) WITH ORDINALITY AS r"
-    " ORDER BY r.ordinality RETURNING id"
+# The lock, the newest hash, each row's hash and the INSERT in one round trip. The rows travel as one JSON
+# array, typed inside by the table's own row type: one parameter of constant shape whatever the number of
+# rows (its parse is cached), and one string to encode, where fifteen typed arrays cost psycopg more CPU
+# than the rest of the INSERT (docs/performance.md, "Fourth pass"). The comment keeps the lock visible to
+# whoever reads the statement log.
+_APPEND = text(
+    "SELECT event_id, event_prev_hash, event_hash FROM podium_audit_append(:k, CAST(:rows AS json))"
+    " /* pg_advisory_xact_lock, the newest hash, then the rows in chain order */"
 )
 
 
@@ -86,8 +80,8 @@ def record(
     client_addr: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> PendingEvent:
-    """Append one hash-chained event, written when the caller's boundary commits (`_write_rows`)."""
-    prev = _chain_head(session)
+    """Append one hash-chained event when the caller's boundary commits (`_write_rows`); its `id`,
+    `prev_hash` and `hash` are set then."""
     event = PendingEvent(
         ts=utcnow(),
         actor=actor[:64],
@@ -102,23 +96,20 @@ def record(
         request_id=request_id[:64] if request_id else None,
         client_addr=_client_addr(client_addr),
         details=_jsonable(details or {}),
-        prev_hash=prev,
     )
-    event.hash = compute_hash(event)
-    head: dict[str, str] = transaction_scoped(session, _HEAD, dict)[0]
     rows: list[PendingEvent] = transaction_scoped(session, _ROWS, list)[0]
-    head["hash"] = event.hash
     rows.append(event)
     return event
 
 
 @sa_event.listens_for(Session, "before_commit")
 def _write_rows(session: Session) -> None:
-    """A transaction's audit rows go out as one INSERT just before it commits (still under the chain lock,
-    which the commit releases), in the order they were recorded: ids ascend with the chain. Written
-    without the ORM's unit of work, which cost a bulk batch more than the rest of its bookkeeping; each
-    event gets its id back. Rows left for the commit (`record_request_at_commit`) are recorded first: that
-    is where their transaction takes the chain's lock."""
+    """A transaction's audit rows go out as one call just before it commits: it takes the chain's lock
+    (which the commit releases), links the first row to the newest one and each next row to the one before
+    it, and inserts them in the order they were recorded, so ids ascend with the chain. Written without the
+    ORM's unit of work, which cost a bulk batch more than the rest of its bookkeeping; each event gets its
+    id and hashes back. Rows left for the commit (`record_request_at_commit`) are recorded first. A
+    rolled-back transaction's rows are never written: they live as long as it does (`transaction_scoped`)."""
     at_commit: list[dict[str, Any]] = transaction_scoped(session, _AT_COMMIT, list)[0]
     for fields in at_commit:
         record(session, **fields)
@@ -127,9 +118,9 @@ def _write_rows(session: Session) -> None:
     if not events:
         return
     written, events[:] = list(events), []
-    ids = session.scalars(_INSERT_ROWS, {"rows": _rows_json(written)}).all()
-    for e, event_id in zip(written, ids, strict=True):
-        e.id = event_id
+    chained = session.execute(_APPEND, {"k": _CHAIN_LOCK, "rows": _rows_json(written)}).all()
+    for e, (event_id, prev_hash, event_hash) in zip(written, chained, strict=True):
+        e.id, e.prev_hash, e.hash = event_id, prev_hash, event_hash
 
 
 def _rows_json(events: list[PendingEvent]) -> str:
@@ -138,25 +129,12 @@ def _rows_json(events: list[PendingEvent]) -> str:
         row = {name: getattr(e, name) for name in _COLUMNS}
         row["ts"] = e.ts.isoformat()  # with its offset and microseconds: exactly what was hashed
         row["operation_id"] = str(e.operation_id) if e.operation_id else None
+        before, after = canonical_around_prev_hash(e)
+        row["hash_before"] = base64.b64encode(before).decode()
+        row["hash_after"] = base64.b64encode(after).decode()
         rows.append(row)
     # `details` went through JSON already (`_jsonable`): plain types, the encoding it was hashed from.
     return json.dumps(rows)
-
-
-def _chain_head(session: Session) -> str:
-    """The hash the next row links to. The first row of a transaction takes the chain's lock (held until
-    the transaction ends) and reads the newest row; later rows of the same transaction (a bulk batch
-    audits dozens) link to the row written before them without asking again: nobody else can append
-    while the lock is ours. The head lives as long as the transaction (`transaction_scoped`), so a
-    rolled-back transaction's head is never reused."""
-    head: dict[str, str] = transaction_scoped(session, _HEAD, dict)[0]
-    if "hash" in head:
-        return head["hash"]
-    # The lock, then the newest hash read in a snapshot taken after it was granted: one round trip
-    # (migration 0009 says why it is a function and not one statement). The comment keeps the lock visible
-    # to whoever reads the statement log.
-    prev = session.scalar(_LOCK_AND_READ_HEAD, {"k": _CHAIN_LOCK})
-    return str(prev) if prev else GENESIS
 
 
 def record_request(
@@ -191,12 +169,10 @@ def record_request_at_commit(
     outcome: str = "succeeded",
     **fields: Any,
 ) -> None:
-    """`record_request`, written as the last statements of the transaction, when it commits. The chain's lock
-    is then held for the lock itself, the insert and the COMMIT, all in the committing thread; recorded in the
-    middle of a request, it was also held across everything between (the rest of the handler, the response
-    model, the web framework handing the commit to a worker thread), and every other writer waited. For
-    callers that do not need the row (its id, its hash) before the commit; a rolled-back transaction writes
-    nothing, as before."""
+    """`record_request`, stamped and redacted as the transaction commits, not now. Every row is written
+    (and the chain's lock taken) at the commit anyway (`_write_rows`); this one's `ts` is the commit's
+    moment too, and the work of building it is left out of the request's critical section. For callers
+    that do not need the event object; a rolled-back transaction writes nothing, as before."""
     pending: list[dict[str, Any]] = transaction_scoped(session, _AT_COMMIT, list)[0]
     pending.append(
         {
