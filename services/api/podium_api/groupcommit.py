@@ -156,8 +156,9 @@ class GroupCommit:
                     pending.failed = exc
                     continue
                 written.append((pending, pending.command.write(session, prepared)))
-            # One flush for the group (the ORM sends its rows as one multi-row INSERT); answers are built
-            # from what was written, before COMMIT, and released only after it.
+            # One flush for whatever the commands left to the ORM (the operations they create are written
+            # together, in one INSERT, at the latest by the commit: `operations.repository.add_new`).
+            # Answers are built from what was written, before COMMIT, and released only after it.
             session.flush()
             answers = [(pending, pending.command.done(result)) for pending, result in written]
         for pending, outcome in answers:

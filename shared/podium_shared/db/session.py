@@ -75,8 +75,8 @@ _SCOPED = "podium_transaction_scoped"
 
 
 def transaction_scoped(session: Session, key: str, factory: Callable[[], T]) -> tuple[T, bool]:
-    """A value that lives exactly as long as the session's current transaction (the audit chain's head
-    and the rows it will write, the operation events it publishes after its commit): created by `factory`
+    """A value that lives exactly as long as the session's current transaction (the audit rows and the
+    operations it will write, the operation events it publishes after its commit): created by `factory`
     on first use, dropped when the transaction ends, committed or rolled back, so no later transaction can
     see it. Returns (value, whether this call created it)."""
     values: dict[str, Any] = session.info.setdefault(_SCOPED, {})
@@ -84,6 +84,13 @@ def transaction_scoped(session: Session, key: str, factory: Callable[[], T]) -> 
         return values[key], False
     value = values[key] = factory()
     return value, True
+
+
+def transaction_scoped_value(session: Session, key: str) -> Any:
+    """The `transaction_scoped` value under `key` if this transaction has one, else None (never creates it:
+    for hooks that run on every statement of every session)."""
+    values: dict[str, Any] | None = session.info.get(_SCOPED)
+    return None if values is None else values.get(key)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -103,8 +103,8 @@ class _Planned:
             requested_by=principal.username,
             request_id=meta.request_id,
             cancel_requested=False,
-            # Set here, not by the column default at flush: the event and the answer are built from the object
-            # before the transaction flushes it (one flush for a whole group commit).
+            # Set here, not by a column default: the event and the answer are built from the object before
+            # the transaction writes it, and `repository.add_new` computes no defaults.
             created_at=utcnow(),
             **extra,
         )
@@ -206,7 +206,8 @@ def accept_command(
     redis: Any | None = None,
 ) -> Operation:
     """Validate, authorise and write one command in the caller's transaction (`prepare_command`, then
-    `write_command`)."""
+    `write_command`). The operation is written before this returns: the caller holds a persistent object,
+    as after `session.add` and a flush (`write_command` alone leaves it to be written with others)."""
     prepared = prepare_command(
         session,
         principal,
@@ -218,7 +219,9 @@ def accept_command(
         max_bulk_items=max_bulk_items,
         redis=redis,
     )
-    return write_command(session, prepared)
+    op = write_command(session, prepared)
+    repository.write_new(session)
+    return op
 
 
 def prepare_command(
@@ -311,19 +314,13 @@ def write_command(session: Session, prepared: PreparedCommand) -> Operation:
         # The worker keeps this key when it writes its own result (operations.runner._finish).
         extra["result"] = {ACCEPT_WARNINGS: warnings}
     op = plan.build(cluster=cluster, principal=principal, meta=meta, **extra)
-    session.add(op)
-    # No flush of its own for a plain command: the commit (or the group commit's one flush) writes it.
-    if children:
-        session.flush()
-        session.add_all(
-            [
-                c.build(cluster=cluster, principal=principal, meta=meta, parent_id=op.id, queue=QUEUE_BULK)
-                for c in children
-            ]
-        )
-        session.flush()
+    # Written with every other operation the transaction creates, in one INSERT (`repository.add_new`).
+    repository.add_new(session, op)
+    for c in children:
+        child = c.build(cluster=cluster, principal=principal, meta=meta, parent_id=op.id, queue=QUEUE_BULK)
+        repository.add_new(session, child)
     if prepared.idempotency_key is not None:
-        session.flush()  # the key's row refers to the operation's
+        repository.write_new(session)  # the key's row refers to the operation's
         idempotency.remember(session, principal.username, prepared.idempotency_key, prepared.body_hash, op.id)
     # Written when the request's transaction commits: the audit chain's lock is held only for that moment.
     record_request_at_commit(
