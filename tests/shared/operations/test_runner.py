@@ -93,7 +93,14 @@ def test_transient_failure_requeues_with_backoff_and_an_early_delivery_waits(
     assert queued.error is not None
     assert queued.error["code"] == "server_error"
     assert queued.not_before is not None
-    # Not due yet: a delivery now (the countdown fired early, a duplicate) must not run it.
+    # Not due yet: a delivery now (the countdown fired early, a duplicate) must not run it. The backoff is
+    # drawn with full jitter from [0, 30 s) and may be a few ms: pinned to the window's far end for this.
+    with unit_of_work(pipeline.sessions) as session:
+        session.execute(
+            update(Operation)
+            .where(Operation.id == op.id)
+            .values(not_before=func.now() + timedelta(seconds=30))
+        )
     assert _run(pipeline, op.id) is None
     with unit_of_work(pipeline.sessions) as session:
         session.execute(update(Operation).where(Operation.id == op.id).values(not_before=func.now()))
