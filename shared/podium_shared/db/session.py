@@ -52,7 +52,16 @@ def writer_session_factory(url: str) -> sessionmaker[Session]:
 
 
 def after_commit(session: Session, fn: Callable[[], object]) -> None:
+    _begun(session)
     session.info.setdefault(_AFTER_COMMIT, []).append(fn)
+
+
+def _begun(session: Session) -> None:
+    # What a transaction keeps is dropped when it ends (`_drop_after_commit`, `_drop_scoped`), and a session
+    # that has run no statement has no transaction yet whose end would be seen: a rollback then would
+    # leave the work to the session's next commit.
+    if not session.in_transaction():
+        session.begin()
 
 
 @event.listens_for(Session, "after_commit")
@@ -66,9 +75,11 @@ def _run_after_commit(session: Session) -> None:
             log.exception("after-commit callback failed")
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_after_commit(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
+@event.listens_for(Session, "after_transaction_end")
+def _drop_after_commit(session: Session, transaction: SessionTransaction) -> None:
+    # After a commit the callbacks have run (`after_commit` comes first); after a rollback they never will.
+    if transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 _SCOPED = "podium_transaction_scoped"
@@ -79,6 +90,7 @@ def transaction_scoped(session: Session, key: str, factory: Callable[[], T]) -> 
     operations it will write, the operation events it publishes after its commit): created by `factory`
     on first use, dropped when the transaction ends, committed or rolled back, so no later transaction can
     see it. Returns (value, whether this call created it)."""
+    _begun(session)
     values: dict[str, Any] = session.info.setdefault(_SCOPED, {})
     if key in values:
         return values[key], False

@@ -11,14 +11,16 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from podium_shared.db.session import after_commit, transaction_scoped
 from podium_shared.models.operation import Operation
-from podium_shared.operations import publish, stamping
+from podium_shared.operations import aftercommit, publish, stamping
 from podium_shared.operations.celery_app import EXECUTE_TASK, QUEUE_BULK, get_app
+from podium_shared.operations.events import redis_client
 from podium_shared.settings import current_settings
 
 log = logging.getLogger(__name__)
@@ -36,23 +38,33 @@ def dispatch_after_commit(session: Session, op: Operation) -> None:
     them a few at a time (see `operations.bulk`), which is how bulk concurrency is bounded."""
     if op.parent_id is not None:
         return
-    # The operations a transaction accepts (a group commit writes dozens) leave in one LPUSH per queue.
+    # The operations a transaction accepts (a group commit writes dozens) leave in one LPUSH per queue, in
+    # the round trip that carries the transaction's events (`aftercommit`).
     by_queue: dict[str, list[uuid.UUID]]
     by_queue, first = transaction_scoped(session, _TO_SEND, dict)
     if first:
-        engine = _engine(session)
-        after_commit(session, lambda: _send_accepted(engine, by_queue))
+        aftercommit.add(session, _TO_SEND, redis_client, *_sender(_engine(session), by_queue))
     by_queue.setdefault(queue_for(op), []).append(op.id)
 
 
-def _send_accepted(engine: Engine, by_queue: dict[str, list[uuid.UUID]]) -> None:
-    for queue, op_ids in by_queue.items():
-        try:
-            publish.execute_many(get_app(), [str(op_id) for op_id in op_ids], queue)
-        except Exception:
-            log.warning("could not send %d operations; the sweep resends them", len(op_ids), exc_info=True)
-            continue
-        stamping.stamp_later(engine, op_ids)
+def _sender(
+    engine: Engine, by_queue: dict[str, list[uuid.UUID]]
+) -> tuple[aftercommit.Build, aftercommit.Settle]:
+    def build() -> list[tuple[Any, ...]]:
+        app = get_app()
+        return [
+            publish.execute_push(app, [str(i) for i in op_ids], queue) for queue, op_ids in by_queue.items()
+        ]
+
+    def settle(replies: list[Any]) -> None:
+        for (queue, op_ids), reply in zip(by_queue.items(), replies, strict=True):
+            if isinstance(reply, Exception):
+                log.warning("could not send %d operations to %s; the sweep resends them", len(op_ids), queue,
+                            exc_info=reply)  # fmt: skip
+                continue
+            stamping.stamp_later(engine, op_ids)
+
+    return build, settle
 
 
 def send_after_commit(

@@ -14,9 +14,16 @@ from typing import Any
 from redis import Redis
 from sqlalchemy.orm import Session
 
-from podium_shared.db.session import after_commit, transaction_scoped
+from podium_shared.db.session import transaction_scoped
 from podium_shared.models.operation import Operation
-from podium_shared.realtime.stream import Versioned, publish, publish_if_newer, publish_many_if_newer
+from podium_shared.operations import aftercommit
+from podium_shared.realtime.stream import (
+    Versioned,
+    publish,
+    publish_calls,
+    publish_if_newer,
+    settle_published,
+)
 from podium_shared.settings import current_settings
 
 log = logging.getLogger(__name__)
@@ -63,22 +70,29 @@ def operation_changed(
     session: Session, op: Operation, event: str = "MODIFIED", *, params: dict[str, Any] | None = None
 ) -> None:
     """Publish `op` as it is now (flushed state) once `session` commits. The states a transaction publishes
-    leave together, in order, in one Redis round trip (a bulk batch changes dozens of operations)."""
+    leave together, in order, in the one Redis round trip its commit's sends share (`aftercommit`; a bulk
+    batch changes dozens of operations)."""
     states: list[tuple[dict[str, Any], str]]
     states, first = transaction_scoped(session, _PENDING, list)
     if first:
-        after_commit(session, lambda: publish_all(states))
+        aftercommit.add(session, TOPIC, redis_client, *_publisher(states))
     states.append((operation_dict(op, params), event))
 
 
-def publish_all(states: list[tuple[dict[str, Any], str]]) -> None:
-    if len(states) == 1:
-        publish_now(*states[0])
-        return
-    try:
-        publish_many_if_newer(redis_client(), [_versioned(snapshot, event) for snapshot, event in states])
-    except Exception:
-        log.warning("could not publish %d %s events", len(states), TOPIC, exc_info=True)
+def _publisher(states: list[tuple[dict[str, Any], str]]) -> tuple[aftercommit.Build, aftercommit.Settle]:
+    items: list[Versioned] = []
+
+    def build() -> list[tuple[Any, ...]]:
+        items[:] = [_versioned(snapshot, event) for snapshot, event in states]
+        return publish_calls(items)
+
+    def settle(replies: list[Any]) -> None:
+        try:
+            settle_published(redis_client(), items, replies)
+        except Exception:
+            log.warning("could not publish %d %s events", len(items), TOPIC, exc_info=True)
+
+    return build, settle
 
 
 def operation_log(

@@ -8,8 +8,8 @@ transport envelope (`body` base64-encoded, `delivery_info`, `delivery_tag`) and 
 `tests/shared/operations/test_publish.py` compares a message written this way with one `send_task` writes,
 field by field, so a Celery or kombu upgrade that changes either fails there, not in production.
 
-Used for every execute message sent without a countdown (an accepted command's, the sweep's resends,
-the batches a bulk releases);
+Used for every execute message sent without a countdown (an accepted command's, sent with its events in
+one round trip, the sweep's resends, the batches a bulk releases);
 a retry's countdown (an ETA) keeps `send_task`. Sent from inside a worker task (the sweep), the message
 does not name that task as its parent, which nothing reads."""
 
@@ -100,7 +100,14 @@ def execute(app: Celery, op_id: str, queue: str) -> None:
 
 def execute_many(app: Celery, op_ids: list[str], queue: str) -> None:
     """One execute message per id, all in one LPUSH (the first id is consumed first)."""
-    redis_client().lpush(queue, *(envelope(app, EXECUTE_TASK, [op_id], queue) for op_id in op_ids))
+    client: Any = redis_client()  # redis-py's stubs leave `execute_command` untyped
+    client.execute_command(*execute_push(app, op_ids, queue))
+
+
+def execute_push(app: Celery, op_ids: list[str], queue: str) -> tuple[Any, ...]:
+    """The LPUSH `execute_many` sends, for a caller that sends it with other commands
+    (`operations.aftercommit`)."""
+    return ("LPUSH", queue, *(envelope(app, EXECUTE_TASK, [op_id], queue) for op_id in op_ids))
 
 
 def execute_batch(app: Celery, op_ids: list[str], queue: str) -> None:

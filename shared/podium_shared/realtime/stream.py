@@ -212,9 +212,22 @@ def publish_many_if_newer(redis: Redis[bytes], items: list[Versioned]) -> list[A
     a second round trip for every group of accepted commands."""
     if not items:
         return []
-    results = _publish_versioned(redis, "EVALSHA", _PUBLISH_NEWER_SHA, items)
+    return settle_published(redis, items, _publish_versioned(redis, "EVALSHA", _PUBLISH_NEWER_SHA, items))
+
+
+def publish_calls(items: list[Versioned]) -> list[tuple[Any, ...]]:
+    """The script calls `publish_many_if_newer` makes, for a caller that sends them together with other
+    commands (`operations.aftercommit`); their replies go to `settle_published`."""
+    return [_call("EVALSHA", _PUBLISH_NEWER_SHA, it) for it in items]
+
+
+def settle_published(redis: Redis[bytes], items: list[Versioned], replies: list[Any]) -> list[Any]:
+    """`publish_many_if_newer`'s answer from the replies to `publish_calls(items)`: the calls that met
+    NOSCRIPT (a Redis that lost its scripts, restarted) ran nothing and are sent again with the script's
+    text; any other error raises."""
+    results = list(replies)
     missing = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
-    if missing:  # a Redis that lost its scripts (restarted): those calls ran nothing; send the text
+    if missing:
         again = _publish_versioned(redis, "EVAL", _PUBLISH_NEWER_LUA, [items[i] for i in missing])
         for i, result in zip(missing, again, strict=True):
             results[i] = result
@@ -224,17 +237,18 @@ def publish_many_if_newer(redis: Redis[bytes], items: list[Versioned]) -> list[A
     return results
 
 
+def _call(command: str, script: str, it: Versioned) -> tuple[Any, ...]:
+    return (
+        command, script, 2, stream_key(it.cluster), it.version_key,
+        it.cluster, it.topic, it.event, orjson.dumps(it.obj, default=str, option=orjson.OPT_NON_STR_KEYS),
+        STREAM_MAXLEN, channel(it.cluster), it.version, VERSION_TTL_SECONDS,
+    )  # fmt: skip
+
+
 def _publish_versioned(redis: Redis[bytes], command: str, script: str, items: list[Versioned]) -> list[Any]:
     """Each item's reply, an error as its exception. One item (a group of one command) is a plain call: a
     pipeline's own bookkeeping costs more than the call."""
-    calls = [
-        (
-            command, script, 2, stream_key(it.cluster), it.version_key,
-            it.cluster, it.topic, it.event, orjson.dumps(it.obj, default=str, option=orjson.OPT_NON_STR_KEYS),
-            STREAM_MAXLEN, channel(it.cluster), it.version, VERSION_TTL_SECONDS,
-        )
-        for it in items
-    ]  # fmt: skip
+    calls = [_call(command, script, it) for it in items]
     # redis-py's stubs leave `execute_command` untyped.
     client: Any = redis
     if len(calls) == 1:
