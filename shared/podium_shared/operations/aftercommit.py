@@ -46,7 +46,12 @@ def add(session: Session, name: str, client: Client, build: Build, settle: Settl
 
 
 def _send(parts: dict[str, tuple[Client, Build, Settle]]) -> None:
-    built = [(build(), settle) for _, build, settle in parts.values()]
+    built: list[tuple[list[tuple[Any, ...]], Settle]] = []
+    for name, (_, build, settle) in parts.items():
+        try:
+            built.append((build(), settle))
+        except Exception:  # that part sends nothing (its operations stay unstamped for the sweep); others do
+            log.exception("after-commit Redis commands of %s could not be built", name)
     calls = [call for commands, _ in built for call in commands]
     client = next(iter(parts.values()))[0]  # every part of a process talks to the same Redis
     try:

@@ -95,3 +95,19 @@ def test_an_unreachable_redis_fails_every_command_of_every_part(database_url: st
             )
     assert [len(seen["a"]), len(seen["b"])] == [1, 2]
     assert all(isinstance(r, RedisConnectionError) for r in seen["a"] + seen["b"])
+
+
+def test_a_part_that_cannot_build_its_commands_leaves_the_others_to_go(
+    database_url: str, redis: Redis[bytes]
+) -> None:
+    redis.delete("ac:built")
+    seen: list[Any] = []
+
+    def broken() -> list[tuple[Any, ...]]:
+        raise RuntimeError("no message for you")
+
+    with unit_of_work(session_factory(database_url)) as session:
+        aftercommit.add(session, "broken", lambda: redis, broken, lambda _r: seen.append("broken settled"))
+        aftercommit.add(session, "fine", lambda: redis, lambda: [("RPUSH", "ac:built", b"x")], seen.append)
+    assert seen == [[1]]
+    assert redis.lrange("ac:built", 0, -1) == [b"x"]
