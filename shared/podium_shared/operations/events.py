@@ -21,7 +21,6 @@ from podium_shared.realtime.stream import (
     Versioned,
     publish,
     publish_calls,
-    publish_if_newer,
     settle_published,
 )
 from podium_shared.settings import current_settings
@@ -109,16 +108,6 @@ def _versioned(snapshot: dict[str, Any], event: str) -> Versioned:
         snapshot["cluster"], TOPIC, event, snapshot,
         version_key=f"podium:opversion:{snapshot['id']}", version=state_rank(snapshot),
     )  # fmt: skip
-
-
-def publish_now(snapshot: dict[str, Any], event: str = "MODIFIED") -> None:
-    try:
-        v = _versioned(snapshot, event)
-        publish_if_newer(
-            redis_client(), v.cluster, TOPIC, event, snapshot, version_key=v.version_key, version=v.version
-        )
-    except Exception:
-        log.warning("could not publish %s event for %s", TOPIC, snapshot.get("id"), exc_info=True)
 
 
 # Where a state sits in an operation's life, as one number that only grows: the attempt, then the phase
