@@ -1,6 +1,8 @@
 """The WebSocket fan-out's own CPU, without sockets: N clients subscribed alike, E pod events dispatched
-through the hub's live path (`ClusterFeed.dispatch` → `Subscription.message` → the client's outbox → the
-session's sender → a transport that only counts). Prints µs of CPU per delivery. Asserts nothing.
+through the hub's live path (`ClusterFeed.dispatch` → `Subscription.message`, then either the client's
+outbox → the session's sender → a transport that only counts, or, as under uvicorn, the frame written
+"directly" to a socket stand-in that only counts: `ClientConn.direct`). Prints µs of CPU per delivery
+for each path. Asserts nothing.
 
     .venv/bin/python bench/fanout.py [--clients 1000] [--events 200]
 
@@ -54,13 +56,26 @@ def pod_event(i: int) -> StreamEvent:
     return StreamEvent.from_published(text)
 
 
-async def run(clients: int, events: int) -> tuple[float, int]:
+class CountingSocket:
+    """`ClientConn.direct` as the API's frame writer sets it, minus the socket: counts frames."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def write(self, frame: bytes) -> bool:
+        self.sent += 1
+        return True
+
+
+async def run(clients: int, events: int, *, direct: bool) -> tuple[float, int]:
     principal = Principal(username="bench", role=Role.viewer, namespaces=None)
     tuning = HubTuning(client_queue=events + 10)
     feed = ClusterFeed.__new__(ClusterFeed)  # the dispatch path only: no Redis reader
     feed.subs, feed.last_id, feed.cluster = {}, None, "bench"
     feed.hub = type("H", (), {"tuning": tuning})()  # type: ignore[assignment]
-    transports, conns = [], []
+    transports: list[CountingTransport] = []
+    sockets: list[CountingSocket] = []
+    conns = []
     for _ in range(clients):
         conn = ClientConn(principal, tuning)
         sub = Subscription.create("p", "bench", "pods", principal, "lat")
@@ -70,18 +85,22 @@ async def run(clients: int, events: int) -> tuple[float, int]:
         t = CountingTransport()
         transports.append(t)
         conns.append(asyncio.create_task(session._sender(t, conn)))  # the session's real sender
+        if direct:
+            sock = CountingSocket()
+            conn.direct = sock.write
+            sockets.append(sock)
     evs = [pod_event(i) for i in range(events)]
     cpu0 = time.process_time()
     for ev in evs:
         feed.dispatch(ev)
         await asyncio.sleep(0)  # let the senders run, as the event loop would between pub/sub messages
-    while sum(t.sent for t in transports) < clients * events:  # noqa: ASYNC110 - counting, not signalling
+    while sum(t.sent for t in [*transports, *sockets]) < clients * events:  # noqa: ASYNC110 - counting
         await asyncio.sleep(0)
     cpu = time.process_time() - cpu0
     for task in conns:
         task.cancel()
     await asyncio.gather(*conns, return_exceptions=True)
-    return cpu, sum(t.sent for t in transports)
+    return cpu, sum(t.sent for t in [*transports, *sockets])
 
 
 def main() -> None:
@@ -89,12 +108,14 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=1000)
     ap.add_argument("--events", type=int, default=200)
     args = ap.parse_args()
-    cpu, delivered = asyncio.run(run(args.clients, args.events))
-    print(
-        f"fan-out without sockets: {delivered} deliveries ({args.clients} clients x {args.events} events) "
-        f"in {cpu:.2f} s CPU = {cpu / delivered * 1e6:.1f} µs per delivery; "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
+    for direct in (False, True):
+        cpu, delivered = asyncio.run(run(args.clients, args.events, direct=direct))
+        path = "direct frame writes" if direct else "queued (outbox → sender)"
+        print(
+            f"fan-out without sockets, {path}: {delivered} deliveries ({args.clients} clients x "
+            f"{args.events} events) in {cpu:.2f} s CPU = {cpu / delivered * 1e6:.1f} µs per delivery; "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ from podium_shared.realtime.stream import (
     StreamEvent,
     WindowInfo,
     compare_ids,
-    parse_id,
     parse_window,
     window_script,
 )
@@ -111,26 +110,43 @@ class ClientConn:
 
     def offer(self, msg: dict[str, Any] | str) -> None:
         """Live delivery: never waits. A full outbox marks the client slow; the session disconnects it.
-        `msg` is a message, or an event already serialised by `Subscription.message`.
+        `msg` is a message, or an event already serialised by `Subscription.message`."""
+        if isinstance(msg, str):
+            if self.deliver(msg):
+                _SENT_EVENT.inc()
+            return
+        if self.slow.is_set():
+            return
+        try:
+            self.outbox.put_nowait(encode(msg))
+            WS_SENT.labels(msg["type"]).inc()
+        except asyncio.QueueFull:
+            self._too_slow()
+
+    def deliver(self, msg: str) -> bool:
+        """`offer` for an event already serialised, without counting it (a fan-out counts its deliveries
+        once): True when it was written or queued.
 
         An event for a client whose outbox is empty (the usual case: nothing queued ahead of it, so order
         is kept) is written straight to its socket as a frame built once for every client it goes to,
         instead of a trip through its queue, its sender task and the ASGI layers per client."""
         if self.slow.is_set():
-            return
-        if self.direct is not None and isinstance(msg, str) and not self.sending and self.outbox.empty():
+            return False
+        if self.direct is not None and not self.sending and self.outbox.empty():
             if self.direct(text_frame(msg)):
-                _SENT_EVENT.inc()
-            else:
-                WS_SLOW.inc()
-                self.slow.set()
-            return
-        try:
-            self.outbox.put_nowait(msg if isinstance(msg, str) else encode(msg))
-            (_SENT_EVENT if isinstance(msg, str) else WS_SENT.labels(msg["type"])).inc()
-        except asyncio.QueueFull:
-            WS_SLOW.inc()
-            self.slow.set()
+                return True
+        else:
+            try:
+                self.outbox.put_nowait(msg)
+                return True
+            except asyncio.QueueFull:
+                pass
+        self._too_slow()
+        return False
+
+    def _too_slow(self) -> None:
+        WS_SLOW.inc()
+        self.slow.set()
 
     async def put(self, msg: dict[str, Any] | str, kind: str = "event") -> None:
         """Replay/snapshot delivery: waits for this client only. A message already serialised is an event
@@ -223,15 +239,18 @@ class ClusterFeed:
         if self.last_id is not None and compare_ids(ev.id, self.last_id) <= 0:
             return
         self.last_id = ev.id
-        FANOUT_LAG.observe(max(0.0, time.time() - parse_id(ev.id)[0] / 1000))
+        FANOUT_LAG.observe(max(0.0, time.time() - ev.key[0] / 1000))
+        sent = 0
         for client, sub in list(self.subs.values()):
             if sub.pending is not None:
                 if len(sub.pending) < self.hub.tuning.max_pending:
                     sub.pending.append(ev)
                 continue
             msg = sub.message(ev)
-            if msg is not None:
-                client.offer(msg)
+            if msg is not None and client.deliver(msg):
+                sent += 1
+        if sent:
+            _SENT_EVENT.inc(sent)
 
 
 class TopicProvider(Protocol):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -117,6 +118,14 @@ class StreamEvent:
     # Messages already built for this event, by (subscription id, topic, event type): a thousand consoles
     # subscribed alike share one encoding (see Subscription.message). Filled during fan-out only.
     encoded: dict[tuple[str, str, str], str] = field(default_factory=dict, compare=False, repr=False)
+    # Each subscription's message (or None: not for it), by `Subscription.cache_key`: subscriptions
+    # that filter alike are classified once per event, not once per client. Filled during fan-out only.
+    messages: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def key(self) -> tuple[int, int]:
+        """The id parsed once, for the thousand comparisons of one fan-out."""
+        return parse_id(self.id)
 
     @classmethod
     def from_entry(cls, cluster: str, entry_id: Any, fields: dict[Any, Any]) -> StreamEvent:

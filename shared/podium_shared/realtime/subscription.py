@@ -13,7 +13,7 @@ from podium_shared.auth.principal import Principal
 from podium_shared.errors import Invalid
 from podium_shared.kube.selectors import LabelSelector, parse_label_selector
 from podium_shared.realtime.resources import OPERATION_TOPICS, TOPICS, TRAINING_RUNS_TOPIC
-from podium_shared.realtime.stream import StreamEvent, compare_ids
+from podium_shared.realtime.stream import StreamEvent, parse_id
 
 
 def operation_visible(principal: Principal, op: dict[str, Any]) -> bool:
@@ -38,10 +38,33 @@ class Subscription:
     principal: Principal
     namespace: str | None = None
     selector: LabelSelector = field(default_factory=LabelSelector)
-    # Newest id delivered; events at or below it are duplicates (replay and live overlap on purpose).
-    last_id: str = "0-0"
+    # Newest id delivered, parsed (see `last_id`); events at or below it are duplicates (replay and live
+    # overlap on purpose).
+    position: tuple[int, int] = (0, 0)
     # While replaying or sending a snapshot, live events wait here; None once the subscription is live.
     pending: list[StreamEvent] | None = field(default_factory=list)
+    # Everything `message` depends on besides the event, as one string (its hash is computed once):
+    # subscriptions with the same key get the same message for every event (`StreamEvent.messages`).
+    cache_key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        operations = any(kind in OPERATION_TOPICS for kind in self.kinds)
+        selector = sorted(
+            (r.key, r.op, sorted(r.values)) for r in self.selector.requirements
+        )  # a frozenset's order is not canonical: equal selectors must give equal keys
+        namespaces = None if self.principal.namespaces is None else sorted(self.principal.namespaces)
+        self.cache_key = orjson.dumps(
+            [self.sid, self.topic, self.namespace, selector, namespaces,
+             self.principal.username if operations else None],  # an operation's requester sees it
+        ).decode()  # fmt: skip
+
+    @property
+    def last_id(self) -> str:
+        return f"{self.position[0]}-{self.position[1]}"
+
+    @last_id.setter
+    def last_id(self, value: str) -> None:
+        self.position = parse_id(value)
 
     @classmethod
     def create(  # noqa: PLR0917 - mirrors the subscribe message
@@ -109,13 +132,25 @@ class Subscription:
         return ev.event if now else None
 
     def message(self, ev: StreamEvent) -> str | None:
-        """The serialised message for `ev`, or None; advances last_id (each event is sent at most once)."""
-        if compare_ids(ev.id, self.last_id) <= 0:
+        """The serialised message for `ev`, or None; advances last_id (each event is sent at most once).
+        Live fan-out calls this once per client per event, so the common case is a comparison and one
+        dict lookup: the first subscription of its kind classifies and encodes, the rest reuse it."""
+        key = ev.key
+        if key <= self.position:
             return None
-        self.last_id = ev.id
+        self.position = key
+        try:
+            return ev.messages[self.cache_key]
+        except KeyError:
+            msg = ev.messages[self.cache_key] = self._build(ev)
+            return msg
+
+    def _build(self, ev: StreamEvent) -> str | None:
         event = self.classify(ev)
         if event is None:
             return None
+        # Keyed by what the bytes depend on, so different filters that pass the event share one string
+        # (and the API frames it once: hub.text_frame).
         key = (self.sid, self.topic, event)
         cached = ev.encoded.get(key)
         if cached is None:
