@@ -7,8 +7,9 @@ against the old tool's `kubectl get nodes` + one `kubectl describe node` per nod
 
 Every part is real and separate: kubesim in this process (controllers off, populated directly), the
 watcher and the API as child processes (`python -m podium_watcher`, uvicorn), embedded Postgres and
-Redis, and N WebSocket clients on one asyncio loop here. On a 2-core machine the clients, the API and
-the watcher compete for the same cores, so the latency figures are an upper bound."""
+Redis, and N WebSocket clients in a process of their own (benchlib/wsclients.py, uvloop). On a 2-core
+machine the clients, the API and the watcher compete for the same cores, so the latency figures are an
+upper bound; the clients' CPU per message is printed beside the API's."""
 
 from __future__ import annotations
 
@@ -113,6 +114,8 @@ def latency_run(  # noqa: PLR0917 - one measurement, all inputs explicit
             except subprocess.TimeoutExpired:
                 clients.kill()
                 clients.wait(10)
+    if result.get("protocol_errors"):
+        raise RuntimeError(f"the clients saw protocol errors: {result['protocol_errors']}")
     latencies: list[float] = result["latencies"]
     received = int(result["received"])
     return {
