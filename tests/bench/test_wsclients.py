@@ -50,18 +50,21 @@ def test_frames_in_any_chunking_come_out_whole(messages: list[str], data: st.Dat
     assert not reader.buf
 
 
-@pytest.mark.parametrize(
-    ("wire", "error"),
-    [
-        (bytes((0xC1, 1)) + b"x", "reserved bits"),  # RSV1: compression, never negotiated
-        (Frame(Opcode.CONT, b"x").serialize(mask=False, extensions=[]), "continuation"),
-        (bytes((0x89, 126)) + (126).to_bytes(2, "big") + b"x" * 126, "control frame"),  # a 126-byte ping
-        (bytes((0x09, 1)) + b"x", "control frame"),  # a fragmented ping
-        (Frame(Opcode.TEXT, b"x").serialize(mask=True, extensions=[]), "must not mask"),
-        (bytes((0x83, 1)) + b"x", "unknown opcode"),
-    ],
-)
-def test_frames_a_browser_would_refuse_are_refused(wire: bytes, error: str) -> None:
+# Ids by name: the bytes differ between runs (a masked frame gets a random mask), and pytest-xdist needs
+# every worker to collect the same test ids.
+REFUSED = {
+    "rsv1": (bytes((0xC1, 1)) + b"x", "reserved bits"),  # RSV1: compression, never negotiated
+    "lone-continuation": (Frame(Opcode.CONT, b"x").serialize(mask=False, extensions=[]), "continuation"),
+    "long-ping": (bytes((0x89, 126)) + (126).to_bytes(2, "big") + b"x" * 126, "control frame"),
+    "fragmented-ping": (bytes((0x09, 1)) + b"x", "control frame"),
+    "masked": (Frame(Opcode.TEXT, b"x").serialize(mask=True, extensions=[]), "must not mask"),
+    "opcode-3": (bytes((0x83, 1)) + b"x", "unknown opcode"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_frames_a_browser_would_refuse_are_refused(case: str) -> None:
+    wire, error = REFUSED[case]
     with pytest.raises(wsclients.ProtocolError, match=error):
         wsclients.FrameReader().feed(wire)
 
