@@ -25,7 +25,7 @@ def server_bytes(frames: list[Frame]) -> bytes:
     return b"".join(f.serialize(mask=False, extensions=[]) for f in frames)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(texts, min_size=1, max_size=6), st.data())
 def test_frames_in_any_chunking_come_out_whole(messages: list[str], data: st.DataObject) -> None:
     frames: list[Frame] = []
