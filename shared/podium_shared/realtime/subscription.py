@@ -45,6 +45,7 @@ class Subscription:
     pending: list[StreamEvent] | None = field(default_factory=list)
     # Everything `message` depends on besides the event, as one string (its hash is computed once):
     # subscriptions with the same key get the same message for every event (`StreamEvent.messages`).
+    # Computed at creation: a subscription's filter never changes (subscribing again replaces it).
     cache_key: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
