@@ -4,6 +4,7 @@ statement, so no other writer waits on the chain's lock for whatever the request
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,16 +36,21 @@ def _accept(session: Any, name: str) -> Operation:
 
 @pytest.fixture
 def statements(pipeline: Pipeline) -> Iterator[list[str]]:
-    """Every statement the pipeline's engine runs while the test does, COMMIT and ROLLBACK included."""
+    """Every statement the pipeline's engine runs on the test's thread while the test does, COMMIT and
+    ROLLBACK included. Only this thread's: the engine is shared with whatever else runs in this test
+    process, and a fresh CI run once saw another thread's COMMIT land between the test's INSERT and its
+    audit call."""
     engine = pipeline.sessions.kw["bind"]
     assert isinstance(engine, Engine)
     seen: list[str] = []
+    owner = threading.get_ident()
 
     def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()))
+        if threading.get_ident() == owner:
+            seen.append(" ".join(statement.split()))
 
     def ended(name: str) -> Any:
-        return lambda _conn: seen.append(name)
+        return lambda _conn: seen.append(name) if threading.get_ident() == owner else None
 
     listeners = [
         ("before_cursor_execute", before),
