@@ -41,6 +41,7 @@ from podium_shared.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, w
 from podium_shared.models.user import Role
 from podium_shared.realtime.keys import state_key, stream_key, summary_key
 from podium_shared.realtime.state import decode_hash
+from podium_shared.settings import PodiumSettings, use_settings
 from redis import Redis
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -250,6 +251,8 @@ def main() -> None:  # noqa: PLR0915 - a linear script of measurements
         ks.call(lambda: populate(ks.sim.store, namespaces, args.nodes, args.pods), timeout=900)
         kubeconfig = ks.write_kubeconfig(tmp / "kubeconfig")
         upgrade(pg.url)
+        # This process's own writes (a new user moves the auth epoch after its commit) go to this Redis.
+        use_settings(PodiumSettings(environment="development", database_url=pg.url, redis_url=rd.url))
         with unit_of_work(session_factory(pg.url)) as s:
             register_cluster(s, CLUSTER, kubeconfig_path=str(kubeconfig), context="kubesim")
             _, token = create_user(s, "bench", Role.admin)

@@ -26,6 +26,7 @@ from typing import Any
 from benchlib.waiting import wait_until
 from kubernetes import client, config, watch
 from podium_kubesim.runner import start_kubesim
+from podium_shared import domains
 from podium_shared.auth.principal import Principal, RequestMeta
 from podium_shared.clusters.service import register_cluster
 from podium_shared.db.migrate import upgrade
@@ -177,6 +178,7 @@ def main() -> None:
                 environment="test", database_url=url, redis_url=redis.url, kube_qps=500.0, kube_burst=500
             )
             celery_app.configure(settings)
+            domains.install()  # the command kinds, as the API and the worker install them at start
             with start_kubesim(speed=args.speed) as sim:
                 kubeconfig = sim.write_kubeconfig(Path(tmp) / "kubeconfig")
                 with unit_of_work(session_factory(url)) as session:
