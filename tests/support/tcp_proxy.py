@@ -46,7 +46,15 @@ class TcpProxy:
                     dst.sendall(data)
         except OSError:
             pass
-        for s in (src, dst):
+        self._close(src, dst)
+
+    @staticmethod
+    def _close(*sockets: socket.socket) -> None:
+        # shutdown before close: the other direction's thread is blocked in recv on the same sockets, and a
+        # plain close does not send the FIN while it is (the peer would wait for ever).
+        for s in sockets:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
             s.close()
 
     def cut(self) -> None:
