@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from podium_shared.db.final import commit_in_one_round_trip
 from podium_shared.db.session import unit_of_work
 from podium_shared.errors import PodiumError
 from sqlalchemy.orm import Session, sessionmaker
@@ -148,7 +149,7 @@ class GroupCommit:
         """One transaction; a refusal by `prepare` is that command's answer, any other failure raises (the
         transaction is rolled back by `unit_of_work`)."""
         written: list[tuple[_Pending, Any]] = []
-        with unit_of_work(self._factory) as session:
+        with unit_of_work(self._factory, commit=commit_in_one_round_trip) as session:
             for pending in group:
                 try:
                     prepared = pending.command.prepare(session)

@@ -11,19 +11,19 @@ import base64
 import ipaddress
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, text
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, sessionmaker
 
 from podium_shared.audit.chain import GENESIS, PendingEvent, canonical_around_prev_hash, compute_hash
 from podium_shared.audit.redact import redact
 from podium_shared.auth.principal import Principal, RequestMeta
-from podium_shared.db.session import transaction_scoped, unit_of_work
+from podium_shared.db.final import FinalStatement, last_final_writer
+from podium_shared.db.session import transaction_scoped, transaction_scoped_value, unit_of_work
 from podium_shared.models.audit import AuditEvent
 from podium_shared.models.base import utcnow
 
@@ -102,25 +102,30 @@ def record(
     return event
 
 
-@sa_event.listens_for(Session, "before_commit")
-def _write_rows(session: Session) -> None:
-    """A transaction's audit rows go out as one call just before it commits: it takes the chain's lock
-    (which the commit releases), links the first row to the newest one and each next row to the one before
-    it, and inserts them in the order they were recorded, so ids ascend with the chain. Written without the
-    ORM's unit of work, which cost a bulk batch more than the rest of its bookkeeping; each event gets its
-    id and hashes back. Rows left for the commit (`record_request_at_commit`) are recorded first. A
-    rolled-back transaction's rows are never written: they live as long as it does (`transaction_scoped`)."""
-    at_commit: list[dict[str, Any]] = transaction_scoped(session, _AT_COMMIT, list)[0]
-    for fields in at_commit:
+@last_final_writer
+def _write_rows(session: Session) -> FinalStatement | None:
+    """A transaction's audit rows go out as one call, the last statement before it commits: it takes the
+    chain's lock (which the commit releases), links the first row to the newest one and each next row to
+    the one before it, and inserts them in the order they were recorded, so ids ascend with the chain.
+    Written without the ORM's unit of work, which cost a bulk batch more than the rest of its bookkeeping;
+    each event gets its id and hashes back. Rows left for the commit (`record_request_at_commit`) are
+    recorded first. A rolled-back transaction's rows are never written: they live as long as it does
+    (`transaction_scoped`)."""
+    at_commit: list[dict[str, Any]] | None = transaction_scoped_value(session, _AT_COMMIT)
+    for fields in at_commit or ():
         record(session, **fields)
-    at_commit.clear()
-    events: list[PendingEvent] = transaction_scoped(session, _ROWS, list)[0]
+    if at_commit:
+        at_commit.clear()
+    events: list[PendingEvent] | None = transaction_scoped_value(session, _ROWS)
     if not events:
-        return
+        return None
     written, events[:] = list(events), []
-    chained = session.execute(_APPEND, {"k": _CHAIN_LOCK, "rows": _rows_json(written)}).all()
-    for e, (event_id, prev_hash, event_hash) in zip(written, chained, strict=True):
-        e.id, e.prev_hash, e.hash = event_id, prev_hash, event_hash
+
+    def chained(rows: Sequence[Sequence[Any]]) -> None:
+        for e, (event_id, prev_hash, event_hash) in zip(written, rows, strict=True):
+            e.id, e.prev_hash, e.hash = event_id, prev_hash, event_hash
+
+    return FinalStatement(_APPEND, {"k": _CHAIN_LOCK, "rows": _rows_json(written)}, chained)
 
 
 def _rows_json(events: list[PendingEvent]) -> str:

@@ -112,12 +112,15 @@ def _drop_scoped(session: Session, transaction: SessionTransaction) -> None:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any exception."""
+def unit_of_work(
+    factory: sessionmaker[Session] | None = None, *, commit: Callable[[Session], None] = Session.commit
+) -> Iterator[Session]:
+    """One transaction: commit on success (with `commit`: `db.final.commit_in_one_round_trip` for a writer
+    that runs transactions back to back), roll back on any exception."""
     session = (factory or session_factory())()
     try:
         yield session
-        session.commit()
+        commit(session)
     except BaseException:
         session.rollback()
         raise

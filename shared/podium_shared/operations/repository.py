@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, event, inspect, or_, select,
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from podium_shared.auth.principal import Principal
+from podium_shared.db.final import FinalStatement, final_writer, run_now
 from podium_shared.db.session import transaction_scoped, transaction_scoped_value
 from podium_shared.errors import Invalid
 from podium_shared.models.base import utcnow
@@ -57,26 +58,30 @@ def add_new(session: Session, op: Operation) -> None:
 
 def write_new(session: Session) -> None:
     """Write the operations `add_new` holds for this transaction (if any)."""
+    if (statement := _insert_new(session)) is not None:
+        run_now(session, statement)
+
+
+@final_writer
+def _insert_new(session: Session) -> FinalStatement | None:
     pending: list[Operation] | None = transaction_scoped_value(session, _NEW)
     if not pending:
-        return
+        return None
     ops, pending[:] = list(pending), []  # emptied first: the INSERT below is a statement of the session too
-    session.execute(_INSERT_NEW, {"rows": _rows_json(ops)})
-    for op in ops:
-        # Loaded state, not pending changes: the session will not INSERT it again, and every column is set
-        # (`add_new`), so reading one never goes back to the database.
-        make_transient_to_detached(op)
-        session.add(op)
+
+    def written(_rows: object) -> None:
+        for op in ops:
+            # Loaded state, not pending changes: the session will not INSERT it again, and every column is
+            # set (`add_new`), so reading one never goes back to the database.
+            make_transient_to_detached(op)
+            session.add(op)
+
+    return FinalStatement(_INSERT_NEW, {"rows": _rows_json(ops)}, written)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _before_statement(orm_execute_state: Any) -> None:
     write_new(orm_execute_state.session)
-
-
-@event.listens_for(Session, "before_commit")
-def _before_commit(session: Session) -> None:
-    write_new(session)
 
 
 def _rows_json(ops: list[Operation]) -> str:
