@@ -33,7 +33,7 @@ def test_a_token_is_answered_from_the_cache_until_the_epoch_moves(
 ) -> None:
     assert client.get("/api/v1/me", headers=operator.headers).status_code == 200
     # A revocation written outside SQLAlchemy does not move the epoch: the cached answer still counts
-    # (the staleness docs/performance.md states, at most the cache's TTL)...
+    # (the staleness docs/api.md states, at most the cache's TTL)...
     with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute(
             "UPDATE api_tokens SET revoked_at = now() WHERE token_hash = %s", (tokens.digest(operator.token),)

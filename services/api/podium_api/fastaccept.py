@@ -3,9 +3,9 @@ dependency solving, for the requests that are nothing but a well-formed command.
 
 At a few hundred accepts a second the event loop's share of an accept was mostly machinery: resolving the
 route's five dependencies, the body's field, the exception and exit-stack wrappers and their `send`
-closures cost more CPU than the work (docs/performance.md, "Fourth pass"). This middleware sits just inside
-`RequestContext` (so the request id is set and echoed, and an unhandled error is the usual 500) and does the
-same steps as the route, calling the same code:
+closures cost more CPU than the work (docs/performance-accept.md, "Fourth pass"). This middleware sits
+just inside `RequestContext` (so the request id is set and echoed, and an unhandled error is the usual 500)
+and does the same steps as the route, calling the same code:
 
 - the body is read whole (a declared Content-Length within the body limit), parsed by `json.loads` and
   validated by `CommandRequest`, as FastAPI does for the route;

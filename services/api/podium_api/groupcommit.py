@@ -4,7 +4,7 @@ An accepted command used to be a transaction of its own, run in the request's wo
 check-out, BEGIN, the cluster read, the operation's INSERT, the audit chain's lock and row, COMMIT, plus two
 thread-pool hand-offs to get there and back. Each of those costs about the same for one command as for
 thirty, so one writer thread per process takes every command that is waiting when it looks, writes them
-all in one transaction and answers them together (docs/performance.md, "Group commit").
+all in one transaction and answers them together (docs/performance-accept.md, "Group commit").
 
 What does not change for a caller:
 - a 202 still means the operation is committed (answers are released only after COMMIT returns), and the

@@ -2,9 +2,9 @@
 epoch, `RateLimiter.take_and_get`), owned by one event loop.
 
 redis-py's asyncio client spent ~0.4 ms of CPU on that call (a pool check-out, two asyncio locks, a
-timeout scope and a parser per reply: ~12 % of an accept; docs/performance.md, "Fourth pass"). This is one
-asyncio Protocol on one socket: a command is packed by hiredis and written, its future waits in a FIFO, and
-hiredis's reader hands each reply to the oldest waiter. Concurrent callers share the socket, so requests
+timeout scope and a parser per reply: ~12 % of an accept; docs/performance-accept.md, "Fourth pass"). This is
+one asyncio Protocol on one socket: a command is packed by hiredis and written, its future waits in a FIFO,
+and hiredis's reader hands each reply to the oldest waiter. Concurrent callers share the socket, so requests
 that arrive together are pipelined for free.
 
 What a caller sees is redis-py's: `redis.exceptions.ConnectionError` when Redis cannot be reached or the

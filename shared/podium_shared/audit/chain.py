@@ -44,7 +44,8 @@ class PendingEvent:
     """A row `audit.service.record` will append to the chain when its transaction commits (the columns of
     `AuditEvent`); `id`, `prev_hash` and `hash` are set once it is written.
     A plain object, not an ORM instance: it is never loaded, changed or flushed by the session, and building
-    and filling a mapped instance was a fifth of `record`'s CPU (docs/performance.md, "Fourth pass")."""
+    and filling a mapped instance was a fifth of `record`'s CPU (docs/performance-accept.md, "Fourth
+    pass")."""
 
     ts: datetime
     actor: str

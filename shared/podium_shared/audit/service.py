@@ -40,8 +40,8 @@ _COLUMNS = (
 # The lock, the newest hash, each row's hash and the INSERT in one round trip. The rows travel as one JSON
 # array, typed inside by the table's own row type: one parameter of constant shape whatever the number of
 # rows (its parse is cached), and one string to encode, where fifteen typed arrays cost psycopg more CPU
-# than the rest of the INSERT (docs/performance.md, "Fourth pass"). The comment keeps the lock visible to
-# whoever reads the statement log.
+# than the rest of the INSERT (docs/performance-accept.md, "Fourth pass"). The comment keeps the lock
+# visible to whoever reads the statement log.
 _APPEND = text(
     "SELECT event_id, event_prev_hash, event_hash FROM podium_audit_append(:k, CAST(:rows AS json))"
     " /* pg_advisory_xact_lock, the newest hash, then the rows in chain order */"

@@ -83,7 +83,7 @@ class KnownClusters:
     """Per process: the clusters a read found registered, each answer good while the auth epoch it was read
     under has not moved (`auth.cache`: `delete` bumps it after its commit, so every process asks again) and
     for at most `TTL_SECONDS` (a row deleted outside Podium). The accept path's cluster read was one of the
-    six round trips of each group commit (docs/performance.md, "Fourth pass"). Only registered clusters
+    six round trips of each group commit (docs/performance-accept.md, "Fourth pass"). Only registered clusters
     are kept: an unknown name is asked every time, and one registered since is found by that read."""
 
     def __init__(self, ttl_seconds: float = TTL_SECONDS, max_entries: int = 1_000) -> None:

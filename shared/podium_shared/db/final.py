@@ -11,7 +11,7 @@ API's group commit, which runs transactions back to back on one writer thread, u
 `commit_in_one_round_trip`: BEGIN (when the transaction has sent nothing yet), the final statements and
 COMMIT go out as one psycopg pipeline, so a group of commands is one round trip to Postgres instead of four.
 Each round trip cost the writer ~0.1 ms of CPU alone and up to ~0.4 ms with the event loop busy beside it
-(it gives up the GIL and must win it back): docs/performance.md, "Seventh pass".
+(it gives up the GIL and must win it back): docs/performance-accept.md, "Seventh pass".
 
 What does not change: the statements, their order (the audit call last, so the chain's lock is held for the
 COMMIT only), and atomicity (an explicit BEGIN … COMMIT; a failing statement aborts the ones after it and

@@ -3,7 +3,7 @@
 An accepted command's transaction sends two things after its commit: its operations' events (a script
 call each, `operations.events`) and their execute messages (one LPUSH per queue, `operations.dispatch`).
 They went out as two redis-py calls, each a pool check-out, a retry wrapper and a reply parser: ~0.35 ms
-of CPU and two round trips per group commit, a tenth of the writer's time (docs/performance.md, "Fifth
+of CPU and two round trips per group commit, a tenth of the writer's time (docs/performance-accept.md, "Fifth
 pass"). Each part now adds a `build` (its commands, computed when the commit has happened) and a `settle`
 (what to do with their replies) to the transaction; after the commit every part's commands are written on
 one connection together and each part gets its own replies, an error reply as its exception. When the

@@ -52,7 +52,7 @@ def envelope(app: Celery, name: str, args: list[Any], queue: str) -> bytes:
 
 # (app, task name, queue, reply_to) -> the message `as_task_v2` builds for no arguments. Per thread through
 # reply_to (`app.thread_oid`); built once, where each message cost a full `as_task_v2` and two `saferepr`s
-# (~10 % of the group writer's CPU; docs/performance.md, "Fourth pass").
+# (~10 % of the group writer's CPU; docs/performance-accept.md, "Fourth pass").
 _TEMPLATES: dict[tuple[int, str, str, str], tuple[dict[str, Any], dict[str, Any], list[Any]]] = {}
 
 

@@ -45,9 +45,9 @@ def add_new(session: Session, op: Operation) -> None:
     transaction creates (a group commit's dozens of commands, a bulk's thousand children) are written in
     one INSERT, before the next statement the session runs or at its commit, whichever comes first, so any
     later query of the transaction sees them, as it would see autoflushed ones. The unit of work cost
-    ~0.2 ms of CPU per row and a round trip per flush (docs/performance.md, "Fifth pass"). Once written,
-    `op` is a persistent object of the session as if it had been flushed. Children go in the same INSERT,
-    after their parent (foreign keys are checked at the statement's end); a row the ORM flushes that
+    ~0.2 ms of CPU per row and a round trip per flush (docs/performance-accept.md, "Fifth pass"). Once
+    written, `op` is a persistent object of the session as if it had been flushed. Children go in the same
+    INSERT, after their parent (foreign keys are checked at the statement's end); a row the ORM flushes that
     refers to `op` (an idempotency key) needs `write_new` first."""
     for key, default in _DEFAULTS.items():
         if key not in op.__dict__:

@@ -74,7 +74,7 @@ async def accept(
 
 def _answer(op: Operation) -> bytes:
     # Serialised once by its model: returned as a model, FastAPI would dump it, validate the dump against
-    # the response model again and encode that (~5 % of an accept's CPU; docs/performance.md).
+    # the response model again and encode that (~5 % of an accept's CPU; docs/performance-accept.md).
     return OperationOut.__pydantic_serializer__.to_json(OperationOut.model_validate(op))
 
 
