@@ -40,7 +40,7 @@ from podium_shared.models.audit import AuditEvent
 from podium_shared.models.operation import Operation
 from podium_shared.models.user import Role
 from podium_shared.operations import celery_app
-from podium_shared.operations.service import accept_command
+from podium_shared.operations.service import accept_command, prepare_command, write_command
 from podium_shared.settings import PodiumSettings
 from redis import Redis
 from sqlalchemy import select
@@ -303,6 +303,21 @@ def worker(
 
 
 ADMIN = Principal(username="alice", role=Role.admin, namespaces=None)
+
+
+def write_label(session: Session, name: str, request_id: str, **params: Any) -> Operation:
+    """A label command for configmap `name` prepared and written in the caller's transaction, as the group
+    commit writes one (`prepare_command`, then `write_command`); the caller commits."""
+    prepared = prepare_command(
+        session,
+        ADMIN,
+        RequestMeta(request_id=request_id, client_addr="127.0.0.1"),
+        kind="label",
+        cluster=SIM_CLUSTER,
+        params={"namespace": "default", "kind": "configmap", "name": name, "labels": {"k": "v"}, **params},
+        idempotency_key=None,
+    )
+    return write_command(session, prepared)
 
 
 @pytest.fixture(scope="module")

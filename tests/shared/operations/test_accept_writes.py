@@ -17,7 +17,7 @@ from podium_shared.models.operation import Operation
 from podium_shared.operations import repository
 from podium_shared.operations.service import accept_command, prepare_command, write_command
 from sqlalchemy import Engine, event, func, select
-from worker.fixtures import ADMIN, SIM_CLUSTER, Pipeline
+from worker.fixtures import ADMIN, SIM_CLUSTER, Pipeline, write_label
 
 pytestmark = pytest.mark.usefixtures("sim_cluster")
 
@@ -98,16 +98,7 @@ def test_a_rolled_back_accept_writes_no_audit_row(pipeline: Pipeline) -> None:
 
 
 def _write(session: Any, name: str, **params: Any) -> Operation:
-    prepared = prepare_command(
-        session,
-        ADMIN,
-        RequestMeta(request_id=f"together-{name}", client_addr="127.0.0.1"),
-        kind="label",
-        cluster=SIM_CLUSTER,
-        params={"namespace": "default", "kind": "configmap", "name": name, "labels": {"k": "v"}, **params},
-        idempotency_key=None,
-    )
-    return write_command(session, prepared)
+    return write_label(session, name, f"together-{name}", **params)
 
 
 def _inserts(statements: list[str]) -> list[str]:

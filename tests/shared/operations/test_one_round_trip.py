@@ -16,16 +16,14 @@ from typing import Any
 import pytest
 import sqlalchemy.exc
 from podium_shared.audit.service import record, verify
-from podium_shared.auth.principal import RequestMeta
 from podium_shared.db.final import commit_in_one_round_trip
 from podium_shared.db.session import after_commit, make_engine
 from podium_shared.models.audit import AuditEvent
 from podium_shared.models.operation import Operation
-from podium_shared.operations.service import prepare_command, write_command
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from support.tcp_proxy import TcpProxy
-from worker.fixtures import ADMIN, SIM_CLUSTER, Pipeline
+from worker.fixtures import Pipeline, write_label
 
 pytestmark = pytest.mark.usefixtures("sim_cluster")
 
@@ -98,16 +96,7 @@ def proxied(pipeline: Pipeline) -> Iterator[tuple[sessionmaker[Session], SyncCou
 
 
 def _write(session: Session, name: str, **params: Any) -> Operation:
-    prepared = prepare_command(
-        session,
-        ADMIN,
-        RequestMeta(request_id=f"one-trip-{name}", client_addr="127.0.0.1"),
-        kind="label",
-        cluster=SIM_CLUSTER,
-        params={"namespace": "default", "kind": "configmap", "name": name, "labels": {"k": "v"}, **params},
-        idempotency_key=None,
-    )
-    return write_command(session, prepared)
+    return write_label(session, name, f"one-trip-{name}", **params)
 
 
 def _audit_only(session: Session, name: str, **fields: Any) -> Any:
