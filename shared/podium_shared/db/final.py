@@ -79,6 +79,7 @@ def run_now(session: Session, statement: FinalStatement) -> None:
 def _write_final(session: Session) -> None:
     for statement in _collect(session):
         run_now(session, statement)
+    # In `commit_in_one_round_trip` this finds nothing left: the statements were taken, and sent, before.
 
 
 @cache
@@ -89,12 +90,11 @@ def _compiled(statement: TextClause, dialect: Dialect) -> str:
 def commit_in_one_round_trip(session: Session) -> None:
     """`session.commit()`, with the final statements and COMMIT sent to Postgres in one round trip."""
     session.flush()  # whatever the ORM holds goes first, through the session, as an ordinary commit would
-    final = _collect(session)
     connection = session.connection()
     raw = connection.connection.driver_connection
-    if not final or not isinstance(raw, psycopg.Connection) or _custom_begin(raw):
-        for statement in final:
-            run_now(session, statement)
+    if not isinstance(raw, psycopg.Connection) or _custom_begin(raw) or not (final := _collect(session)):
+        # Nothing left for the commit, or a connection the pipeline does not suit: the ordinary commit,
+        # whose `_write_final` runs whatever final statements there are.
         session.commit()
         return
     dialect = connection.dialect
